@@ -1,0 +1,144 @@
+# stallscope — the one Makefile.  `make help` lists the targets.
+#
+#   make                 build everything into $(BUILD)/
+#   make check           install missing Debian packages, build, run all tests
+#   make check-asan      the same under ASan+UBSan (build/asan)
+#   make check-tsan      the same under TSan (build/tsan)
+#   make bench           benchmarks (never part of check)
+#   make demo            the stall scenarios, legacy vs fixed
+#
+# Knobs: V=1 shows commands, WERROR=1 adds -Werror (CI), BUILD=dir.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+BUILD  ?= build
+SAN    ?=
+WERROR ?=
+V      ?= 0
+
+CC      := gcc
+AR      := ar
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
+           -fno-omit-frame-pointer -pthread -fPIC -MMD -MP
+LDFLAGS := -pthread
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+ifeq ($(SAN),asan)
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(SAN),tsan)
+CFLAGS  += -fsanitize=thread -O1
+LDFLAGS += -fsanitize=thread
+endif
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2)
+endif
+
+RUNTIME_SRCS := $(wildcard runtime/*.c)
+RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/%.o)
+# The same runtime with every probe compiled out: only bench/ uses it, to
+# show what unattached probes cost.
+NOPROBE_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/noprobes/%.o)
+
+LIBWSRT     := $(BUILD)/lib/libwsrt.a
+LIBWSRT_SO  := $(BUILD)/lib/libwsrt.so
+LIBWSRT_NP  := $(BUILD)/noprobes/libwsrt.a
+
+EXAMPLES    := $(BUILD)/bin/lifo-stall
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes
+
+.PHONY: all deps check check-asan check-tsan bench demo clean help
+
+all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(UNIT_TESTS)
+
+deps:
+	$(Q)scripts/deps.sh
+
+# deps is order-only: it runs first, and never makes anything out of date.
+$(BUILD)/runtime/%.o: runtime/%.c | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iruntime -c $< -o $@
+
+$(BUILD)/noprobes/runtime/%.o: runtime/%.c | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -DWSRT_NO_PROBES -Iruntime -c $< -o $@
+
+$(LIBWSRT): $(RUNTIME_OBJS)
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBWSRT_NP): $(NOPROBE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBWSRT_SO): $(RUNTIME_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared -Wl,--no-undefined -Wl,-soname,libwsrt.so $(LDFLAGS) -o $@ $^
+
+$(BUILD)/bin/%: examples/%.c $(LIBWSRT)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iruntime -Itests $< tests/harness.c $(LIBWSRT) $(LDFLAGS) -o $@
+
+$(BUILD)/bench/sched: bench/sched.c $(LIBWSRT)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
+
+$(BUILD)/bench/sched-noprobes: bench/sched.c $(LIBWSRT_NP)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -DWSRT_NO_PROBES -Iruntime $< $(LIBWSRT_NP) $(LDFLAGS) -o $@
+
+check: all
+	$(Q)tests/run.sh $(BUILD) $(SAN)
+
+check-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=asan check
+
+check-tsan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SAN=tsan check
+
+bench: $(BENCHES) | deps
+	$(Q)bench/run.sh $(BUILD)
+
+demo: all
+	$(Q)scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf build
+
+help:
+	@echo 'targets:'
+	@echo '  all          build the runtime, examples and tests into $(BUILD)/ (default)'
+	@echo '  deps         install the Debian packages the project needs (only missing ones)'
+	@echo '  check        build and run every test; last line: N passed, N failed'
+	@echo '  check-asan   check under AddressSanitizer + UBSan (build/asan)'
+	@echo '  check-tsan   check under ThreadSanitizer (build/tsan)'
+	@echo '  bench        scheduler benchmarks, both LIFO modes, probes vs none'
+	@echo '  demo         run the stall scenarios, legacy vs fixed'
+	@echo '  clean        remove build/'
+	@echo 'knobs: V=1 (show commands) WERROR=1 (warnings are errors) BUILD=dir'
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small unit-test harness: each TEST runs in a forked child with a
+ * timeout, so a crash or a hang fails that test alone.  Output is one
+ * "ok - suite/name" or "not ok - suite/name: reason" line per test, which
+ * tests/run.sh counts; the binary ends with "N passed, N failed".
+ *
+ * Assertions print both sides.  Tests are named as specs.
+ */
+#ifndef TEST_HARNESS_H
+#define TEST_HARNESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef void (*test_fn)(void);
+void test_register(const char *name, test_fn fn, unsigned timeout_s);
+void test_fail(const char *file, int line, const char *expr,
+	       long long a, long long b) __attribute__((noreturn));
+void test_failf(const char *file, int line, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
+/* Scale for timeouts and iteration counts under slow sanitizers (TSan). */
+unsigned test_slow_factor(void);
+
+#define TEST_T(name, timeout_s)                                              \
+	static void name(void);                                              \
+	__attribute__((constructor)) static void register_##name(void)      \
+	{                                                                    \
+		test_register(#name, name, timeout_s);                       \
+	}                                                                    \
+	static void name(void)
+#define TEST(name) TEST_T(name, 30)
+
+#define ASSERT_CMP(a, op, b)                                                 \
+	do {                                                                 \
+		long long a_ = (long long)(a), b_ = (long long)(b);          \
+		if (!(a_ op b_))                                             \
+			test_fail(__FILE__, __LINE__, #a " " #op " " #b, a_, \
+				  b_);                                       \
+	} while (0)
+#define ASSERT_EQ(a, b) ASSERT_CMP(a, ==, b)
+#define ASSERT_NE(a, b) ASSERT_CMP(a, !=, b)
+#define ASSERT_LT(a, b) ASSERT_CMP(a, <, b)
+#define ASSERT_LE(a, b) ASSERT_CMP(a, <=, b)
+#define ASSERT_GT(a, b) ASSERT_CMP(a, >, b)
+#define ASSERT_GE(a, b) ASSERT_CMP(a, >=, b)
+#define ASSERT_TRUE(x) ASSERT_CMP(!!(x), ==, 1)
+#define ASSERT_FALSE(x) ASSERT_CMP(!!(x), ==, 0)
+#define FAILF(...) test_failf(__FILE__, __LINE__, __VA_ARGS__)
+
+#endif
