@@ -100,6 +100,28 @@ const struct wsrt_config *wsrt_runtime_config(const struct wsrt_runtime *rt)
 	return &rt->cfg;
 }
 
+void wsrt_runtime_metrics(struct wsrt_runtime *rt, struct wsrt_metrics *m)
+{
+	m->workers = rt->nworkers;
+	m->parked = rt->nworkers - wsrt_idle_num_unparked(&rt->idle);
+	m->searching = wsrt_idle_num_searching(&rt->idle);
+	m->inject_depth = wsrt_inject_len(&rt->inject);
+	m->tasks_spawned = atomic_load_explicit(&rt->next_task_id,
+						memory_order_relaxed);
+}
+
+unsigned wsrt_runtime_local_queue_depth(struct wsrt_runtime *rt,
+					unsigned worker)
+{
+	struct wsrt_queue *q;
+
+	if (worker >= rt->nworkers)
+		return 0;
+	q = &rt->workers[worker].queue;
+	return wsrt_queue_len(q) +
+	       (atomic_load_explicit(&q->lifo, memory_order_relaxed) ? 1 : 0);
+}
+
 /* ---- the owned-task list -------------------------------------------------- */
 
 int wsrt_runtime_owned_insert(struct wsrt_runtime *rt, struct wsrt_task *t)

@@ -61,7 +61,9 @@ int wsrt_config_from_env(struct wsrt_config *cfg, const char **bad);
 
 /* ---- runtime ------------------------------------------------------------ */
 
-/* Starts cfg->workers worker threads (cfg may be NULL: defaults + env). */
+/* Starts cfg->workers worker threads.  cfg is used as given; NULL means
+ * the defaults with the environment overrides applied (EINVAL if one is
+ * malformed).  Programs that take a config call wsrt_config_from_env(). */
 struct wsrt_runtime *wsrt_runtime_new(const struct wsrt_config *cfg);
 /* Shuts down: stops the workers, cancels every task that has not finished
  * (dropping its state), and frees everything.  Must not be called from a
@@ -72,6 +74,19 @@ const struct wsrt_config *wsrt_runtime_config(const struct wsrt_runtime *rt);
 /* Runs poll(cx, state) on the calling thread until it returns READY, running
  * spawned tasks on the workers meanwhile.  Not from a worker thread. */
 int wsrt_block_on(struct wsrt_runtime *rt, wsrt_poll_fn poll, void *state);
+
+/* Point-in-time metrics, from any thread (Tokio's RuntimeMetrics). */
+struct wsrt_metrics {
+	unsigned workers;
+	unsigned parked;	/* workers asleep (futex or driver) */
+	unsigned searching;	/* workers looking for work to steal */
+	uint64_t inject_depth;
+	uint64_t tasks_spawned;
+};
+void wsrt_runtime_metrics(struct wsrt_runtime *rt, struct wsrt_metrics *m);
+/* Tasks in a worker's local queue plus its LIFO slot. */
+unsigned wsrt_runtime_local_queue_depth(struct wsrt_runtime *rt,
+					unsigned worker);
 
 /* ---- tasks -------------------------------------------------------------- */
 
