@@ -1,0 +1,21 @@
+# Helpers for scenario scripts: TAP-like "ok - name" / "not ok - name: why".
+# BUILD is exported by tests/run.sh.
+: "${BUILD:=build}"
+
+ok() { echo "ok - scenario/$1"; }
+not_ok() { echo "not ok - scenario/$1: $2"; }
+
+# json_num FIELD LINE: the number after "FIELD": in a one-line JSON object.
+json_num() {
+	sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.][0-9.]*\).*/\1/p" <<<"$2"
+}
+
+# check NAME CONDITION-AWK-EXPR VALUE: passes when awk finds it true of v.
+check_awk() {
+	local name=$1 expr=$2 v=$3 why=$4
+	if awk -v v="$v" "BEGIN { exit !($expr) }"; then
+		ok "$name"
+	else
+		not_ok "$name" "$why"
+	fi
+}
