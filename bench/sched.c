@@ -567,6 +567,7 @@ struct options {
 	unsigned runs;
 	unsigned timeout_s;
 	uint64_t target_ns;	/* wanted length of a timed run; 0: 1 iteration */
+	unsigned alarm_s;	/* watchdog per run: timeout_s + 2 x run length */
 	bool quick;
 	const char *filter;
 	int mode;		/* -1: both, else lifo_stealable */
@@ -612,13 +613,13 @@ static void measure(const struct bench_def *d, bool stealable,
 
 	for (unsigned r = 0; r <= o->runs; r++) {	/* run 0: warm-up */
 		snprintf(watchdog_msg, sizeof(watchdog_msg),
-			 "sched: %s/%s: %s run %u (%" PRIu64 " iterations) did "
-			 "not finish within %u s (hang?); reproduce with: sched "
-			 "--filter %s --mode %s --workers %u%s\n",
-			 d->name, mode, r ? "timed" : "warm-up", r, iters,
-			 o->timeout_s, d->name, mode, o->workers,
+			 "sched: %s/%s: %s did not finish within %u s (hang?); "
+			 "reproduce with: sched --filter %s --mode %s "
+			 "--workers %u%s\n",
+			 d->name, mode, r ? "a timed run" : "the warm-up run",
+			 o->alarm_s, d->name, mode, o->workers,
 			 o->quick ? " --quick" : "");
-		alarm(o->timeout_s);
+		alarm(o->alarm_s);
 		uint64_t w0 = futex_count(&futex_wakes);
 		uint64_t p0 = futex_count(&futex_waits);
 		uint64_t t0 = wsrt_now_ns(), t1, i = 0;
@@ -669,7 +670,8 @@ static void usage(FILE *f)
 		"  --runs N        timed runs after one warm-up (default 7; --quick: 2)\n"
 		"  --run-ms MS     length of one timed run: as many iterations as fit (default 25)\n"
 		"  --quick         small counts, one iteration per run (smoke test)\n"
-		"  --timeout S     give up (exit 3) if one run takes over S seconds (default 120)\n"
+		"  --timeout S     give up (exit 3) if a run takes S seconds more than it should\n"
+		"                  (a hang; default 120)\n"
 		"  --list          print the benchmark names and exit\n");
 }
 
@@ -787,6 +789,7 @@ int main(int argc, char **argv)
 	if (!runs_given)
 		o.runs = o.quick ? 2 : 7;
 	o.target_ns = o.quick ? 0 : (uint64_t)run_ms * 1000000;
+	o.alarm_s = o.timeout_s + 2 * (unsigned)((o.target_ns + 999999999) / 1000000000);
 	if (!o.workers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		o.workers = n > 0 ? (unsigned)n : 1;

@@ -229,6 +229,10 @@ struct wsrt_worker {
 	uint32_t tick;
 	bool is_searching;
 	bool lifo_enabled;	/* false after WSRT_MAX_LIFO_POLLS in a row */
+	/* Id of the task we last put in our LIFO slot: the probes name the
+	 * displaced task from it, never by dereferencing the slot (a thief
+	 * may have taken and freed that task). */
+	uint64_t lifo_id;
 	uint64_t rand;		/* xorshift state for the steal start */
 	pid_t tid;		/* written before the thread runs tasks */
 	pthread_t thread;	/* written by the creator */

@@ -86,14 +86,15 @@ static void schedule_local(struct wsrt_worker *w, struct wsrt_task *t,
 		push_back_or_overflow(w, t);
 		should_notify = true;
 	} else {
-		/* Only we fill the slot, so the peeked occupant is what we
-		 * displace unless a thief takes it first (then the steal
-		 * probe names it). */
-		struct wsrt_task *peek =
-			atomic_load_explicit(&w->queue.lifo,
-					     memory_order_relaxed);
+		/* The probe fires before the swap, so it precedes any poll of
+		 * t by a thief.  Only we fill the slot, so its occupant is the
+		 * task we put there last — unless a thief takes it between
+		 * this check and the swap; then its steal probe names it. */
+		bool occupied = atomic_load_explicit(&w->queue.lifo,
+						     memory_order_relaxed);
 		WSRT_PROBE_NOTIFY(t->id, w->index, WSRT_DEST_LIFO,
-				  peek ? peek->id : 0);
+				  occupied ? w->lifo_id : 0);
+		w->lifo_id = t->id;
 		struct wsrt_task *prev = wsrt_queue_lifo_swap(&w->queue, t);
 		if (prev)
 			push_back_or_overflow(w, prev);
@@ -132,23 +133,26 @@ static void poll_task(struct wsrt_worker *w, struct wsrt_task *t, int src)
 		.task = t,
 		.worker = (int)w->index,
 	};
+	/* Once transition_to_idle drops our reference another worker may
+	 * run and free t: the probes use this copy. */
+	const uint64_t id = t->id;
 	enum wsrt_poll res;
 
 	wsrt_task_transition_to_running(t);
 	wsrt_ctx.task = t;
-	WSRT_PROBE_POLL_START(w->index, t->id, src);
+	WSRT_PROBE_POLL_START(w->index, id, src);
 	res = t->poll(&cx, t->arg);
 	wsrt_ctx.task = NULL;
 
 	if (res == WSRT_READY) {
-		WSRT_PROBE_POLL_END(w->index, t->id, WSRT_RES_READY);
+		WSRT_PROBE_POLL_END(w->index, id, WSRT_RES_READY);
 		wsrt_task_complete(t, cx.output, false);
 		wsrt_task_unref(t);	/* the scheduler's */
 	} else if (wsrt_task_transition_to_idle(t) == WSRT_TASK_IDLE_NOTIFIED) {
-		WSRT_PROBE_POLL_END(w->index, t->id, WSRT_RES_YIELD);
+		WSRT_PROBE_POLL_END(w->index, id, WSRT_RES_YIELD);
 		schedule_local(w, t, true);
 	} else {
-		WSRT_PROBE_POLL_END(w->index, t->id, WSRT_RES_PENDING);
+		WSRT_PROBE_POLL_END(w->index, id, WSRT_RES_PENDING);
 	}
 }
 
