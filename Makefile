@@ -122,6 +122,7 @@ check-tsan:
 
 bench: $(BENCHES) | deps
 	$(Q)bench/run.sh $(BUILD)
+	$(Q)bench/probe_cost.sh $(BUILD)
 
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)

@@ -22,7 +22,7 @@
 #include "wsrt.h"
 
 #define RING 64
-#define TOKENS 24
+#define TOKENS 64
 #define WORK_NS 100	/* per hop: so idle workers find work to steal */
 
 struct ring;
@@ -154,17 +154,17 @@ static void run_ring(unsigned workers, bool stealable, unsigned long cross)
  * timeout scales instead. */
 #define CROSS 1000000
 
-TEST_T(lost_wakeup_ring_legacy_two_workers, 120)
+TEST_T(lost_wakeup_ring_legacy_two_workers, 60)
 {
 	run_ring(2, false, CROSS);
 }
 
-TEST_T(lost_wakeup_ring_stealable_two_workers, 120)
+TEST_T(lost_wakeup_ring_stealable_two_workers, 60)
 {
 	run_ring(2, true, CROSS);
 }
 
-TEST_T(lost_wakeup_ring_stealable_four_workers, 120)
+TEST_T(lost_wakeup_ring_stealable_four_workers, 60)
 {
 	/* More workers than cores: preemption in every window. */
 	run_ring(4, true, CROSS);
