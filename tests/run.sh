@@ -11,13 +11,17 @@ san=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 export BUILD=$build
 
+# Scenario scripts that compile code link it the same way.
+export SAN_CFLAGS=""
 case $san in
 asan)
+	SAN_CFLAGS="-fsanitize=address,undefined"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	export TEST_SLOW=3
 	;;
 tsan)
+	SAN_CFLAGS="-fsanitize=thread"
 	export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1"
 	export TEST_SLOW=10
 	;;
