@@ -89,10 +89,7 @@ enum wsrt_poll wsrt_oneshot_poll_recv(struct wsrt_oneshot *ch,
 		pthread_mutex_unlock(&ch->lock);
 		return WSRT_READY;
 	}
-	if (!wsrt_waker_will_wake(&ch->rx_waker, &cx->waker)) {
-		old = ch->rx_waker;
-		ch->rx_waker = wsrt_waker_clone(&cx->waker);
-	}
+	wsrt_waker_store(&ch->rx_waker, &cx->waker, &old);
 	pthread_mutex_unlock(&ch->lock);
 	wsrt_waker_drop(&old);
 	return WSRT_PENDING;
@@ -324,10 +321,7 @@ enum wsrt_poll wsrt_mpsc_poll_recv(struct wsrt_mpsc *ch, struct wsrt_cx *cx,
 		*ret = -EPIPE;
 		return WSRT_READY;
 	}
-	if (!wsrt_waker_will_wake(&ch->rx_waker, &cx->waker)) {
-		old = ch->rx_waker;
-		ch->rx_waker = wsrt_waker_clone(&cx->waker);
-	}
+	wsrt_waker_store(&ch->rx_waker, &cx->waker, &old);
 	pthread_mutex_unlock(&ch->lock);
 	wsrt_waker_drop(&old);
 	return WSRT_PENDING;

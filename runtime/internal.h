@@ -79,6 +79,11 @@ void wsrt_task_complete(struct wsrt_task *t, void *output, bool cancelled);
 /* Wake from a waker: schedules the task when it was idle. */
 void wsrt_task_wake_by_ref(struct wsrt_task *t);
 struct wsrt_waker wsrt_task_waker(struct wsrt_task *t); /* borrowed */
+/* With the slot's lock held: make *slot a clone of w unless it already
+ * wakes the same thing.  The waker it replaces lands in *old, for the
+ * caller to drop after unlocking (a drop may free a task). */
+void wsrt_waker_store(struct wsrt_waker *slot, const struct wsrt_waker *w,
+		      struct wsrt_waker *old);
 
 /* ---- local run queue (queue.c) ------------------------------------------ */
 

@@ -20,6 +20,7 @@
  *      list.  Wakes after this are no-ops.
  *  4. The last reference frees the task.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -77,10 +78,9 @@ void wsrt_task_transition_to_running(struct wsrt_task *t)
 	uint64_t prev = atomic_fetch_xor_explicit(
 		&t->state, WSRT_TASK_NOTIFIED | WSRT_TASK_RUNNING,
 		memory_order_acq_rel);
+	/* Polled only when notified, and never by two workers at once. */
+	assert((prev & WSRT_TASK_NOTIFIED) && !(prev & WSRT_TASK_RUNNING));
 	(void)prev;
-	/* assert in a way that survives NDEBUG builds in tests */
-	if (!(prev & WSRT_TASK_NOTIFIED) || (prev & WSRT_TASK_RUNNING))
-		abort();
 }
 
 enum wsrt_task_idle_result wsrt_task_transition_to_idle(struct wsrt_task *t)
@@ -207,6 +207,15 @@ void wsrt_waker_wake(struct wsrt_waker *w)
 	wsrt_waker_drop(w);
 }
 
+void wsrt_waker_store(struct wsrt_waker *slot, const struct wsrt_waker *w,
+		      struct wsrt_waker *old)
+{
+	if (wsrt_waker_will_wake(slot, w))
+		return;
+	*old = *slot;
+	*slot = wsrt_waker_clone(w);
+}
+
 bool wsrt_waker_is_set(const struct wsrt_waker *w)
 {
 	return w->vtable != NULL;
@@ -321,10 +330,8 @@ enum wsrt_poll wsrt_join_poll(struct wsrt_join *jh, struct wsrt_cx *cx,
 		 * the lock, so either we see it or it sees our waker. */
 		done = atomic_load_explicit(&t->state, memory_order_acquire) &
 		       WSRT_TASK_COMPLETE;
-		if (!done && !wsrt_waker_will_wake(&t->join_waker, &cx->waker)) {
-			old = t->join_waker;
-			t->join_waker = wsrt_waker_clone(&cx->waker);
-		}
+		if (!done)
+			wsrt_waker_store(&t->join_waker, &cx->waker, &old);
 		pthread_mutex_unlock(&t->join_lock);
 		wsrt_waker_drop(&old);
 		if (!done)
