@@ -54,7 +54,8 @@ LIBWSRT_SO  := $(BUILD)/lib/libwsrt.so
 LIBWSRT_NP  := $(BUILD)/noprobes/libwsrt.a
 
 EXAMPLES    := $(BUILD)/bin/lifo-stall
-UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+HTTP_SRCS   := examples/http/http_parse.c
+UNIT_SRCS   := $(filter-out tests/unit/test_http_parse.c,$(wildcard tests/unit/test_*.c))
 UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes
 
@@ -95,6 +96,16 @@ $(BUILD)/bin/%: examples/%.c $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
+
+$(BUILD)/bin/http-stall: examples/http-stall.c $(HTTP_SRCS) examples/http/http_parse.h $(LIBWSRT)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iruntime -Iexamples $< $(HTTP_SRCS) $(LIBWSRT) $(LDFLAGS) -o $@
+
+$(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c $(HTTP_SRCS) examples/http/http_parse.h tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iexamples -Itests $< $(HTTP_SRCS) tests/harness.c $(LDFLAGS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
 	$(call msg,CCLD,$@)

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 #include "wsrt.h"
@@ -215,11 +216,83 @@ struct wsrt_parker {
 	_Atomic uint32_t state;
 };
 
+struct wsrt_driver;
 void wsrt_parker_init(struct wsrt_parker *p);
-/* Sleeps until unparked (returns at once if an unpark is pending).
- * `worker` is only for the probes (-1: not a worker). */
-void wsrt_parker_park(struct wsrt_parker *p, int worker);
-void wsrt_parker_unpark(struct wsrt_parker *p);
+/* Sleeps until unparked (returns at once if an unpark is pending).  With
+ * a driver, first tries to take it and sleep in epoll_wait instead of on
+ * the futex; returns true if it did (then it may return spuriously, e.g.
+ * on I/O: the caller re-checks).  `worker` is for the probes (-1: not a
+ * worker). */
+bool wsrt_parker_park(struct wsrt_parker *p, int worker,
+		      struct wsrt_driver *driver);
+void wsrt_parker_unpark(struct wsrt_parker *p, struct wsrt_driver *driver);
+
+/* ---- I/O driver and timers (driver.c, timer.c) ----------------------------- */
+
+enum wsrt_io_dir { WSRT_IO_READ = 0, WSRT_IO_WRITE = 1 };
+
+/* A registration: one fd in the runtime's epoll set (edge-triggered). */
+struct wsrt_io {
+	_Atomic uint32_t refs;		/* the table's, the owner's, a dispatch's */
+	int fd;				/* immutable */
+	uint32_t index, gen;		/* table slot; immutable after register */
+	pthread_mutex_t lock;
+	/* Bumped under lock on every readiness edge for that direction; a
+	 * poller compares it with what it saw before its EAGAIN. */
+	_Atomic uint64_t seq[2];
+	struct wsrt_waker waker[2];	/* under lock */
+};
+
+struct wsrt_driver {
+	int epfd, evfd;			/* immutable */
+	/* Whoever wins try_lock owns `events` and runs turns; at most one
+	 * parked (or maintenance-polling) worker at a time. */
+	_Atomic bool locked;
+	struct epoll_event *events;	/* owned by the lock holder */
+	unsigned max_events;
+
+	pthread_mutex_t reg_lock;
+	struct wsrt_io **regs;		/* under reg_lock: slot -> registration */
+	uint32_t *gens;			/* under reg_lock: slot generation */
+	uint32_t *free_slots;		/* under reg_lock */
+	uint32_t nregs, cap, nfree;
+
+	pthread_mutex_t timer_lock;
+	struct wsrt_sleep **heap;	/* under timer_lock: min-heap by deadline */
+	size_t nheap, capheap;
+	/* Under timer_lock: the deadline the lock holder's blocking turn will
+	 * wake at (UINT64_MAX: none), 0 when nobody waits in the driver.  A
+	 * timer armed earlier than it writes the eventfd. */
+	uint64_t sleep_until;
+	_Atomic uint64_t next_timer_id;
+};
+
+int wsrt_driver_init(struct wsrt_driver *d);
+void wsrt_driver_destroy(struct wsrt_driver *d);
+bool wsrt_driver_try_lock(struct wsrt_driver *d);
+void wsrt_driver_unlock(struct wsrt_driver *d);
+/* One turn (lock held): wait for I/O up to the nearest timer (block: until
+ * something happens; else timeout 0), wake what is ready, fire due timers.
+ * Returns the number of events harvested. */
+int wsrt_driver_turn(struct wsrt_driver *d, int worker, bool block);
+/* Wakes the lock holder out of epoll_wait (eventfd write). */
+void wsrt_driver_unpark(struct wsrt_driver *d);
+int wsrt_io_register(struct wsrt_driver *d, int fd, struct wsrt_io **out);
+void wsrt_io_deregister(struct wsrt_driver *d, struct wsrt_io *io);
+void wsrt_io_unref(struct wsrt_io *io);
+/* False if readiness arrived since `seq` was read: retry the operation. */
+bool wsrt_io_wait(struct wsrt_io *io, enum wsrt_io_dir dir, uint64_t seq,
+		  struct wsrt_cx *cx);
+static inline uint64_t wsrt_io_seq(struct wsrt_io *io, enum wsrt_io_dir dir)
+{
+	/* Acquire pairs with the driver's bump: a retry after a changed
+	 * seq sees the data that made the fd ready. */
+	return atomic_load_explicit(&io->seq[dir], memory_order_acquire);
+}
+/* Fires due timers (any thread that may run wakes). */
+unsigned wsrt_timer_fire_due(struct wsrt_driver *d, int worker, uint64_t now);
+/* The nearest deadline, or UINT64_MAX; timer_lock held. */
+uint64_t wsrt_timer_next_locked(struct wsrt_driver *d);
 
 /* ---- worker and runtime (worker.c, runtime.c) ---------------------------- */
 
@@ -233,6 +306,8 @@ struct wsrt_worker {
 	unsigned index;
 	uint32_t tick;
 	bool is_searching;
+	bool in_driver;		/* running a driver turn: notifications wait */
+	bool left_driver;	/* back from parking on the driver */
 	bool lifo_enabled;	/* false after WSRT_MAX_LIFO_POLLS in a row */
 	/* Id of the task we last put in our LIFO slot: the probes name the
 	 * displaced task from it, never by dereferencing the slot (a thief
@@ -249,6 +324,7 @@ struct wsrt_runtime {
 	struct wsrt_worker *workers;	/* immutable array */
 	struct wsrt_inject inject;
 	struct wsrt_idle idle;
+	struct wsrt_driver driver;
 	/* Set once by wsrt_runtime_free (SeqCst, before the unparks). */
 	_Atomic bool shutdown;
 	_Atomic uint64_t next_task_id;

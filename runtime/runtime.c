@@ -20,8 +20,9 @@
  *  5. Cancel every task still on the owned list: drop its state, mark it
  *     COMPLETE|CANCELLED, wake its join handle.  Dropping state may wake
  *     other tasks; those wakes find the inject queue closed (step 1).
- *  6. Free the runtime.  Join handles stay valid until released; wakers
- *     must not be woken after this point.
+ *  6. Free the runtime and its driver.  Join handles stay valid until
+ *     released; wakers must not be woken, nor TCP sockets or timers used,
+ *     after this point (tasks that own them close them in their drop).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -164,13 +165,14 @@ static void stop_workers(struct wsrt_runtime *rt, unsigned started)
 	wsrt_inject_close(&rt->inject);
 	atomic_store_explicit(&rt->shutdown, true, memory_order_seq_cst);
 	for (unsigned i = 0; i < started; i++)
-		wsrt_parker_unpark(&rt->workers[i].parker);
+		wsrt_parker_unpark(&rt->workers[i].parker, &rt->driver);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(rt->workers[i].thread, NULL);
 }
 
 static void destroy(struct wsrt_runtime *rt)
 {
+	wsrt_driver_destroy(&rt->driver);
 	wsrt_idle_destroy(&rt->idle);
 	wsrt_inject_destroy(&rt->inject);
 	pthread_mutex_destroy(&rt->owned_lock);
@@ -224,6 +226,14 @@ struct wsrt_runtime *wsrt_runtime_new(const struct wsrt_config *cfg_in)
 	if (wsrt_idle_init(&rt->idle, cfg.workers)) {
 		free(rt->workers);
 		goto enomem;
+	}
+	if ((err = wsrt_driver_init(&rt->driver))) {
+		wsrt_idle_destroy(&rt->idle);
+		free(rt->workers);
+		free(rt);
+		free((void *)cfg.thread_name);
+		errno = -err;
+		return NULL;
 	}
 	wsrt_inject_init(&rt->inject);
 	pthread_mutex_init(&rt->owned_lock, NULL);
@@ -313,7 +323,7 @@ static void thread_waker_clone(const void *data)
 
 static void thread_waker_wake_by_ref(const void *data)
 {
-	wsrt_parker_unpark(&((struct thread_waker *)data)->parker);
+	wsrt_parker_unpark(&((struct thread_waker *)data)->parker, NULL);
 }
 
 static void thread_waker_drop(const void *data)
@@ -353,7 +363,7 @@ int wsrt_block_on(struct wsrt_runtime *rt, wsrt_poll_fn poll, void *state)
 		wsrt_ctx.budget = WSRT_COOP_BUDGET;
 		if (poll(&cx, state) == WSRT_READY)
 			break;
-		wsrt_parker_park(&tw->parker, -1);
+		wsrt_parker_park(&tw->parker, -1, NULL);
 	}
 	wsrt_waker_drop(&cx.waker);
 	return 0;

@@ -17,7 +17,9 @@
  *     drains (ping-pong pairs can't starve the queue).
  *  3. Nothing local: search (steal half of a random victim's queue — and in
  *     lifo_stealable mode its LIFO task — then the inject queue).
- *  4. Nothing anywhere: park until notified.
+ *  4. Nothing anywhere: park until notified — on the I/O driver if it is
+ *     free (epoll_wait until the nearest timer), else on the futex.
+ *  Every event_interval ticks, a busy worker also polls the driver.
  *
  * Where a notification goes (wsrt_schedule): from a worker of the task's
  * runtime, into that worker's LIFO slot (the old occupant is displaced to
@@ -43,7 +45,7 @@ static void notify_parked(struct wsrt_runtime *rt, int from)
 	if (idx < 0)
 		return;
 	WSRT_PROBE_WAKE_WORKER(from, idx);
-	wsrt_parker_unpark(&rt->workers[idx].parker);
+	wsrt_parker_unpark(&rt->workers[idx].parker, &rt->driver);
 }
 
 static void inject_push_batch(struct wsrt_runtime *rt, struct wsrt_task *batch,
@@ -100,7 +102,9 @@ static void schedule_local(struct wsrt_worker *w, struct wsrt_task *t,
 			push_back_or_overflow(w, prev);
 		should_notify = prev != NULL || rt->cfg.lifo_stealable;
 	}
-	if (should_notify)
+	/* During a driver turn wakes come in batches: the notification waits
+	 * until the turn is over (after_driver_turn), as in Tokio. */
+	if (should_notify && !w->in_driver)
 		notify_parked(rt, (int)w->index);
 }
 
@@ -172,6 +176,15 @@ static void run_task(struct wsrt_worker *w, struct wsrt_task *t, int src)
 {
 	unsigned lifo_polls = 0;
 
+	/* Eager handoff (Tokio PR 8010): back from the driver and about to
+	 * run tasks, which may not yield for a while — wake a parked worker
+	 * first so that someone holds the driver.  Legacy: nobody does until
+	 * a worker runs out of work, and new I/O waits unseen. */
+	if (w->left_driver) {
+		w->left_driver = false;
+		if (w->rt->cfg.eager_handoff)
+			notify_parked(w->rt, (int)w->index);
+	}
 	transition_from_searching(w);
 	wsrt_ctx.budget = WSRT_COOP_BUDGET;
 	poll_task(w, t, src);
@@ -355,6 +368,20 @@ static bool transition_from_parked(struct wsrt_worker *w)
 	return true;
 }
 
+/* Tokio's should_notify_others: the driver queued more than one task on
+ * this worker; unless we search (and so will wake someone when we find
+ * work), wake a parked worker to share them. */
+static void after_driver_turn(struct wsrt_worker *w)
+{
+	if (w->is_searching)
+		return;
+	unsigned n = wsrt_queue_len(&w->queue) +
+		     (atomic_load_explicit(&w->queue.lifo,
+					   memory_order_relaxed) ? 1 : 0);
+	if (n > 1)
+		notify_parked(w->rt, (int)w->index);
+}
+
 static void park(struct wsrt_worker *w)
 {
 	struct wsrt_runtime *rt = w->rt;
@@ -362,10 +389,37 @@ static void park(struct wsrt_worker *w)
 	if (!transition_to_parked(w))
 		return;
 	while (!atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
-		wsrt_parker_park(&w->parker, (int)w->index);
-		if (transition_from_parked(w))
-			break;
+		/* Wakes from our own driver turn go to our queue, and their
+		 * notifications wait for after_driver_turn. */
+		w->in_driver = true;
+		bool drove = wsrt_parker_park(&w->parker, (int)w->index,
+					      &rt->driver);
+		w->in_driver = false;
+		if (!transition_from_parked(w))
+			continue;
+		if (drove) {
+			w->left_driver = true;
+			after_driver_turn(w);
+		}
+		break;
 	}
+}
+
+/* Every event_interval ticks a busy worker polls the driver (timeout 0) if
+ * it is free, so I/O is not starved while every worker is busy. */
+static void maintenance(struct wsrt_worker *w)
+{
+	struct wsrt_runtime *rt = w->rt;
+
+	if (w->tick % rt->cfg.event_interval)
+		return;
+	if (!wsrt_driver_try_lock(&rt->driver))
+		return;
+	w->in_driver = true;
+	wsrt_driver_turn(&rt->driver, (int)w->index, false);
+	w->in_driver = false;
+	wsrt_driver_unlock(&rt->driver);
+	after_driver_turn(w);
 }
 
 /* ---- the loop ------------------------------------------------------------ */
@@ -387,6 +441,7 @@ void *wsrt_worker_main(void *arg)
 		int src;
 
 		w->tick++;
+		maintenance(w);
 		t = next_task(w, &src);
 		if (!t)
 			t = steal_work(w, &src);

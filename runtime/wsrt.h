@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -182,6 +183,56 @@ enum wsrt_poll wsrt_mpsc_poll_send(struct wsrt_mpsc *ch, struct wsrt_cx *cx,
 enum wsrt_poll wsrt_mpsc_poll_recv(struct wsrt_mpsc *ch, struct wsrt_cx *cx,
 				   void **value, int *ret);
 size_t wsrt_mpsc_len(struct wsrt_mpsc *ch);
+
+/* ---- timers ----------------------------------------------------------------- */
+
+/* A sleep/deadline future.  Deadlines are CLOCK_MONOTONIC ns
+ * (wsrt_now_ns()).  A timer fires within about 1 ms of its deadline when
+ * a worker is free: the worker holding the I/O driver sleeps in epoll_wait
+ * until the nearest deadline. */
+struct wsrt_sleep;
+struct wsrt_sleep *wsrt_sleep_new(struct wsrt_runtime *rt, uint64_t deadline_ns);
+/* READY once the deadline has passed. */
+enum wsrt_poll wsrt_sleep_poll(struct wsrt_sleep *s, struct wsrt_cx *cx);
+/* Re-arms the same timer (READY again only after the new deadline). */
+void wsrt_sleep_reset(struct wsrt_sleep *s, uint64_t deadline_ns);
+uint64_t wsrt_sleep_deadline(const struct wsrt_sleep *s);
+/* Cancels (if pending) and frees. */
+void wsrt_sleep_free(struct wsrt_sleep *s);
+
+/* ---- TCP ---------------------------------------------------------------------- */
+
+/* A non-blocking TCP socket registered with the runtime's I/O driver
+ * (edge-triggered epoll).  Poll functions return PENDING on EAGAIN after
+ * registering the task's waker for that direction, and READY with a result
+ * (>= 0) or a negative errno in *ret.  One task at a time may wait in each
+ * direction (read side: accept/read; write side: connect/write). */
+struct wsrt_tcp;
+
+/* Binds and listens on host:port (IPv4 dotted quad; port 0 = ephemeral). */
+int wsrt_tcp_listen(struct wsrt_runtime *rt, const char *host, uint16_t port,
+		    int backlog, struct wsrt_tcp **out);
+/* *conn is a new registered connection when *ret == 0. */
+enum wsrt_poll wsrt_tcp_poll_accept(struct wsrt_tcp *l, struct wsrt_cx *cx,
+				    struct wsrt_tcp **conn, int *ret);
+/* Starts a connect; finish it with wsrt_tcp_poll_connect. */
+int wsrt_tcp_connect(struct wsrt_runtime *rt, const char *host, uint16_t port,
+		     struct wsrt_tcp **out);
+enum wsrt_poll wsrt_tcp_poll_connect(struct wsrt_tcp *s, struct wsrt_cx *cx,
+				     int *ret);
+/* *ret: bytes read (0 = end of stream) or -errno (-ECONNRESET, ...). */
+enum wsrt_poll wsrt_tcp_poll_read(struct wsrt_tcp *s, struct wsrt_cx *cx,
+				  void *buf, size_t len, ssize_t *ret);
+/* *ret: bytes written (may be short) or -errno (-EPIPE, ...). */
+enum wsrt_poll wsrt_tcp_poll_write(struct wsrt_tcp *s, struct wsrt_cx *cx,
+				   const void *buf, size_t len, ssize_t *ret);
+/* shutdown(2): SHUT_RD, SHUT_WR or SHUT_RDWR.  0 or -errno. */
+int wsrt_tcp_shutdown(struct wsrt_tcp *s, int how);
+/* Deregisters, closes the fd, frees; wakers waiting on it are dropped. */
+void wsrt_tcp_close(struct wsrt_tcp *s);
+int wsrt_tcp_fd(const struct wsrt_tcp *s);
+/* The bound local port (for an ephemeral listener). */
+uint16_t wsrt_tcp_local_port(const struct wsrt_tcp *s);
 
 /* ---- misc ---------------------------------------------------------------- */
 

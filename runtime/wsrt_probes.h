@@ -108,6 +108,23 @@
 	WSRT_SDT1(search_start, (int)(worker))
 #define WSRT_PROBE_SEARCH_END(worker, found) \
 	WSRT_SDT2(search_end, (int)(worker), (int)(found))
+/* driver_poll(worker, timeout_us, events): a driver turn ended; it waited
+ * up to timeout_us (-1: no timer, until woken; 0: a non-blocking poll)
+ * and harvested `events` readiness events (the eventfd not counted). */
+#define WSRT_PROBE_DRIVER_POLL(worker, timeout_us, events) \
+	WSRT_SDT3(driver_poll, (int)(worker), (long long)(timeout_us), \
+		  (int)(events))
+/* io_register(fd, token): fd joined the epoll set (token = gen << 32 |
+ * slot, what epoll carries). */
+#define WSRT_PROBE_IO_REGISTER(fd, token) \
+	WSRT_SDT2(io_register, (int)(fd), (unsigned long long)(token))
+/* io_ready(worker, fd, epoll event mask): readiness harvested for fd. */
+#define WSRT_PROBE_IO_READY(worker, fd, mask) \
+	WSRT_SDT3(io_ready, (int)(worker), (int)(fd), (unsigned)(mask))
+/* timer_fire(worker, timer id, lateness ns past its deadline) */
+#define WSRT_PROBE_TIMER_FIRE(worker, timer, late_ns) \
+	WSRT_SDT3(timer_fire, (int)(worker), (unsigned long long)(timer), \
+		  (unsigned long long)(late_ns))
 /* task_cancel(task): dropped unfinished at shutdown. */
 #define WSRT_PROBE_TASK_CANCEL(task) \
 	WSRT_SDT1(task_cancel, (unsigned long long)(task))

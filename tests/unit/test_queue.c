@@ -384,8 +384,8 @@ TEST(park_returns_at_once_after_an_earlier_unpark)
 	struct wsrt_parker p;
 
 	wsrt_parker_init(&p);
-	wsrt_parker_unpark(&p);
-	wsrt_parker_park(&p, -1);	/* must not block */
+	wsrt_parker_unpark(&p, NULL);
+	wsrt_parker_park(&p, -1, NULL);	/* must not block */
 	ASSERT_EQ(atomic_load(&p.state), WSRT_PARK_EMPTY);
 }
 
@@ -401,9 +401,9 @@ static void *ponger(void *arg)
 
 	for (unsigned long i = 0; i < pp->rounds; i++) {
 		while (atomic_load(&pp->turn) != 2 * i + 1)
-			wsrt_parker_park(&pp->b, -1);
+			wsrt_parker_park(&pp->b, -1, NULL);
 		atomic_store(&pp->turn, 2 * i + 2);
-		wsrt_parker_unpark(&pp->a);
+		wsrt_parker_unpark(&pp->a, NULL);
 	}
 	return NULL;
 }
@@ -420,9 +420,9 @@ TEST_T(park_unpark_no_lost_wakeup, 120)
 	pthread_create(&th, NULL, ponger, &pp);
 	for (unsigned long i = 0; i < pp.rounds; i++) {
 		atomic_store(&pp.turn, 2 * i + 1);
-		wsrt_parker_unpark(&pp.b);
+		wsrt_parker_unpark(&pp.b, NULL);
 		while (atomic_load(&pp.turn) != 2 * i + 2)
-			wsrt_parker_park(&pp.a, -1);
+			wsrt_parker_park(&pp.a, -1, NULL);
 	}
 	pthread_join(th, NULL);
 	ASSERT_EQ(atomic_load(&pp.turn), 2 * pp.rounds);
