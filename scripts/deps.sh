@@ -7,6 +7,10 @@ set -euo pipefail
 PKGS=(
 	binutils		# readelf: tests check the USDT notes
 	systemtap-sdt-dev	# sys/sdt.h: the runtime's USDT probes
+	clang			# fuzz targets (libFuzzer)
+	libclang-rt-14-dev	# libFuzzer and clang's sanitizer runtimes
+	curl			# scenario tests fetch from the example server
+	wrk			# make bench: HTTP load on loopback
 )
 
 missing=()

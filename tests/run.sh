@@ -37,6 +37,11 @@ done
 for s in "$here"/scenario/*.sh; do
 	bash "$s" 2>&1 | tee -a "$log"
 done
+# The fuzz targets are built with their own sanitizers: the plain run
+# smoke-fuzzes them (FUZZ_SECONDS each, default 10).
+if [ -z "$san" ]; then
+	"$here/fuzz/run.sh" "$build" 2>&1 | tee -a "$log"
+fi
 
 passed=$(grep -c '^ok - ' "$log")
 failed=$(grep -c '^not ok - ' "$log")
