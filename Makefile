@@ -53,15 +53,20 @@ LIBWSRT     := $(BUILD)/lib/libwsrt.a
 LIBWSRT_SO  := $(BUILD)/lib/libwsrt.so
 LIBWSRT_NP  := $(BUILD)/noprobes/libwsrt.a
 
-EXAMPLES    := $(BUILD)/bin/lifo-stall
+EXAMPLES    := $(BUILD)/bin/lifo-stall $(BUILD)/bin/http-stall
 HTTP_SRCS   := examples/http/http_parse.c
-UNIT_SRCS   := $(filter-out tests/unit/test_http_parse.c,$(wildcard tests/unit/test_*.c))
+HTTP_STALL_SRCS := examples/http/http_server.c examples/http/http_client.c
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes
+# libFuzzer targets (clang), one per parser of untrusted bytes.  Built with
+# ASan+UBSan whatever SAN says, so only the plain build makes them.
+FUZZERS     := $(BUILD)/fuzz/fuzz_http_parse
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps check check-asan check-tsan bench demo clean help
+.PHONY: all deps check check-asan check-tsan bench demo fuzz clean help
 
-all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(UNIT_TESTS)
+all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(UNIT_TESTS) $(if $(SAN),,$(FUZZERS))
 
 deps:
 	$(Q)scripts/deps.sh
@@ -97,10 +102,10 @@ $(BUILD)/bin/%: examples/%.c $(LIBWSRT)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
 
-$(BUILD)/bin/http-stall: examples/http-stall.c $(HTTP_SRCS) examples/http/http_parse.h $(LIBWSRT)
+$(BUILD)/bin/http-stall: examples/http-stall.c $(HTTP_SRCS) $(HTTP_STALL_SRCS) $(wildcard examples/http/*.h) $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iruntime -Iexamples $< $(HTTP_SRCS) $(LIBWSRT) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Iruntime -Iexamples $< $(HTTP_SRCS) $(HTTP_STALL_SRCS) $(LIBWSRT) $(LDFLAGS) -o $@
 
 $(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c $(HTTP_SRCS) examples/http/http_parse.h tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
@@ -122,6 +127,15 @@ $(BUILD)/bench/sched-noprobes: bench/sched.c $(LIBWSRT_NP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -DWSRT_NO_PROBES -Iruntime $< $(LIBWSRT_NP) $(LDFLAGS) -o $@
 
+$(BUILD)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c $(HTTP_SRCS) examples/http/http_parse.h | deps
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -Iexamples $< $(HTTP_SRCS) -o $@
+
+# Longer fuzzing than check's smoke run: FUZZ_SECONDS per target.
+fuzz: $(FUZZERS)
+	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run.sh $(BUILD)
+
 check: all
 	$(Q)tests/run.sh $(BUILD) $(SAN)
 
@@ -131,9 +145,10 @@ check-asan:
 check-tsan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SAN=tsan check
 
-bench: $(BENCHES) | deps
+bench: $(BENCHES) $(BUILD)/bin/http-stall | deps
 	$(Q)bench/run.sh $(BUILD)
 	$(Q)bench/probe_cost.sh $(BUILD)
+	$(Q)bench/http_wrk.sh $(BUILD)
 
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)
@@ -150,6 +165,7 @@ help:
 	@echo '  check-tsan   check under ThreadSanitizer (build/tsan)'
 	@echo '  bench        scheduler benchmarks, both LIFO modes, probes vs none'
 	@echo '  demo         run the stall scenarios, legacy vs fixed'
+	@echo '  fuzz         run every fuzz target for FUZZ_SECONDS (default 300) each'
 	@echo '  clean        remove build/'
 	@echo 'knobs: V=1 (show commands) WERROR=1 (warnings are errors) BUILD=dir'
 

@@ -104,7 +104,16 @@ const struct wsrt_config *wsrt_runtime_config(const struct wsrt_runtime *rt)
 void wsrt_runtime_metrics(struct wsrt_runtime *rt, struct wsrt_metrics *m)
 {
 	m->workers = rt->nworkers;
-	m->parked = rt->nworkers - wsrt_idle_num_unparked(&rt->idle);
+	/* From the parkers, not the idle set: a worker counts once it is
+	 * really asleep, not from the moment it decided to park. */
+	m->parked = m->parked_on_driver = 0;
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		uint32_t st = atomic_load_explicit(&rt->workers[i].parker.state,
+						   memory_order_relaxed);
+		m->parked += st == WSRT_PARK_STATE_FUTEX ||
+			     st == WSRT_PARK_STATE_DRIVER;
+		m->parked_on_driver += st == WSRT_PARK_STATE_DRIVER;
+	}
 	m->searching = wsrt_idle_num_searching(&rt->idle);
 	m->inject_depth = wsrt_inject_len(&rt->inject);
 	m->tasks_spawned = atomic_load_explicit(&rt->next_task_id,

@@ -79,7 +79,8 @@ int wsrt_block_on(struct wsrt_runtime *rt, wsrt_poll_fn poll, void *state);
 /* Point-in-time metrics, from any thread (Tokio's RuntimeMetrics). */
 struct wsrt_metrics {
 	unsigned workers;
-	unsigned parked;	/* workers asleep (futex or driver) */
+	unsigned parked;	/* workers asleep right now (futex or driver) */
+	unsigned parked_on_driver; /* 1 while a worker sleeps in epoll_wait */
 	unsigned searching;	/* workers looking for work to steal */
 	uint64_t inject_depth;
 	uint64_t tasks_spawned;
