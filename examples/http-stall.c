@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "example.h"
 #include "wsrt.h"
 #include "http/http_client.h"
 #include "http/http_server.h"
@@ -310,17 +311,6 @@ static void usage(FILE *f)
 		"WSRT_WORKERS\n");
 }
 
-static bool parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || !*s || *s == '-' || v < lo || v > hi)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -340,7 +330,6 @@ int main(int argc, char **argv)
 	unsigned stagger_ms = 20;
 	bool serve_only = false, have_duration = false;
 	struct wsrt_config cfg;
-	const char *bad = NULL;
 	sigset_t stop;
 	int c, rc = 0;
 
@@ -348,19 +337,19 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (!parse_uint(optarg, 0, 65535, &port)) {
+			if (!example_parse_uint(optarg, 0, 65535, &port)) {
 				fprintf(stderr, "http-stall: --port: need 0..65535: %s\n", optarg);
 				return 2;
 			}
 			break;
 		case 'w':
-			if (!parse_uint(optarg, 1, 1024, &workers)) {
+			if (!example_parse_uint(optarg, 1, 1024, &workers)) {
 				fprintf(stderr, "http-stall: --workers: need 1..1024: %s\n", optarg);
 				return 2;
 			}
 			break;
 		case 'm':
-			if (!parse_uint(optarg, 0, 600000, &scfg.handler_ms)) {
+			if (!example_parse_uint(optarg, 0, 600000, &scfg.handler_ms)) {
 				fprintf(stderr, "http-stall: --handler-ms: not a number of ms in 0..600000: %s\n", optarg);
 				return 2;
 			}
@@ -372,20 +361,20 @@ int main(int argc, char **argv)
 			serve_only = true;
 			break;
 		case 'd':
-			if (!parse_uint(optarg, 1, 86400, &duration_s)) {
+			if (!example_parse_uint(optarg, 1, 86400, &duration_s)) {
 				fprintf(stderr, "http-stall: --duration: not a number of seconds in 1..86400: %s\n", optarg);
 				return 2;
 			}
 			have_duration = true;
 			break;
 		case 'r':
-			if (!parse_uint(optarg, 1, MAX_REQUESTS, &requests)) {
+			if (!example_parse_uint(optarg, 1, MAX_REQUESTS, &requests)) {
 				fprintf(stderr, "http-stall: --requests: need 1..%d: %s\n", MAX_REQUESTS, optarg);
 				return 2;
 			}
 			break;
 		case 'g':
-			if (!parse_uint(optarg, 0, 60000, &stagger_ms)) {
+			if (!example_parse_uint(optarg, 0, 60000, &stagger_ms)) {
 				fprintf(stderr, "http-stall: --stagger-ms: not a number of ms in 0..60000: %s\n", optarg);
 				return 2;
 			}
@@ -412,15 +401,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	wsrt_config_default(&cfg);
-	cfg.workers = 4;
-	if (wsrt_config_from_env(&cfg, &bad)) {
-		fprintf(stderr, "http-stall: %s: must be %s\n", bad,
-			strcmp(bad, "WSRT_WORKERS") ? "0 or 1" : "a number in 1..1024");
+	if (!example_config("http-stall", 4, workers, &cfg))
 		return 2;
-	}
-	if (workers)
-		cfg.workers = workers;
 	if (!requests)
 		requests = cfg.workers < MAX_REQUESTS ? cfg.workers : MAX_REQUESTS;
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "example.h"
 #include "wsrt.h"
 
 struct scenario {
@@ -50,20 +51,6 @@ static enum wsrt_poll task_b(struct wsrt_cx *cx, void *arg)
 	return WSRT_READY;
 }
 
-static void block_worker(unsigned ms, bool busy)
-{
-	uint64_t end = wsrt_now_ns() + (uint64_t)ms * 1000000ULL;
-
-	if (busy) {
-		while (wsrt_now_ns() < end)
-			;
-		return;
-	}
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static enum wsrt_poll task_a(struct wsrt_cx *cx, void *arg)
 {
 	struct scenario *s = arg;
@@ -73,7 +60,7 @@ static enum wsrt_poll task_a(struct wsrt_cx *cx, void *arg)
 	/* Notifies B from this worker: into our LIFO slot. */
 	if (wsrt_mpsc_try_send(s->ch, s) != 0)
 		abort();
-	block_worker(s->block_ms, s->busy);
+	example_block_worker(s->block_ms, s->busy);
 	return WSRT_READY;
 }
 
@@ -116,17 +103,6 @@ static void usage(FILE *f)
 		"environment: WSRT_LIFO_STEALABLE=0|1 (default 1), WSRT_WORKERS\n");
 }
 
-static bool parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || !*s || *s == '-' || v < lo || v > hi)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -139,13 +115,12 @@ int main(int argc, char **argv)
 	struct scenario s = { .block_ms = 200, .a_worker = -1, .b_worker = -1 };
 	struct wsrt_config cfg;
 	unsigned workers = 0;
-	const char *bad = NULL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			if (!parse_uint(optarg, 1, 600000, &s.block_ms)) {
+			if (!example_parse_uint(optarg, 1, 600000, &s.block_ms)) {
 				fprintf(stderr, "lifo-stall: --block-ms: not a number of ms in 1..600000: %s\n", optarg);
 				return 2;
 			}
@@ -154,7 +129,7 @@ int main(int argc, char **argv)
 			s.busy = true;
 			break;
 		case 'w':
-			if (!parse_uint(optarg, 2, 1024, &workers)) {
+			if (!example_parse_uint(optarg, 2, 1024, &workers)) {
 				fprintf(stderr, "lifo-stall: --workers: need 2..1024 (a stall needs an idle worker): %s\n", optarg);
 				return 2;
 			}
@@ -173,15 +148,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	wsrt_config_default(&cfg);
-	cfg.workers = 2;
-	if (wsrt_config_from_env(&cfg, &bad)) {
-		fprintf(stderr, "lifo-stall: %s: must be %s\n", bad,
-			strcmp(bad, "WSRT_WORKERS") ? "0 or 1" : "a number in 1..1024");
+	if (!example_config("lifo-stall", 2, workers, &cfg))
 		return 2;
-	}
-	if (workers)
-		cfg.workers = workers;
 	if (cfg.workers < 2) {
 		fprintf(stderr, "lifo-stall: needs at least 2 workers (got %u)\n", cfg.workers);
 		return 2;

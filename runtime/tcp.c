@@ -167,14 +167,19 @@ enum wsrt_poll wsrt_tcp_poll_connect(struct wsrt_tcp *s, struct wsrt_cx *cx,
 	}
 }
 
-enum wsrt_poll wsrt_tcp_poll_read(struct wsrt_tcp *s, struct wsrt_cx *cx,
-				  void *buf, size_t len, ssize_t *ret)
+/* recv or send until it moves bytes, fails, or would block (then wait for
+ * that direction's readiness). */
+static enum wsrt_poll poll_io(struct wsrt_tcp *s, struct wsrt_cx *cx,
+			      enum wsrt_io_dir dir, void *buf, size_t len,
+			      ssize_t *ret)
 {
 	if (!wsrt_coop_proceed(cx))
 		return WSRT_PENDING;
 	for (;;) {
-		uint64_t seq = wsrt_io_seq(s->io, WSRT_IO_READ);
-		ssize_t n = recv(s->fd, buf, len, 0);
+		uint64_t seq = wsrt_io_seq(s->io, dir);
+		ssize_t n = dir == WSRT_IO_READ
+				    ? recv(s->fd, buf, len, 0)
+				    : send(s->fd, buf, len, MSG_NOSIGNAL);
 		if (n >= 0) {
 			*ret = n;
 			return WSRT_READY;
@@ -185,32 +190,22 @@ enum wsrt_poll wsrt_tcp_poll_read(struct wsrt_tcp *s, struct wsrt_cx *cx,
 			*ret = -errno;
 			return WSRT_READY;
 		}
-		if (wsrt_io_wait(s->io, WSRT_IO_READ, seq, cx))
+		if (wsrt_io_wait(s->io, dir, seq, cx))
 			return WSRT_PENDING;
 	}
+}
+
+enum wsrt_poll wsrt_tcp_poll_read(struct wsrt_tcp *s, struct wsrt_cx *cx,
+				  void *buf, size_t len, ssize_t *ret)
+{
+	return poll_io(s, cx, WSRT_IO_READ, buf, len, ret);
 }
 
 enum wsrt_poll wsrt_tcp_poll_write(struct wsrt_tcp *s, struct wsrt_cx *cx,
 				   const void *buf, size_t len, ssize_t *ret)
 {
-	if (!wsrt_coop_proceed(cx))
-		return WSRT_PENDING;
-	for (;;) {
-		uint64_t seq = wsrt_io_seq(s->io, WSRT_IO_WRITE);
-		ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
-		if (n >= 0) {
-			*ret = n;
-			return WSRT_READY;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			*ret = -errno;
-			return WSRT_READY;
-		}
-		if (wsrt_io_wait(s->io, WSRT_IO_WRITE, seq, cx))
-			return WSRT_PENDING;
-	}
+	/* send() only reads the buffer. */
+	return poll_io(s, cx, WSRT_IO_WRITE, (void *)buf, len, ret);
 }
 
 int wsrt_tcp_shutdown(struct wsrt_tcp *s, int how)

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "example.h"
 #include "http/http_parse.h"
 #include "http/http_server.h"
 
@@ -69,22 +70,6 @@ struct conn {
 	struct wsrt_sleep *linger;	/* lingering-close deadline, once armed */
 };
 
-static void block_worker(unsigned ms, bool busy)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	uint64_t end = wsrt_now_ns() + (uint64_t)ms * 1000000ULL;
-
-	if (ms == 0)
-		return;
-	if (busy) {
-		while (wsrt_now_ns() < end)
-			;
-		return;
-	}
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static void conn_respond(struct conn *c, int status, const char *reason,
 			 const char *body, bool head_only, const char *connection)
 {
@@ -115,7 +100,7 @@ static void conn_serve(struct conn *c, struct wsrt_cx *cx,
 	const char *connection = "";
 	char body[64];
 
-	block_worker(srv->cfg.handler_ms, srv->cfg.busy);
+	example_block_worker(srv->cfg.handler_ms, srv->cfg.busy);
 	snprintf(body, sizeof(body), "ok worker=%d handler_ms=%u\n",
 		 wsrt_cx_worker(cx), srv->cfg.handler_ms);
 	if (!req->keep_alive) {
