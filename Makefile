@@ -49,6 +49,17 @@ RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/%.o)
 # show what unattached probes cost.
 NOPROBE_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/noprobes/%.o)
 
+# The tracer: BPF object -> skeleton -> the stallscope command.
+BPF_DIR     := $(BUILD)/bpf
+VMLINUX     := $(BPF_DIR)/vmlinux.h
+BPF_OBJ     := $(BPF_DIR)/stallscope.bpf.o
+BPF_SKEL    := $(BPF_DIR)/stallscope.skel.h
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall \
+               -I$(BPF_DIR) -Ibpf -idirafter /usr/include/x86_64-linux-gnu
+USERSPACE_SRCS := $(wildcard userspace/*.c)
+USERSPACE_OBJS := $(USERSPACE_SRCS:%.c=$(BUILD)/%.o)
+STALLSCOPE  := $(BUILD)/bin/stallscope
+
 LIBWSRT     := $(BUILD)/lib/libwsrt.a
 LIBWSRT_SO  := $(BUILD)/lib/libwsrt.so
 LIBWSRT_NP  := $(BUILD)/noprobes/libwsrt.a
@@ -61,12 +72,13 @@ UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes
 # libFuzzer targets (clang), one per parser of untrusted bytes.  Built with
 # ASan+UBSan whatever SAN says, so only the plain build makes them.
-FUZZERS     := $(BUILD)/fuzz/fuzz_http_parse
+FUZZERS     := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_trace_read
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 .PHONY: all deps check check-asan check-tsan bench demo fuzz clean help
 
-all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(UNIT_TESTS) $(if $(SAN),,$(FUZZERS))
+all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
+     $(if $(SAN),,$(FUZZERS))
 
 deps:
 	$(Q)scripts/deps.sh
@@ -81,6 +93,32 @@ $(BUILD)/noprobes/runtime/%.o: runtime/%.c | deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -DWSRT_NO_PROBES -Iruntime -c $< -o $@
+
+# vmlinux.h comes from this machine's kernel BTF; never committed.
+$(VMLINUX): | deps
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BPF_OBJ): bpf/stallscope.bpf.c bpf/record.h $(VMLINUX)
+	$(call msg,BPF,$@)
+	$(Q)clang $(BPF_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -c $< -o $@
+	$(Q)llvm-strip -g $@
+
+$(BPF_SKEL): $(BPF_OBJ)
+	$(call msg,SKEL,$@)
+	$(Q)bpftool gen skeleton $< > $@
+
+# The skeleton is order-only: record.c's dependency on it is in its .d.
+$(BUILD)/userspace/%.o: userspace/%.c | deps $(BPF_SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -I$(BPF_DIR) -c $< -o $@
+
+$(STALLSCOPE): $(USERSPACE_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ $(LDFLAGS) -lbpf -lelf -lz -o $@
 
 $(LIBWSRT): $(RUNTIME_OBJS)
 	$(call msg,AR,$@)
@@ -112,6 +150,11 @@ $(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c $(HTTP_SRCS) exampl
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iexamples -Itests $< $(HTTP_SRCS) tests/harness.c $(LDFLAGS) -o $@
 
+$(BUILD)/tests/test_trace: tests/unit/test_trace.c userspace/trace.c userspace/trace.h bpf/record.h tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< userspace/trace.c tests/harness.c $(LDFLAGS) -o $@
+
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
@@ -132,6 +175,11 @@ $(BUILD)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c $(HTTP_SRCS) example
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -Iexamples $< $(HTTP_SRCS) -o $@
 
+$(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c userspace/trace.c userspace/trace.h bpf/record.h | deps
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/trace.c -o $@
+
 # Longer fuzzing than check's smoke run: FUZZ_SECONDS per target.
 fuzz: $(FUZZERS)
 	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run.sh $(BUILD)
@@ -145,10 +193,11 @@ check-asan:
 check-tsan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SAN=tsan check
 
-bench: $(BENCHES) $(BUILD)/bin/http-stall | deps
+bench: $(BENCHES) $(BUILD)/bin/http-stall $(STALLSCOPE) | deps
 	$(Q)bench/run.sh $(BUILD)
 	$(Q)bench/probe_cost.sh $(BUILD)
 	$(Q)bench/http_wrk.sh $(BUILD)
+	$(Q)bench/record_cost.sh $(BUILD)
 
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)

@@ -9,6 +9,11 @@ PKGS=(
 	systemtap-sdt-dev	# sys/sdt.h: the runtime's USDT probes
 	clang			# fuzz targets (libFuzzer)
 	libclang-rt-14-dev	# libFuzzer and clang's sanitizer runtimes
+	llvm			# llvm-strip for the BPF object
+	bpftool			# vmlinux.h from BTF, BPF skeletons
+	libbpf-dev		# loading and attaching the BPF programs
+	libelf-dev		# libbpf's and the build-id reader's ELF access
+	zlib1g-dev		# libbpf links it
 	curl			# scenario tests fetch from the example server
 	wrk			# make bench: HTTP load on loopback
 )

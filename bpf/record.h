@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The record ABI between the eBPF programs and userspace, and the layout of
+ * records in a trace file.  Included by bpf/stallscope.bpf.c (kernel) and
+ * by userspace/; it includes nothing, so the includer provides __u32/__u64
+ * (vmlinux.h in BPF, <linux/types.h> in userspace).
+ *
+ * Every record is 64 bytes: a timestamp, a type, the thread and CPU, and
+ * five u64 arguments whose meaning depends on the type (listed below).
+ * Fixed size keeps the BPF side simple and the file trivially seekable.
+ *
+ * Never renumber a type or move a field: a trace file stores these records
+ * as they are.  Add new types at the end of their range and bump
+ * SS_RECORD_ABI only for an incompatible change.
+ */
+#ifndef STALLSCOPE_RECORD_H
+#define STALLSCOPE_RECORD_H
+
+#define SS_RECORD_ABI 1
+#define SS_RECORD_ARGS 5
+
+struct ss_record {
+	__u64 ts;	/* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
+	__u32 type;	/* enum ss_type */
+	__u32 tid;	/* the thread the event is about (see the type) */
+	__u32 cpu;	/* where it was recorded */
+	__u32 flags;	/* per type; 0 unless said otherwise */
+	__u64 args[SS_RECORD_ARGS];
+};
+
+_Static_assert(sizeof(struct ss_record) == 64, "record ABI: 64 bytes");
+_Static_assert(__builtin_offsetof(struct ss_record, type) == 8, "record ABI");
+_Static_assert(__builtin_offsetof(struct ss_record, args) == 24, "record ABI");
+
+/*
+ * Record types.  0 is invalid, so a zeroed record is visibly wrong.
+ *
+ * 1..63: the runtime's USDT probes (provider wsrt), numbered as below; the
+ *   arguments are the probe's, in order (docs/probes.md).  tid is the
+ *   thread that hit the probe.
+ * 64..95: the preload shim's USDT probes (provider stallscope).
+ * 96..159: kernel events.
+ * 160..: records userspace writes (lost events, thread names at attach).
+ */
+enum ss_type {
+	SS_NONE = 0,
+
+	SS_WSRT_WORKER_START = 1,	/* worker, tid */
+	SS_WSRT_WORKER_STOP = 2,	/* worker, tid */
+	SS_WSRT_SPAWN = 3,		/* task, parent, poll fn, state */
+	SS_WSRT_NOTIFY = 4,		/* task, waker worker, dest, displaced */
+	SS_WSRT_POLL_START = 5,		/* worker, task, src */
+	SS_WSRT_POLL_END = 6,		/* worker, task, result */
+	SS_WSRT_STEAL = 7,		/* thief, victim, count, lifo task */
+	SS_WSRT_PARK = 8,		/* worker, kind */
+	SS_WSRT_UNPARK = 9,		/* worker, kind */
+	SS_WSRT_WAKE_WORKER = 10,	/* waker worker, target worker */
+	SS_WSRT_INJECT_PUSH = 11,	/* task or 0, count, len after */
+	SS_WSRT_INJECT_POP = 12,	/* worker, count, len after */
+	SS_WSRT_OVERFLOW = 13,		/* worker, count */
+	SS_WSRT_SEARCH_START = 14,	/* worker */
+	SS_WSRT_SEARCH_END = 15,	/* worker, found */
+	SS_WSRT_TASK_CANCEL = 16,	/* task */
+	SS_WSRT_DRIVER_POLL = 17,	/* worker, timeout us, events */
+	SS_WSRT_IO_REGISTER = 18,	/* fd, token */
+	SS_WSRT_IO_READY = 19,		/* worker, fd, epoll mask */
+	SS_WSRT_TIMER_FIRE = 20,	/* worker, timer, late ns */
+	SS_WSRT_LAST = 20,
+
+	/* The shim's probes (provider stallscope); defined with the shim. */
+	SS_SHIM_FIRST = 64,
+	SS_SHIM_LAST = 95,
+
+	/* sched_switch: tid = prev; args: prev tid, next tid, prev state
+	 * (TASK_* bits; 0 = runnable, i.e. preempted), prev is target (0|1),
+	 * next is target (0|1). */
+	SS_SCHED_SWITCH = 96,
+	/* sched_waking: tid = the woken thread; args: waker tid (current). */
+	SS_SCHED_WAKING = 97,
+	/* futex enter: args: uaddr, op (FUTEX_* with flags), val, timeout
+	 * (ns, or -1 for none). */
+	SS_FUTEX_ENTER = 98,
+	/* futex exit: args: return value. */
+	SS_FUTEX_EXIT = 99,
+	/* epoll_wait / epoll_pwait / epoll_pwait2 enter: args: epfd, max
+	 * events, timeout (ms for wait/pwait; ns for pwait2; -1 none),
+	 * which (0 wait, 1 pwait, 2 pwait2). */
+	SS_EPOLL_ENTER = 100,
+	/* epoll exit: args: return value (events or -errno), which. */
+	SS_EPOLL_EXIT = 101,
+	/* epoll_ctl by the target: args: epfd, op, fd, events, sock address
+	 * (0 if fd is not a socket). */
+	SS_EPOLL_CTL = 102,
+	/* sk_data_ready on a socket the target has in an epoll set: tid =
+	 * the thread that made the data ready (often another process);
+	 * args: sock address, family, protocol. */
+	SS_SK_DATA_READY = 103,
+	/* A target thread's name: set at creation or changed (prctl,
+	 * pthread_setname_np): args[0..1] = the 16-byte comm. */
+	SS_COMM = 104,
+	/* A target thread exited: args: exit code if it was the last. */
+	SS_THREAD_EXIT = 105,
+	/* A new thread of the target: tid = the new thread; args: parent
+	 * tid. */
+	SS_THREAD_NEW = 106,
+
+	/* Written by userspace. */
+	/* Lost events: args: count lost on `cpu` since the previous record of
+	 * this kind (failed ring-buffer reservations counted in BPF). */
+	SS_LOST = 160,
+	/* A thread that existed at attach time: args[0..1] = comm. */
+	SS_THREAD_AT_ATTACH = 161,
+};
+
+/* Kinds of ring-buffer reservation failure counters, per CPU. */
+#define SS_COUNTER_LOST 0
+#define SS_COUNTER_EMITTED 1
+#define SS_NR_COUNTERS 2
+
+#endif /* STALLSCOPE_RECORD_H */

@@ -1,0 +1,898 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trace file (layout in trace.h, for users docs/trace-format.md): the
+ * recorder's buffered writer and the streaming reader every consumer uses.
+ *
+ * The reader trusts nothing it reads.  Each length is checked against the
+ * bytes that remain before it is used; the header is read whole only
+ * after header_len was checked (at most SS_HEADER_MAX, within the file);
+ * records are read one 64-byte block at a time through a fixed buffer, so
+ * memory never depends on the number of records and time is linear in
+ * the file size.  The first problem found is kept as one line naming its
+ * byte offset, and sticks.
+ *
+ * Deliberately not here: what record arguments mean (bpf/record.h,
+ * userspace/dump.c) and any ordering check on timestamps (ring-buffer
+ * order is reservation order, not time order).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trace.h"
+
+#define WRITE_BUF_BYTES (64 * 1024)
+#define READ_BUF_BYTES (64 * 1024)
+#define RECORD_BYTES sizeof(struct ss_record)
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
+/* ---- names ---- */
+
+static const char *const wsrt_names[] = {
+	[SS_WSRT_WORKER_START] = "worker_start",
+	[SS_WSRT_WORKER_STOP] = "worker_stop",
+	[SS_WSRT_SPAWN] = "spawn",
+	[SS_WSRT_NOTIFY] = "notify",
+	[SS_WSRT_POLL_START] = "poll_start",
+	[SS_WSRT_POLL_END] = "poll_end",
+	[SS_WSRT_STEAL] = "steal",
+	[SS_WSRT_PARK] = "park",
+	[SS_WSRT_UNPARK] = "unpark",
+	[SS_WSRT_WAKE_WORKER] = "wake_worker",
+	[SS_WSRT_INJECT_PUSH] = "inject_push",
+	[SS_WSRT_INJECT_POP] = "inject_pop",
+	[SS_WSRT_OVERFLOW] = "overflow",
+	[SS_WSRT_SEARCH_START] = "search_start",
+	[SS_WSRT_SEARCH_END] = "search_end",
+	[SS_WSRT_TASK_CANCEL] = "task_cancel",
+	[SS_WSRT_DRIVER_POLL] = "driver_poll",
+	[SS_WSRT_IO_REGISTER] = "io_register",
+	[SS_WSRT_IO_READY] = "io_ready",
+	[SS_WSRT_TIMER_FIRE] = "timer_fire",
+};
+
+static const char *const kernel_names[] = {
+	[SS_SCHED_SWITCH - SS_SCHED_SWITCH] = "sched_switch",
+	[SS_SCHED_WAKING - SS_SCHED_SWITCH] = "sched_waking",
+	[SS_FUTEX_ENTER - SS_SCHED_SWITCH] = "futex_enter",
+	[SS_FUTEX_EXIT - SS_SCHED_SWITCH] = "futex_exit",
+	[SS_EPOLL_ENTER - SS_SCHED_SWITCH] = "epoll_enter",
+	[SS_EPOLL_EXIT - SS_SCHED_SWITCH] = "epoll_exit",
+	[SS_EPOLL_CTL - SS_SCHED_SWITCH] = "epoll_ctl",
+	[SS_SK_DATA_READY - SS_SCHED_SWITCH] = "sk_data_ready",
+	[SS_COMM - SS_SCHED_SWITCH] = "comm",
+	[SS_THREAD_EXIT - SS_SCHED_SWITCH] = "thread_exit",
+	[SS_THREAD_NEW - SS_SCHED_SWITCH] = "thread_new",
+};
+
+_Static_assert(sizeof(wsrt_names) / sizeof(wsrt_names[0]) == SS_WSRT_LAST + 1,
+	       "a name for every wsrt probe");
+_Static_assert(sizeof(kernel_names) / sizeof(kernel_names[0]) ==
+		       SS_THREAD_NEW - SS_SCHED_SWITCH + 1,
+	       "a name for every kernel event");
+
+const char *ss_type_name(__u32 type)
+{
+	if (type >= 1 && type <= SS_WSRT_LAST)
+		return wsrt_names[type];
+	if (type >= SS_SCHED_SWITCH && type <= SS_THREAD_NEW)
+		return kernel_names[type - SS_SCHED_SWITCH];
+	if (type == SS_LOST)
+		return "lost";
+	if (type == SS_THREAD_AT_ATTACH)
+		return "thread_at_attach";
+	return NULL;
+}
+
+static const char *tlv_name(__u16 tag)
+{
+	static const char *const names[] = {
+		[SS_TLV_HOST] = "HOST",
+		[SS_TLV_KERNEL] = "KERNEL",
+		[SS_TLV_CLOCK] = "CLOCK",
+		[SS_TLV_START_MONO_NS] = "START_MONO_NS",
+		[SS_TLV_START_REALTIME_NS] = "START_REALTIME_NS",
+		[SS_TLV_PID] = "PID",
+		[SS_TLV_COMM] = "COMM",
+		[SS_TLV_CMDLINE] = "CMDLINE",
+		[SS_TLV_WORKERS] = "WORKERS",
+		[SS_TLV_MAPPING] = "MAPPING",
+		[SS_TLV_RECORDER] = "RECORDER",
+		[SS_TLV_RING_BYTES] = "RING_BYTES",
+	};
+
+	if (tag < sizeof(names) / sizeof(names[0]) && names[tag])
+		return names[tag];
+	return "unknown";
+}
+
+/* ---- writer ---- */
+
+struct ss_trace_writer {
+	int fd;
+	int err;		/* the first write error; sticks */
+	__u64 records;		/* accepted by ss_trace_write() */
+	size_t used;		/* bytes waiting in buf */
+	unsigned char buf[WRITE_BUF_BYTES];
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A growing byte buffer for the header; the first error sticks. */
+struct bytes {
+	unsigned char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void bytes_put(struct bytes *b, const void *data, size_t n)
+{
+	if (b->err)
+		return;
+	if (n > SS_HEADER_MAX - b->len) {
+		b->err = -E2BIG;	/* no reader would accept it */
+		return;
+	}
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		unsigned char *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void bytes_pad8(struct bytes *b)
+{
+	static const unsigned char zeros[8];
+
+	bytes_put(b, zeros, ALIGN8(b->len) - b->len);
+}
+
+static void put_tlv(struct bytes *b, __u16 tag, const void *value, size_t len)
+{
+	struct ss_tlv t = { .tag = tag };
+
+	if (len > SS_HEADER_MAX) {
+		b->err = b->err ? b->err : -E2BIG;
+		return;
+	}
+	t.len = (__u32)len;
+	bytes_put(b, &t, sizeof(t));
+	bytes_put(b, value, len);
+	bytes_pad8(b);
+}
+
+/* A string field of struct ss_trace_meta, up to its NUL or its end. */
+static void put_str(struct bytes *b, __u16 tag, const char *s, size_t size)
+{
+	put_tlv(b, tag, s, strnlen(s, size - 1));
+}
+
+static void put_mapping(struct bytes *b, const struct ss_mapping *m)
+{
+	struct ss_tlv_mapping v = {
+		.start = m->start,
+		.end = m->end,
+		.file_offset = m->offset,
+		.build_id_len = m->build_id_len,
+	};
+	size_t plen = strnlen(m->path, sizeof(m->path) - 1);
+	struct ss_tlv t = {
+		.tag = SS_TLV_MAPPING,
+		.len = (__u32)(sizeof(v) + plen + 1),
+	};
+
+	memcpy(v.build_id, m->build_id, m->build_id_len);
+	bytes_put(b, &t, sizeof(t));
+	bytes_put(b, &v, sizeof(v));
+	bytes_put(b, m->path, plen);
+	bytes_put(b, "", 1);
+	bytes_pad8(b);
+}
+
+static void put_cmdline(struct bytes *b, char *const *argv, unsigned argc)
+{
+	size_t len = 0;
+	struct ss_tlv t = { .tag = SS_TLV_CMDLINE };
+
+	for (unsigned i = 0; i < argc; i++) {
+		len += strlen(argv[i]) + 1;
+		if (len > SS_HEADER_MAX) {
+			b->err = b->err ? b->err : -E2BIG;
+			return;
+		}
+	}
+	t.len = (__u32)len;
+	bytes_put(b, &t, sizeof(t));
+	for (unsigned i = 0; i < argc; i++)
+		bytes_put(b, argv[i], strlen(argv[i]) + 1);
+	bytes_pad8(b);
+}
+
+static int build_header(const struct ss_trace_meta *m, struct bytes *b)
+{
+	struct ss_file_header h = {
+		.version = SS_FILE_VERSION,
+		.min_reader = SS_FILE_VERSION,
+		.record_size = RECORD_BYTES,
+		.flags = m->flags,
+	};
+	const char *clock = m->clock[0] ? m->clock : "CLOCK_MONOTONIC";
+
+	if ((m->argc && !m->argv) || (m->nmappings && !m->mappings))
+		return -EINVAL;
+	for (unsigned i = 0; i < m->argc; i++)
+		if (!m->argv[i])
+			return -EINVAL;
+	for (unsigned i = 0; i < m->nmappings; i++)
+		if (m->mappings[i].build_id_len > sizeof(m->mappings[i].build_id))
+			return -EINVAL;
+
+	memcpy(h.magic, SS_FILE_MAGIC, sizeof(h.magic));
+	bytes_put(b, &h, sizeof(h));
+	put_str(b, SS_TLV_HOST, m->host, sizeof(m->host));
+	put_str(b, SS_TLV_KERNEL, m->kernel, sizeof(m->kernel));
+	put_str(b, SS_TLV_CLOCK, clock, sizeof(m->clock));
+	put_tlv(b, SS_TLV_START_MONO_NS, &m->start_mono_ns, 8);
+	put_tlv(b, SS_TLV_START_REALTIME_NS, &m->start_realtime_ns, 8);
+	put_tlv(b, SS_TLV_PID, &m->pid, 4);
+	put_str(b, SS_TLV_COMM, m->comm, sizeof(m->comm));
+	put_cmdline(b, m->argv, m->argc);
+	put_tlv(b, SS_TLV_WORKERS, &m->workers, 4);
+	for (unsigned i = 0; i < m->nmappings; i++)
+		put_mapping(b, &m->mappings[i]);
+	put_str(b, SS_TLV_RECORDER, m->recorder, sizeof(m->recorder));
+	put_tlv(b, SS_TLV_RING_BYTES, &m->ring_bytes, 8);
+	if (b->err)
+		return b->err;
+	/* Every TLV ends 8-aligned, so the header length is too. */
+	((struct ss_file_header *)b->p)->header_len = (__u32)b->len;
+	return 0;
+}
+
+int ss_trace_create(const char *path, const struct ss_trace_meta *meta,
+		    struct ss_trace_writer **out)
+{
+	struct bytes b = { 0 };
+	struct ss_trace_writer *w;
+	int err;
+
+	*out = NULL;
+	err = build_header(meta, &b);
+	if (err)
+		goto out;
+	w = malloc(sizeof(*w));
+	if (!w) {
+		err = -ENOMEM;
+		goto out;
+	}
+	w->fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		err = -errno;
+		free(w);
+		goto out;
+	}
+	err = write_all(w->fd, b.p, b.len);
+	if (err) {
+		close(w->fd);
+		unlink(path);
+		free(w);
+		goto out;
+	}
+	w->err = 0;
+	w->records = 0;
+	w->used = 0;
+	*out = w;
+out:
+	free(b.p);
+	return err;
+}
+
+int ss_trace_fd(const struct ss_trace_writer *w)
+{
+	return w->fd;
+}
+
+__u64 ss_trace_written(const struct ss_trace_writer *w)
+{
+	return w->records;
+}
+
+int ss_trace_flush(struct ss_trace_writer *w)
+{
+	if (w->err)
+		return w->err;
+	if (w->used) {
+		w->err = write_all(w->fd, w->buf, w->used);
+		w->used = 0;
+	}
+	return w->err;
+}
+
+static int append(struct ss_trace_writer *w, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	while (n) {
+		size_t k = sizeof(w->buf) - w->used;
+
+		if (k > n)
+			k = n;
+		memcpy(w->buf + w->used, p, k);
+		w->used += k;
+		p += k;
+		n -= k;
+		if (w->used == sizeof(w->buf) && ss_trace_flush(w))
+			return w->err;
+	}
+	return 0;
+}
+
+int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
+		   size_t n)
+{
+	if (w->err)
+		return w->err;
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].type == SS_NONE ||
+		    !memcmp(&recs[i], SS_TRAILER_MAGIC, 8))
+			return -EINVAL;
+	if (append(w, recs, n * RECORD_BYTES))
+		return w->err;
+	w->records += n;
+	return 0;
+}
+
+int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
+		    __u32 stop_reason, __s32 exit_status)
+{
+	struct ss_file_trailer t = {
+		.records = w->records,
+		.lost = lost,
+		.end_mono_ns = end_mono_ns,
+		.stop_reason = stop_reason,
+		.exit_status = exit_status,
+	};
+	int err = w->err;
+
+	memcpy(t.magic, SS_TRAILER_MAGIC, sizeof(t.magic));
+	if (!err && !append(w, &t, sizeof(t)))
+		err = ss_trace_flush(w);
+	else if (!err)
+		err = w->err;
+	/* Linux closes the fd even when close() fails; report, don't retry. */
+	if (close(w->fd) && !err && errno != EINTR)
+		err = -errno;
+	free(w);
+	return err;
+}
+
+void ss_trace_abort(struct ss_trace_writer *w)
+{
+	if (!w)
+		return;
+	close(w->fd);
+	free(w);
+}
+
+/* ---- reader ---- */
+
+enum reader_state { READING_RECORDS, AT_END, FAILED };
+
+struct ss_trace_reader {
+	/* The source: a file (fd >= 0, read through buf) or memory. */
+	int fd;
+	const unsigned char *mem;
+	size_t mem_len;
+	unsigned char *buf;
+	size_t buf_pos, buf_len;
+	bool size_known;
+	__u64 size;		/* file size, if size_known */
+
+	__u64 off;		/* offset of the next unread byte */
+	__u64 records;		/* records returned */
+	enum reader_state state;
+	int err;		/* when FAILED */
+	struct ss_file_header hdr;
+	struct ss_file_trailer trailer;
+	struct ss_trace_meta meta;
+	char *cmdline;		/* meta.argv points into it */
+	char msg[320];
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct ss_trace_reader *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->state == FAILED)
+		return r->err;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	r->state = FAILED;
+	r->err = err;
+	return err;
+}
+
+static int fail_io(struct ss_trace_reader *r, int err)
+{
+	char tmp[128];
+
+	return fail(r, err, "read error at offset %llu: %s",
+		    (unsigned long long)r->off, strerror_r(-err, tmp, sizeof(tmp)));
+}
+
+/* Copies up to n bytes from the source; fewer only at the end of the
+ * file.  Returns the count or -errno. */
+static ssize_t src_read(struct ss_trace_reader *r, void *dst, size_t n)
+{
+	unsigned char *d = dst;
+	size_t got = 0;
+
+	if (r->fd < 0) {
+		size_t avail = r->mem_len - (size_t)r->off;
+
+		got = n < avail ? n : avail;
+		memcpy(d, r->mem + r->off, got);
+		r->off += got;
+		return (ssize_t)got;
+	}
+	while (got < n) {
+		if (r->buf_pos == r->buf_len) {
+			ssize_t k = read(r->fd, r->buf, READ_BUF_BYTES);
+
+			if (k < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			if (k == 0)
+				break;
+			r->buf_pos = 0;
+			r->buf_len = (size_t)k;
+		}
+		size_t k = r->buf_len - r->buf_pos;
+
+		if (k > n - got)
+			k = n - got;
+		memcpy(d + got, r->buf + r->buf_pos, k);
+		r->buf_pos += k;
+		got += k;
+		r->off += k;
+	}
+	return (ssize_t)got;
+}
+
+/* 1 if bytes remain past r->off, 0 at the end, -errno. */
+static int src_has_more(struct ss_trace_reader *r)
+{
+	if (r->fd < 0)
+		return r->off < r->mem_len;
+	while (r->buf_pos == r->buf_len) {
+		ssize_t k = read(r->fd, r->buf, READ_BUF_BYTES);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return 0;
+		r->buf_pos = 0;
+		r->buf_len = (size_t)k;
+	}
+	return 1;
+}
+
+static void copy_str(char *dst, size_t size, const unsigned char *v, __u32 len)
+{
+	size_t n = len < size - 1 ? len : size - 1;
+
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static int parse_cmdline(struct ss_trace_reader *r, __u64 at,
+			 const unsigned char *v, __u32 len)
+{
+	unsigned argc = 0;
+	char *copy;
+	char **argv;
+
+	if (len && v[len - 1] != '\0')
+		return fail(r, -EBADMSG,
+			    "corrupt at offset %llu: CMDLINE does not end with a NUL",
+			    (unsigned long long)at);
+	for (__u32 i = 0; i < len; i++)
+		argc += v[i] == '\0';
+	copy = malloc(len ? len : 1);
+	argv = calloc(argc + 1, sizeof(*argv));
+	if (!copy || !argv) {
+		free(copy);
+		free(argv);
+		return fail(r, -ENOMEM, "out of memory reading the header");
+	}
+	memcpy(copy, v, len);
+	for (__u32 i = 0, k = 0; k < argc; k++) {
+		argv[k] = copy + i;
+		i += (__u32)strlen(copy + i) + 1;
+	}
+	/* A repeated CMDLINE replaces the earlier one. */
+	free(r->cmdline);
+	free(r->meta.argv);
+	r->cmdline = copy;
+	r->meta.argv = argv;
+	r->meta.argc = argc;
+	return 0;
+}
+
+static int parse_mapping(struct ss_trace_reader *r, __u64 at,
+			 const unsigned char *v, __u32 len)
+{
+	struct ss_mapping *m = &r->meta.mappings[r->meta.nmappings];
+	struct ss_tlv_mapping fixed;
+	const unsigned char *path = v + sizeof(fixed), *nul;
+	size_t plen;
+
+	if (len < sizeof(fixed) + 1)
+		return fail(r, -EBADMSG,
+			    "corrupt at offset %llu: MAPPING length %u, at least %zu expected",
+			    (unsigned long long)at, len, sizeof(fixed) + 1);
+	memcpy(&fixed, v, sizeof(fixed));
+	if (fixed.build_id_len > sizeof(fixed.build_id))
+		return fail(r, -EBADMSG,
+			    "corrupt at offset %llu: mapping build id of %u bytes (at most 20)",
+			    (unsigned long long)(at + 8 + 24), fixed.build_id_len);
+	nul = memchr(path, '\0', len - sizeof(fixed));
+	if (!nul)
+		return fail(r, -EBADMSG,
+			    "corrupt at offset %llu: mapping path is not NUL-terminated",
+			    (unsigned long long)(at + 8 + sizeof(fixed)));
+	plen = (size_t)(nul - path);
+	if (plen >= sizeof(m->path))
+		return fail(r, -EBADMSG,
+			    "corrupt at offset %llu: mapping path of %zu bytes (at most %zu)",
+			    (unsigned long long)(at + 8 + sizeof(fixed)), plen,
+			    sizeof(m->path) - 1);
+	m->start = fixed.start;
+	m->end = fixed.end;
+	m->offset = fixed.file_offset;
+	m->build_id_len = fixed.build_id_len;
+	memcpy(m->build_id, fixed.build_id, sizeof(m->build_id));
+	memcpy(m->path, path, plen + 1);
+	r->meta.nmappings++;
+	return 0;
+}
+
+static int parse_scalar(struct ss_trace_reader *r, __u64 at, __u16 tag,
+			const unsigned char *v, __u32 len, void *dst, __u32 size)
+{
+	if (len != size)
+		return fail(r, -EBADMSG,
+			    "corrupt at offset %llu: %s has length %u, expected %u",
+			    (unsigned long long)at, tlv_name(tag), len, size);
+	memcpy(dst, v, size);
+	return 0;
+}
+
+static int parse_tlv(struct ss_trace_reader *r, __u64 at, __u16 tag,
+		     const unsigned char *v, __u32 len)
+{
+	struct ss_trace_meta *m = &r->meta;
+
+	switch (tag) {
+	case SS_TLV_HOST:
+		copy_str(m->host, sizeof(m->host), v, len);
+		return 0;
+	case SS_TLV_KERNEL:
+		copy_str(m->kernel, sizeof(m->kernel), v, len);
+		return 0;
+	case SS_TLV_CLOCK:
+		copy_str(m->clock, sizeof(m->clock), v, len);
+		return 0;
+	case SS_TLV_COMM:
+		copy_str(m->comm, sizeof(m->comm), v, len);
+		return 0;
+	case SS_TLV_RECORDER:
+		copy_str(m->recorder, sizeof(m->recorder), v, len);
+		return 0;
+	case SS_TLV_START_MONO_NS:
+		return parse_scalar(r, at, tag, v, len, &m->start_mono_ns, 8);
+	case SS_TLV_START_REALTIME_NS:
+		return parse_scalar(r, at, tag, v, len, &m->start_realtime_ns, 8);
+	case SS_TLV_RING_BYTES:
+		return parse_scalar(r, at, tag, v, len, &m->ring_bytes, 8);
+	case SS_TLV_PID:
+		return parse_scalar(r, at, tag, v, len, &m->pid, 4);
+	case SS_TLV_WORKERS:
+		return parse_scalar(r, at, tag, v, len, &m->workers, 4);
+	case SS_TLV_CMDLINE:
+		return parse_cmdline(r, at, v, len);
+	case SS_TLV_MAPPING:
+		return parse_mapping(r, at, v, len);
+	default:
+		return 0;	/* a newer writer's: skipped */
+	}
+}
+
+/*
+ * The TLVs in body (the header_len - 32 bytes after the file header), in
+ * two passes: the first checks every length and counts the mappings, the
+ * second fills the metadata.
+ */
+static int parse_tlvs(struct ss_trace_reader *r, const unsigned char *body,
+		      size_t n)
+{
+	const __u64 base = sizeof(struct ss_file_header);
+	const unsigned long long hlen = base + n;
+	unsigned nmappings = 0;
+	struct ss_tlv t;
+	size_t pos;
+
+	for (pos = 0; pos < n; pos += sizeof(t) + ALIGN8(t.len)) {
+		/* pos and n are multiples of 8: a TLV header always fits. */
+		memcpy(&t, body + pos, sizeof(t));
+		if (t.len > n - pos - sizeof(t))
+			return fail(r, -EBADMSG,
+				    "corrupt at offset %llu: TLV length %u runs past the header end (%llu)",
+				    (unsigned long long)(base + pos), t.len, hlen);
+		nmappings += t.tag == SS_TLV_MAPPING;
+	}
+	if (nmappings) {
+		r->meta.mappings = calloc(nmappings, sizeof(*r->meta.mappings));
+		if (!r->meta.mappings)
+			return fail(r, -ENOMEM, "out of memory reading the header");
+	}
+	for (pos = 0; pos < n; pos += sizeof(t) + ALIGN8(t.len)) {
+		memcpy(&t, body + pos, sizeof(t));
+		if (parse_tlv(r, base + pos, t.tag, body + pos + sizeof(t), t.len))
+			return r->err;
+	}
+	return 0;
+}
+
+static int read_header(struct ss_trace_reader *r)
+{
+	struct ss_file_header h;
+	unsigned char *body;
+	size_t n;
+	ssize_t got = src_read(r, &h, sizeof(h));
+	int err;
+
+	if (got < 0)
+		return fail_io(r, (int)got);
+	if (got == 0)
+		return fail(r, -ENODATA, "truncated at offset 0: the file is empty");
+	if (memcmp(h.magic, SS_FILE_MAGIC, got < 8 ? (size_t)got : 8))
+		return fail(r, -EBADMSG,
+			    "not a stallscope trace (bad magic at offset 0)");
+	if (got < (ssize_t)sizeof(h))
+		return fail(r, -ENODATA,
+			    "truncated at offset %zd: file header cut short (32 bytes expected)",
+			    got);
+	if (h.version == 0)
+		return fail(r, -EBADMSG, "corrupt at offset 8: format version 0");
+	if (h.min_reader == 0 || h.min_reader > h.version)
+		return fail(r, -EBADMSG,
+			    "corrupt at offset 10: min_reader %u with format version %u",
+			    h.min_reader, h.version);
+	r->hdr = h;
+	if (h.min_reader > SS_READER_VERSION)
+		return fail(r, -EPROTONOSUPPORT,
+			    "needs stallscope >= %u (file format %u, this reader reads up to %u)",
+			    h.min_reader, h.version, SS_READER_VERSION);
+	if (h.header_len < sizeof(h))
+		return fail(r, -EBADMSG,
+			    "corrupt at offset 12: header_len %u is shorter than the 32-byte file header",
+			    h.header_len);
+	if (h.header_len % 8)
+		return fail(r, -EBADMSG,
+			    "corrupt at offset 12: header_len %u is not a multiple of 8",
+			    h.header_len);
+	if (h.header_len > SS_HEADER_MAX)
+		return fail(r, -EBADMSG,
+			    "corrupt at offset 12: header_len %u is over the 1 MiB limit",
+			    h.header_len);
+	if (h.record_size != RECORD_BYTES)
+		return fail(r, -EBADMSG,
+			    "corrupt at offset 16: record_size %u, expected %zu",
+			    h.record_size, RECORD_BYTES);
+	if (r->size_known && r->size < h.header_len)
+		return fail(r, -ENODATA,
+			    "truncated at offset %llu: the header (header_len %u) runs past the end of the file",
+			    (unsigned long long)r->size, h.header_len);
+
+	r->meta.flags = h.flags;
+	n = h.header_len - sizeof(h);
+	body = malloc(n ? n : 1);
+	if (!body)
+		return fail(r, -ENOMEM, "out of memory reading the header");
+	got = src_read(r, body, n);
+	if (got < 0)
+		err = fail_io(r, (int)got);
+	else if ((size_t)got < n)
+		err = fail(r, -ENODATA,
+			   "truncated at offset %llu: the header (header_len %u) runs past the end of the file",
+			   (unsigned long long)r->off, h.header_len);
+	else
+		err = parse_tlvs(r, body, n);
+	free(body);
+	return err;
+}
+
+static struct ss_trace_reader *reader_new(void)
+{
+	struct ss_trace_reader *r = calloc(1, sizeof(*r));
+
+	if (r)
+		r->fd = -1;
+	return r;
+}
+
+int ss_trace_open(const char *path, struct ss_trace_reader **out)
+{
+	struct ss_trace_reader *r = reader_new();
+	char tmp[128];
+	struct stat st;
+
+	*out = r;
+	if (!r)
+		return -ENOMEM;
+	r->buf = malloc(READ_BUF_BYTES);
+	if (!r->buf)
+		return fail(r, -ENOMEM, "out of memory");
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		int err = -errno;
+
+		return fail(r, err, "cannot open: %s",
+			    strerror_r(-err, tmp, sizeof(tmp)));
+	}
+	if (fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		r->size_known = true;
+		r->size = (__u64)st.st_size;
+		posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	return read_header(r);
+}
+
+int ss_trace_open_mem(const void *buf, size_t len, struct ss_trace_reader **out)
+{
+	struct ss_trace_reader *r = reader_new();
+
+	*out = r;
+	if (!r)
+		return -ENOMEM;
+	r->mem = buf;
+	r->mem_len = buf ? len : 0;
+	r->size_known = true;
+	r->size = r->mem_len;
+	return read_header(r);
+}
+
+const struct ss_trace_meta *ss_trace_meta(const struct ss_trace_reader *r)
+{
+	return &r->meta;
+}
+
+const struct ss_file_header *ss_trace_header(const struct ss_trace_reader *r)
+{
+	return &r->hdr;
+}
+
+int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
+{
+	unsigned char blk[RECORD_BYTES];
+	__u64 at = r->off;
+	ssize_t got;
+	int more;
+
+	if (r->state == AT_END)
+		return 0;
+	if (r->state == FAILED)
+		return r->err;
+	got = src_read(r, blk, sizeof(blk));
+	if (got < 0)
+		return fail_io(r, (int)got);
+	if (got == 0)
+		return fail(r, -ENODATA,
+			    "truncated at offset %llu: no trailer after %llu records (was the recording interrupted?)",
+			    (unsigned long long)at, (unsigned long long)r->records);
+	if (got >= 8 && !memcmp(blk, SS_TRAILER_MAGIC, 8)) {
+		if (got < (ssize_t)sizeof(blk))
+			return fail(r, -ENODATA,
+				    "truncated at offset %llu: trailer cut short (%zd of 64 bytes)",
+				    (unsigned long long)at, got);
+		more = src_has_more(r);
+		if (more < 0)
+			return fail_io(r, more);
+		if (more)
+			return fail(r, -EBADMSG,
+				    "corrupt at offset %llu: data after the trailer",
+				    (unsigned long long)r->off);
+		memcpy(&r->trailer, blk, sizeof(blk));
+		if (r->trailer.records != r->records)
+			return fail(r, -EBADMSG,
+				    "trailer at offset %llu says %llu records, file has %llu",
+				    (unsigned long long)at,
+				    (unsigned long long)r->trailer.records,
+				    (unsigned long long)r->records);
+		r->state = AT_END;
+		return 0;
+	}
+	if (got < (ssize_t)sizeof(blk))
+		return fail(r, -ENODATA,
+			    "truncated at offset %llu: record cut short (no trailer: was the recording interrupted?)",
+			    (unsigned long long)at);
+	memcpy(rec, blk, sizeof(blk));
+	if (rec->type == SS_NONE)
+		return fail(r, -EBADMSG, "record at offset %llu has type 0",
+			    (unsigned long long)at);
+	r->records++;
+	return 1;
+}
+
+__u64 ss_trace_offset(const struct ss_trace_reader *r)
+{
+	return r->off;
+}
+
+const struct ss_file_trailer *ss_trace_trailer(const struct ss_trace_reader *r)
+{
+	return r->state == AT_END ? &r->trailer : NULL;
+}
+
+const char *ss_trace_error(const struct ss_trace_reader *r)
+{
+	return r->msg;
+}
+
+void ss_trace_close(struct ss_trace_reader *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+	free(r->cmdline);
+	free(r->meta.argv);
+	free(r->meta.mappings);
+	free(r);
+}

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trace file: its on-disk layout (format version 1, documented for
+ * users in docs/trace-format.md), a buffered writer for the recorder and
+ * a streaming reader for everything that consumes a trace.
+ *
+ *   file header (32 bytes)            struct ss_file_header
+ *   metadata TLVs, to header_len      struct ss_tlv + value + zero padding
+ *   records (64 bytes each)           struct ss_record (bpf/record.h)
+ *   trailer (64 bytes), last          struct ss_file_trailer
+ *
+ * All fields are little-endian (x86_64 native) and naturally aligned.
+ * The reader checks every length against the bytes it has, keeps its
+ * memory independent of the number of records, and describes the first
+ * problem it meets in one line naming the byte offset.
+ *
+ * What the records mean is bpf/record.h's business; this module only
+ * moves them (and rejects type 0).  It prints nothing: callers get 0 or
+ * -errno, and the reader's message from ss_trace_error().
+ */
+#ifndef STALLSCOPE_TRACE_H
+#define STALLSCOPE_TRACE_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "bpf/record.h"
+
+#define SS_FILE_MAGIC "STALLSCP"	/* 8 bytes, no NUL */
+#define SS_FILE_VERSION 1		/* this writer's format version */
+#define SS_READER_VERSION 1		/* the newest format this reader reads */
+#define SS_FILE_KERNEL_ONLY (1U << 0)	/* flags: recorded with --kernel-only */
+
+/* The reader refuses a longer header rather than allocate for it. */
+#define SS_HEADER_MAX (1U << 20)
+
+struct ss_file_header {
+	char magic[8];
+	__u16 version;		/* format version of the file */
+	__u16 min_reader;	/* oldest reader format version that can read it */
+	__u32 header_len;	/* file start to the first record: 32 + TLVs, a multiple of 8 */
+	__u32 record_size;	/* 64 (sizeof(struct ss_record)) */
+	__u32 flags;		/* SS_FILE_* */
+	__u64 reserved;		/* 0 */
+};
+
+_Static_assert(sizeof(struct ss_file_header) == 32, "trace file header: 32 bytes");
+
+/* A metadata item: the header, then len bytes of value, then zero
+ * padding to a multiple of 8.  Readers skip tags they don't know. */
+struct ss_tlv {
+	__u16 tag;		/* enum ss_tlv_tag */
+	__u16 reserved;		/* 0 */
+	__u32 len;		/* value bytes, padding not counted */
+};
+
+_Static_assert(sizeof(struct ss_tlv) == 8, "trace file TLV header: 8 bytes");
+
+/* Strings are stored without a NUL unless said otherwise. */
+enum ss_tlv_tag {
+	SS_TLV_HOST = 1,		/* string: nodename */
+	SS_TLV_KERNEL = 2,		/* string: uname release */
+	SS_TLV_CLOCK = 3,		/* string: "CLOCK_MONOTONIC" */
+	SS_TLV_START_MONO_NS = 4,	/* u64 */
+	SS_TLV_START_REALTIME_NS = 5,	/* u64 */
+	SS_TLV_PID = 6,			/* u32 */
+	SS_TLV_COMM = 7,		/* string */
+	SS_TLV_CMDLINE = 8,		/* the argv strings, each NUL-terminated */
+	SS_TLV_WORKERS = 9,		/* u32; 0 = unknown */
+	SS_TLV_MAPPING = 10,		/* struct ss_tlv_mapping + path + NUL */
+	SS_TLV_RECORDER = 11,		/* string: "stallscope 0.1" */
+	SS_TLV_RING_BYTES = 12,		/* u64 */
+};
+
+/* The fixed part of a MAPPING value; the path follows, NUL-terminated. */
+struct ss_tlv_mapping {
+	__u64 start;
+	__u64 end;
+	__u64 file_offset;
+	__u8 build_id_len;	/* 0..20 */
+	__u8 build_id[20];
+	__u8 pad[3];		/* 0 */
+};
+
+_Static_assert(sizeof(struct ss_tlv_mapping) == 48, "trace file mapping: 48 bytes");
+
+#define SS_TRAILER_MAGIC "SSTRAILR"	/* 8 bytes, no NUL */
+
+/* Stop reasons (ss_file_trailer.stop_reason). */
+#define SS_STOP_EXITED 1	/* the target exited */
+#define SS_STOP_SIGNAL 2	/* Ctrl-C / SIGTERM */
+#define SS_STOP_DURATION 3	/* --duration elapsed */
+#define SS_STOP_ERROR 4		/* the recorder failed */
+
+/*
+ * Last in the file, and as long as a record: a 64-byte block whose first
+ * 8 bytes spell the magic is the trailer (as a record timestamp they
+ * would mean 188 years of uptime).  Nothing may follow it.
+ */
+struct ss_file_trailer {
+	char magic[8];
+	__u64 records;		/* records in the file */
+	__u64 lost;		/* events lost (sum of SS_LOST records' counts) */
+	__u64 end_mono_ns;	/* when recording stopped */
+	__u32 stop_reason;	/* SS_STOP_* */
+	__s32 exit_status;	/* the target's wait status if it exited, else -1 */
+	__u64 reserved[3];	/* 0; three words make the trailer 64 bytes */
+};
+
+_Static_assert(sizeof(struct ss_file_trailer) == 64, "trace file trailer: 64 bytes");
+_Static_assert(sizeof(struct ss_file_trailer) == sizeof(struct ss_record),
+	       "the trailer takes a record's place");
+
+struct ss_mapping {
+	__u64 start, end, offset;
+	__u8 build_id[20];
+	__u8 build_id_len;
+	char path[4096];
+};
+
+/*
+ * What the header says.  The writer reads the strings up to their NUL
+ * (at most sizeof - 1 bytes), argv[0..argc) and mappings[0..nmappings);
+ * the reader fills every field (empty / 0 for a TLV the file lacks) and
+ * owns argv and mappings until ss_trace_close().
+ */
+struct ss_trace_meta {
+	char host[256], kernel[256], clock[32], comm[17], recorder[64];
+	__u64 start_mono_ns, start_realtime_ns, ring_bytes;
+	__u32 pid, workers, flags;
+	char **argv;
+	unsigned argc;
+	struct ss_mapping *mappings;
+	unsigned nmappings;
+};
+
+struct ss_trace_writer;
+struct ss_trace_reader;
+
+/*
+ * Writer.  ss_trace_create() creates path with mode 0600 (truncating an
+ * existing file) and writes the header and TLVs at once; an empty clock
+ * is written as "CLOCK_MONOTONIC".  It returns -EINVAL for a count
+ * without its array or a build_id_len over 20, -E2BIG if the header would
+ * pass SS_HEADER_MAX (a command line of about 1 MiB), else -errno from
+ * open/write; if it fails after creating the file it removes it.  Records are buffered (64 KiB); a write error sticks and
+ * every later call returns it.  ss_trace_write() refuses (-EINVAL, none of
+ * the batch written) records of type 0 or whose first 8 bytes spell the
+ * trailer magic: the reader would reject the file.
+ */
+int ss_trace_create(const char *path, const struct ss_trace_meta *meta,
+		    struct ss_trace_writer **out);
+int ss_trace_fd(const struct ss_trace_writer *w);
+int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
+		   size_t n);
+int ss_trace_flush(struct ss_trace_writer *w);
+__u64 ss_trace_written(const struct ss_trace_writer *w);
+/* Writes the trailer (records = written so far), flushes, closes and
+ * frees, even on error. */
+int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
+		    __u32 stop_reason, __s32 exit_status);
+/* Closes without a trailer (the file then reads as interrupted) and frees. */
+void ss_trace_abort(struct ss_trace_writer *w);
+
+/*
+ * Reader: streaming, memory independent of the number of records.
+ *
+ * ss_trace_open() returns 0 or -errno.  *out is set even on failure (a
+ * missing file, a bad header) so that ss_trace_error() can be read, and
+ * must be closed; it is NULL only when the reader itself could not be
+ * allocated (-ENOMEM).  Errors: -EBADMSG (not a trace, or
+ * corrupt), -ENODATA (the file ends early: truncated or interrupted),
+ * -EPROTONOSUPPORT (a newer format), -ENOMEM, or an I/O errno.
+ * ss_trace_open_mem() reads the same from memory, which must outlive the
+ * reader.
+ */
+int ss_trace_open(const char *path, struct ss_trace_reader **out);
+int ss_trace_open_mem(const void *buf, size_t len,
+		      struct ss_trace_reader **out);
+const struct ss_trace_meta *ss_trace_meta(const struct ss_trace_reader *r);
+/* 1 = *rec filled; 0 = end of records (the trailer was read and checked);
+ * < 0 = error (see ss_trace_error); an error sticks. */
+int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec);
+/* Byte offset of the next read. */
+__u64 ss_trace_offset(const struct ss_trace_reader *r);
+/* The version fields and flags as read (zeroed before the header is). */
+const struct ss_file_header *ss_trace_header(const struct ss_trace_reader *r);
+/* NULL until ss_trace_next() returned 0. */
+const struct ss_file_trailer *ss_trace_trailer(const struct ss_trace_reader *r);
+/* The one-line message ("" if none), without the file name prefix. */
+const char *ss_trace_error(const struct ss_trace_reader *r);
+void ss_trace_close(struct ss_trace_reader *r);
+
+/* "notify", "sched_switch", ...; NULL for types this build doesn't know. */
+const char *ss_type_name(__u32 type);
+
+#endif /* STALLSCOPE_TRACE_H */
