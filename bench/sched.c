@@ -61,6 +61,10 @@
 #endif
 
 #define MAX_RUNS 1000
+
+/* Operations done in this process, warm-ups included: with the events a
+ * recorder counted, gives events per operation (bench/record_cost.sh). */
+static uint64_t total_ops;
 #define MAX_ITERS 100000	/* shape iterations per timed run */
 
 /* ---- futex wake counting ---------------------------------------------------- */
@@ -631,6 +635,7 @@ static void measure(const struct bench_def *d, bool stealable,
 			/* The warm-up counts how many iterations fill
 			 * target_ns (the first ones are the slowest). */
 		} while (r ? i < iters : t1 - t0 < o->target_ns && i < MAX_ITERS);
+		total_ops += (uint64_t)d->ops(&b) * i;
 		uint64_t w1 = futex_count(&futex_wakes);
 		uint64_t p1 = futex_count(&futex_waits);
 		alarm(0);
@@ -810,5 +815,6 @@ int main(int argc, char **argv)
 			if (o.mode < 0 || o.mode == s)
 				measure(&benches[i], s, &o);
 	}
+	printf("# total_ops %" PRIu64 "\n", total_ops);
 	return 0;
 }

@@ -19,12 +19,22 @@ handler=200
 
 # ---- 1. the scenario ----------------------------------------------------------
 
+# A run whose request 0 — which waits for nothing but its own handler —
+# took over 1.2x the handler was disturbed from outside (the VM or another
+# process starved it), so it says nothing about the runtime: such a run is
+# repeated, up to 3 attempts, and the attempts are reported.
 for mode in 0 1; do
 	name=http_stall_$([ $mode = 1 ] && echo eager || echo legacy)
-	out=$(WSRT_EAGER_HANDOFF=$mode timeout $((60 * slow)) "$bin" 2>&1)
-	rc=$?
-	line=$(grep '^{"scenario":"http-stall"' <<<"$out")
-	lat=$(sed -n 's/.*"latencies_ms":\[\([0-9.,]*\)\].*/\1/p' <<<"$line")
+	for attempt in 1 2 3; do
+		out=$(WSRT_EAGER_HANDOFF=$mode timeout $((60 * slow)) "$bin" 2>&1)
+		rc=$?
+		line=$(grep '^{"scenario":"http-stall"' <<<"$out")
+		lat=$(sed -n 's/.*"latencies_ms":\[\([0-9.,]*\)\].*/\1/p' <<<"$line")
+		[ $rc -ne 0 ] || [ -z "$lat" ] && break
+		first=${lat%%,*}
+		awk -v v="$first" -v h=$handler 'BEGIN { exit !(v <= 1.2 * h) }' && break
+		echo "# $name: attempt $attempt disturbed (request 0 took $first ms): [$lat]"
+	done
 	if [ $rc -ne 0 ] || [ -z "$lat" ]; then
 		not_ok "$name" "exit $rc, output: $out"
 		continue

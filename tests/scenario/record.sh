@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# stallscope record with real BPF: the examples recorded and the decoded
+# stream checked.  Needs root and BPF, as the project's machines and CI
+# have: without them these tests fail, loudly; they never skip.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ss=$BUILD/bin/stallscope
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# dump_ok NAME FILE: dump FILE into FILE.txt; not_ok and return 1 if not.
+dump_ok() {
+	if ! "$ss" dump "$2" >"$2.txt" 2>"$2.err"; then
+		not_ok "$1" "dump failed: $(cat "$2.err")"
+		return 1
+	fi
+}
+
+# check NAME AWK-PROGRAM FILE.txt: the program prints "ok" or a reason.
+check() {
+	local name=$1 prog=$2 file=$3 out
+	out=$(awk "$prog" "$file" 2>&1)
+	if [ "$out" = ok ]; then ok "$name"; else not_ok "$name" "$out"; fi
+}
+
+# ---- lifo-stall, legacy ----
+if ! WSRT_LIFO_STEALABLE=0 timeout 60 "$ss" record -o "$tmp/legacy.trace" -- \
+	"$BUILD/bin/lifo-stall" --block-ms 100 >"$tmp/legacy.out" 2>&1; then
+	not_ok record_lifo_stall_legacy "record failed: $(cat "$tmp/legacy.out")"
+elif dump_ok record_lifo_stall_legacy "$tmp/legacy.trace"; then
+	ok record_lifo_stall_legacy
+	t=$tmp/legacy.trace.txt
+	# Every poll_start has its poll_end on the same worker, in order.
+	check record_poll_start_end_pair_per_worker '
+		/ poll_start / { w = $5; if (open[w]) { print "two poll_starts on " w " at " $1; exit } open[w] = $6; n++ }
+		/ poll_end / { w = $5; if (open[w] != $6) { print "poll_end " $6 " without its start on " w " at " $1; exit } open[w] = "" }
+		END { for (w in open) if (open[w] != "") { print "poll of " open[w] " never ended on " w; exit }
+		      print (n >= 2 ? "ok" : "only " n " polls") }' "$t"
+	# Task B is notified into A's worker's LIFO slot.
+	check record_legacy_has_lifo_notify '
+		/ notify / && / dest=lifo / && !/ waker=-1 / { found = 1 }
+		END { print (found ? "ok" : "no notify with dest=lifo from a worker") }' "$t"
+	# park/unpark alternate per worker.
+	check record_park_unpark_pairs '
+		/ park worker=[0-9]/ { w = $5; if (parked[w]) { print "park twice on " w " at " $1; exit } parked[w] = 1; n++ }
+		/ unpark worker=[0-9]/ { w = $5; if (!parked[w]) { print "unpark without park on " w " at " $1; exit } parked[w] = 0 }
+		END { print (n >= 2 ? "ok" : "only " n " parks") }' "$t"
+	# Every worker thread (from worker_start) shows up in sched_switch.
+	check record_sched_switch_for_every_worker '
+		/ worker_start / { split($6, a, "="); workers[a[2]] = 1; nw++ }
+		/ sched_switch / { split($5, p, "="); split($6, q, "="); seen[p[2]] = 1; seen[q[2]] = 1 }
+		END { if (nw < 2) { print "only " nw " worker_start records"; exit }
+		      for (t in workers) if (!seen[t]) { print "no sched_switch for worker tid " t; exit }
+		      print "ok" }' "$t"
+	# Timestamps never go back on one CPU.
+	check record_timestamps_monotonic_per_cpu '
+		/^[0-9]/ { split($2, c, "="); if ($1 < last[c[2]]) { print "cpu " c[2] ": " $1 " after " last[c[2]]; exit } last[c[2]] = $1; n++ }
+		END { print (n > 0 ? "ok" : "no records") }' "$t"
+	check record_trailer_says_exited '
+		/^# trailer:/ { if (/stop=exited/ && /status=0/) { print "ok" } else { print "trailer: " $0 }; found = 1 }
+		END { if (!found) print "no trailer line" }' "$t"
+	if grep -q 'events, 0 lost, .* written to' "$tmp/legacy.out"; then
+		ok record_prints_one_line_summary
+	else
+		not_ok record_prints_one_line_summary "$(tail -2 "$tmp/legacy.out")"
+	fi
+	perm=$(stat -c %a "$tmp/legacy.trace")
+	if [ "$perm" = 600 ]; then ok record_file_mode_0600; else not_ok record_file_mode_0600 "mode $perm"; fi
+fi
+
+# ---- lifo-stall, stealable: the LIFO task is stolen ----
+if ! timeout 60 "$ss" record -o "$tmp/steal.trace" -- "$BUILD/bin/lifo-stall" --block-ms 100 \
+	>"$tmp/steal.out" 2>&1; then
+	not_ok record_lifo_stall_stealable "record failed: $(cat "$tmp/steal.out")"
+elif dump_ok record_lifo_stall_stealable "$tmp/steal.trace"; then
+	check record_stealable_steals_the_lifo_task '
+		/ steal / && !/ lifo=0( |$)/ { found = 1 }
+		END { print (found ? "ok" : "no steal that took a LIFO task") }' "$tmp/steal.trace.txt"
+fi
+
+# ---- --kernel-only ----
+if ! WSRT_LIFO_STEALABLE=0 timeout 60 "$ss" record --kernel-only -o "$tmp/k.trace" -- \
+	"$BUILD/bin/lifo-stall" --block-ms 50 >"$tmp/k.out" 2>&1; then
+	not_ok record_kernel_only "record failed: $(cat "$tmp/k.out")"
+elif dump_ok record_kernel_only "$tmp/k.trace"; then
+	check record_kernel_only_has_no_runtime_records_but_worker_syscalls '
+		/^# flags:/ && !/kernel-only/ { print "header flags: " $0; exit }
+		/ (spawn|notify|poll_start|poll_end|park|unpark|steal|worker_start) / { print "runtime record in kernel-only: " $0; exit }
+		/ comm comm=wsrt-w/ { workers[$3] = 1 }
+		/ futex_enter / && workers[$3] { futex = 1 }
+		/ sched_switch / { split($5, p, "="); if (workers["tid=" p[2]]) sw = 1 }
+		/ epoll_enter / && workers[$3] { ep = 1 }
+		END { if (!futex) print "no futex_enter from a wsrt-w thread"; else if (!sw) print "no sched_switch of a wsrt-w thread"; else if (!ep) print "no epoll_enter from a wsrt-w thread"; else print "ok" }' "$tmp/k.trace.txt"
+fi
+
+# ---- -p PID: attach to a running server mid-run ----
+"$BUILD/bin/http-stall" --serve-only --workers 2 --handler-ms 0 --duration 20 \
+	>"$tmp/srv.out" 2>&1 &
+srv=$!
+pids+=("$srv")
+port=""
+for _ in $(seq 200); do
+	port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/srv.out")
+	[ -n "$port" ] && break
+	sleep 0.05
+done
+if [ -z "$port" ]; then
+	not_ok record_attach_to_running_pid "server did not start: $(cat "$tmp/srv.out")"
+else
+	timeout 30 "$ss" record -p "$srv" --duration 3 -o "$tmp/p.trace" >"$tmp/p.out" 2>&1 &
+	rec=$!
+	pids+=("$rec")
+	# Requests while recording (the recorder attaches within ~1 s).
+	for _ in $(seq 30); do
+		exec 3<>"/dev/tcp/127.0.0.1/$port" &&
+			printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
+			timeout 2 cat <&3 >/dev/null
+		exec 3<&- 3>&- 2>/dev/null
+		sleep 0.1
+	done
+	if ! wait "$rec"; then
+		not_ok record_attach_to_running_pid "record failed: $(cat "$tmp/p.out")"
+	elif dump_ok record_attach_to_running_pid "$tmp/p.trace"; then
+		check record_attach_to_running_pid '
+			/^# pid:/ { pid = $3 }
+			/ poll_start / { polls++ } / sched_switch / { sw++ } / sk_data_ready / { rdy++ }
+			/ thread_at_attach comm=wsrt-w/ { w++ }
+			/^# trailer:/ && !/stop=duration/ { print "trailer: " $0; exit }
+			END { if (w < 2) print "workers not named at attach: " w; else if (!polls) print "no runtime probes from the running process";
+			      else if (!sw) print "no sched_switch"; else if (!rdy) print "no sk_data_ready for the listening socket"; else print "ok" }' "$tmp/p.trace.txt"
+	fi
+fi
+kill "$srv" 2>/dev/null
+wait "$srv" 2>/dev/null
+
+# ---- lost events: a tiny ring under a burst ----
+# (The scheduler benchmark: a burst of task switches in one process.)
+if ! timeout 120 "$ss" record --ring-kb 4 -o "$tmp/lost.trace" -- "$BUILD/bench/sched" \
+	--quick --workers 2 --filter yield_many >"$tmp/lost.out" 2>&1; then
+	not_ok record_counts_lost_events "record failed: $(tail -3 "$tmp/lost.out")"
+elif dump_ok record_counts_lost_events "$tmp/lost.trace"; then
+	summary=$(sed -n 's/.* \([0-9]*\) lost, .*/\1/p' "$tmp/lost.out" | tail -1)
+	check record_counts_lost_events '
+		/ lost count=/ { split($5, c, "="); sum += c[2] }
+		/^# trailer:/ { for (i = 1; i <= NF; i++) if ($i ~ /^lost=/) { split($i, l, "="); trailer = l[2] } }
+		END { if (trailer == "" ) print "no trailer";
+		      else if (trailer + 0 == 0) print "nothing lost with a 4 KiB ring";
+		      else if (sum != trailer) print "lost records sum to " sum ", trailer says " trailer;
+		      else if (trailer != '"${summary:-x}"') print "summary says '"${summary:-?}"', trailer " trailer;
+		      else print "ok" }' "$tmp/lost.trace.txt"
+fi
+
+# ---- the target killed mid-record ----
+"$ss" record --duration 30 -o "$tmp/kill.trace" -- "$BUILD/bin/lifo-stall" --block-ms 5000 \
+	>"$tmp/kill.out" 2>&1 &
+rec=$!
+pids+=("$rec")
+child=""
+for _ in $(seq 200); do
+	child=$(pgrep -P "$rec" -x lifo-stall)
+	[ -n "$child" ] && grep -q '' /proc/"$child"/comm 2>/dev/null && break
+	sleep 0.05
+done
+sleep 0.5	# let it reach its blocking task (not proof of anything: the check is the file)
+if [ -z "$child" ]; then
+	not_ok record_survives_target_sigkill "target not found"
+else
+	kill -9 "$child"
+	if ! wait "$rec"; then
+		not_ok record_survives_target_sigkill "record failed: $(cat "$tmp/kill.out")"
+	elif dump_ok record_survives_target_sigkill "$tmp/kill.trace"; then
+		check record_survives_target_sigkill '
+			/^# trailer:/ { t = 1; if (!/stop=exited/) { print "trailer: " $0; exit } }
+			/ poll_start / { p = 1 }
+			END { print (t && p ? "ok" : "no trailer or no polls") }' "$tmp/kill.trace.txt"
+	fi
+fi
+
+# ---- errors ----
+out=$("$ss" record -p 999999999 -o "$tmp/x" 2>&1); rc=$?
+if [ $rc -ne 0 ] && grep -q 'no process with pid 999999999' <<<"$out"; then ok record_rejects_missing_pid; else not_ok record_rejects_missing_pid "exit $rc: $out"; fi
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$ss" record -o /tmp/x -- /bin/true 2>&1); rc=$?
+if [ $rc -ne 0 ] && grep -q 'needs root' <<<"$out"; then ok record_rejects_non_root; else not_ok record_rejects_non_root "exit $rc: $out"; fi
+out=$("$ss" record -o "$tmp/true.trace" -- /bin/true 2>&1); rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c 'no wsrt probes' <<<"$out")" = 1 ]; then ok record_binary_without_probes_is_kernel_only; else not_ok record_binary_without_probes_is_kernel_only "exit $rc: $out"; fi
+out=$("$ss" record -o "$tmp/x" 2>&1); rc=$?
+if [ $rc -eq 2 ]; then ok record_needs_a_target; else not_ok record_needs_a_target "exit $rc: $out"; fi
+out=$("$ss" record -o "$tmp/x" -- /nonexistent/cmd 2>&1); rc=$?
+if [ $rc -ne 0 ] && grep -q 'command not found' <<<"$out"; then ok record_rejects_missing_command; else not_ok record_rejects_missing_command "exit $rc: $out"; fi
