@@ -228,6 +228,14 @@ static void seed_socket(void *arg, unsigned long long ino)
 	bpf_map_update_elem(bpf_map__fd(r->skel->maps.socks), &key, &one, BPF_ANY);
 }
 
+/* Worker threads by name: wsrt's and Tokio's defaults. */
+static void count_worker(void *arg, int tid, const char *comm)
+{
+	(void)tid;
+	if (!strncmp(comm, "wsrt-w", 6) || !strncmp(comm, "tokio-runtime-w", 15))
+		(*(__u32 *)arg)++;
+}
+
 /* ---- the header ------------------------------------------------------------------------ */
 
 static int write_header(struct rec *r)
@@ -249,6 +257,9 @@ static int write_header(struct rec *r)
 	m->start_realtime_ns = r->start_real_ns;
 	m->pid = (__u32)r->t.pid;
 	m->ring_bytes = r->ring_bytes;
+	/* Known if the runtime has started its workers by now (0: unknown). */
+	m->workers = 0;
+	ss_proc_threads(r->t.pid, count_worker, &m->workers);
 	m->flags = r->kernel_only ? SS_FILE_KERNEL_ONLY : 0;
 	ss_proc_mappings(r->t.pid, &m->mappings, &m->nmappings);
 

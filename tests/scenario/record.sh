@@ -70,6 +70,9 @@ elif dump_ok record_lifo_stall_legacy "$tmp/legacy.trace"; then
 	else
 		not_ok record_prints_one_line_summary "$(tail -2 "$tmp/legacy.out")"
 	fi
+	check record_header_knows_the_workers '
+		/^# workers:/ { print ($3 == 2 ? "ok" : "header says workers: " $3); found = 1 }
+		END { if (!found) print "no workers line" }' "$t"
 	perm=$(stat -c %a "$tmp/legacy.trace")
 	if [ "$perm" = 600 ]; then ok record_file_mode_0600; else not_ok record_file_mode_0600 "mode $perm"; fi
 fi
@@ -180,6 +183,26 @@ else
 			/ poll_start / { p = 1 }
 			END { print (t && p ? "ok" : "no trailer or no polls") }' "$tmp/kill.trace.txt"
 	fi
+fi
+
+# ---- SIGTERM to the recorder; ownership through sudo ----
+SUDO_UID=65534 SUDO_GID=65534 "$ss" record --duration 30 -o "$tmp/term.trace" -- \
+	"$BUILD/bin/http-stall" --serve-only --workers 2 >"$tmp/term.out" 2>&1 &
+rec=$!
+pids+=("$rec")
+for _ in $(seq 200); do
+	grep -q '^listening on' "$tmp/term.out" && break
+	sleep 0.05
+done
+kill -TERM "$rec"
+if ! wait "$rec"; then
+	not_ok record_stops_cleanly_on_sigterm "record failed: $(cat "$tmp/term.out")"
+elif dump_ok record_stops_cleanly_on_sigterm "$tmp/term.trace"; then
+	check record_stops_cleanly_on_sigterm '
+		/^# trailer:/ { print (/stop=signal/ ? "ok" : "trailer: " $0); found = 1 }
+		END { if (!found) print "no trailer" }' "$tmp/term.trace.txt"
+	owner=$(stat -c %u:%g "$tmp/term.trace")
+	if [ "$owner" = 65534:65534 ]; then ok record_file_owned_by_the_sudo_user; else not_ok record_file_owned_by_the_sudo_user "owner $owner"; fi
 fi
 
 # ---- errors ----
