@@ -118,7 +118,7 @@ $(BUILD)/userspace/%.o: userspace/%.c | deps $(BPF_SKEL)
 $(STALLSCOPE): $(USERSPACE_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ $(LDFLAGS) -lbpf -lelf -lz -o $@
+	$(Q)$(CC) $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -o $@
 
 $(LIBWSRT): $(RUNTIME_OBJS)
 	$(call msg,AR,$@)
@@ -199,8 +199,9 @@ bench: $(BENCHES) $(BUILD)/bin/http-stall $(STALLSCOPE) | deps
 	$(Q)bench/http_wrk.sh $(BUILD)
 	$(Q)bench/record_cost.sh $(BUILD)
 
+# The main job: both scenarios recorded legacy vs fixed, analyzed (root).
 demo: all
-	$(Q)scripts/demo.sh $(BUILD)
+	$(Q)$(STALLSCOPE) demo all
 
 clean:
 	rm -rf build
@@ -213,7 +214,7 @@ help:
 	@echo '  check-asan   check under AddressSanitizer + UBSan (build/asan)'
 	@echo '  check-tsan   check under ThreadSanitizer (build/tsan)'
 	@echo '  bench        scheduler benchmarks, both LIFO modes, probes vs none'
-	@echo '  demo         run the stall scenarios, legacy vs fixed'
+	@echo '  demo         record the stall scenarios legacy vs fixed and show the stalls (root)'
 	@echo '  fuzz         run every fuzz target for FUZZ_SECONDS (default 300) each'
 	@echo '  clean        remove build/'
 	@echo 'knobs: V=1 (show commands) WERROR=1 (warnings are errors) BUILD=dir'

@@ -67,8 +67,29 @@ enum ss_type {
 	SS_WSRT_TIMER_FIRE = 20,	/* worker, timer, late ns */
 	SS_WSRT_LAST = 20,
 
-	/* The shim's probes (provider stallscope); defined with the shim. */
+	/* The preload shim's probes (provider stallscope,
+	 * preload/shim_probes.h, docs/preload.md); tid is the thread that
+	 * hit the probe. */
 	SS_SHIM_FIRST = 64,
+	/* start: the shim initialised in the process; args: spurious_wake
+	 * and eintr probabilities (parts per million), delay_us, seed (the
+	 * faults of STALLSCOPE_FAULTS; all 0: none). */
+	SS_SHIM_START = 64,
+	/* park_enter: about to block; args: kind (SS_SHIM_KIND_*), object
+	 * (the epoll fd, or the futex word's / condvar's / semaphore's
+	 * address), op (per kind, | SS_SHIM_OP_* timeout flags), timeout
+	 * seconds (-1: none), timeout nanoseconds. */
+	SS_SHIM_PARK_ENTER = 65,
+	/* park_exit: back; args: kind, object, op, result (>= 0: what the
+	 * call returned; < 0: -errno), faults injected (SS_SHIM_FAULT_*). */
+	SS_SHIM_PARK_EXIT = 66,
+	/* futex_wake: a wake-type futex op returned; args: futex word, op,
+	 * count asked, result (woken, or -errno). */
+	SS_SHIM_FUTEX_WAKE = 67,
+	/* thread_name: args[0..1] = the 16-byte name (zero if it failed),
+	 * tid named (0: another thread; the comm record names it), result
+	 * (0 or -errno). */
+	SS_SHIM_THREAD_NAME = 68,
 	SS_SHIM_LAST = 95,
 
 	/* sched_switch: tid = prev; args: prev tid, next tid, prev state
@@ -111,6 +132,37 @@ enum ss_type {
 	/* A thread that existed at attach time: args[0..1] = comm. */
 	SS_THREAD_AT_ATTACH = 161,
 };
+
+/* Argument codes of the wsrt probes (runtime/wsrt_probes.h: the same
+ * numbers; they are part of this ABI). */
+#define SS_DEST_LIFO 0		/* notify destination */
+#define SS_DEST_LOCAL 1
+#define SS_DEST_INJECT 2
+#define SS_PARK_FUTEX 0		/* park/unpark kind */
+#define SS_PARK_DRIVER 1
+#define SS_SRC_LIFO 0		/* poll_start source */
+#define SS_SRC_LOCAL 1
+#define SS_SRC_INJECT 2
+#define SS_SRC_STEAL 3
+#define SS_RES_PENDING 0	/* poll_end result */
+#define SS_RES_READY 1
+#define SS_RES_YIELD 2
+
+/* Argument codes of the shim's probes (preload/shim_probes.h: the same
+ * numbers, checked when the shim is built). */
+#define SS_SHIM_KIND_EPOLL 1	/* park kind: object is the epoll fd */
+#define SS_SHIM_KIND_FUTEX 2	/* the futex word (futex_waitv: the array) */
+#define SS_SHIM_KIND_COND 3	/* the pthread_cond_t */
+#define SS_SHIM_KIND_SEM 4	/* the sem_t */
+/* op, low 24 bits: epoll 0 wait, 1 pwait, 2 pwait2; futex: the futex op
+ * as passed, or SS_SHIM_FUTEX_WAITV | the waiter count; cond and sem:
+ * 0 wait, 1 timedwait, 2 clockwait.  High bits: the timeout is ... */
+#define SS_SHIM_FUTEX_WAITV 0x10000
+#define SS_SHIM_OP_ABS (1U << 30)	/* an absolute deadline, not a span */
+#define SS_SHIM_OP_REALTIME (1U << 29)	/* on CLOCK_REALTIME (else MONOTONIC) */
+#define SS_SHIM_FAULT_SPURIOUS (1U << 0)	/* park_exit faults */
+#define SS_SHIM_FAULT_EINTR (1U << 1)
+#define SS_SHIM_FAULT_DELAY (1U << 2)
 
 /* Kinds of ring-buffer reservation failure counters, per CPU. */
 #define SS_COUNTER_LOST 0

@@ -14,6 +14,7 @@ PKGS=(
 	libbpf-dev		# loading and attaching the BPF programs
 	libelf-dev		# libbpf's and the build-id reader's ELF access
 	zlib1g-dev		# libbpf links it
+	libdw-dev		# elfutils libdwfl: task names from poll-function addresses
 	curl			# scenario tests fetch from the example server
 	wrk			# make bench: HTTP load on loopback
 )

@@ -8,5 +8,9 @@
 
 int ss_cmd_record(int argc, char **argv);
 int ss_cmd_dump(int argc, char **argv);
+int ss_cmd_timeline(int argc, char **argv);
+int ss_cmd_demo(int argc, char **argv);
+int ss_cmd_report(int argc, char **argv);
+int ss_cmd_check(int argc, char **argv);
 
 #endif

@@ -12,6 +12,10 @@ static const struct {
 } cmds[] = {
 	{ "record", ss_cmd_record, "record a process's scheduling events into a trace file" },
 	{ "dump", ss_cmd_dump, "print a trace file, one record per line" },
+	{ "timeline", ss_cmd_timeline, "draw each worker's states over time, stalls marked" },
+	{ "demo", ss_cmd_demo, "record the stall scenarios, legacy vs fixed, and show them" },
+	{ "report", ss_cmd_report, "find the stalls in a trace and explain them" },
+	{ "check", ss_cmd_check, "exit 1 if a trace has a stall of at least MS (for CI)" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,975 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The analyzer: per-worker state over time and the stall detections of
+ * DESIGN.md, from one pass over a trace.
+ *
+ * Owns: putting records back in time order (a bounded reorder heap: the
+ * ring buffer delivers per-CPU streams interleaved), the worker and task
+ * state machines, the integrals behind every figure, the detections.
+ * Does not own: reading the file (trace.c), naming tasks (symbols.c),
+ * printing (report.c, timeline.c).
+ *
+ * How the figures are computed: between two events the state is constant,
+ * so at every event the analyzer first advances a few integrals over the
+ * elapsed time, then applies the event.  Per worker w: "some other worker
+ * idle" (others_idle[w]), "w off-CPU while runnable" (offcpu[w]), "w
+ * idle", "w parked"; globally: "some worker parked, none searching",
+ * "some worker parked on a futex", "some worker idle", and wasted worker
+ * time, min(idle workers, ready items).  A queued task or pending
+ * readiness snapshots the integrals it needs when it starts waiting; when
+ * the wait ends, differences give how long each condition held during it.
+ * Memory: O(workers + live tasks), never O(records).
+ *
+ * Detections (threshold T, default 10 ms):
+ *  stuck_lifo: a task notified into worker w's LIFO slot, polled from it
+ *    after >= T, while some other worker was idle for >= T of the wait.
+ *  idle_but_parked: readiness (sk_data_ready on a polled socket) arriving
+ *    while no worker is in epoll_wait, harvested (an epoll_wait returning
+ *    events) >= T later, while some worker was parked on a futex >= T.
+ *  runnable_while_parked: a task in a local or the inject queue for >= T
+ *    while some worker was parked and none searching for >= T of it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "symbols.h"
+
+#define REORDER_CAP (1U << 18)		/* records held back for ordering */
+#define DEFAULT_THRESHOLD_NS 10000000ULL
+#define DEFAULT_PATTERNS "wsrt-w*,tokio-runtime-w*"
+
+/* ---- integrals -------------------------------------------------------------- */
+
+enum { IW_OTHERS_IDLE, IW_OFFCPU, IW_IDLE, IW_PARKED, IW_N };
+enum { IG_PARKED_NOSEARCH, IG_FUTEX_PARKED, IG_ANY_IDLE, IG_N };
+
+struct worker {
+	int index;
+	__u32 tid;
+	char comm[17];
+	bool started;		/* seen worker_start or a probe */
+	/* runtime view */
+	enum ss_wstate base;	/* from the runtime probes (or syscalls) */
+	__u64 task;		/* running */
+	__u64 lifo_task;
+	/* kernel view */
+	bool offcpu;		/* runnable but switched out */
+	bool in_epoll, in_futex;
+	/* output */
+	enum ss_wstate shown;
+	__u64 shown_since;
+	__u64 cum[IW_N];
+};
+
+struct task {
+	__u64 id;
+	__u64 fn;		/* poll function address */
+	bool queued;
+	int dest;		/* SS_DEST_* while queued */
+	int owner;		/* worker whose LIFO/queue holds it, -1 inject */
+	__u64 since;		/* first notify of this wait */
+	__u64 blocker;		/* LIFO: what the slot's worker ran then */
+	__u64 blocker_fn;	/* ... and its poll function (it may be gone) */
+	__u64 *snap;		/* [nworkers_at_snap][IW_N] + [IG_N] */
+	unsigned snap_n;
+	struct task *next;	/* hash chain */
+};
+
+struct pending_ready {
+	bool active;
+	__u64 since, sock;
+	int last_owner;		/* last worker in epoll before */
+	__u64 blocker;		/* what it ran when readiness arrived */
+	__u64 snap[IG_N];
+	unsigned futex_parked;
+};
+
+struct an {
+	const struct ss_analyze_opts *o;
+	struct ss_analysis *a;
+	__u64 threshold;
+	char patterns[256];
+	struct worker w[SS_MAX_WORKERS];
+	unsigned nw;
+	bool have_runtime;
+	__u64 now;		/* time of the last event applied */
+	__u64 cum[IG_N];
+	/* tasks */
+	struct task **ht;
+	size_t htcap, ntasks, nqueued;
+	/* readiness */
+	struct pending_ready rd;
+	int last_driver_owner;
+	/* lost-event times, to mark detections uncertain */
+	__u64 *lost_ts;
+	size_t nlost, caplost;
+	/* Every thread name seen (workers may be known only later). */
+	struct { __u32 tid; char comm[17]; } names[4096];
+	unsigned nnames;
+	struct ss_symbols *syms;
+	int err;
+};
+
+/* ---- small helpers -------------------------------------------------------------- */
+
+static bool idle_state(enum ss_wstate s)
+{
+	return s == SS_W_SEARCHING || s == SS_W_PARKED_DRIVER ||
+	       s == SS_W_PARKED_FUTEX;
+}
+
+static bool parked_state(enum ss_wstate s)
+{
+	return s == SS_W_PARKED_DRIVER || s == SS_W_PARKED_FUTEX;
+}
+
+/* The state a worker shows: the runtime's, unless the kernel says the
+ * thread is runnable but not on a CPU. */
+static enum ss_wstate effective(const struct worker *w)
+{
+	if (w->offcpu && !parked_state(w->base) && w->base != SS_W_EXITED)
+		return SS_W_OFFCPU;
+	return w->base;
+}
+
+static unsigned count_state(struct an *an, bool (*pred)(enum ss_wstate))
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < an->nw; i++)
+		n += pred(an->w[i].shown);
+	return n;
+}
+
+static bool futex_state(enum ss_wstate s) { return s == SS_W_PARKED_FUTEX; }
+static bool search_state(enum ss_wstate s) { return s == SS_W_SEARCHING; }
+
+/* Advance every integral to ts under the current states. */
+static void advance(struct an *an, __u64 ts)
+{
+	if (ts <= an->now) {
+		if (!an->now)
+			an->now = ts;
+		return;
+	}
+	__u64 dt = ts - an->now;
+	unsigned idle = count_state(an, idle_state);
+	unsigned parked = count_state(an, parked_state);
+	unsigned searching = count_state(an, search_state);
+	unsigned futex = count_state(an, futex_state);
+
+	for (unsigned i = 0; i < an->nw; i++) {
+		struct worker *w = &an->w[i];
+		bool self_idle = idle_state(w->shown);
+		if (idle - self_idle > 0)
+			w->cum[IW_OTHERS_IDLE] += dt;
+		if (w->shown == SS_W_OFFCPU)
+			w->cum[IW_OFFCPU] += dt;
+		if (self_idle)
+			w->cum[IW_IDLE] += dt;
+		if (parked_state(w->shown))
+			w->cum[IW_PARKED] += dt;
+	}
+	if (parked && !searching)
+		an->cum[IG_PARKED_NOSEARCH] += dt;
+	if (futex)
+		an->cum[IG_FUTEX_PARKED] += dt;
+	if (idle)
+		an->cum[IG_ANY_IDLE] += dt;
+	unsigned ready = (unsigned)an->nqueued + (an->rd.active ? 1 : 0);
+	an->a->wasted_worker_ns += (__u64)(idle < ready ? idle : ready) * dt;
+	an->now = ts;
+}
+
+static void show(struct an *an, struct worker *w, __u64 ts)
+{
+	enum ss_wstate s = effective(w);
+
+	if (s == w->shown)
+		return;
+	if (w->shown_since && ts > w->shown_since)
+		an->a->workers[w->index].state_ns[w->shown] += ts - w->shown_since;
+	w->shown = s;
+	w->shown_since = ts;
+	if (an->o->on_state)
+		an->o->on_state(an->o->arg, (unsigned)w->index, ts, s,
+				s == SS_W_RUNNING ? w->task : 0);
+}
+
+static struct worker *worker_by_index(struct an *an, int index, __u32 tid)
+{
+	if (index < 0 || index >= SS_MAX_WORKERS)
+		return NULL;
+	for (unsigned i = 0; i < an->nw; i++)
+		if (an->w[i].index == index)
+			return &an->w[i];
+	if (an->nw == SS_MAX_WORKERS)
+		return NULL;
+	/* Workers are kept in index order for the lanes. */
+	unsigned pos = an->nw;
+	while (pos > 0 && an->w[pos - 1].index > index) {
+		an->w[pos] = an->w[pos - 1];
+		pos--;
+	}
+	struct worker *w = &an->w[pos];
+	memset(w, 0, sizeof(*w));
+	w->index = index;
+	w->tid = tid;
+	w->base = SS_W_UNKNOWN;
+	for (unsigned i = 0; i < an->nnames; i++)
+		if (an->names[i].tid == tid)
+			memcpy(w->comm, an->names[i].comm, sizeof(w->comm));
+	an->nw++;
+	return w;
+}
+
+static struct worker *worker_find(struct an *an, int index)
+{
+	for (unsigned i = 0; i < an->nw; i++)
+		if (an->w[i].index == index)
+			return &an->w[i];
+	return NULL;
+}
+
+static struct worker *worker_by_tid(struct an *an, __u32 tid)
+{
+	for (unsigned i = 0; i < an->nw; i++)
+		if (an->w[i].tid == tid)
+			return &an->w[i];
+	return NULL;
+}
+
+static bool name_is_worker(struct an *an, const char *comm)
+{
+	char pats[256], *save, *p;
+
+	snprintf(pats, sizeof(pats), "%s", an->patterns);
+	for (p = strtok_r(pats, ",", &save); p; p = strtok_r(NULL, ",", &save))
+		if (!fnmatch(p, comm, 0))
+			return true;
+	return false;
+}
+
+/* ---- tasks ----------------------------------------------------------------------------- */
+
+static size_t hslot(struct an *an, __u64 id)
+{
+	return (size_t)((id * 0x9E3779B97F4A7C15ULL) >> 20) & (an->htcap - 1);
+}
+
+static struct task *task_get(struct an *an, __u64 id, bool create)
+{
+	if (!an->htcap) {
+		an->htcap = 1024;
+		an->ht = calloc(an->htcap, sizeof(*an->ht));
+		if (!an->ht) {
+			an->err = -ENOMEM;
+			an->htcap = 0;
+			return NULL;
+		}
+	}
+	for (struct task *t = an->ht[hslot(an, id)]; t; t = t->next)
+		if (t->id == id)
+			return t;
+	if (!create)
+		return NULL;
+	if (an->ntasks >= an->htcap) {	/* grow: rehash */
+		size_t ncap = an->htcap * 2;
+		struct task **nt = calloc(ncap, sizeof(*nt));
+		if (!nt) {
+			an->err = -ENOMEM;
+			return NULL;
+		}
+		size_t ocap = an->htcap;
+		struct task **ot = an->ht;
+		an->ht = nt;
+		an->htcap = ncap;
+		for (size_t i = 0; i < ocap; i++)
+			for (struct task *t = ot[i], *n; t; t = n) {
+				n = t->next;
+				size_t s = hslot(an, t->id);
+				t->next = an->ht[s];
+				an->ht[s] = t;
+			}
+		free(ot);
+	}
+	struct task *t = calloc(1, sizeof(*t));
+	if (!t) {
+		an->err = -ENOMEM;
+		return NULL;
+	}
+	t->id = id;
+	t->owner = -1;
+	size_t s = hslot(an, id);
+	t->next = an->ht[s];
+	an->ht[s] = t;
+	an->ntasks++;
+	return t;
+}
+
+static void task_free(struct an *an, __u64 id)
+{
+	struct task **pp = &an->ht[hslot(an, id)];
+	for (; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct task *t = *pp;
+			*pp = t->next;
+			if (t->queued)
+				an->nqueued--;
+			free(t->snap);
+			free(t);
+			an->ntasks--;
+			return;
+		}
+	}
+}
+
+static void snapshot(struct an *an, struct task *t)
+{
+	unsigned n = an->nw;
+	__u64 *s = realloc(t->snap, (n * IW_N + IG_N) * sizeof(*s));
+
+	if (!s) {
+		an->err = -ENOMEM;
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		memcpy(&s[i * IW_N], an->w[i].cum, sizeof(an->w[i].cum));
+	memcpy(&s[n * IW_N], an->cum, sizeof(an->cum));
+	t->snap = s;
+	t->snap_n = n;
+}
+
+/* How long a per-worker integral grew since the task's snapshot. */
+static __u64 since_w(struct an *an, struct task *t, struct worker *w, int k)
+{
+	unsigned pos = (unsigned)(w - an->w);
+	if (!t->snap || pos >= t->snap_n)
+		return 0;
+	return w->cum[k] - t->snap[pos * IW_N + k];
+}
+
+static __u64 since_g(struct an *an, struct task *t, int k)
+{
+	if (!t->snap)
+		return 0;
+	return an->cum[k] - t->snap[t->snap_n * IW_N + k];
+}
+
+/* ---- detections -------------------------------------------------------------------------- */
+
+static bool lost_within(struct an *an, __u64 from, __u64 to)
+{
+	for (size_t i = 0; i < an->nlost; i++)
+		if (an->lost_ts[i] >= from && an->lost_ts[i] <= to)
+			return true;
+	return false;
+}
+
+static void name_fn(struct an *an, __u64 fn, char *buf)
+{
+	buf[0] = '\0';
+	if (fn && an->syms)
+		ss_symbols_name(an->syms, fn, buf, SS_NAME_MAX);
+}
+
+static void name_task(struct an *an, __u64 id, char *buf)
+{
+	struct task *t = id ? task_get(an, id, false) : NULL;
+
+	name_fn(an, t ? t->fn : 0, buf);
+}
+
+static struct ss_detection *add_det(struct an *an, enum ss_det_kind kind,
+				    __u64 start, __u64 end)
+{
+	struct ss_analysis *a = an->a;
+	struct ss_detection *d;
+
+	if ((a->ndets & (a->ndets - 1)) == 0) {	/* 0, 1, 2, 4, ...: grow */
+		size_t ncap = a->ndets ? 2 * a->ndets : 1;
+		d = realloc(a->dets, ncap * sizeof(*d));
+		if (!d) {
+			an->err = -ENOMEM;
+			return NULL;
+		}
+		a->dets = d;
+	}
+	d = &a->dets[a->ndets++];
+	memset(d, 0, sizeof(*d));
+	d->kind = kind;
+	d->start_ns = start;
+	d->duration_ns = end - start;
+	d->worker = -1;
+	d->uncertain = lost_within(an, start, end);
+	return d;
+}
+
+/* How many other workers were idle / parked for most of the wait. */
+static void count_idle_others(struct an *an, struct task *t, int except,
+			      __u64 wait, unsigned *idle, unsigned *parked)
+{
+	*idle = *parked = 0;
+	for (unsigned i = 0; i < an->nw; i++) {
+		struct worker *w = &an->w[i];
+		if (w->index == except)
+			continue;
+		if (2 * since_w(an, t, w, IW_IDLE) >= wait)
+			(*idle)++;
+		if (2 * since_w(an, t, w, IW_PARKED) >= wait)
+			(*parked)++;
+	}
+}
+
+/* The wait of task t ended at ts (polled by `poller`, or the trace ended:
+ * poller NULL).  Classify the delay, maybe report a stall. */
+static void wait_ended(struct an *an, struct task *t, struct worker *poller,
+		       __u64 ts)
+{
+	struct ss_analysis *a = an->a;
+	__u64 wait = ts > t->since ? ts - t->since : 0;
+	struct worker *owner = t->owner >= 0 ? worker_find(an, t->owner) : NULL;
+	__u64 others_idle = owner ? since_w(an, t, owner, IW_OTHERS_IDLE)
+				  : since_g(an, t, IG_ANY_IDLE);
+	__u64 offcpu = poller ? since_w(an, t, poller, IW_OFFCPU) : 0;
+	enum ss_cause cause;
+
+	if (poller && 2 * offcpu >= wait && wait)
+		cause = SS_CAUSE_KERNEL_RUNQ;
+	else if (t->dest == SS_DEST_LIFO && 2 * others_idle >= wait && wait)
+		cause = SS_CAUSE_LIFO_PINNED;
+	else if (2 * since_g(an, t, IG_ANY_IDLE) < wait || !wait)
+		cause = SS_CAUSE_ALL_BUSY;
+	else
+		cause = SS_CAUSE_INJECT_LAG;	/* queued while others idled */
+	a->delay_ns[cause] += wait;
+	a->delays++;
+
+	if (wait < an->threshold)
+		return;
+	enum ss_det_kind kind;
+	if (t->dest == SS_DEST_LIFO) {
+		if (others_idle < an->threshold)
+			return;
+		kind = SS_DET_STUCK_LIFO;
+	} else {
+		if (since_g(an, t, IG_PARKED_NOSEARCH) < an->threshold)
+			return;
+		kind = SS_DET_RUNNABLE_WHILE_PARKED;
+	}
+	struct ss_detection *d = add_det(an, kind, t->since, ts);
+	if (!d)
+		return;
+	d->worker = t->owner;
+	d->task = t->id;
+	d->idle_ns = others_idle;
+	name_task(an, t->id, d->task_name);
+	if (kind == SS_DET_STUCK_LIFO) {
+		d->blocker_task = t->blocker;
+		name_fn(an, t->blocker_fn, d->blocker_name);
+	} else {
+		d->blocker_task = owner && owner->base == SS_W_RUNNING ? owner->task : 0;
+		name_task(an, d->blocker_task, d->blocker_name);
+	}
+	count_idle_others(an, t, t->owner, wait, &d->idle_workers, &d->parked_workers);
+	if (!poller)
+		d->uncertain = true;	/* still waiting when the trace ended */
+}
+
+/* ---- readiness (kernel view) ------------------------------------------------------------ */
+
+static unsigned in_epoll_count(struct an *an)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < an->nw; i++)
+		n += an->w[i].in_epoll;
+	return n;
+}
+
+static void readiness_arrived(struct an *an, __u64 ts, __u64 sock)
+{
+	if (an->rd.active || in_epoll_count(an))
+		return;	/* a worker in epoll_wait harvests it at once */
+	struct pending_ready *rd = &an->rd;
+	rd->active = true;
+	rd->since = ts;
+	rd->sock = sock;
+	rd->last_owner = an->last_driver_owner;
+	struct worker *o = an->last_driver_owner >= 0 ?
+		worker_find(an, an->last_driver_owner) : NULL;
+	rd->blocker = o && o->base == SS_W_RUNNING ? o->task : 0;
+	memcpy(rd->snap, an->cum, sizeof(an->cum));
+	rd->futex_parked = count_state(an, futex_state);
+}
+
+static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
+{
+	struct pending_ready *rd = &an->rd;
+
+	if (!rd->active)
+		return;
+	rd->active = false;
+	__u64 wait = ts - rd->since;
+	an->a->delay_ns[SS_CAUSE_DRIVER_STARVED] += wait;
+	an->a->delays++;
+	__u64 futexed = an->cum[IG_FUTEX_PARKED] - rd->snap[IG_FUTEX_PARKED];
+	if (wait < an->threshold || futexed < an->threshold)
+		return;
+	struct ss_detection *d = add_det(an, SS_DET_IDLE_BUT_PARKED, rd->since, ts);
+	if (!d)
+		return;
+	d->worker = rd->last_owner;
+	d->sock = rd->sock;
+	d->blocker_task = rd->blocker;
+	name_task(an, rd->blocker, d->blocker_name);
+	d->parked_workers = rd->futex_parked;
+	d->idle_workers = rd->futex_parked;
+	d->idle_ns = futexed;
+	if (at_end)
+		d->uncertain = true;
+}
+
+/* ---- applying one record ------------------------------------------------------------------- */
+
+static void set_base(struct an *an, struct worker *w, enum ss_wstate s, __u64 ts)
+{
+	w->base = s;
+	show(an, w, ts);
+}
+
+/* Kernel-only: a worker's state from what its thread is doing. */
+static void kernel_state(struct an *an, struct worker *w, __u64 ts)
+{
+	if (an->have_runtime)
+		return;
+	enum ss_wstate s = w->in_epoll ? SS_W_PARKED_DRIVER
+			 : w->in_futex ? SS_W_PARKED_FUTEX : SS_W_RUNNING;
+	set_base(an, w, s, ts);
+}
+
+static void new_kernel_worker(struct an *an, __u32 tid, const char *comm)
+{
+	if (an->have_runtime || worker_by_tid(an, tid) || !name_is_worker(an, comm))
+		return;
+	/* Lanes follow the runtime's numbering when the name carries it
+	 * (wsrt-w3 is worker 3); else the order threads are found in. */
+	int index = (int)an->nw;
+	size_t len = strlen(comm), d = len;
+	while (d > 0 && comm[d - 1] >= '0' && comm[d - 1] <= '9')
+		d--;
+	if (d < len && len - d < 4 && !worker_find(an, atoi(comm + d)))
+		index = atoi(comm + d);
+	while (worker_find(an, index))
+		index++;
+	struct worker *w = worker_by_index(an, index, tid);
+	if (w)
+		snprintf(w->comm, sizeof(w->comm), "%s", comm);
+}
+
+static void apply_runtime(struct an *an, const struct ss_record *r)
+{
+	__u64 ts = r->ts;
+	int wi = (int)(__s32)(__u32)r->args[0];
+	struct worker *w;
+	struct task *t;
+
+	switch (r->type) {
+	case SS_WSRT_WORKER_START:
+		if ((w = worker_by_index(an, wi, (__u32)r->args[1]))) {
+			w->tid = (__u32)r->args[1];
+			for (unsigned i = 0; i < an->nnames; i++)
+				if (an->names[i].tid == w->tid)
+					memcpy(w->comm, an->names[i].comm, sizeof(w->comm));
+			w->started = true;
+			set_base(an, w, SS_W_IDLE, ts);
+		}
+		break;
+	case SS_WSRT_WORKER_STOP:
+		if ((w = worker_by_index(an, wi, r->tid)))
+			set_base(an, w, SS_W_EXITED, ts);
+		break;
+	case SS_WSRT_SPAWN:
+		if ((t = task_get(an, r->args[0], true)))
+			t->fn = r->args[2];
+		an->a->tasks_spawned++;
+		break;
+	case SS_WSRT_NOTIFY: {
+		__u64 id = r->args[0];
+		int waker = (int)(__s32)(__u32)r->args[1];
+		int dest = (int)r->args[2];
+		if (!(t = task_get(an, id, true)))
+			break;
+		struct worker *ww = waker >= 0 ? worker_by_index(an, waker, r->tid) : NULL;
+		if (!t->queued) {
+			t->queued = true;
+			an->nqueued++;
+			t->since = ts;
+			snapshot(an, t);
+		} else if (t->dest == SS_DEST_LIFO && t->owner >= 0) {
+			/* A move out of a LIFO slot (budget or displacement). */
+			struct worker *o = worker_find(an, t->owner);
+			if (o && o->lifo_task == id)
+				o->lifo_task = 0;
+		}
+		t->dest = dest;
+		t->owner = dest == SS_DEST_INJECT ? -1 : waker;
+		if (dest == SS_DEST_LIFO && ww) {
+			if (ww->lifo_task && ww->lifo_task != id) {
+				struct task *old = task_get(an, ww->lifo_task, false);
+				if (old && old->queued && old->dest == SS_DEST_LIFO)
+					old->dest = SS_DEST_LOCAL;
+			}
+			ww->lifo_task = id;
+			/* Pinned behind whatever its worker runs now: usually
+			 * the task that notified it. */
+			t->blocker = ww->base == SS_W_RUNNING ? ww->task : 0;
+			struct task *b = t->blocker ? task_get(an, t->blocker, false) : NULL;
+			t->blocker_fn = b ? b->fn : 0;
+		}
+		break;
+	}
+	case SS_WSRT_POLL_START:
+		if (!(w = worker_by_index(an, wi, r->tid)))
+			break;
+		if (!w->tid)
+			w->tid = r->tid;
+		w->task = r->args[1];
+		if (w->lifo_task == w->task)
+			w->lifo_task = 0;
+		if ((t = task_get(an, w->task, true)) && t->queued) {
+			t->queued = false;
+			an->nqueued--;
+			wait_ended(an, t, w, ts);
+		}
+		an->a->polls++;
+		set_base(an, w, SS_W_RUNNING, ts);
+		break;
+	case SS_WSRT_POLL_END:
+		if (!(w = worker_by_index(an, wi, r->tid)))
+			break;
+		set_base(an, w, SS_W_IDLE, ts);
+		if (r->args[2] == SS_RES_READY)
+			task_free(an, r->args[1]);
+		w->task = 0;
+		break;
+	case SS_WSRT_STEAL: {
+		int victim = (int)(__s32)(__u32)r->args[1];
+		struct worker *v = worker_find(an, victim);
+		if (v && r->args[3] && v->lifo_task == r->args[3])
+			v->lifo_task = 0;
+		if (r->args[3] && (t = task_get(an, r->args[3], false)))
+			t->dest = SS_DEST_LOCAL;	/* out of the slot */
+		break;
+	}
+	case SS_WSRT_PARK:
+		if ((w = worker_by_index(an, wi, r->tid)))
+			set_base(an, w, r->args[1] == SS_PARK_DRIVER ?
+				 SS_W_PARKED_DRIVER : SS_W_PARKED_FUTEX, ts);
+		break;
+	case SS_WSRT_UNPARK:
+		if ((w = worker_by_index(an, wi, r->tid)))
+			set_base(an, w, SS_W_IDLE, ts);
+		break;
+	case SS_WSRT_SEARCH_START:
+		if ((w = worker_by_index(an, wi, r->tid)) && w->base != SS_W_RUNNING)
+			set_base(an, w, SS_W_SEARCHING, ts);
+		break;
+	case SS_WSRT_SEARCH_END:
+		if ((w = worker_by_index(an, wi, r->tid)) && w->base == SS_W_SEARCHING)
+			set_base(an, w, SS_W_IDLE, ts);
+		break;
+	default:
+		break;
+	}
+}
+
+static void apply_kernel(struct an *an, const struct ss_record *r)
+{
+	__u64 ts = r->ts;
+	struct worker *w;
+
+	switch (r->type) {
+	case SS_COMM:
+	case SS_THREAD_AT_ATTACH: {
+		char comm[17] = "";
+		unsigned k;
+		memcpy(comm, r->args, 16);
+		for (k = 0; k < an->nnames && an->names[k].tid != r->tid; k++)
+			;
+		if (k < sizeof(an->names) / sizeof(an->names[0])) {
+			an->names[k].tid = r->tid;
+			memcpy(an->names[k].comm, comm, sizeof(comm));
+			if (k == an->nnames)
+				an->nnames++;
+		}
+		if ((w = worker_by_tid(an, r->tid)))
+			snprintf(w->comm, sizeof(w->comm), "%s", comm);
+		else
+			new_kernel_worker(an, r->tid, comm);
+		break;
+	}
+	case SS_SCHED_SWITCH: {
+		__u32 prev = (__u32)r->args[0], next = (__u32)r->args[1];
+		if ((w = worker_by_tid(an, prev))) {
+			w->offcpu = r->args[2] == 0;	/* preempted, still runnable */
+			show(an, w, ts);
+		}
+		if ((w = worker_by_tid(an, next))) {
+			w->offcpu = false;
+			show(an, w, ts);
+		}
+		break;
+	}
+	case SS_FUTEX_ENTER:
+		if ((w = worker_by_tid(an, r->tid))) {
+			int cmd = (int)(r->args[1] & 0x7f);
+			w->in_futex = cmd == 0 || cmd == 9;	/* WAIT, WAIT_BITSET */
+			kernel_state(an, w, ts);
+		}
+		break;
+	case SS_FUTEX_EXIT:
+		if ((w = worker_by_tid(an, r->tid))) {
+			w->in_futex = false;
+			kernel_state(an, w, ts);
+		}
+		break;
+	case SS_EPOLL_ENTER:
+		if ((w = worker_by_tid(an, r->tid))) {
+			w->in_epoll = true;
+			an->last_driver_owner = w->index;
+			kernel_state(an, w, ts);
+		}
+		break;
+	case SS_EPOLL_EXIT:
+		if ((w = worker_by_tid(an, r->tid))) {
+			w->in_epoll = false;
+			if ((__s64)r->args[0] > 0)
+				readiness_harvested(an, ts, false);
+			kernel_state(an, w, ts);
+		}
+		break;
+	case SS_SK_DATA_READY:
+		readiness_arrived(an, ts, r->args[0]);
+		break;
+	case SS_THREAD_EXIT:
+		if ((w = worker_by_tid(an, r->tid)))
+			set_base(an, w, SS_W_EXITED, ts);
+		break;
+	case SS_LOST:
+		an->a->lost += r->args[0];
+		if (an->nlost == an->caplost) {
+			size_t nc = an->caplost ? 2 * an->caplost : 64;
+			__u64 *n = realloc(an->lost_ts, nc * sizeof(*n));
+			if (!n) {
+				an->err = -ENOMEM;
+				break;
+			}
+			an->lost_ts = n;
+			an->caplost = nc;
+		}
+		an->lost_ts[an->nlost++] = ts;
+		break;
+	default:
+		break;
+	}
+}
+
+static void apply(struct an *an, const struct ss_record *r)
+{
+	struct ss_analysis *a = an->a;
+
+	if (!a->start_ns)
+		a->start_ns = r->ts;
+	if (r->ts > a->end_ns)
+		a->end_ns = r->ts;
+	advance(an, r->ts);
+	if (r->type >= 1 && r->type <= SS_WSRT_LAST) {
+		if (!an->have_runtime) {
+			/* The first runtime record: workers come from it,
+			 * not from thread names. */
+			an->have_runtime = true;
+			an->nw = 0;
+		}
+		apply_runtime(an, r);
+	} else {
+		apply_kernel(an, r);
+	}
+}
+
+/* ---- the reorder heap --------------------------------------------------------------------- */
+
+struct heap {
+	struct ss_record *v;
+	size_t n;
+};
+
+static bool before(const struct ss_record *a, const struct ss_record *b)
+{
+	return a->ts < b->ts;
+}
+
+static void heap_push(struct heap *h, const struct ss_record *r)
+{
+	size_t i = h->n++;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!before(r, &h->v[p]))
+			break;
+		h->v[i] = h->v[p];
+		i = p;
+	}
+	h->v[i] = *r;
+}
+
+static struct ss_record heap_pop(struct heap *h)
+{
+	struct ss_record top = h->v[0], last = h->v[--h->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
+			c++;
+		if (!before(&h->v[c], &last))
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n)
+		h->v[i] = last;
+	return top;
+}
+
+/* ---- the entry point ------------------------------------------------------------------------ */
+
+int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
+	       struct ss_analysis *out)
+{
+	static const struct ss_analyze_opts defaults;
+	struct an *an = calloc(1, sizeof(*an));
+	struct heap h = { 0 };
+	struct ss_record rec;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!an)
+		return -ENOMEM;
+	an->o = o ? o : &defaults;
+	an->a = out;
+	an->threshold = an->o->threshold_ns ? an->o->threshold_ns : DEFAULT_THRESHOLD_NS;
+	snprintf(an->patterns, sizeof(an->patterns), "%s",
+		 an->o->worker_pattern ? an->o->worker_pattern : DEFAULT_PATTERNS);
+	an->last_driver_owner = -1;
+	an->syms = ss_symbols_new(ss_trace_meta(r));
+	out->kernel_only = ss_trace_meta(r)->flags & SS_FILE_KERNEL_ONLY;
+	h.v = malloc(REORDER_CAP * sizeof(*h.v));
+	if (!h.v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while ((ret = ss_trace_next(r, &rec)) > 0) {
+		out->events++;
+		if (h.n == REORDER_CAP) {
+			struct ss_record first = heap_pop(&h);
+			apply(an, &first);
+		}
+		heap_push(&h, &rec);
+		if (an->err) {
+			ret = an->err;
+			goto out;
+		}
+	}
+	if (ret < 0)
+		goto out;
+	while (h.n) {
+		struct ss_record first = heap_pop(&h);
+		apply(an, &first);
+	}
+	/* Still waiting when the trace ended: report up to the end. */
+	for (size_t i = 0; i < an->htcap; i++)
+		for (struct task *t = an->ht[i]; t; t = t->next)
+			if (t->queued)
+				wait_ended(an, t, NULL, out->end_ns);
+	readiness_harvested(an, out->end_ns, true);
+	for (unsigned i = 0; i < an->nw; i++) {
+		struct worker *w = &an->w[i];
+		if (w->shown_since && out->end_ns > w->shown_since)
+			out->workers[w->index].state_ns[w->shown] +=
+				out->end_ns - w->shown_since;
+	}
+	if (!out->lost && ss_trace_trailer(r))
+		out->lost = ss_trace_trailer(r)->lost;
+	out->kernel_only = out->kernel_only || !an->have_runtime;
+	out->nworkers = 0;
+	for (unsigned i = 0; i < an->nw; i++) {
+		struct worker *w = &an->w[i];
+		struct ss_worker_info *wi = &out->workers[w->index];
+		wi->index = w->index;
+		wi->tid = w->tid;
+		snprintf(wi->comm, sizeof(wi->comm), "%s", w->comm);
+		if ((unsigned)w->index + 1 > out->nworkers)
+			out->nworkers = (unsigned)w->index + 1;
+	}
+	/* Detections in time order (insertion sort: they are few). */
+	for (size_t i = 1; i < out->ndets; i++) {
+		struct ss_detection d = out->dets[i];
+		size_t j = i;
+		while (j > 0 && out->dets[j - 1].start_ns > d.start_ns) {
+			out->dets[j] = out->dets[j - 1];
+			j--;
+		}
+		out->dets[j] = d;
+	}
+	ret = an->err;
+out:
+	for (size_t i = 0; i < an->htcap; i++)
+		for (struct task *t = an->ht[i], *n; t; t = n) {
+			n = t->next;
+			free(t->snap);
+			free(t);
+		}
+	free(an->ht);
+	free(an->lost_ts);
+	ss_symbols_free(an->syms);
+	free(h.v);
+	free(an);
+	if (ret < 0)
+		ss_analysis_free(out);
+	return ret < 0 ? ret : 0;
+}
+
+void ss_analysis_free(struct ss_analysis *a)
+{
+	free(a->dets);
+	a->dets = NULL;
+	a->ndets = 0;
+}
+
+const char *ss_det_kind_name(enum ss_det_kind k)
+{
+	static const char *const n[] = { "stuck_lifo", "idle_but_parked",
+					 "runnable_while_parked" };
+	return k < SS_DET_NKINDS ? n[k] : "unknown";
+}
+
+const char *ss_cause_name(enum ss_cause c)
+{
+	static const char *const n[] = { "all_busy", "lifo_pinned",
+					 "driver_starved", "inject_lag",
+					 "kernel_runq" };
+	return c < SS_NCAUSES ? n[c] : "unknown";
+}
+
+const char *ss_wstate_name(enum ss_wstate s)
+{
+	static const char *const n[] = { "unknown", "running", "searching",
+					 "parked_driver", "parked_futex", "idle",
+					 "offcpu", "exited" };
+	return s < SS_W_NSTATES ? n[s] : "unknown";
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The analyzer: rebuilds per-worker timelines from a trace and finds the
+ * stalls (DESIGN.md, "The analyzer").  Library code: returns 0 / -errno,
+ * never prints.  Every subcommand that reads a trace's meaning (report,
+ * check, timeline, demo, export, live) goes through ss_analyze().
+ *
+ * Streaming: records are put back in time order through a bounded reorder
+ * window, state is kept per worker and per live task, so memory grows with
+ * workers and live tasks, never with the trace's length.
+ */
+#ifndef STALLSCOPE_ANALYZE_H
+#define STALLSCOPE_ANALYZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "trace.h"
+
+#define SS_MAX_WORKERS 256
+#define SS_NAME_MAX 64
+
+/* What a worker is doing, as the timeline shows it. */
+enum ss_wstate {
+	SS_W_UNKNOWN = 0,	/* before its first event */
+	SS_W_RUNNING,		/* polling a task (task is set) */
+	SS_W_SEARCHING,		/* looking for work to steal */
+	SS_W_PARKED_DRIVER,	/* asleep in epoll_wait: holds the I/O driver */
+	SS_W_PARKED_FUTEX,	/* asleep on its futex */
+	SS_W_IDLE,		/* between polls, not parked (scheduling) */
+	SS_W_OFFCPU,		/* runnable but not on a CPU (kernel) */
+	SS_W_EXITED,
+	SS_W_NSTATES
+};
+
+enum ss_det_kind {
+	SS_DET_STUCK_LIFO = 0,
+	SS_DET_IDLE_BUT_PARKED,
+	SS_DET_RUNNABLE_WHILE_PARKED,
+	SS_DET_NKINDS
+};
+
+/* Why a wake -> poll delay lasted (DESIGN.md). */
+enum ss_cause {
+	SS_CAUSE_ALL_BUSY = 0,	/* every worker was running something */
+	SS_CAUSE_LIFO_PINNED,	/* in a LIFO slot while others idled */
+	SS_CAUSE_DRIVER_STARVED,/* readiness waited: nobody in epoll_wait */
+	SS_CAUSE_INJECT_LAG,	/* in the inject queue while others idled */
+	SS_CAUSE_KERNEL_RUNQ,	/* the worker was runnable but off-CPU */
+	SS_NCAUSES
+};
+
+struct ss_detection {
+	enum ss_det_kind kind;
+	__u64 start_ns, duration_ns;	/* absolute CLOCK_MONOTONIC ns */
+	int worker;		/* stuck_lifo: whose slot; idle_but_parked: the
+				 * driver's last owner (-1 unknown);
+				 * runnable_while_parked: whose queue (-1 inject) */
+	__u64 task;		/* the task that waited (0 for readiness) */
+	char task_name[SS_NAME_MAX];
+	__u64 blocker_task;	/* what `worker` ran meanwhile (0 unknown) */
+	char blocker_name[SS_NAME_MAX];
+	unsigned idle_workers;	/* other workers idle during the wait */
+	unsigned parked_workers;/* ... of which parked (futex or driver) */
+	__u64 idle_ns;		/* time at least one other worker was idle */
+	__u64 sock;		/* idle_but_parked: the socket inode, if known */
+	bool uncertain;		/* lost events inside: may be wrong */
+};
+
+struct ss_worker_info {
+	int index;		/* worker index (kernel-only: 0.. by first seen) */
+	__u32 tid;
+	char comm[17];
+	__u64 state_ns[SS_W_NSTATES];	/* time spent in each state */
+};
+
+struct ss_analysis {
+	__u64 start_ns, end_ns;		/* first and last record */
+	__u64 events, lost;
+	bool kernel_only;		/* no runtime records in the trace */
+	unsigned nworkers;
+	struct ss_worker_info workers[SS_MAX_WORKERS];
+	__u64 wasted_worker_ns;
+	__u64 delay_ns[SS_NCAUSES];	/* summed wake -> poll delays by cause */
+	__u64 delays;			/* how many were classified */
+	__u64 tasks_spawned, polls;
+	struct ss_detection *dets;	/* sorted by start */
+	size_t ndets;
+};
+
+/* Called for every worker state change, in time order (the timeline,
+ * Perfetto and live views draw from it).  task: what it runs (RUNNING). */
+typedef void (*ss_state_fn)(void *arg, unsigned worker, __u64 ts,
+			    enum ss_wstate state, __u64 task);
+
+struct ss_analyze_opts {
+	__u64 threshold_ns;		/* 0: 10 ms */
+	const char *worker_pattern;	/* kernel-only: fnmatch pattern(s),
+					 * comma-separated; NULL: defaults */
+	ss_state_fn on_state;		/* may be NULL */
+	void *arg;
+};
+
+/* Reads r to the end.  On a bad file returns < 0 (the reader's message in
+ * ss_trace_error(r)); a stall still open at the end of the trace is
+ * reported up to the end, marked uncertain. */
+int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
+	       struct ss_analysis *out);
+void ss_analysis_free(struct ss_analysis *a);
+
+const char *ss_det_kind_name(enum ss_det_kind k);	/* "stuck_lifo", ... */
+const char *ss_cause_name(enum ss_cause c);		/* "all_busy", ... */
+const char *ss_wstate_name(enum ss_wstate s);		/* "running", ... */
+/* One readable paragraph about d (no trailing newline). */
+int ss_detection_describe(const struct ss_detection *d,
+			  const struct ss_analysis *a, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stallscope report FILE [--json] [--threshold MS]
+ * stallscope check FILE [--max-stall MS]
+ *
+ * Owns: the human summary, the JSON (keys as in DESIGN.md), the CI exit
+ * codes (check: 0 no stall >= MS, 1 stalls, 2 bad file), and the one
+ * paragraph that explains a stall.  Does not own: the analysis.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "cmds.h"
+
+static double ms(__u64 ns)
+{
+	return (double)ns / 1e6;
+}
+
+/* "task 17 (handle_request)" or "task 17" */
+static void task_label(char *buf, size_t len, __u64 id, const char *name)
+{
+	if (!id)
+		snprintf(buf, len, "an unknown task");
+	else if (name && *name)
+		snprintf(buf, len, "task %llu (%s)", (unsigned long long)id, name);
+	else
+		snprintf(buf, len, "task %llu", (unsigned long long)id);
+}
+
+int ss_detection_describe(const struct ss_detection *d,
+			  const struct ss_analysis *a, char *buf, size_t len)
+{
+	char task[96], blocker[96], tail[160] = "";
+	double at = ms(d->start_ns - a->start_ns);
+
+	task_label(task, sizeof(task), d->task, d->task_name);
+	task_label(blocker, sizeof(blocker), d->blocker_task, d->blocker_name);
+	if (!d->blocker_task && a->kernel_only)
+		snprintf(blocker, sizeof(blocker),
+			 "something (a kernel-only trace has no task names)");
+	if (d->uncertain)
+		snprintf(tail, sizeof(tail),
+			 " (uncertain: events were lost during it, or it was still going on when the trace ended)");
+	switch (d->kind) {
+	case SS_DET_STUCK_LIFO:
+		return snprintf(buf, len,
+			"stuck_lifo at +%.1f ms for %.1f ms: %s waited in worker %d's LIFO slot "
+			"while worker %d ran %s without yielding. %u other worker%s %s idle "
+			"(%u parked) for %.1f ms of that time, but a task in a LIFO slot "
+			"cannot be stolen and placing it there woke nobody.%s",
+			at, ms(d->duration_ns), task, d->worker, d->worker, blocker,
+			d->idle_workers, d->idle_workers == 1 ? "" : "s",
+			d->idle_workers == 1 ? "was" : "were", d->parked_workers,
+			ms(d->idle_ns), tail);
+	case SS_DET_IDLE_BUT_PARKED:
+		return snprintf(buf, len,
+			"idle_but_parked at +%.1f ms for %.1f ms: I/O readiness (socket inode %llu) "
+			"arrived while no worker was in epoll_wait and waited %.1f ms to be "
+			"harvested. The I/O driver's last owner, worker %d, was running %s; "
+			"%u worker%s sat parked on a futex meanwhile (%.1f ms with at least one), "
+			"and nobody polled epoll.%s",
+			at, ms(d->duration_ns), (unsigned long long)d->sock, ms(d->duration_ns),
+			d->worker, blocker, d->parked_workers,
+			d->parked_workers == 1 ? "" : "s", ms(d->idle_ns), tail);
+	case SS_DET_RUNNABLE_WHILE_PARKED: {
+		char where[48];
+		if (d->worker >= 0)
+			snprintf(where, sizeof(where), "worker %d's queue", d->worker);
+		else
+			snprintf(where, sizeof(where), "the inject queue");
+		return snprintf(buf, len,
+			"runnable_while_parked at +%.1f ms for %.1f ms: %s sat runnable in %s "
+			"while a worker was parked and none was searching (a lost wakeup?); "
+			"%u other worker%s idle.%s",
+			at, ms(d->duration_ns), task, where, d->idle_workers,
+			d->idle_workers == 1 ? " was" : "s were", tail);
+	}
+	default:
+		return snprintf(buf, len, "unknown detection");
+	}
+}
+
+/* ---- shared: open + analyze --------------------------------------------------- */
+
+static int analyze_file(const char *path, __u64 threshold_ns,
+			const char *pattern, struct ss_analysis *a,
+			struct ss_trace_reader **rp)
+{
+	struct ss_trace_reader *r = NULL;
+	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
+				     .worker_pattern = pattern };
+	int err = ss_trace_open(path, &r);
+
+	if (!err)
+		err = ss_analyze(r, &o, a);
+	if (err) {
+		fprintf(stderr, "stallscope: %s: %s\n", path,
+			r ? ss_trace_error(r) : strerror(-err));
+		if (r && !*ss_trace_error(r))
+			fprintf(stderr, "stallscope: %s: %s\n", path, strerror(-err));
+		ss_trace_close(r);
+		return err;
+	}
+	*rp = r;
+	return 0;
+}
+
+static int parse_ms(const char *opt, const char *s, __u64 *ns)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*end || !(v > 0) || v > 1e9) {
+		fprintf(stderr, "stallscope: %s: want milliseconds > 0: %s\n", opt, s);
+		return -EINVAL;
+	}
+	*ns = (__u64)(v * 1e6);
+	return 0;
+}
+
+/* ---- report ----------------------------------------------------------------------- */
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void report_json(FILE *f, const struct ss_analysis *a)
+{
+	fprintf(f, "{\"duration_ns\":%llu,\"workers\":%u,\"events\":%llu,"
+		   "\"lost_events\":%llu,\"wasted_worker_ns\":%llu,\"delay_by_cause\":{",
+		(unsigned long long)(a->end_ns - a->start_ns), a->nworkers,
+		(unsigned long long)a->events, (unsigned long long)a->lost,
+		(unsigned long long)a->wasted_worker_ns);
+	for (int c = 0; c < SS_NCAUSES; c++)
+		fprintf(f, "%s\"%s\":%llu", c ? "," : "", ss_cause_name(c),
+			(unsigned long long)a->delay_ns[c]);
+	fprintf(f, "},\"detections\":[");
+	for (size_t i = 0; i < a->ndets; i++) {
+		const struct ss_detection *d = &a->dets[i];
+		fprintf(f, "%s{\"kind\":\"%s\",\"start_ns\":%llu,\"offset_ms\":%.3f,"
+			   "\"duration_ns\":%llu,\"worker\":%d,\"task\":%llu,\"task_name\":",
+			i ? "," : "", ss_det_kind_name(d->kind),
+			(unsigned long long)d->start_ns, ms(d->start_ns - a->start_ns),
+			(unsigned long long)d->duration_ns, d->worker,
+			(unsigned long long)d->task);
+		json_string(f, d->task_name);
+		fprintf(f, ",\"blocker_task\":%llu,\"blocker_name\":",
+			(unsigned long long)d->blocker_task);
+		json_string(f, d->blocker_name);
+		fprintf(f, ",\"idle_workers\":%u,\"parked_workers\":%u,\"sock\":%llu,"
+			   "\"uncertain\":%s}",
+			d->idle_workers, d->parked_workers, (unsigned long long)d->sock,
+			d->uncertain ? "true" : "false");
+	}
+	fprintf(f, "]}\n");
+}
+
+static void report_human(FILE *f, const char *path,
+			 const struct ss_trace_meta *m,
+			 const struct ss_analysis *a, __u64 threshold)
+{
+	char para[1024];
+	__u64 total = 0;
+
+	fprintf(f, "%s: %s (pid %u), %u worker%s, %.3f s, %llu events, %llu lost%s\n",
+		path, m->comm[0] ? m->comm : "?", m->pid, a->nworkers,
+		a->nworkers == 1 ? "" : "s", (double)(a->end_ns - a->start_ns) / 1e9,
+		(unsigned long long)a->events, (unsigned long long)a->lost,
+		a->kernel_only ? ", kernel events only" : "");
+	if (a->lost)
+		fprintf(f, "  warning: %llu events were lost; figures near them may be wrong\n",
+			(unsigned long long)a->lost);
+	fprintf(f, "  wasted worker time: %.1f ms (workers idle while work was ready)\n",
+		ms(a->wasted_worker_ns));
+	for (int c = 0; c < SS_NCAUSES; c++)
+		total += a->delay_ns[c];
+	fprintf(f, "  wake -> run delays: %llu, %.1f ms in all", (unsigned long long)a->delays,
+		ms(total));
+	for (int c = 0; c < SS_NCAUSES; c++)
+		if (a->delay_ns[c])
+			fprintf(f, "; %s %.1f ms", ss_cause_name(c), ms(a->delay_ns[c]));
+	fputc('\n', f);
+	for (unsigned i = 0; i < a->nworkers; i++) {
+		const struct ss_worker_info *w = &a->workers[i];
+		fprintf(f, "  worker %u (%s, tid %u):", i, w->comm[0] ? w->comm : "?", w->tid);
+		for (int s = SS_W_RUNNING; s < SS_W_NSTATES; s++)
+			if (w->state_ns[s])
+				fprintf(f, " %s %.1f ms", ss_wstate_name(s), ms(w->state_ns[s]));
+		fputc('\n', f);
+	}
+	fprintf(f, "\n%zu stall%s (threshold %.0f ms)%s\n", a->ndets, a->ndets == 1 ? "" : "s",
+		ms(threshold), a->ndets ? ":" : ".");
+	for (size_t i = 0; i < a->ndets; i++) {
+		ss_detection_describe(&a->dets[i], a, para, sizeof(para));
+		fprintf(f, "\n  %s\n", para);
+	}
+}
+
+int ss_cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	__u64 threshold = 10000000ULL;
+	const char *pattern = NULL;
+	bool json = false;
+	struct ss_analysis a;
+	struct ss_trace_reader *r;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 't':
+			if (parse_ms("--threshold", optarg, &threshold))
+				return 2;
+			break;
+		case 'w':
+			pattern = optarg;
+			break;
+		case 'h':
+			printf("usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n");
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n");
+		return 2;
+	}
+	if (analyze_file(argv[optind], threshold, pattern, &a, &r))
+		return 2;
+	if (json)
+		report_json(stdout, &a);
+	else
+		report_human(stdout, argv[optind], ss_trace_meta(r), &a, threshold);
+	ss_analysis_free(&a);
+	ss_trace_close(r);
+	return 0;
+}
+
+int ss_cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "max-stall", required_argument, NULL, 'm' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	__u64 max = 10000000ULL;
+	const char *pattern = NULL;
+	struct ss_analysis a;
+	struct ss_trace_reader *r;
+	unsigned found = 0;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (parse_ms("--max-stall", optarg, &max))
+				return 2;
+			break;
+		case 'w':
+			pattern = optarg;
+			break;
+		case 'h':
+			printf("usage: stallscope check FILE [--max-stall MS]\n");
+			return 0;
+		default:
+			fprintf(stderr, "usage: stallscope check FILE [--max-stall MS]\n");
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: stallscope check FILE [--max-stall MS]\n");
+		return 2;
+	}
+	/* Detect at the same bar as the check. */
+	if (analyze_file(argv[optind], max, pattern, &a, &r))
+		return 2;
+	for (size_t i = 0; i < a.ndets; i++) {
+		const struct ss_detection *d = &a.dets[i];
+		char task[96];
+		if (d->duration_ns < max)
+			continue;
+		found++;
+		task_label(task, sizeof(task), d->task, d->task_name);
+		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", argv[optind],
+		       ss_det_kind_name(d->kind), ms(d->duration_ns),
+		       ms(d->start_ns - a.start_ns), d->worker,
+		       d->task ? ": " : "", d->task ? task : "");
+	}
+	ss_analysis_free(&a);
+	ss_trace_close(r);
+	return found ? 1 : 0;
+}

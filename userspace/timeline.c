@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `stallscope timeline FILE [--width N] [--from MS] [--to MS]
+ *  [--threshold MS]`: a trace as a static text timeline.
+ *
+ *    time (ms)  0         50        100       150       200
+ *               +---------+---------+---------+---------+------
+ *   w0 wsrt-w0 | DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD |
+ *   w1 wsrt-w1 | ##############################################.. |
+ *                ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^     stuck_lifo task 1 ...
+ *
+ * One lane per worker, one column per time bucket, each column showing the
+ * state that held the worker for most of the bucket; each detection is
+ * marked under the lanes over the buckets it spans.
+ *
+ * Owns: the window and its buckets, the drawing.  Does not own: what a
+ * worker is doing when (the analyzer's on_state callback says so) or
+ * which stalls there are (its detections).
+ *
+ * Memory: a window needs the trace's first record, so a raw pass over the
+ * records finds the time range first (cheap: no analysis); then each
+ * state change the analysis reports is folded into its worker's current
+ * bucket, which becomes one character as soon as time leaves it.  So
+ * memory is workers x width, whatever the trace's length.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "timeline.h"
+
+#define DEFAULT_THRESHOLD_NS 10000000ULL	/* analyze.h: 0 means 10 ms */
+#define MAX_MARKED 20		/* detection lines drawn; the rest counted */
+#define LABEL_GAP 10		/* columns between time labels, at least */
+
+/* The character of each state (DESIGN.md's states). */
+static const char glyphs[SS_W_NSTATES] = {
+	[SS_W_UNKNOWN] = ' ',
+	[SS_W_RUNNING] = '#',
+	[SS_W_SEARCHING] = 's',
+	[SS_W_PARKED_DRIVER] = 'D',
+	[SS_W_PARKED_FUTEX] = '.',
+	[SS_W_IDLE] = '-',
+	[SS_W_OFFCPU] = 'R',
+	[SS_W_EXITED] = ' ',
+};
+
+/* Who wins a tie for a bucket: what the runtime did over why it waited. */
+static const enum ss_wstate tie_order[SS_W_NSTATES] = {
+	SS_W_RUNNING, SS_W_SEARCHING, SS_W_PARKED_DRIVER, SS_W_PARKED_FUTEX,
+	SS_W_OFFCPU, SS_W_IDLE, SS_W_EXITED, SS_W_UNKNOWN,
+};
+
+/* One worker's lane: finished buckets as characters, the current one as
+ * time per state. */
+struct lane {
+	enum ss_wstate state;	/* since `since` */
+	__u64 since;
+	long cur;		/* the bucket in acc, -1 none */
+	__u64 acc[SS_W_NSTATES];
+	char *cells;		/* width characters */
+};
+
+struct window {
+	__u64 first, last;	/* the trace's first and last record */
+	__u64 from, to;		/* the window, absolute ns, from < to */
+	unsigned width;
+	struct lane *lanes[SS_MAX_WORKERS];
+	unsigned nlanes;	/* highest worker seen + 1 */
+	int err;		/* -ENOMEM from the callback */
+};
+
+/* ---- buckets ----------------------------------------------------------------- */
+
+/* Bucket b holds the t with b <= (t - from) * width / (to - from) < b + 1. */
+static unsigned bucket_of(const struct window *w, __u64 t)
+{
+	unsigned __int128 x = (unsigned __int128)(t - w->from) * w->width;
+
+	return (unsigned)(x / (w->to - w->from));
+}
+
+/* The first t of bucket b + 1: from + ceil((b + 1) * range / width). */
+static __u64 bucket_end(const struct window *w, unsigned b)
+{
+	unsigned __int128 x = (unsigned __int128)(b + 1) * (w->to - w->from);
+
+	return w->from + (__u64)((x + w->width - 1) / w->width);
+}
+
+/* The current bucket becomes the character of its longest state. */
+static void lane_flush(struct lane *l)
+{
+	enum ss_wstate best = SS_W_UNKNOWN;
+	__u64 most = 0;
+
+	if (l->cur < 0)
+		return;
+	for (unsigned i = 0; i < SS_W_NSTATES; i++) {
+		enum ss_wstate s = tie_order[i];
+
+		if (l->acc[s] > most) {
+			most = l->acc[s];
+			best = s;
+		}
+	}
+	l->cells[l->cur] = glyphs[best];
+	memset(l->acc, 0, sizeof(l->acc));
+	l->cur = -1;
+}
+
+/* Credits l's state with the time from l->since to ts, inside the window. */
+static void lane_advance(const struct window *w, struct lane *l, __u64 ts)
+{
+	__u64 t = l->since > w->from ? l->since : w->from;
+	__u64 end = ts < w->to ? ts : w->to;
+
+	while (t < end) {
+		unsigned b = bucket_of(w, t);
+		__u64 be = bucket_end(w, b);
+
+		if (be > end)
+			be = end;
+		if ((long)b != l->cur) {
+			lane_flush(l);
+			l->cur = b;
+		}
+		l->acc[l->state] += be - t;
+		t = be;
+	}
+	if (ts > l->since)
+		l->since = ts;
+}
+
+static struct lane *lane_get(struct window *w, unsigned worker)
+{
+	struct lane *l = w->lanes[worker];
+
+	if (l)
+		return l;
+	l = calloc(1, sizeof(*l));
+	if (!l || !(l->cells = malloc(w->width))) {
+		free(l);
+		return NULL;
+	}
+	memset(l->cells, ' ', w->width);
+	l->state = SS_W_UNKNOWN;
+	l->since = w->from;
+	l->cur = -1;
+	w->lanes[worker] = l;
+	if (worker >= w->nlanes)
+		w->nlanes = worker + 1;
+	return l;
+}
+
+static void on_state(void *arg, unsigned worker, __u64 ts,
+		     enum ss_wstate state, __u64 task)
+{
+	struct window *w = arg;
+	struct lane *l;
+
+	(void)task;
+	if (worker >= SS_MAX_WORKERS || (unsigned)state >= SS_W_NSTATES)
+		return;
+	l = lane_get(w, worker);
+	if (!l) {
+		w->err = -ENOMEM;
+		return;
+	}
+	lane_advance(w, l, ts);
+	l->state = state;
+}
+
+static void window_free(struct window *w)
+{
+	for (unsigned i = 0; i < SS_MAX_WORKERS; i++) {
+		if (w->lanes[i])
+			free(w->lanes[i]->cells);
+		free(w->lanes[i]);
+	}
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+/* The first and last record's time: a raw pass, before the analysis. */
+static int scan_range(const char *path, __u64 *first, __u64 *last,
+		      char *err, size_t errlen)
+{
+	struct ss_trace_reader *r;
+	struct ss_record rec;
+	int ret;
+
+	*first = UINT64_MAX;
+	*last = 0;
+	ret = ss_trace_open(path, &r);
+	if (!r) {
+		snprintf(err, errlen, "%s", strerror(-ret));
+		return ret;
+	}
+	while (!ret && (ret = ss_trace_next(r, &rec)) == 1) {
+		if (rec.ts < *first)
+			*first = rec.ts;
+		if (rec.ts > *last)
+			*last = rec.ts;
+		ret = 0;
+	}
+	if (ret < 0)
+		snprintf(err, errlen, "%s", ss_trace_error(r));
+	ss_trace_close(r);
+	if (*first > *last)	/* no records */
+		*first = *last = 0;
+	return ret;
+}
+
+/* ---- drawing ------------------------------------------------------------------- */
+
+/* A duration for people: "201 ms", "4.2 ms", "12.5 us", "40 ns". */
+static void fmt_ms(char *buf, size_t len, __u64 ns)
+{
+	double ms = (double)ns / 1e6;
+
+	if (ns < 1000)
+		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
+	else if (ns < 100000)
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else
+		snprintf(buf, len, ms >= 10 ? "%.0f ms" : "%.1f ms", ms);
+}
+
+/* "task 2 (task_b)", or "task 2" if it has no name. */
+static void fmt_task(char *buf, size_t len, __u64 task, const char *name)
+{
+	if (name[0])
+		snprintf(buf, len, "task %llu (%s)", (unsigned long long)task, name);
+	else
+		snprintf(buf, len, "task %llu", (unsigned long long)task);
+}
+
+void ss_timeline_det_label(const struct ss_detection *d, char *buf, size_t len)
+{
+	char dur[32], task[SS_NAME_MAX + 32], blocker[SS_NAME_MAX + 32];
+	const char *kind = ss_det_kind_name(d->kind);
+	const char *unsure = d->uncertain ? " (uncertain)" : "";
+
+	fmt_ms(dur, sizeof(dur), d->duration_ns);
+	fmt_task(task, sizeof(task), d->task, d->task_name);
+	fmt_task(blocker, sizeof(blocker), d->blocker_task, d->blocker_name);
+	switch (d->kind) {
+	case SS_DET_STUCK_LIFO:
+		snprintf(buf, len, "%s %s %s on w%d%s%s%s", kind, task, dur,
+			 d->worker, d->blocker_task ? " behind " : "",
+			 d->blocker_task ? blocker : "", unsure);
+		break;
+	case SS_DET_IDLE_BUT_PARKED:
+		if (d->worker >= 0)
+			snprintf(buf, len, "%s readiness waited %s, driver last on w%d, %u parked%s",
+				 kind, dur, d->worker, d->parked_workers, unsure);
+		else
+			snprintf(buf, len, "%s readiness waited %s, %u parked%s",
+				 kind, dur, d->parked_workers, unsure);
+		break;
+	case SS_DET_RUNNABLE_WHILE_PARKED:
+		if (d->worker >= 0)
+			snprintf(buf, len, "%s %s %s in w%d's queue, %u parked%s", kind,
+				 task, dur, d->worker, d->parked_workers, unsure);
+		else
+			snprintf(buf, len, "%s %s %s in the inject queue, %u parked%s",
+				 kind, task, dur, d->parked_workers, unsure);
+		break;
+	default:
+		snprintf(buf, len, "%s %s%s", kind ? kind : "?", dur, unsure);
+		break;
+	}
+}
+
+/* 1, 2 or 5 x 10^k ns: the smallest such step with labels LABEL_GAP
+ * columns apart; *decimals: the digits its ms labels need. */
+static __u64 axis_step(const struct window *w, int *decimals)
+{
+	__u64 want = (w->to - w->from) * LABEL_GAP / w->width + 1;
+	__u64 pow = 1;
+	int exp = 0;
+
+	for (;;) {
+		static const unsigned mult[] = { 1, 2, 5 };
+
+		for (unsigned i = 0; i < 3; i++) {
+			if (pow * mult[i] >= want) {
+				*decimals = exp >= 6 ? 0 : 6 - exp;
+				return pow * mult[i];
+			}
+		}
+		pow *= 10;
+		exp++;
+	}
+}
+
+/* Time labels (ms since the first record) over a ruler with a '+' at
+ * each labelled column; a label that would touch the previous one is
+ * skipped. */
+static void draw_axis(FILE *out, const struct window *w, int pad)
+{
+	int decimals, col = 0;	/* characters printed after the border */
+	__u64 step = axis_step(w, &decimals);
+	__u64 rel_from = w->from - w->first, rel_to = w->to - w->first;
+	char ruler[SS_TIMELINE_WIDTH_MAX + 1];
+
+	memset(ruler, '-', w->width);
+	ruler[w->width] = '\0';
+	fprintf(out, "%*s  ", pad, "time (ms)");
+	for (__u64 t = (rel_from + step - 1) / step * step; t < rel_to; t += step) {
+		unsigned b = bucket_of(w, w->first + t);
+		char label[32];
+		int n = snprintf(label, sizeof(label), "%.*f", decimals,
+				 (double)t / 1e6);
+
+		if ((col && (int)b <= col) || b + (unsigned)n > w->width + 8)
+			continue;
+		fprintf(out, "%*s%s", (int)b - col, "", label);
+		col = (int)b + n;
+		ruler[b] = '+';
+	}
+	fprintf(out, "\n%*s  %s\n", pad, "", ruler);
+}
+
+/* analyze.h: workers[i] is worker i. */
+static const char *worker_comm(const struct ss_analysis *a, unsigned i)
+{
+	return i < a->nworkers && a->workers[i].comm[0] ? a->workers[i].comm : "?";
+}
+
+/* Draws one marker line for d: '^' over its buckets, then its label. */
+static void draw_marker(FILE *out, const struct window *w, int pad,
+			const struct ss_detection *d, char *line)
+{
+	__u64 s = d->start_ns > w->from ? d->start_ns : w->from;
+	__u64 e = d->start_ns + d->duration_ns;
+	unsigned b0, b1;
+	char label[256];
+
+	if (e > w->to)
+		e = w->to;
+	b0 = bucket_of(w, s);
+	b1 = e > s ? bucket_of(w, e - 1) : b0;
+	memset(line, ' ', w->width);
+	memset(line + b0, '^', b1 - b0 + 1);
+	line[w->width] = '\0';
+	ss_timeline_det_label(d, label, sizeof(label));
+	fprintf(out, "%*s  %s  %s\n", pad, "", line, label);
+}
+
+static void draw(FILE *out, const char *path, const struct window *w,
+		 const struct ss_analysis *a, const char *comm, __u32 pid,
+		 __u64 threshold_ns)
+{
+	unsigned nlanes = w->nlanes > a->nworkers ? w->nlanes : a->nworkers;
+	size_t marked = 0, outside = 0, counts[SS_DET_NKINDS] = { 0 };
+	char label[64], col[32], line[SS_TIMELINE_WIDTH_MAX + 1];
+	int pad = (int)strlen("time (ms)");
+
+	if (nlanes > SS_MAX_WORKERS)
+		nlanes = SS_MAX_WORKERS;
+	fmt_ms(col, sizeof(col), (w->to - w->from) / w->width);
+	fprintf(out, "%s: %s, pid %u, %u worker%s, %.1f ms, %llu events, %llu lost%s\n",
+		path, comm[0] ? comm : "?", pid, a->nworkers,
+		a->nworkers == 1 ? "" : "s", (double)(w->last - w->first) / 1e6,
+		(unsigned long long)a->events, (unsigned long long)a->lost,
+		a->kernel_only ? ", kernel events only" : "");
+	int dec;		/* as many digits as the axis labels, at least one */
+	axis_step(w, &dec);
+	if (dec < 1)
+		dec = 1;
+	fprintf(out, "window %.*f-%.*f ms, one column = %s\n",
+		dec, (double)(w->from - w->first) / 1e6,
+		dec, (double)(w->to - w->first) / 1e6, col);
+	if (a->lost)
+		fprintf(out, "warning: %llu events lost: lanes and detections may be wrong where they were\n",
+			(unsigned long long)a->lost);
+	putc('\n', out);
+
+	for (unsigned i = 0; i < nlanes; i++) {
+		int n = snprintf(label, sizeof(label), "w%u %.16s", i, worker_comm(a, i));
+		if (n > pad)
+			pad = n;
+	}
+	draw_axis(out, w, pad);
+	for (unsigned i = 0; i < nlanes; i++) {
+		const struct lane *l = w->lanes[i];
+
+		snprintf(label, sizeof(label), "w%u %.16s", i, worker_comm(a, i));
+		if (l)
+			fprintf(out, "%-*s |%.*s|\n", pad, label, (int)w->width, l->cells);
+		else
+			fprintf(out, "%-*s |%*s|\n", pad, label, (int)w->width, "");
+	}
+
+	if (!nlanes)
+		fprintf(out, "%*s  (no worker threads found)\n", pad, "");
+	for (size_t i = 0; i < a->ndets; i++) {
+		const struct ss_detection *d = &a->dets[i];
+
+		if ((unsigned)d->kind < SS_DET_NKINDS)
+			counts[d->kind]++;
+		if (d->start_ns >= w->to || d->start_ns + d->duration_ns <= w->from) {
+			outside++;
+			continue;
+		}
+		if (marked++ < MAX_MARKED)
+			draw_marker(out, w, pad, d, line);
+	}
+	if (marked > MAX_MARKED)
+		fprintf(out, "%*s  ... and %zu more (stallscope report lists them all)\n",
+			pad, "", marked - MAX_MARKED);
+
+	fprintf(out, "\nlegend: # running  s searching  D parked on the driver (epoll)  "
+		". parked on futex\n        - idle, between polls  R runnable, off-CPU  "
+		"(blank) unknown or exited  ^ a detection\n");
+	fmt_ms(col, sizeof(col), threshold_ns);
+	if (!a->ndets) {
+		fprintf(out, "detections: none (threshold %s)\n", col);
+		return;
+	}
+	fprintf(out, "detections:");
+	for (unsigned k = 0, first = 1; k < SS_DET_NKINDS; k++) {
+		if (!counts[k])
+			continue;
+		fprintf(out, "%s %zu %s", first ? "" : ",", counts[k],
+			ss_det_kind_name((enum ss_det_kind)k));
+		first = 0;
+	}
+	fprintf(out, " (threshold %s", col);
+	if (outside)
+		fprintf(out, "; %zu outside the window", outside);
+	fprintf(out, ")\n");
+}
+
+int ss_timeline_render(FILE *out, const char *path,
+		       const struct ss_timeline_opts *o, struct ss_analysis *a,
+		       char *err, size_t errlen)
+{
+	struct window w = { .width = o->width ? o->width : SS_TIMELINE_WIDTH };
+	struct ss_analysis local, *an = a ? a : &local;
+	struct ss_trace_reader *r = NULL;
+	char comm[sizeof(((struct ss_trace_meta *)0)->comm)] = "";
+	__u32 pid = 0;
+	int ret;
+
+	memset(an, 0, sizeof(*an));
+	if (w.width > SS_TIMELINE_WIDTH_MAX || (o->to_ns && o->from_ns >= o->to_ns)) {
+		snprintf(err, errlen, "bad window or width");
+		return -EINVAL;
+	}
+	ret = scan_range(path, &w.first, &w.last, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (o->from_ns && o->from_ns >= w.last - w.first) {
+		snprintf(err, errlen, "--from %.1f ms is past the trace's end (%.1f ms)",
+			 (double)o->from_ns / 1e6, (double)(w.last - w.first) / 1e6);
+		return -ERANGE;
+	}
+	w.from = w.first + o->from_ns;
+	w.to = o->to_ns ? w.first + o->to_ns : w.last;
+	if (w.to < w.from + w.width)	/* at least a nanosecond a column */
+		w.to = w.from + w.width;
+
+	ret = ss_trace_open(path, &r);
+	if (!r) {
+		snprintf(err, errlen, "%s", strerror(-ret));
+		return ret;
+	}
+	if (!ret) {
+		const struct ss_trace_meta *m = ss_trace_meta(r);
+		struct ss_analyze_opts ao = { .threshold_ns = o->threshold_ns,
+					      .on_state = on_state, .arg = &w };
+
+		snprintf(comm, sizeof(comm), "%s", m->comm);
+		pid = m->pid;
+		ret = ss_analyze(r, &ao, an);
+	}
+	if (ret < 0) {
+		snprintf(err, errlen, "%s", ss_trace_error(r)[0] ?
+			 ss_trace_error(r) : strerror(-ret));
+	} else if (w.err) {
+		ret = w.err;
+		snprintf(err, errlen, "%s", strerror(-ret));
+	} else {
+		/* Each worker's last state lasts to the end of the trace. */
+		for (unsigned i = 0; i < w.nlanes; i++) {
+			if (!w.lanes[i])
+				continue;
+			lane_advance(&w, w.lanes[i], w.last);
+			lane_flush(w.lanes[i]);
+		}
+		draw(out, path, &w, an, comm, pid,
+		     o->threshold_ns ? o->threshold_ns : DEFAULT_THRESHOLD_NS);
+		ret = 0;
+	}
+	ss_trace_close(r);
+	window_free(&w);
+	if (!a)
+		ss_analysis_free(&local);
+	return ret;
+}
+
+/* ---- the command ------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: stallscope timeline FILE [--width N] [--from MS] [--to MS] [--threshold MS]\n"
+		"Draws each worker's states over time, one column per time bucket, and\n"
+		"marks the stalls found under the lanes.\n"
+		"  --width N        columns (default %u, at most %u)\n"
+		"  --from MS        start of the window, ms after the first record (default 0)\n"
+		"  --to MS          end of the window (default: the last record)\n"
+		"  --threshold MS   shortest stall reported (default 10)\n",
+		SS_TIMELINE_WIDTH, SS_TIMELINE_WIDTH_MAX);
+}
+
+/* Milliseconds >= 0 (> 0 if positive) into ns; false after an error line. */
+static bool parse_ms(const char *opt, const char *s, bool positive, __u64 *ns)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	/* Also refuses NaN and infinities. */
+	if (end == s || *end || !(v >= 0 && v <= 1e10) || (positive && v <= 0)) {
+		fprintf(stderr, "stallscope: %s: want milliseconds%s: %s\n", opt,
+			positive ? " > 0" : " >= 0", s);
+		return false;
+	}
+	*ns = (__u64)(v * 1e6 + 0.5);
+	return true;
+}
+
+int ss_cmd_timeline(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "width", required_argument, NULL, 'w' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "threshold", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct ss_timeline_opts o = { 0 };
+	bool has_to = false;
+	char err[400], *end;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': {
+			long v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v < 1 || v > SS_TIMELINE_WIDTH_MAX) {
+				fprintf(stderr, "stallscope: --width: want 1..%u columns: %s\n",
+					SS_TIMELINE_WIDTH_MAX, optarg);
+				return 2;
+			}
+			o.width = (unsigned)v;
+			break;
+		}
+		case 'f':
+			if (!parse_ms("--from", optarg, false, &o.from_ns))
+				return 2;
+			break;
+		case 't':
+			if (!parse_ms("--to", optarg, true, &o.to_ns))
+				return 2;
+			has_to = true;
+			break;
+		case 'T':
+			if (!parse_ms("--threshold", optarg, true, &o.threshold_ns))
+				return 2;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (has_to && o.from_ns >= o.to_ns) {
+		fprintf(stderr, "stallscope: --from must be before --to\n");
+		return 2;
+	}
+
+	ret = ss_timeline_render(stdout, argv[optind], &o, NULL, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "stallscope: %s: %s\n", argv[optind], err);
+		return 2;
+	}
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "stallscope: cannot write the timeline: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}
