@@ -78,7 +78,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 .PHONY: all deps check check-asan check-tsan bench demo fuzz clean help
 
 all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
-     $(if $(SAN),,$(FUZZERS))
+     $(BUILD)/tests/mktrace $(if $(SAN),,$(FUZZERS))
 
 deps:
 	$(Q)scripts/deps.sh
@@ -155,6 +155,11 @@ $(BUILD)/tests/test_trace: tests/unit/test_trace.c userspace/trace.c userspace/t
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< userspace/trace.c tests/harness.c $(LDFLAGS) -o $@
 
+$(BUILD)/tests/mktrace: tests/tools/mktrace.c userspace/trace.c userspace/trace.h bpf/record.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace $< userspace/trace.c $(LDFLAGS) -o $@
+
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
@@ -198,6 +203,7 @@ bench: $(BENCHES) $(BUILD)/bin/http-stall $(STALLSCOPE) | deps
 	$(Q)bench/probe_cost.sh $(BUILD)
 	$(Q)bench/http_wrk.sh $(BUILD)
 	$(Q)bench/record_cost.sh $(BUILD)
+	$(Q)bench/analyze_bench.sh $(BUILD)
 
 # The main job: both scenarios recorded legacy vs fixed, analyzed (root).
 demo: all

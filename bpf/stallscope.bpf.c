@@ -85,6 +85,19 @@ static __always_inline struct ss_record *reserve(__u32 type, __u32 tid)
 	return r;
 }
 
+/* Wake the recorder only once the ring is a quarter full: it drains on a
+ * timer otherwise.  Waking it per record would have it preempt the
+ * target's threads for every event, and its own context switches are
+ * events too. */
+static __always_inline void submit(struct ss_record *r)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(r, avail >= size / 4 ? BPF_RB_FORCE_WAKEUP
+					       : BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline bool current_is_target(void)
 {
 	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
@@ -112,7 +125,7 @@ int handle_usdt(struct pt_regs *ctx)
 		if (i < n && !bpf_usdt_arg(ctx, i, &v))
 			r->args[i] = (__u64)v;
 	}
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -135,7 +148,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	r->args[2] = prev_state;
 	r->args[3] = p;
 	r->args[4] = n;
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -150,7 +163,7 @@ int BPF_PROG(handle_sched_waking, struct task_struct *p)
 	if (!r)
 		return 0;
 	r->args[0] = current_tid();
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -167,7 +180,7 @@ int BPF_PROG(handle_task_newtask, struct task_struct *task, u64 clone_flags)
 	if (!r)
 		return 0;
 	r->args[0] = current_tid();
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -182,7 +195,7 @@ int BPF_PROG(handle_task_rename, struct task_struct *task, const char *comm)
 	if (!r)
 		return 0;
 	bpf_probe_read_kernel_str(&r->args[0], 16, comm);
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -198,7 +211,7 @@ int BPF_PROG(handle_process_exit, struct task_struct *task, bool group_dead)
 		return 0;
 	r->args[0] = task->exit_code;
 	r->args[1] = group_dead;
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -231,7 +244,7 @@ int handle_futex_enter(struct trace_event_raw_sys_enter *ctx)
 	r->args[3] = (cmd == 0 || cmd == 9 || cmd == 11) ?
 			     (__u64)timespec_ns((const void *)ctx->args[3]) :
 			     ctx->args[3];
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -246,7 +259,7 @@ int handle_futex_exit(struct trace_event_raw_sys_exit *ctx)
 	if (!r)
 		return 0;
 	r->args[0] = ctx->ret;
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -267,7 +280,7 @@ static __always_inline int epoll_enter(struct trace_event_raw_sys_enter *ctx,
 	r->args[2] = which == 2 ? (__u64)timespec_ns((const void *)ctx->args[3])
 				: (__u64)(long)(int)ctx->args[3];
 	r->args[3] = which;
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -283,7 +296,7 @@ static __always_inline int epoll_exit(struct trace_event_raw_sys_exit *ctx,
 		return 0;
 	r->args[0] = ctx->ret;
 	r->args[1] = which;
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -370,7 +383,7 @@ int handle_epoll_ctl(struct trace_event_raw_sys_enter *ctx)
 	r->args[2] = fd;
 	r->args[3] = events;
 	r->args[4] = ino;
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }
 
@@ -392,6 +405,6 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	r->args[0] = ino;
 	r->args[1] = BPF_CORE_READ(sk, __sk_common.skc_family);
 	r->args[2] = BPF_CORE_READ(sk, sk_protocol);
-	bpf_ringbuf_submit(r, 0);
+	submit(r);
 	return 0;
 }

@@ -17,6 +17,7 @@ PKGS=(
 	libdw-dev		# elfutils libdwfl: task names from poll-function addresses
 	curl			# scenario tests fetch from the example server
 	wrk			# make bench: HTTP load on loopback
+	time			# make bench: the analyzer's peak memory (/usr/bin/time -v)
 )
 
 missing=()

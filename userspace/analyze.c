@@ -45,7 +45,7 @@
 
 /* ---- integrals -------------------------------------------------------------- */
 
-enum { IW_OTHERS_IDLE, IW_OFFCPU, IW_IDLE, IW_PARKED, IW_N };
+enum { IW_OTHERS_IDLE, IW_OFFCPU, IW_IDLE, IW_PARKED, IW_FUTEX, IW_N };
 enum { IG_PARKED_NOSEARCH, IG_FUTEX_PARKED, IG_ANY_IDLE, IG_N };
 
 struct worker {
@@ -86,7 +86,8 @@ struct pending_ready {
 	int last_owner;		/* last worker in epoll before */
 	__u64 blocker;		/* what it ran when readiness arrived */
 	__u64 snap[IG_N];
-	unsigned futex_parked;
+	__u64 wsnap[SS_MAX_WORKERS];	/* per worker: IW_FUTEX at arrival */
+	unsigned nwsnap;
 };
 
 struct an {
@@ -173,6 +174,8 @@ static void advance(struct an *an, __u64 ts)
 			w->cum[IW_IDLE] += dt;
 		if (parked_state(w->shown))
 			w->cum[IW_PARKED] += dt;
+		if (w->shown == SS_W_PARKED_FUTEX)
+			w->cum[IW_FUTEX] += dt;
 	}
 	if (parked && !searching)
 		an->cum[IG_PARKED_NOSEARCH] += dt;
@@ -503,7 +506,9 @@ static void readiness_arrived(struct an *an, __u64 ts, __u64 sock)
 		worker_find(an, an->last_driver_owner) : NULL;
 	rd->blocker = o && o->base == SS_W_RUNNING ? o->task : 0;
 	memcpy(rd->snap, an->cum, sizeof(an->cum));
-	rd->futex_parked = count_state(an, futex_state);
+	for (unsigned i = 0; i < an->nw; i++)
+		rd->wsnap[i] = an->w[i].cum[IW_FUTEX];
+	rd->nwsnap = an->nw;
 }
 
 static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
@@ -526,8 +531,11 @@ static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
 	d->sock = rd->sock;
 	d->blocker_task = rd->blocker;
 	name_task(an, rd->blocker, d->blocker_name);
-	d->parked_workers = rd->futex_parked;
-	d->idle_workers = rd->futex_parked;
+	/* Workers parked on a futex for most of the wait. */
+	for (unsigned i = 0; i < rd->nwsnap && i < an->nw; i++)
+		if (2 * (an->w[i].cum[IW_FUTEX] - rd->wsnap[i]) >= wait)
+			d->parked_workers++;
+	d->idle_workers = d->parked_workers;
 	d->idle_ns = futexed;
 	if (at_end)
 		d->uncertain = true;
@@ -747,6 +755,10 @@ static void apply_kernel(struct an *an, const struct ss_record *r)
 	case SS_EPOLL_EXIT:
 		if ((w = worker_by_tid(an, r->tid))) {
 			w->in_epoll = false;
+			/* Back from the wait, handling what it harvested: no
+			 * longer parked, even before the unpark probe. */
+			if (an->have_runtime && w->base == SS_W_PARKED_DRIVER)
+				set_base(an, w, SS_W_IDLE, ts);
 			if ((__s64)r->args[0] > 0)
 				readiness_harvested(an, ts, false);
 			kernel_state(an, w, ts);

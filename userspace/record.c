@@ -554,7 +554,11 @@ int ss_cmd_record(int argc, char **argv)
 	__u64 deadline = r.duration_s > 0 ?
 		r.start_ns + (__u64)(r.duration_s * 1e9) : UINT64_MAX;
 	for (;;) {
+		/* Woken early only when the ring fills (bpf submit()); else
+		 * this is a 50 ms timer, and consume drains what came. */
 		err = ring_buffer__poll(r.rb, 50);
+		if (err >= 0)
+			err = ring_buffer__consume(r.rb);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "stallscope: reading the ring buffer: %s\n", strerror(-err));
 			stop_reason = 4;
