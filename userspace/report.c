@@ -213,53 +213,79 @@ static void report_human(FILE *f, const char *path,
 	}
 }
 
-int ss_cmd_report(int argc, char **argv)
+/* The options report and check share; -1 to go on, else the exit status. */
+struct cmd_opts {
+	const char *file;
+	__u64 ms;		/* --threshold (report) or --max-stall (check) */
+	const char *pattern;
+	bool json;
+};
+
+static int parse_cmd(int argc, char **argv, bool report, struct cmd_opts *o)
 {
-	static const struct option opts[] = {
+	static const struct option ropts[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "threshold", required_argument, NULL, 't' },
+		{ "threshold", required_argument, NULL, 'm' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	__u64 threshold = 10000000ULL;
-	const char *pattern = NULL;
-	bool json = false;
-	struct ss_analysis a;
-	struct ss_trace_reader *r;
+	static const struct option copts[] = {
+		{ "max-stall", required_argument, NULL, 'm' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *usage = report ?
+		"usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n" :
+		"usage: stallscope check FILE [--max-stall MS] [--workers PATTERN]\n";
 	int c;
 
+	o->ms = 10000000ULL;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", report ? ropts : copts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			json = true;
+			o->json = true;
 			break;
-		case 't':
-			if (parse_ms("--threshold", optarg, &threshold))
+		case 'm':
+			if (parse_ms(report ? "--threshold" : "--max-stall", optarg, &o->ms))
 				return 2;
 			break;
 		case 'w':
-			pattern = optarg;
+			o->pattern = optarg;
 			break;
 		case 'h':
-			printf("usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n");
+			fputs(usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr, "usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n");
+			fputs(usage, stderr);
 			return 2;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n");
+		fputs(usage, stderr);
 		return 2;
 	}
-	if (analyze_file(argv[optind], threshold, pattern, &a, &r))
+	o->file = argv[optind];
+	return -1;
+}
+
+int ss_cmd_report(int argc, char **argv)
+{
+	struct cmd_opts o = { 0 };
+	struct ss_analysis a;
+	struct ss_trace_reader *r;
+	int rc = parse_cmd(argc, argv, true, &o);
+
+	if (rc >= 0)
+		return rc;
+	if (analyze_file(o.file, o.ms, o.pattern, &a, &r))
 		return 2;
-	if (json)
+	if (o.json)
 		report_json(stdout, &a);
 	else
-		report_human(stdout, argv[optind], ss_trace_meta(r), &a, threshold);
+		report_human(stdout, o.file, ss_trace_meta(r), &a, o.ms);
 	ss_analysis_free(&a);
 	ss_trace_close(r);
 	return 0;
@@ -267,52 +293,25 @@ int ss_cmd_report(int argc, char **argv)
 
 int ss_cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "max-stall", required_argument, NULL, 'm' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	__u64 max = 10000000ULL;
-	const char *pattern = NULL;
+	struct cmd_opts o = { 0 };
 	struct ss_analysis a;
 	struct ss_trace_reader *r;
 	unsigned found = 0;
-	int c;
+	int rc = parse_cmd(argc, argv, false, &o);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (parse_ms("--max-stall", optarg, &max))
-				return 2;
-			break;
-		case 'w':
-			pattern = optarg;
-			break;
-		case 'h':
-			printf("usage: stallscope check FILE [--max-stall MS]\n");
-			return 0;
-		default:
-			fprintf(stderr, "usage: stallscope check FILE [--max-stall MS]\n");
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "usage: stallscope check FILE [--max-stall MS]\n");
-		return 2;
-	}
+	if (rc >= 0)
+		return rc;
 	/* Detect at the same bar as the check. */
-	if (analyze_file(argv[optind], max, pattern, &a, &r))
+	if (analyze_file(o.file, o.ms, o.pattern, &a, &r))
 		return 2;
 	for (size_t i = 0; i < a.ndets; i++) {
 		const struct ss_detection *d = &a.dets[i];
 		char task[96];
-		if (d->duration_ns < max)
+		if (d->duration_ns < o.ms)
 			continue;
 		found++;
 		task_label(task, sizeof(task), d->task, d->task_name);
-		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", argv[optind],
+		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", o.file,
 		       ss_det_kind_name(d->kind), ms(d->duration_ns),
 		       ms(d->start_ns - a.start_ns), d->worker,
 		       d->task ? ": " : "", d->task ? task : "");
