@@ -99,7 +99,6 @@ struct an {
 	struct worker w[SS_MAX_WORKERS];
 	unsigned nw;
 	bool have_runtime;
-	unsigned named_workers;	/* kernel-only: found by name */
 	__u64 now;		/* time of the last event applied */
 	__u64 cum[IG_N];
 	/* tasks */
@@ -589,10 +588,8 @@ static void new_kernel_worker(struct an *an, __u32 tid, const char *comm)
 	while (worker_find(an, index))
 		index++;
 	struct worker *w = worker_by_index(an, index, tid);
-	if (w) {
+	if (w)
 		snprintf(w->comm, sizeof(w->comm), "%s", comm);
-		an->named_workers++;
-	}
 }
 
 static void apply_runtime(struct an *an, const struct ss_record *r)
@@ -715,21 +712,6 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 	}
 }
 
-/* Kernel-only, and no thread named like a worker so far: failing names,
- * workers are the threads that park (block in a futex wait or in
- * epoll_wait), in the order they are first seen. */
-static struct worker *worker_by_behaviour(struct an *an, __u32 tid)
-{
-	struct worker *w = worker_by_tid(an, tid);
-
-	if (w || an->have_runtime || an->named_workers)
-		return w;
-	int index = (int)an->nw;
-	while (worker_find(an, index))
-		index++;
-	return worker_by_index(an, index, tid);
-}
-
 static void apply_kernel(struct an *an, const struct ss_record *r)
 {
 	__u64 ts = r->ts;
@@ -773,8 +755,7 @@ static void apply_kernel(struct an *an, const struct ss_record *r)
 	case SS_FUTEX_ENTER: {
 		int cmd = (int)(r->args[1] & 0x7f);
 		bool waits = cmd == 0 || cmd == 9;
-		if ((w = waits ? worker_by_behaviour(an, r->tid)
-			       : worker_by_tid(an, r->tid))) {
+		if ((w = worker_by_tid(an, r->tid))) {
 			w->in_futex = waits;	/* FUTEX_WAIT, WAIT_BITSET */
 			kernel_state(an, w, ts);
 		}
@@ -787,7 +768,7 @@ static void apply_kernel(struct an *an, const struct ss_record *r)
 		}
 		break;
 	case SS_EPOLL_ENTER:
-		if ((w = worker_by_behaviour(an, r->tid))) {
+		if ((w = worker_by_tid(an, r->tid))) {
 			w->in_epoll = true;
 			an->last_driver_owner = w->index;
 			kernel_state(an, w, ts);
