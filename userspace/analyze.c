@@ -59,7 +59,6 @@ struct worker {
 	__u64 lifo_task;
 	/* kernel view */
 	bool offcpu;		/* runnable but switched out */
-	bool waking;		/* parked, but already woken: runnable */
 	bool in_epoll, in_futex;
 	/* output */
 	enum ss_wstate shown;
@@ -135,10 +134,6 @@ static bool parked_state(enum ss_wstate s)
 static enum ss_wstate effective(const struct worker *w)
 {
 	if (w->offcpu && !parked_state(w->base) && w->base != SS_W_EXITED)
-		return SS_W_OFFCPU;
-	/* Woken (wake_worker, sched_waking) but not yet back: it waits
-	 * for a CPU, it is no longer an idle worker nobody woke. */
-	if (w->waking && parked_state(w->base))
 		return SS_W_OFFCPU;
 	return w->base;
 }
@@ -551,15 +546,6 @@ static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
 static void set_base(struct an *an, struct worker *w, enum ss_wstate s, __u64 ts)
 {
 	w->base = s;
-	w->waking = false;
-	show(an, w, ts);
-}
-
-static void woken(struct an *an, struct worker *w, __u64 ts)
-{
-	if (!w || !parked_state(w->base))
-		return;
-	w->waking = true;
 	show(an, w, ts);
 }
 
@@ -696,9 +682,6 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 		if ((w = worker_by_index(an, wi, r->tid)))
 			set_base(an, w, SS_W_IDLE, ts);
 		break;
-	case SS_WSRT_WAKE_WORKER:
-		woken(an, worker_find(an, (int)(__s32)(__u32)r->args[1]), ts);
-		break;
 	case SS_WSRT_SEARCH_START:
 		if ((w = worker_by_index(an, wi, r->tid)) && w->base != SS_W_RUNNING)
 			set_base(an, w, SS_W_SEARCHING, ts);
@@ -749,9 +732,6 @@ static void apply_kernel(struct an *an, const struct ss_record *r)
 		}
 		break;
 	}
-	case SS_SCHED_WAKING:
-		woken(an, worker_by_tid(an, r->tid), ts);
-		break;
 	case SS_FUTEX_ENTER: {
 		int cmd = (int)(r->args[1] & 0x7f);
 		bool waits = cmd == 0 || cmd == 9;
