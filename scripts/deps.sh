@@ -18,6 +18,11 @@ PKGS=(
 	curl			# scenario tests fetch from the example server
 	wrk			# make bench: HTTP load on loopback
 	time			# make bench: the analyzer's peak memory (/usr/bin/time -v)
+	rustc			# tests: the shim seen from a Rust program's std parks
+	protobuf-compiler	# tests: protoc decodes the Perfetto export
+	python3			# tests: json.tool checks the Chrome JSON export
+	libncurses-dev		# stallscope live
+	tmux			# tests: stallscope live in a real terminal
 )
 
 missing=()

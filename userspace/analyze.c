@@ -795,6 +795,7 @@ static void apply_kernel(struct an *an, const struct ss_record *r)
 static void apply(struct an *an, const struct ss_record *r)
 {
 	struct ss_analysis *a = an->a;
+	size_t ndets = a->ndets;
 
 	if (!a->start_ns)
 		a->start_ns = r->ts;
@@ -812,6 +813,13 @@ static void apply(struct an *an, const struct ss_record *r)
 	} else {
 		apply_kernel(an, r);
 	}
+	if (an->o->on_record) {
+		struct worker *w = worker_by_tid(an, r->tid);
+		an->o->on_record(an->o->arg, r, w ? w->index : -1);
+	}
+	if (an->o->on_detection)
+		for (size_t i = ndets; i < a->ndets; i++)
+			an->o->on_detection(an->o->arg, &a->dets[i]);
 }
 
 /* ---- the reorder heap --------------------------------------------------------------------- */
@@ -860,65 +868,71 @@ static struct ss_record heap_pop(struct heap *h)
 	return top;
 }
 
-/* ---- the entry point ------------------------------------------------------------------------ */
+/* ---- the entry points ----------------------------------------------------------------------- */
 
-int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
-	       struct ss_analysis *out)
+struct ss_analyzer {
+	struct an an;
+	struct heap h;
+	struct ss_analyze_opts o;
+	bool finished;
+};
+
+struct ss_analyzer *ss_analyzer_new(const struct ss_trace_meta *meta,
+				    const struct ss_analyze_opts *o,
+				    struct ss_analysis *out)
 {
-	static const struct ss_analyze_opts defaults;
-	struct an *an = calloc(1, sizeof(*an));
-	struct heap h = { 0 };
-	struct ss_record rec;
-	int ret;
+	struct ss_analyzer *z = calloc(1, sizeof(*z));
+	struct an *an;
 
 	memset(out, 0, sizeof(*out));
-	if (!an)
-		return -ENOMEM;
-	an->o = o ? o : &defaults;
+	if (!z)
+		return NULL;
+	z->h.v = malloc(REORDER_CAP * sizeof(*z->h.v));
+	if (!z->h.v) {
+		free(z);
+		return NULL;
+	}
+	if (o)
+		z->o = *o;
+	an = &z->an;
+	an->o = &z->o;
 	an->a = out;
-	an->threshold = an->o->threshold_ns ? an->o->threshold_ns : DEFAULT_THRESHOLD_NS;
+	an->threshold = z->o.threshold_ns ? z->o.threshold_ns : DEFAULT_THRESHOLD_NS;
 	snprintf(an->patterns, sizeof(an->patterns), "%s",
-		 an->o->worker_pattern ? an->o->worker_pattern : DEFAULT_PATTERNS);
+		 z->o.worker_pattern ? z->o.worker_pattern : DEFAULT_PATTERNS);
 	an->last_driver_owner = -1;
-	an->syms = ss_symbols_new(ss_trace_meta(r));
-	out->kernel_only = ss_trace_meta(r)->flags & SS_FILE_KERNEL_ONLY;
-	h.v = malloc(REORDER_CAP * sizeof(*h.v));
-	if (!h.v) {
-		ret = -ENOMEM;
-		goto out;
+	an->syms = ss_symbols_new(meta);
+	out->kernel_only = meta->flags & SS_FILE_KERNEL_ONLY;
+	return z;
+}
+
+int ss_analyzer_feed(struct ss_analyzer *z, const struct ss_record *r)
+{
+	if (z->an.err || z->finished)
+		return z->an.err ? z->an.err : -EINVAL;
+	z->an.a->events++;
+	if (z->h.n == REORDER_CAP) {
+		struct ss_record first = heap_pop(&z->h);
+		apply(&z->an, &first);
 	}
-	while ((ret = ss_trace_next(r, &rec)) > 0) {
-		out->events++;
-		if (h.n == REORDER_CAP) {
-			struct ss_record first = heap_pop(&h);
-			apply(an, &first);
-		}
-		heap_push(&h, &rec);
-		if (an->err) {
-			ret = an->err;
-			goto out;
-		}
+	heap_push(&z->h, r);
+	return z->an.err;
+}
+
+int ss_analyzer_flush(struct ss_analyzer *z, __u64 upto)
+{
+	while (!z->an.err && z->h.n && z->h.v[0].ts <= upto) {
+		struct ss_record first = heap_pop(&z->h);
+		apply(&z->an, &first);
 	}
-	if (ret < 0)
-		goto out;
-	while (h.n) {
-		struct ss_record first = heap_pop(&h);
-		apply(an, &first);
-	}
-	/* Still waiting when the trace ended: report up to the end. */
-	for (size_t i = 0; i < an->htcap; i++)
-		for (struct task *t = an->ht[i]; t; t = t->next)
-			if (t->queued)
-				wait_ended(an, t, NULL, out->end_ns);
-	readiness_harvested(an, out->end_ns, true);
-	for (unsigned i = 0; i < an->nw; i++) {
-		struct worker *w = &an->w[i];
-		if (w->shown_since && out->end_ns > w->shown_since)
-			out->workers[w->index].state_ns[w->shown] +=
-				out->end_ns - w->shown_since;
-	}
-	if (!out->lost && ss_trace_trailer(r))
-		out->lost = ss_trace_trailer(r)->lost;
+	return z->an.err;
+}
+
+void ss_analyzer_sync(struct ss_analyzer *z)
+{
+	struct an *an = &z->an;
+	struct ss_analysis *out = an->a;
+
 	out->kernel_only = out->kernel_only || !an->have_runtime;
 	out->nworkers = 0;
 	for (unsigned i = 0; i < an->nw; i++) {
@@ -929,7 +943,42 @@ int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
 		snprintf(wi->comm, sizeof(wi->comm), "%s", w->comm);
 		if ((unsigned)w->index + 1 > out->nworkers)
 			out->nworkers = (unsigned)w->index + 1;
+		/* Close the open interval up to now (restarted from now). */
+		if (w->shown_since && an->now > w->shown_since) {
+			wi->state_ns[w->shown] += an->now - w->shown_since;
+			w->shown_since = an->now;
+		}
 	}
+}
+
+int ss_analyzer_finish(struct ss_analyzer *z, __u64 trailer_lost)
+{
+	struct an *an = &z->an;
+	struct ss_analysis *out = an->a;
+
+	if (an->err || z->finished)
+		return an->err ? an->err : -EINVAL;
+	z->finished = true;
+	while (z->h.n && !an->err) {
+		struct ss_record first = heap_pop(&z->h);
+		apply(an, &first);
+	}
+	if (an->err)
+		return an->err;
+	/* Still waiting when the trace ended: report up to the end. */
+	size_t ndets = out->ndets;
+	for (size_t i = 0; i < an->htcap; i++)
+		for (struct task *t = an->ht[i]; t; t = t->next)
+			if (t->queued)
+				wait_ended(an, t, NULL, out->end_ns);
+	readiness_harvested(an, out->end_ns, true);
+	if (an->o->on_detection)
+		for (size_t i = ndets; i < out->ndets; i++)
+			an->o->on_detection(an->o->arg, &out->dets[i]);
+	advance(an, out->end_ns);
+	ss_analyzer_sync(z);
+	if (!out->lost)
+		out->lost = trailer_lost;
 	/* Detections in time order (insertion sort: they are few). */
 	for (size_t i = 1; i < out->ndets; i++) {
 		struct ss_detection d = out->dets[i];
@@ -940,8 +989,16 @@ int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
 		}
 		out->dets[j] = d;
 	}
-	ret = an->err;
-out:
+	return an->err;
+}
+
+void ss_analyzer_free(struct ss_analyzer *z)
+{
+	struct an *an;
+
+	if (!z)
+		return;
+	an = &z->an;
 	for (size_t i = 0; i < an->htcap; i++)
 		for (struct task *t = an->ht[i], *n; t; t = n) {
 			n = t->next;
@@ -951,8 +1008,26 @@ out:
 	free(an->ht);
 	free(an->lost_ts);
 	ss_symbols_free(an->syms);
-	free(h.v);
-	free(an);
+	free(z->h.v);
+	free(z);
+}
+
+int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
+	       struct ss_analysis *out)
+{
+	struct ss_analyzer *z = ss_analyzer_new(ss_trace_meta(r), o, out);
+	struct ss_record rec;
+	int ret;
+
+	if (!z)
+		return -ENOMEM;
+	while ((ret = ss_trace_next(r, &rec)) > 0)
+		if ((ret = ss_analyzer_feed(z, &rec)) < 0)
+			break;
+	if (ret == 0)
+		ret = ss_analyzer_finish(z, ss_trace_trailer(r) ?
+					 ss_trace_trailer(r)->lost : 0);
+	ss_analyzer_free(z);
 	if (ret < 0)
 		ss_analysis_free(out);
 	return ret < 0 ? ret : 0;

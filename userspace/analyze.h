@@ -92,12 +92,20 @@ struct ss_analysis {
  * Perfetto and live views draw from it).  task: what it runs (RUNNING). */
 typedef void (*ss_state_fn)(void *arg, unsigned worker, __u64 ts,
 			    enum ss_wstate state, __u64 task);
+/* Called for every record, in time order, after the analyzer applied it.
+ * worker: the index of the worker thread r->tid is (-1: not a worker). */
+typedef void (*ss_record_fn)(void *arg, const struct ss_record *r, int worker);
+/* Called once per detection, when its wait ends (so in order of end
+ * time, not start).  Copy what is needed: the array it lives in grows. */
+typedef void (*ss_detection_fn)(void *arg, const struct ss_detection *d);
 
 struct ss_analyze_opts {
 	__u64 threshold_ns;		/* 0: 10 ms */
 	const char *worker_pattern;	/* kernel-only: fnmatch pattern(s),
 					 * comma-separated; NULL: defaults */
-	ss_state_fn on_state;		/* may be NULL */
+	ss_state_fn on_state;		/* each may be NULL */
+	ss_record_fn on_record;
+	ss_detection_fn on_detection;
 	void *arg;
 };
 
@@ -107,6 +115,32 @@ struct ss_analyze_opts {
 int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
 	       struct ss_analysis *out);
 void ss_analysis_free(struct ss_analysis *a);
+
+/*
+ * The same, fed one record at a time (live views): ss_analyze() is
+ * new + feed every record + finish.  Records may come in any order within
+ * the reorder window (the ring buffer interleaves per-CPU streams); feed
+ * holds them back and applies them in time order, so callbacks lag the
+ * feed.  ss_analyzer_flush() applies every held record with ts <= upto
+ * (a live view calls it with "now minus a little" so the screen keeps
+ * up); a record fed later with an earlier ts than one already applied is
+ * applied late, not dropped.  ss_analyzer_sync() fills out->workers,
+ * out->nworkers and state_ns up to the last applied record, so out can be
+ * read between feeds; dets is always current.  ss_analyzer_finish()
+ * applies the rest, closes waits still open (uncertain), sorts dets and
+ * fills out; lost: the trailer's count if no lost records were seen.
+ * Errors are -errno; after one, the analyzer only frees.
+ */
+struct ss_analyzer;
+struct ss_analyzer *ss_analyzer_new(const struct ss_trace_meta *meta,
+				    const struct ss_analyze_opts *o,
+				    struct ss_analysis *out);
+int ss_analyzer_feed(struct ss_analyzer *an, const struct ss_record *r);
+int ss_analyzer_flush(struct ss_analyzer *an, __u64 upto);
+void ss_analyzer_sync(struct ss_analyzer *an);
+int ss_analyzer_finish(struct ss_analyzer *an, __u64 trailer_lost);
+/* Frees the analyzer, not out (ss_analysis_free). */
+void ss_analyzer_free(struct ss_analyzer *an);
 
 const char *ss_det_kind_name(enum ss_det_kind k);	/* "stuck_lifo", ... */
 const char *ss_cause_name(enum ss_cause c);		/* "all_busy", ... */
