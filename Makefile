@@ -58,6 +58,9 @@ BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall \
                -I$(BPF_DIR) -Ibpf -idirafter /usr/include/x86_64-linux-gnu
 USERSPACE_SRCS := $(wildcard userspace/*.c)
 USERSPACE_OBJS := $(USERSPACE_SRCS:%.c=$(BUILD)/%.o)
+# The views (Perfetto/JSON export, live terminal timeline): part of stallscope.
+VIZ_SRCS    := $(wildcard viz/*.c)
+VIZ_OBJS    := $(VIZ_SRCS:%.c=$(BUILD)/%.o)
 STALLSCOPE  := $(BUILD)/bin/stallscope
 
 LIBWSRT     := $(BUILD)/lib/libwsrt.a
@@ -75,10 +78,13 @@ BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes
 FUZZERS     := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_trace_read
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
+include preload/preload.mk
+
 .PHONY: all deps check check-asan check-tsan bench demo fuzz clean help
 
 all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
-     $(BUILD)/tests/mktrace $(if $(SAN),,$(FUZZERS))
+     $(BUILD)/tests/mktrace \
+     $(PRELOAD_TARGETS) $(if $(SAN),,$(FUZZERS))
 
 deps:
 	$(Q)scripts/deps.sh
@@ -115,7 +121,12 @@ $(BUILD)/userspace/%.o: userspace/%.c | deps $(BPF_SKEL)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -I$(BPF_DIR) -c $< -o $@
 
-$(STALLSCOPE): $(USERSPACE_OBJS)
+$(BUILD)/viz/%.o: viz/%.c | deps $(BPF_SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -I$(BPF_DIR) -c $< -o $@
+
+$(STALLSCOPE): $(USERSPACE_OBJS) $(VIZ_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -o $@

@@ -44,6 +44,12 @@ enum arg_fmt {
 	F_PROTO,
 	F_TASK_STATE,
 	F_COMM,		/* args[i..i+1]: a 16-byte thread name */
+	F_SKIP,		/* the second word of the argument before: not printed */
+	F_SHIM_KIND,	/* a shim park kind */
+	F_SHIM_OBJECT,	/* per kind: the epoll fd, or an address */
+	F_SHIM_OP,	/* per kind, with the timeout flags */
+	F_SHIM_TIMEOUT,	/* args[i..i+1]: seconds (-1: none), nanoseconds */
+	F_SHIM_FAULTS,	/* faults injected into a park */
 };
 
 struct arg {
@@ -100,6 +106,21 @@ static const struct arg layouts[SS_THREAD_AT_ATTACH + 1][SS_RECORD_ARGS] = {
 	[SS_COMM] = { { "comm", F_COMM } },
 	[SS_THREAD_EXIT] = { { "exit_code", F_S64 } },
 	[SS_THREAD_NEW] = { { "parent", F_U } },
+	[SS_SHIM_START] = { { "spurious_ppm", F_U }, { "eintr_ppm", F_U },
+			    { "delay_us", F_U }, { "seed", F_U } },
+	[SS_SHIM_PARK_ENTER] = { { "kind", F_SHIM_KIND },
+				 { "object", F_SHIM_OBJECT },
+				 { "op", F_SHIM_OP },
+				 { "timeout_ns", F_SHIM_TIMEOUT },
+				 { "", F_SKIP } },
+	[SS_SHIM_PARK_EXIT] = { { "kind", F_SHIM_KIND },
+				{ "object", F_SHIM_OBJECT },
+				{ "op", F_SHIM_OP }, { "result", F_S64 },
+				{ "faults", F_SHIM_FAULTS } },
+	[SS_SHIM_FUTEX_WAKE] = { { "uaddr", F_HEX }, { "op", F_FUTEX_OP },
+				 { "count", F_S32 }, { "result", F_S64 } },
+	[SS_SHIM_THREAD_NAME] = { { "comm", F_COMM }, { "", F_SKIP },
+				  { "thread", F_S32 }, { "result", F_S32 } },
 	[SS_LOST] = { { "count", F_U } },
 	[SS_THREAD_AT_ATTACH] = { { "comm", F_COMM } },
 };
@@ -110,6 +131,8 @@ static const char *const src_names[] = { "lifo", "local", "inject", "steal" };
 static const char *const result_names[] = { "pending", "ready", "yield" };
 static const char *const which_names[] = { "wait", "pwait", "pwait2" };
 static const char *const epoll_op_names[] = { NULL, "add", "del", "mod" };
+static const char *const shim_kind_names[] = { NULL, "epoll", "futex", "cond", "sem" };
+static const char *const shim_wait_names[] = { "wait", "timedwait", "clockwait" };
 /* FUTEX_* commands (linux/futex.h), the low 7 bits of op. */
 static const char *const futex_cmd_names[] = {
 	"wait", "wake", "fd", "requeue", "cmp_requeue", "wake_op",
@@ -187,6 +210,59 @@ static void put_task_state(FILE *f, __u64 s)
 		fprintf(f, "0x%llx", (unsigned long long)s);
 }
 
+/* A shim park's op: per kind (args[0]), then the timeout flags. */
+static void put_shim_op(FILE *f, __u64 kind, __u64 op)
+{
+	__u64 low = op & 0xffffff;
+
+	if (kind == SS_SHIM_KIND_EPOLL)
+		put_name_or_num(f, which_names, N(which_names), low);
+	else if (kind == SS_SHIM_KIND_FUTEX && (low & SS_SHIM_FUTEX_WAITV))
+		fprintf(f, "waitv/%llu", (unsigned long long)(low & 0xff));
+	else if (kind == SS_SHIM_KIND_FUTEX)
+		put_futex_op(f, low);
+	else if (kind == SS_SHIM_KIND_COND || kind == SS_SHIM_KIND_SEM)
+		put_name_or_num(f, shim_wait_names, N(shim_wait_names), low);
+	else
+		fprintf(f, "0x%llx", (unsigned long long)low);
+	if (op & SS_SHIM_OP_ABS)
+		fputs("|abs", f);
+	if (op & SS_SHIM_OP_REALTIME)
+		fputs("|realtime", f);
+	if (op & ~(__u64)(0xffffff | SS_SHIM_OP_ABS | SS_SHIM_OP_REALTIME))
+		fprintf(f, "|0x%llx", (unsigned long long)(op & ~(__u64)0xffffff &
+						   ~(__u64)(SS_SHIM_OP_ABS | SS_SHIM_OP_REALTIME)));
+}
+
+/* A timeout as two words: none, or its total in ns (wrapping, not
+ * undefined, for words no caller could have passed). */
+static void put_shim_timeout(FILE *f, const __u64 *words)
+{
+	if ((__s64)words[0] == -1)
+		fputs("none", f);
+	else
+		fprintf(f, "%lld", (long long)(words[0] * 1000000000ULL + words[1]));
+}
+
+static void put_shim_faults(FILE *f, __u64 v)
+{
+	static const char *const names[] = { "spurious", "eintr", "delay" };
+	const char *sep = "";
+
+	if (!v)
+		fputs("none", f);
+	for (unsigned b = 0; b < 64; b++) {
+		if (!(v & (1ULL << b)))
+			continue;
+		fputs(sep, f);
+		if (b < N(names))
+			fputs(names[b], f);
+		else
+			fprintf(f, "0x%llx", 1ULL << b);
+		sep = "|";
+	}
+}
+
 static void put_comm(FILE *f, const __u64 *words)
 {
 	char comm[16];
@@ -261,6 +337,27 @@ static void put_arg(FILE *f, enum arg_fmt fmt, const __u64 *args, unsigned i)
 		if (i + 1 < SS_RECORD_ARGS)
 			put_comm(f, &args[i]);
 		break;
+	case F_SKIP:
+		break;
+	case F_SHIM_KIND:
+		put_name_or_num(f, shim_kind_names, N(shim_kind_names), v);
+		break;
+	case F_SHIM_OBJECT:
+		if (args[0] == SS_SHIM_KIND_EPOLL)
+			fprintf(f, "%d", (int)(__s32)(__u32)v);
+		else
+			fprintf(f, "0x%llx", (unsigned long long)v);
+		break;
+	case F_SHIM_OP:
+		put_shim_op(f, args[0], v);
+		break;
+	case F_SHIM_TIMEOUT:
+		if (i + 1 < SS_RECORD_ARGS)
+			put_shim_timeout(f, &args[i]);
+		break;
+	case F_SHIM_FAULTS:
+		put_shim_faults(f, v);
+		break;
 	}
 }
 
@@ -275,6 +372,8 @@ static void print_record(FILE *f, const struct ss_record *rec)
 
 		fputs(name, f);
 		for (unsigned i = 0; i < SS_RECORD_ARGS && a[i].name; i++) {
+			if (a[i].fmt == F_SKIP)
+				continue;
 			fprintf(f, " %s=", a[i].name);
 			put_arg(f, a[i].fmt, rec->args, i);
 		}

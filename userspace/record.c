@@ -85,6 +85,17 @@ static const struct probe_def wsrt_probes[] = {
 	{ "timer_fire", SS_WSRT_TIMER_FIRE },
 };
 
+/* Every probe of the preload shim (preload/shim_probes.h), by record type. */
+static const struct probe_def shim_probes[] = {
+	{ "start", SS_SHIM_START },
+	{ "park_enter", SS_SHIM_PARK_ENTER },
+	{ "park_exit", SS_SHIM_PARK_EXIT },
+	{ "futex_wake", SS_SHIM_FUTEX_WAKE },
+	{ "thread_name", SS_SHIM_THREAD_NAME },
+};
+#define SHIM_NAME "libstallscope-preload.so"
+#define N_PROBES(defs) ((unsigned)(sizeof(defs) / sizeof((defs)[0])))
+
 struct rec {
 	/* options */
 	const char *out_path;
@@ -323,14 +334,25 @@ static unsigned attach_probes(struct rec *r, const char *path,
 	return attached;
 }
 
-/* The runtime's probes in the target's executable and libraries. */
+static bool is_shim(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return !strcmp(base ? base + 1 : path, SHIM_NAME);
+}
+
+/* The runtime's probes in the target's executable and libraries; the
+ * preload shim's in the shim the target runs with. */
 static void attach_usdt(struct rec *r, const char *exe)
 {
 	unsigned n = attach_probes(r, exe, "wsrt", wsrt_probes,
-				   sizeof(wsrt_probes) / sizeof(wsrt_probes[0]));
+				   N_PROBES(wsrt_probes));
+	unsigned nshim = 0;
+	char *shim = NULL;
 
 	if (!r->t.started) {
-		/* A running process: also its libraries (a libwsrt.so). */
+		/* A running process: also its libraries (a libwsrt.so, the
+		 * shim if it was started with it). */
 		struct ss_mapping *m;
 		unsigned nm;
 		if (!ss_proc_mappings(r->t.pid, &m, &nm)) {
@@ -338,21 +360,39 @@ static void attach_usdt(struct rec *r, const char *exe)
 				bool seen = !strcmp(m[i].path, exe);
 				for (unsigned k = 0; k < i && !seen; k++)
 					seen = !strcmp(m[k].path, m[i].path);
-				if (!seen)
+				if (seen)
+					continue;
+				if (is_shim(m[i].path))
+					nshim += attach_probes(r, m[i].path, "stallscope",
+							       shim_probes,
+							       N_PROBES(shim_probes));
+				else
 					n += attach_probes(r, m[i].path, "wsrt",
 							   wsrt_probes,
-							   sizeof(wsrt_probes) /
-								   sizeof(wsrt_probes[0]));
+							   N_PROBES(wsrt_probes));
 			}
 			free(m);
 		}
+	} else if (!r->no_preload) {
+		/* The very file target.c preloads: uprobes live on the
+		 * file, so they are in place before the target maps it. */
+		shim = ss_shim_path();
+		if (!shim)
+			fprintf(stderr,
+				"stallscope: no preload shim next to this binary (../lib/" SHIM_NAME
+				"): recording without it\n");
+		else if (!(nshim = attach_probes(r, shim, "stallscope", shim_probes,
+						 N_PROBES(shim_probes))))
+			fprintf(stderr,
+				"stallscope: %s has no stallscope probes: recording without them\n",
+				shim);
+		free(shim);
 	}
 	if (!n)
 		fprintf(stderr,
-			"stallscope: %s has no wsrt probes: recording kernel events only\n",
-			exe);
-	/* The preload shim's probes (provider stallscope) attach here too,
-	 * once it defines them. */
+			"stallscope: %s has no wsrt probes: recording %s only\n",
+			exe, nshim ? "the preload shim's and the kernel's events" :
+				     "kernel events");
 }
 
 /* ---- the command ------------------------------------------------------------------------------------ */

@@ -51,7 +51,7 @@ char *ss_find_in_path(const char *cmd)
 }
 
 /* The preload shim next to this binary: BIN/../lib/. */
-static char *shim_path(void)
+char *ss_shim_path(void)
 {
 	char self[PATH_MAX], buf[PATH_MAX + 64];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -100,11 +100,19 @@ int ss_target_start(struct ss_target *t, char **cmd, bool preload)
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);	/* the recorder gave up */
 		if (preload) {
-			char *shim = shim_path(), *v;
+			char *shim = ss_shim_path(), *v;
 			const char *old = getenv("LD_PRELOAD");
 			if (shim && asprintf(&v, "%s%s%s", shim, old ? ":" : "",
-					     old ? old : "") > 0)
+					     old ? old : "") > 0) {
 				setenv("LD_PRELOAD", v, 1);
+				/* An ASan-built target refuses a library
+				 * preloaded ahead of its runtime; the shim
+				 * chains to ASan's interceptors as to libc. */
+				old = getenv("ASAN_OPTIONS");
+				if (asprintf(&v, "%s%sverify_asan_link_order=0",
+					     old ? old : "", old && *old ? ":" : "") > 0)
+					setenv("ASAN_OPTIONS", v, 1);
+			}
 		}
 		execvp(cmd[0], cmd);
 		int e = errno;

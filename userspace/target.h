@@ -26,5 +26,9 @@ void ss_target_stop(struct ss_target *t);
 void ss_target_close(struct ss_target *t);
 /* cmd's executable as execvp would find it, resolved (malloc'd), or NULL. */
 char *ss_find_in_path(const char *cmd);
+/* The preload shim next to this binary (BIN/../lib/), resolved: the path
+ * a started target preloads and the recorder attaches to (malloc'd), or
+ * NULL if it isn't there. */
+char *ss_shim_path(void);
 
 #endif

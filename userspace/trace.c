@@ -58,6 +58,14 @@ static const char *const wsrt_names[] = {
 	[SS_WSRT_TIMER_FIRE] = "timer_fire",
 };
 
+static const char *const shim_names[] = {
+	[SS_SHIM_START - SS_SHIM_FIRST] = "start",
+	[SS_SHIM_PARK_ENTER - SS_SHIM_FIRST] = "park_enter",
+	[SS_SHIM_PARK_EXIT - SS_SHIM_FIRST] = "park_exit",
+	[SS_SHIM_FUTEX_WAKE - SS_SHIM_FIRST] = "futex_wake",
+	[SS_SHIM_THREAD_NAME - SS_SHIM_FIRST] = "thread_name",
+};
+
 static const char *const kernel_names[] = {
 	[SS_SCHED_SWITCH - SS_SCHED_SWITCH] = "sched_switch",
 	[SS_SCHED_WAKING - SS_SCHED_SWITCH] = "sched_waking",
@@ -78,10 +86,16 @@ _Static_assert(sizeof(kernel_names) / sizeof(kernel_names[0]) ==
 		       SS_THREAD_NEW - SS_SCHED_SWITCH + 1,
 	       "a name for every kernel event");
 
+_Static_assert(sizeof(shim_names) / sizeof(shim_names[0]) ==
+		       SS_SHIM_THREAD_NAME - SS_SHIM_FIRST + 1,
+	       "a name for every shim probe");
+
 const char *ss_type_name(__u32 type)
 {
 	if (type >= 1 && type <= SS_WSRT_LAST)
 		return wsrt_names[type];
+	if (type >= SS_SHIM_FIRST && type <= SS_SHIM_THREAD_NAME)
+		return shim_names[type - SS_SHIM_FIRST];
 	if (type >= SS_SCHED_SWITCH && type <= SS_THREAD_NEW)
 		return kernel_names[type - SS_SCHED_SWITCH];
 	if (type == SS_LOST)
