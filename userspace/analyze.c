@@ -98,6 +98,9 @@ struct an {
 	struct worker w[SS_MAX_WORKERS];
 	unsigned nw;
 	bool have_runtime;
+	bool by_parking;	/* kernel-only workers are threads that park:
+				 * no name matched (yet) */
+	__u32 pid;		/* the target's main thread: never a worker */
 	__u64 now;		/* time of the last event applied */
 	__u64 cum[IG_N];
 	/* tasks */
@@ -559,10 +562,24 @@ static void kernel_state(struct an *an, struct worker *w, __u64 ts)
 	set_base(an, w, s, ts);
 }
 
+/* Forget every worker (their lanes and figures): the real ones are found
+ * another way from here on. */
+static void drop_workers(struct an *an)
+{
+	an->nw = 0;
+	an->by_parking = false;
+	an->last_driver_owner = -1;
+	memset(an->a->workers, 0, sizeof(an->a->workers));
+}
+
 static void new_kernel_worker(struct an *an, __u32 tid, const char *comm)
 {
 	if (an->have_runtime || worker_by_tid(an, tid) || !name_is_worker(an, comm))
 		return;
+	/* Named workers replace the threads taken for workers because they
+	 * parked before any name matched. */
+	if (an->by_parking)
+		drop_workers(an);
 	/* Lanes follow the runtime's numbering when the name carries it
 	 * (wsrt-w3 is worker 3); else the order threads are found in. */
 	int index = (int)an->nw;
@@ -576,6 +593,25 @@ static void new_kernel_worker(struct an *an, __u32 tid, const char *comm)
 	struct worker *w = worker_by_index(an, index, tid);
 	if (w)
 		snprintf(w->comm, sizeof(w->comm), "%s", comm);
+}
+
+/*
+ * Kernel-only, when no thread name matches the patterns (a runtime that
+ * names its threads otherwise, or not at all): a thread that parks in a
+ * futex wait or epoll_wait is taken for a worker — except the main thread,
+ * which parks in block_on or join and runs no tasks.  Lanes in the order
+ * threads are found; dropped as soon as a thread with a matching name
+ * appears.
+ */
+static struct worker *parking_worker(struct an *an, __u32 tid)
+{
+	struct worker *w = worker_by_tid(an, tid);
+
+	if (w || an->have_runtime || tid == an->pid || (an->nw && !an->by_parking))
+		return w;
+	if ((w = worker_by_index(an, (int)an->nw, tid)))
+		an->by_parking = true;
+	return w;
 }
 
 static void apply_runtime(struct an *an, const struct ss_record *r)
@@ -682,6 +718,16 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 		if ((w = worker_by_index(an, wi, r->tid)))
 			set_base(an, w, SS_W_IDLE, ts);
 		break;
+	case SS_WSRT_WAKE_WORKER:
+		/* The idle set counts the chosen worker as searching from
+		 * here (as Tokio's does): woken, on its way to a CPU, no
+		 * longer parked — however long the kernel takes to run it.
+		 * A wakeup the runtime did not ask for (a spurious one)
+		 * changes nothing until the worker's own probes say so. */
+		if ((w = worker_find(an, (int)(__s32)(__u32)r->args[1])) &&
+		    parked_state(w->base))
+			set_base(an, w, SS_W_SEARCHING, ts);
+		break;
 	case SS_WSRT_SEARCH_START:
 		if ((w = worker_by_index(an, wi, r->tid)) && w->base != SS_W_RUNNING)
 			set_base(an, w, SS_W_SEARCHING, ts);
@@ -735,7 +781,7 @@ static void apply_kernel(struct an *an, const struct ss_record *r)
 	case SS_FUTEX_ENTER: {
 		int cmd = (int)(r->args[1] & 0x7f);
 		bool waits = cmd == 0 || cmd == 9;
-		if ((w = worker_by_tid(an, r->tid))) {
+		if ((w = waits ? parking_worker(an, r->tid) : worker_by_tid(an, r->tid))) {
 			w->in_futex = waits;	/* FUTEX_WAIT, WAIT_BITSET */
 			kernel_state(an, w, ts);
 		}
@@ -748,7 +794,7 @@ static void apply_kernel(struct an *an, const struct ss_record *r)
 		}
 		break;
 	case SS_EPOLL_ENTER:
-		if ((w = worker_by_tid(an, r->tid))) {
+		if ((w = parking_worker(an, r->tid))) {
 			w->in_epoll = true;
 			an->last_driver_owner = w->index;
 			kernel_state(an, w, ts);
@@ -806,8 +852,8 @@ static void apply(struct an *an, const struct ss_record *r)
 		if (!an->have_runtime) {
 			/* The first runtime record: workers come from it,
 			 * not from thread names. */
+			drop_workers(an);
 			an->have_runtime = true;
-			an->nw = 0;
 		}
 		apply_runtime(an, r);
 	} else {
@@ -902,6 +948,7 @@ struct ss_analyzer *ss_analyzer_new(const struct ss_trace_meta *meta,
 		 z->o.worker_pattern ? z->o.worker_pattern : DEFAULT_PATTERNS);
 	an->last_driver_owner = -1;
 	an->syms = ss_symbols_new(meta);
+	an->pid = meta->pid;
 	out->kernel_only = meta->flags & SS_FILE_KERNEL_ONLY;
 	return z;
 }
@@ -934,6 +981,7 @@ void ss_analyzer_sync(struct ss_analyzer *z)
 	struct ss_analysis *out = an->a;
 
 	out->kernel_only = out->kernel_only || !an->have_runtime;
+	out->workers_by_parking = an->by_parking;
 	out->nworkers = 0;
 	for (unsigned i = 0; i < an->nw; i++) {
 		struct worker *w = &an->w[i];

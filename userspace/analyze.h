@@ -78,6 +78,8 @@ struct ss_analysis {
 	__u64 start_ns, end_ns;		/* first and last record */
 	__u64 events, lost;
 	bool kernel_only;		/* no runtime records in the trace */
+	bool workers_by_parking;	/* kernel-only, no name matched: the
+					 * workers are threads that park */
 	unsigned nworkers;
 	struct ss_worker_info workers[SS_MAX_WORKERS];
 	__u64 wasted_worker_ns;

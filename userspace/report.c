@@ -184,6 +184,8 @@ static void report_human(FILE *f, const char *path,
 		a->nworkers == 1 ? "" : "s", (double)(a->end_ns - a->start_ns) / 1e9,
 		(unsigned long long)a->events, (unsigned long long)a->lost,
 		a->kernel_only ? ", kernel events only" : "");
+	if (a->workers_by_parking)
+		fprintf(f, "  workers: no thread name matched --workers; taken to be the threads that park in futex/epoll waits (not the main thread)\n");
 	if (a->lost)
 		fprintf(f, "  warning: %llu events were lost; figures near them may be wrong\n",
 			(unsigned long long)a->lost);
