@@ -101,6 +101,7 @@ struct an {
 	bool by_parking;	/* kernel-only workers are threads that park:
 				 * no name matched (yet) */
 	__u32 pid;		/* the target's main thread: never a worker */
+	bool meta_kernel_only;	/* recorded --kernel-only */
 	__u64 now;		/* time of the last event applied */
 	__u64 cum[IG_N];
 	/* tasks */
@@ -319,6 +320,8 @@ static struct task *task_get(struct an *an, __u64 id, bool create)
 
 static void task_free(struct an *an, __u64 id)
 {
+	if (!an->htcap)		/* no task seen yet (a trace begun mid-poll) */
+		return;
 	struct task **pp = &an->ht[hslot(an, id)];
 	for (; *pp; pp = &(*pp)->next) {
 		if ((*pp)->id == id) {
@@ -566,6 +569,11 @@ static void kernel_state(struct an *an, struct worker *w, __u64 ts)
  * another way from here on. */
 static void drop_workers(struct an *an)
 {
+	/* Their lanes end here (analyze.h): views close what they drew. */
+	for (unsigned i = 0; i < an->nw && an->o->on_state; i++)
+		if (an->w[i].shown != SS_W_UNKNOWN)
+			an->o->on_state(an->o->arg, (unsigned)an->w[i].index, an->now,
+					SS_W_UNKNOWN, 0);
 	an->nw = 0;
 	an->by_parking = false;
 	an->last_driver_owner = -1;
@@ -949,7 +957,8 @@ struct ss_analyzer *ss_analyzer_new(const struct ss_trace_meta *meta,
 	an->last_driver_owner = -1;
 	an->syms = ss_symbols_new(meta);
 	an->pid = meta->pid;
-	out->kernel_only = meta->flags & SS_FILE_KERNEL_ONLY;
+	an->meta_kernel_only = meta->flags & SS_FILE_KERNEL_ONLY;
+	out->kernel_only = an->meta_kernel_only;
 	return z;
 }
 
@@ -980,7 +989,7 @@ void ss_analyzer_sync(struct ss_analyzer *z)
 	struct an *an = &z->an;
 	struct ss_analysis *out = an->a;
 
-	out->kernel_only = out->kernel_only || !an->have_runtime;
+	out->kernel_only = an->meta_kernel_only || !an->have_runtime;
 	out->workers_by_parking = an->by_parking;
 	out->nworkers = 0;
 	for (unsigned i = 0; i < an->nw; i++) {

@@ -91,7 +91,11 @@ struct ss_analysis {
 };
 
 /* Called for every worker state change, in time order (the timeline,
- * Perfetto and live views draw from it).  task: what it runs (RUNNING). */
+ * Perfetto and live views draw from it).  task: what it runs (RUNNING).
+ * When the analyzer forgets the workers it had (kernel-only workers
+ * replaced by the runtime's own at its first probe, or by threads with
+ * matching names), each of them first goes to SS_W_UNKNOWN: its index
+ * may be another thread from then on. */
 typedef void (*ss_state_fn)(void *arg, unsigned worker, __u64 ts,
 			    enum ss_wstate state, __u64 task);
 /* Called for every record, in time order, after the analyzer applied it.
