@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stallscope record: load the BPF programs, attach them to one target
- * process, and stream its events into a trace file.
+ * The recorder (recorder.h) and `stallscope record`: load the BPF
+ * programs, attach them to one target process, and stream its events to
+ * a sink — a trace file for `record`, the screen for `live` (viz/live.c).
  *
  *   stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]
  *                     (-p PID | -- CMD [ARGS...])
  *
  * Owns: the libbpf lifecycle (open -> set rodata -> load -> attach -> poll,
- * one cleanup path), starting or finding the target, when to stop, the
- * lost-event accounting.  Does not own: the file format (trace.c) or the
- * events' meaning (bpf/record.h).
+ * one cleanup path), starting or finding the target, the trace header's
+ * contents, the lost-event accounting; for `record`, when to stop.  Does
+ * not own: the file format (trace.c) or the events' meaning
+ * (bpf/record.h).
  *
  * Starting a command, in order:
  *  1. fork; the child blocks reading a pipe before it execs;
@@ -18,8 +20,8 @@
  *     file, filtered by pid, so they are in place before it runs);
  *  3. release the child; a CLOEXEC pipe tells whether the exec worked;
  *  4. shortly after the exec (or at exit, if sooner) snapshot its
- *     mappings and write the file header; records that arrived before
- *     wait in memory.
+ *     mappings and hand the header to the sink (on_start); records that
+ *     arrived before wait in memory.
  * Stopping (target exit, Ctrl-C/SIGTERM, --duration): drain the ring,
  * account lost events, write the trailer.  A command we started is sent
  * SIGTERM (then SIGKILL) when we stop first.
@@ -47,6 +49,7 @@
 
 #include "cmds.h"
 #include "procfs.h"
+#include "recorder.h"
 #include "stallscope.skel.h"
 #include "target.h"
 #include "trace.h"
@@ -96,38 +99,27 @@ static const struct probe_def shim_probes[] = {
 #define SHIM_NAME "libstallscope-preload.so"
 #define N_PROBES(defs) ((unsigned)(sizeof(defs) / sizeof((defs)[0])))
 
-struct rec {
-	/* options */
-	const char *out_path;
-	double duration_s;
-	bool kernel_only, no_preload, verbose;
-	unsigned ring_bytes;
-	pid_t pid;		/* -p */
-	char **cmd;		/* -- CMD */
+struct ss_recorder {
+	struct ss_recorder_opts o;
 
-	/* state */
 	struct ss_target t;
+	char *exe;
 	struct stallscope_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link **links;
 	unsigned nlinks, caplinks;
-	struct ss_trace_writer *w;
-	struct ss_record *pending;	/* before the header is written */
+	bool started_sink;		/* on_start was called (and worked) */
+	int start_err;			/* on_start failed: never retried */
+	struct ss_record *pending;	/* before on_start */
 	size_t npending, cappending;
 	__u64 events, lost;
 	__u64 *lost_seen;		/* per CPU */
 	int ncpus;
-	int err;			/* first write error */
-	__u64 start_ns, start_real_ns, exec_ns;
+	int err;			/* first sink error */
+	__u64 start_ns, start_real_ns, exec_ns, last_lost;
 	struct ss_trace_meta meta;
+	bool own_argv;			/* meta.argv is ours (-p) */
 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 static __u64 mono_ns(void)
 {
@@ -141,19 +133,6 @@ static __u64 real_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
-static void die_usage(void)
-{
-	fprintf(stderr,
-		"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
-		"                         (-p PID | -- CMD [ARGS...])\n"
-		"  -o FILE         the trace file (default " DEFAULT_OUT ")\n"
-		"  --duration S    stop after S seconds (a started CMD is then terminated)\n"
-		"  --kernel-only   kernel events only, as for any unmodified binary\n"
-		"  --no-preload    start CMD without the preload shim\n"
-		"  -p PID          attach to a running process\n"
-		"  -v              show libbpf's messages\n");
 }
 
 static bool verbose_libbpf;
@@ -170,14 +149,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 
 /* ---- records ----------------------------------------------------------------------- */
 
-static void emit(struct rec *r, const struct ss_record *rec)
+static void emit(struct ss_recorder *r, const struct ss_record *rec)
 {
-	if (r->w) {
-		int err = ss_trace_write(r->w, rec, 1);
+	if (r->started_sink) {
+		int err = r->err ? r->err : r->o.on_records(r->o.arg, rec, 1);
 		if (err && !r->err)
 			r->err = err;
 		return;
 	}
+	if (r->start_err)
+		return;
 	if (r->npending == r->cappending) {
 		size_t nc = r->cappending ? 2 * r->cappending : 4096;
 		struct ss_record *np = realloc(r->pending, nc * sizeof(*np));
@@ -193,7 +174,7 @@ static void emit(struct rec *r, const struct ss_record *rec)
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	struct rec *r = ctx;
+	struct ss_recorder *r = ctx;
 
 	if (size < sizeof(struct ss_record))
 		return 0;
@@ -203,7 +184,7 @@ static int on_event(void *ctx, void *data, size_t size)
 }
 
 /* Turns the BPF per-CPU lost counters into SS_LOST records (deltas). */
-static void account_lost(struct rec *r)
+static void account_lost(struct ss_recorder *r)
 {
 	__u32 key = SS_COUNTER_LOST;
 	__u64 vals[r->ncpus];
@@ -232,7 +213,7 @@ static void thread_at_attach(void *arg, int tid, const char *comm)
 
 static void seed_socket(void *arg, unsigned long long ino)
 {
-	struct rec *r = arg;
+	struct ss_recorder *r = arg;
 	__u64 key = ino;
 	__u32 one = 1;
 
@@ -249,13 +230,16 @@ static void count_worker(void *arg, int tid, const char *comm)
 
 /* ---- the header ------------------------------------------------------------------------ */
 
-static int write_header(struct rec *r)
+/* Fills the header, hands it to the sink, then the records held back. */
+static int start_sink(struct ss_recorder *r)
 {
 	struct ss_trace_meta *m = &r->meta;
 	struct utsname u;
 	char comm[32] = "";
 	int err;
 
+	if (r->started_sink || r->start_err)
+		return r->start_err;
 	uname(&u);
 	snprintf(m->host, sizeof(m->host), "%s", u.nodename);
 	snprintf(m->kernel, sizeof(m->kernel), "%s", u.release);
@@ -267,37 +251,33 @@ static int write_header(struct rec *r)
 	m->start_mono_ns = r->start_ns;
 	m->start_realtime_ns = r->start_real_ns;
 	m->pid = (__u32)r->t.pid;
-	m->ring_bytes = r->ring_bytes;
+	m->ring_bytes = r->o.ring_bytes;
 	/* Known if the runtime has started its workers by now (0: unknown). */
 	m->workers = 0;
 	ss_proc_threads(r->t.pid, count_worker, &m->workers);
-	m->flags = r->kernel_only ? SS_FILE_KERNEL_ONLY : 0;
+	m->flags = r->o.kernel_only ? SS_FILE_KERNEL_ONLY : 0;
 	ss_proc_mappings(r->t.pid, &m->mappings, &m->nmappings);
 
-	err = ss_trace_create(r->out_path, m, &r->w);
-	if (err) {
-		fprintf(stderr, "stallscope: cannot create %s: %s\n", r->out_path,
-			strerror(-err));
+	if ((err = r->o.on_start(r->o.arg, m))) {
+		r->start_err = err;
+		free(r->pending);
+		r->pending = NULL;
+		r->npending = r->cappending = 0;
 		return err;
 	}
-	/* Through sudo: the file belongs to whoever asked for it. */
-	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
-	if (su && sg && geteuid() == 0 &&
-	    fchown(ss_trace_fd(r->w), (uid_t)atoi(su), (gid_t)atoi(sg)))
-		fprintf(stderr, "stallscope: cannot give %s to uid %s: %s\n",
-			r->out_path, su, strerror(errno));
-	if (r->npending)
-		err = ss_trace_write(r->w, r->pending, r->npending);
+	r->started_sink = true;
+	if (r->npending && (err = r->o.on_records(r->o.arg, r->pending, r->npending)))
+		r->err = r->err ? r->err : err;
 	free(r->pending);
 	r->pending = NULL;
 	r->npending = r->cappending = 0;
 	ss_proc_threads(r->t.pid, thread_at_attach, r);
-	return err;
+	return r->err;
 }
 
 /* ---- attaching ------------------------------------------------------------------------------ */
 
-static int add_link(struct rec *r, struct bpf_link *l)
+static int add_link(struct ss_recorder *r, struct bpf_link *l)
 {
 	if (r->nlinks == r->caplinks) {
 		unsigned nc = r->caplinks ? 2 * r->caplinks : 32;
@@ -312,7 +292,7 @@ static int add_link(struct rec *r, struct bpf_link *l)
 }
 
 /* Attaches every probe of the set found in path; returns how many. */
-static unsigned attach_probes(struct rec *r, const char *path,
+static unsigned attach_probes(struct ss_recorder *r, const char *path,
 			      const char *provider,
 			      const struct probe_def *defs, unsigned n)
 {
@@ -343,7 +323,7 @@ static bool is_shim(const char *path)
 
 /* The runtime's probes in the target's executable and libraries; the
  * preload shim's in the shim the target runs with. */
-static void attach_usdt(struct rec *r, const char *exe)
+static void attach_usdt(struct ss_recorder *r, const char *exe)
 {
 	unsigned n = attach_probes(r, exe, "wsrt", wsrt_probes,
 				   N_PROBES(wsrt_probes));
@@ -373,7 +353,7 @@ static void attach_usdt(struct rec *r, const char *exe)
 			}
 			free(m);
 		}
-	} else if (!r->no_preload) {
+	} else if (!r->o.no_preload) {
 		/* The very file target.c preloads: uprobes live on the
 		 * file, so they are in place before the target maps it. */
 		shim = ss_shim_path();
@@ -395,9 +375,326 @@ static void attach_usdt(struct rec *r, const char *exe)
 				     "kernel events");
 }
 
+/* ---- the recorder ------------------------------------------------------------------------------ */
+
+static int check_environment(const struct ss_recorder_opts *o)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "stallscope: %s needs root to load BPF programs: run it with sudo\n",
+			o->cmd_name);
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr, "stallscope: /sys/kernel/btf/vmlinux is missing: this kernel has no BTF "
+				"(build it with CONFIG_DEBUG_INFO_BTF=y)\n");
+		return -ENOENT;
+	}
+	if (o->pid && kill(o->pid, 0) && errno == ESRCH) {
+		fprintf(stderr, "stallscope: no process with pid %d\n", (int)o->pid);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
+{
+	struct ss_recorder *r = calloc(1, sizeof(*r));
+	int err;
+
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	r->o = *o;
+	if (!r->o.cmd_name)
+		r->o.cmd_name = "record";
+	if (!r->o.ring_bytes)
+		r->o.ring_bytes = DEFAULT_RING_BYTES;
+	r->t = (struct ss_target){ .pidfd = -1, .go_fd = -1, .exec_fd = -1,
+				   .exit_status = -1 };
+	if ((err = check_environment(o)))
+		goto fail;
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(libbpf_print);
+
+	if (o->cmd) {
+		r->exe = ss_find_in_path(o->cmd[0]);
+		if (!r->exe) {
+			fprintf(stderr, "stallscope: %s: command not found\n", o->cmd[0]);
+			err = -ENOENT;
+			goto fail;
+		}
+		if ((err = ss_target_start(&r->t, o->cmd, !o->no_preload))) {
+			fprintf(stderr, "stallscope: cannot start %s: %s\n", o->cmd[0], strerror(-err));
+			goto fail;
+		}
+	} else {
+		char link[64], buf[PATH_MAX];
+		if ((err = ss_target_attach(&r->t, o->pid))) {
+			fprintf(stderr, "stallscope: no process with pid %d\n", (int)o->pid);
+			goto fail;
+		}
+		snprintf(link, sizeof(link), "/proc/%d/exe", (int)o->pid);
+		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+		if (n <= 0) {
+			err = -errno;
+			fprintf(stderr, "stallscope: cannot read %s: %s\n", link, strerror(errno));
+			goto fail;
+		}
+		buf[n] = '\0';
+		r->exe = strdup(buf);
+	}
+
+	r->ncpus = libbpf_num_possible_cpus();
+	r->lost_seen = calloc((size_t)(r->ncpus > 0 ? r->ncpus : 1), sizeof(*r->lost_seen));
+	r->skel = stallscope_bpf__open();
+	if (!r->skel || r->ncpus <= 0 || !r->lost_seen) {
+		err = -errno;
+		fprintf(stderr, "stallscope: cannot open the BPF programs: %s\n", strerror(errno));
+		goto fail;
+	}
+	r->skel->rodata->targ_tgid = (__u32)r->t.pid;
+	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
+	bpf_program__set_autoattach(r->skel->progs.handle_usdt, false);
+	if ((err = stallscope_bpf__load(r->skel))) {
+		fprintf(stderr, "stallscope: cannot load the BPF programs: %s\n", strerror(-err));
+		goto fail;
+	}
+	if (!r->t.started)
+		ss_proc_epoll_sockets(r->t.pid, seed_socket, r);
+	if ((err = stallscope_bpf__attach(r->skel))) {
+		fprintf(stderr, "stallscope: cannot attach the BPF programs: %s\n", strerror(-err));
+		goto fail;
+	}
+	if (!o->kernel_only)
+		attach_usdt(r, r->exe);
+	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_event, r, NULL);
+	if (!r->rb) {
+		err = -errno;
+		fprintf(stderr, "stallscope: cannot open the ring buffer: %s\n", strerror(errno));
+		goto fail;
+	}
+
+	r->start_ns = mono_ns();
+	r->start_real_ns = real_ns();
+	r->last_lost = r->start_ns;
+	if (r->t.started) {
+		/* Step 3: go, and learn whether the exec worked. */
+		if ((err = ss_target_release(&r->t))) {
+			fprintf(stderr, "stallscope: cannot run %s: %s\n", o->cmd[0],
+				strerror(-err));
+			goto fail;
+		}
+		r->exec_ns = mono_ns();
+		for (char **a = o->cmd; *a; a++)
+			r->meta.argc++;
+		r->meta.argv = o->cmd;
+	} else {
+		char cmdline[8192];
+		int n = ss_proc_read_string(r->t.pid, "cmdline", cmdline, sizeof(cmdline));
+		unsigned argc2 = 0;
+
+		r->own_argv = true;
+		r->meta.argv = calloc(256, sizeof(*r->meta.argv));
+		for (int i = 0; r->meta.argv && i < n && argc2 < 255;
+		     i += (int)strlen(cmdline + i) + 1)
+			if ((r->meta.argv[argc2] = strdup(cmdline + i)))
+				argc2++;
+		r->meta.argc = argc2;
+		if ((err = start_sink(r)))
+			goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	ss_recorder_free(r);
+	return err < 0 ? err : -EINVAL;
+}
+
+int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
+{
+	/* Woken early only when the ring fills (bpf submit()); else this
+	 * is a timer, and consume drains what came. */
+	int err = ring_buffer__poll(r->rb, timeout_ms);
+	__u64 now;
+
+	if (err >= 0)
+		err = ring_buffer__consume(r->rb);
+	if (err < 0 && err != -EINTR) {
+		fprintf(stderr, "stallscope: reading the ring buffer: %s\n", strerror(-err));
+		return err;
+	}
+	now = mono_ns();
+	if (now - r->last_lost >= LOST_CHECK_NS) {
+		account_lost(r);
+		r->last_lost = now;
+	}
+	if (!r->started_sink && r->t.started && now - r->exec_ns >= HEADER_DELAY_NS &&
+	    (err = start_sink(r)))
+		return err;
+	if (r->err)
+		return r->err;
+	return ss_target_alive(&r->t) ? 0 : 1;
+}
+
+int ss_recorder_stop(struct ss_recorder *r)
+{
+	int err;
+
+	/* Everything the target did up to now is in the ring: drain it. */
+	ring_buffer__consume(r->rb);
+	account_lost(r);
+	err = start_sink(r);
+	ss_target_stop(&r->t);
+	return err ? err : r->err;
+}
+
+void ss_recorder_stats(const struct ss_recorder *r, struct ss_recorder_stats *s)
+{
+	s->events = r->events;
+	s->lost = r->lost;
+	s->start_ns = r->start_ns;
+	s->exited = r->t.exited;
+	s->exit_status = r->t.exited ? r->t.exit_status : -1;
+}
+
+/*
+ * Detaching a uprobe waits for an RCU grace period (tasks-trace), and the
+ * kernel does them one after another, across processes: ~0.1 s per probe
+ * site on this machine, 7 s for the 64 of a wsrt program with the shim,
+ * after the target has already exited.  So the links are handed to a
+ * child: it keeps a reference to every BPF file while we close ours (each
+ * close then only drops a reference: instant), and exits — releasing them
+ * for real — once we have.  The command returns at once; the probes go
+ * away in the background, recording nothing meanwhile (`detaching`).
+ * Returns the pipe the child waits on (close it after closing the links),
+ * or -1: then everything is closed here, slowly but surely.
+ */
+static int detach_in_background(struct ss_recorder *r)
+{
+	int p[2], nul;
+	pid_t pid;
+	char c;
+
+	if (!r->nlinks || !r->skel || !r->skel->bss)
+		return -1;
+	r->skel->bss->detaching = 1;
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Off the caller's terminal and pipes at once: a shell's
+		 * $(stallscope ...) must not wait for us. */
+		setsid();
+		if ((nul = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);	/* closes the last references: the slow part */
+	}
+	close(p[0]);
+	return p[1];
+}
+
+void ss_recorder_free(struct ss_recorder *r)
+{
+	int detacher;
+
+	if (!r)
+		return;
+	ss_target_close(&r->t);
+	detacher = detach_in_background(r);
+	for (unsigned i = 0; i < r->nlinks; i++)
+		bpf_link__destroy(r->links[i]);
+	free(r->links);
+	ring_buffer__free(r->rb);
+	stallscope_bpf__destroy(r->skel);
+	if (detacher >= 0)
+		close(detacher);
+	free(r->pending);
+	free(r->lost_seen);
+	free(r->meta.mappings);
+	if (r->own_argv) {
+		for (unsigned i = 0; i < r->meta.argc; i++)
+			free(r->meta.argv[i]);
+		free(r->meta.argv);
+	}
+	free(r->exe);
+	free(r);
+}
+
 /* ---- the command ------------------------------------------------------------------------------------ */
 
-static int parse_args(struct rec *r, int argc, char **argv)
+struct rec_cmd {
+	const char *out_path;
+	double duration_s;
+	struct ss_trace_writer *w;
+	int write_err;		/* the file's, printed once */
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void die_usage(void)
+{
+	fprintf(stderr,
+		"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
+		"                         (-p PID | -- CMD [ARGS...])\n"
+		"  -o FILE         the trace file (default " DEFAULT_OUT ")\n"
+		"  --duration S    stop after S seconds (a started CMD is then terminated)\n"
+		"  --kernel-only   kernel events only, as for any unmodified binary\n"
+		"  --no-preload    start CMD without the preload shim\n"
+		"  -p PID          attach to a running process\n"
+		"  -v              show libbpf's messages\n");
+}
+
+/* The sink: the trace file. */
+static int file_start(void *arg, const struct ss_trace_meta *meta)
+{
+	struct rec_cmd *c = arg;
+	int err = ss_trace_create(c->out_path, meta, &c->w);
+
+	if (err) {
+		fprintf(stderr, "stallscope: cannot create %s: %s\n", c->out_path,
+			strerror(-err));
+		return err;
+	}
+	/* Through sudo: the file belongs to whoever asked for it. */
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	if (su && sg && geteuid() == 0 &&
+	    fchown(ss_trace_fd(c->w), (uid_t)atoi(su), (gid_t)atoi(sg)))
+		fprintf(stderr, "stallscope: cannot give %s to uid %s: %s\n",
+			c->out_path, su, strerror(errno));
+	return 0;
+}
+
+static int file_records(void *arg, const struct ss_record *recs, size_t n)
+{
+	struct rec_cmd *c = arg;
+	int err = ss_trace_write(c->w, recs, n);
+
+	if (err && !c->write_err) {
+		c->write_err = err;
+		fprintf(stderr, "stallscope: writing %s: %s\n", c->out_path, strerror(-err));
+	}
+	return err;
+}
+
+static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
+		      char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -411,26 +708,26 @@ static int parse_args(struct rec *r, int argc, char **argv)
 		{ 0 },
 	};
 	char *end;
-	int c;
+	int ch;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:p:vh", opts, NULL)) != -1) {
-		switch (c) {
+	while ((ch = getopt_long(argc, argv, "+o:p:vh", opts, NULL)) != -1) {
+		switch (ch) {
 		case 'o':
-			r->out_path = optarg;
+			c->out_path = optarg;
 			break;
 		case 'd':
-			r->duration_s = strtod(optarg, &end);
-			if (*end || !(r->duration_s > 0) || r->duration_s > 1e7) {
+			c->duration_s = strtod(optarg, &end);
+			if (*end || !(c->duration_s > 0) || c->duration_s > 1e7) {
 				fprintf(stderr, "stallscope: --duration: want seconds > 0: %s\n", optarg);
 				return -EINVAL;
 			}
 			break;
 		case 'k':
-			r->kernel_only = true;
+			o->kernel_only = true;
 			break;
 		case 'n':
-			r->no_preload = true;
+			o->no_preload = true;
 			break;
 		case 'p': {
 			long v = strtol(optarg, &end, 10);
@@ -438,7 +735,7 @@ static int parse_args(struct rec *r, int argc, char **argv)
 				fprintf(stderr, "stallscope: -p: not a pid: %s\n", optarg);
 				return -EINVAL;
 			}
-			r->pid = (pid_t)v;
+			o->pid = (pid_t)v;
 			break;
 		}
 		case 'r': {
@@ -448,11 +745,11 @@ static int parse_args(struct rec *r, int argc, char **argv)
 				fprintf(stderr, "stallscope: --ring-kb: want a power of two >= 4: %s\n", optarg);
 				return -EINVAL;
 			}
-			r->ring_bytes = (unsigned)v * 1024;
+			o->ring_bytes = (unsigned)v * 1024;
 			break;
 		}
 		case 'v':
-			r->verbose = true;
+			o->verbose = true;
 			break;
 		case 'h':
 			die_usage();
@@ -463,8 +760,8 @@ static int parse_args(struct rec *r, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		r->cmd = argv + optind;
-	if (!!r->pid == !!r->cmd) {
+		o->cmd = argv + optind;
+	if (!!o->pid == !!o->cmd) {
 		fprintf(stderr, "stallscope: record: give either -p PID or -- CMD [ARGS...]\n");
 		die_usage();
 		return -EINVAL;
@@ -472,199 +769,81 @@ static int parse_args(struct rec *r, int argc, char **argv)
 	return 0;
 }
 
-static int check_environment(struct rec *r)
-{
-	if (geteuid() != 0) {
-		fprintf(stderr, "stallscope: record needs root to load BPF programs: run it with sudo\n");
-		return -EPERM;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		fprintf(stderr, "stallscope: /sys/kernel/btf/vmlinux is missing: this kernel has no BTF "
-				"(build it with CONFIG_DEBUG_INFO_BTF=y)\n");
-		return -ENOENT;
-	}
-	if (r->pid && kill(r->pid, 0) && errno == ESRCH) {
-		fprintf(stderr, "stallscope: no process with pid %d\n", (int)r->pid);
-		return -ESRCH;
-	}
-	return 0;
-}
-
 int ss_cmd_record(int argc, char **argv)
 {
-	struct rec r = { .out_path = DEFAULT_OUT, .ring_bytes = DEFAULT_RING_BYTES,
-			 .t = { .pidfd = -1, .go_fd = -1, .exec_fd = -1, .exit_status = -1 } };
-	int err, ret = 1;
-	char *exe = NULL;
+	struct rec_cmd c = { .out_path = DEFAULT_OUT };
+	struct ss_recorder_opts o = { .cmd_name = "record", .ring_bytes = DEFAULT_RING_BYTES,
+				      .on_start = file_start, .on_records = file_records,
+				      .arg = &c };
+	struct ss_recorder *r = NULL;
+	struct ss_recorder_stats st;
 	__u32 stop_reason = 0;
+	int err, ret = 1;
 
-	err = parse_args(&r, argc, argv);
+	err = parse_args(&c, &o, argc, argv);
 	if (err)
 		return err > 0 ? 0 : 2;
-	if (check_environment(&r))
-		return 1;
-	verbose_libbpf = r.verbose;
-	libbpf_set_print(libbpf_print);
-
-	if (r.cmd) {
-		exe = ss_find_in_path(r.cmd[0]);
-		if (!exe) {
-			fprintf(stderr, "stallscope: %s: command not found\n", r.cmd[0]);
-			return 1;
-		}
-		if ((err = ss_target_start(&r.t, r.cmd, !r.no_preload))) {
-			fprintf(stderr, "stallscope: cannot start %s: %s\n", r.cmd[0], strerror(-err));
-			goto out;
-		}
-	} else {
-		char link[64], buf[PATH_MAX];
-		if (ss_target_attach(&r.t, r.pid)) {
-			fprintf(stderr, "stallscope: no process with pid %d\n", (int)r.pid);
-			goto out;
-		}
-		snprintf(link, sizeof(link), "/proc/%d/exe", (int)r.pid);
-		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
-		if (n <= 0) {
-			fprintf(stderr, "stallscope: cannot read %s: %s\n", link, strerror(errno));
-			goto out;
-		}
-		buf[n] = '\0';
-		exe = strdup(buf);
-	}
-
-	r.ncpus = libbpf_num_possible_cpus();
-	r.lost_seen = calloc((size_t)(r.ncpus > 0 ? r.ncpus : 1), sizeof(*r.lost_seen));
-	r.skel = stallscope_bpf__open();
-	if (!r.skel || r.ncpus <= 0 || !r.lost_seen) {
-		fprintf(stderr, "stallscope: cannot open the BPF programs: %s\n", strerror(errno));
-		goto out;
-	}
-	r.skel->rodata->targ_tgid = (__u32)r.t.pid;
-	bpf_map__set_max_entries(r.skel->maps.events, r.ring_bytes);
-	bpf_program__set_autoattach(r.skel->progs.handle_usdt, false);
-	if ((err = stallscope_bpf__load(r.skel))) {
-		fprintf(stderr, "stallscope: cannot load the BPF programs: %s\n", strerror(-err));
-		goto out;
-	}
-	if (!r.t.started)
-		ss_proc_epoll_sockets(r.t.pid, seed_socket, &r);
-	if ((err = stallscope_bpf__attach(r.skel))) {
-		fprintf(stderr, "stallscope: cannot attach the BPF programs: %s\n", strerror(-err));
-		goto out;
-	}
-	if (!r.kernel_only)
-		attach_usdt(&r, exe);
-	r.rb = ring_buffer__new(bpf_map__fd(r.skel->maps.events), on_event, &r, NULL);
-	if (!r.rb) {
-		fprintf(stderr, "stallscope: cannot open the ring buffer: %s\n", strerror(errno));
-		goto out;
-	}
-
+	/* Before the target starts: a Ctrl-C while loading stops cleanly. */
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	r.start_ns = mono_ns();
-	r.start_real_ns = real_ns();
-
-	if (r.t.started) {
-		/* Step 3: go, and learn whether the exec worked. */
-		if ((err = ss_target_release(&r.t))) {
-			fprintf(stderr, "stallscope: cannot run %s: %s\n", r.cmd[0],
-				strerror(-err));
-			goto out;
-		}
-		r.exec_ns = mono_ns();
-		for (char **a = r.cmd; *a; a++)
-			r.meta.argc++;
-		r.meta.argv = r.cmd;
-	} else {
-		char cmdline[8192];
-		int n = ss_proc_read_string(r.t.pid, "cmdline", cmdline, sizeof(cmdline));
-		static char *args[256];
-		unsigned argc2 = 0;
-		for (int i = 0; i < n && argc2 < 255; i += (int)strlen(cmdline + i) + 1)
-			args[argc2++] = strdup(cmdline + i);
-		r.meta.argv = args;
-		r.meta.argc = argc2;
-		if ((err = write_header(&r)))
-			goto out;
+	if (ss_recorder_open(&o, &r))
+		goto out;
+	/* A running process: say when its events start to count (attaching
+	 * can wait seconds behind another tracer's uprobe detaches). */
+	if (o.pid) {
+		if (c.duration_s > 0)
+			fprintf(stderr, "stallscope: recording pid %d for %g s\n",
+				(int)o.pid, c.duration_s);
+		else
+			fprintf(stderr, "stallscope: recording pid %d; Ctrl-C to stop\n",
+				(int)o.pid);
 	}
 
-	__u64 last_lost = mono_ns();
-	__u64 deadline = r.duration_s > 0 ?
-		r.start_ns + (__u64)(r.duration_s * 1e9) : UINT64_MAX;
+	ss_recorder_stats(r, &st);
+	__u64 deadline = c.duration_s > 0 ?
+		st.start_ns + (__u64)(c.duration_s * 1e9) : UINT64_MAX;
 	for (;;) {
-		/* Woken early only when the ring fills (bpf submit()); else
-		 * this is a 50 ms timer, and consume drains what came. */
-		err = ring_buffer__poll(r.rb, 50);
-		if (err >= 0)
-			err = ring_buffer__consume(r.rb);
-		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "stallscope: reading the ring buffer: %s\n", strerror(-err));
-			stop_reason = 4;
-			break;
-		}
-		__u64 now = mono_ns();
-		if (now - last_lost >= LOST_CHECK_NS) {
-			account_lost(&r);
-			last_lost = now;
-		}
-		if (!r.w && r.t.started && now - r.exec_ns >= HEADER_DELAY_NS &&
-		    (err = write_header(&r))) {
-			stop_reason = 4;
-			break;
-		}
-		if (r.err) {
-			fprintf(stderr, "stallscope: writing %s: %s\n", r.out_path, strerror(-r.err));
-			stop_reason = 4;
+		err = ss_recorder_poll(r, 50);
+		if (err < 0) {
+			stop_reason = SS_STOP_ERROR;
 			break;
 		}
 		if (stop_signal) {
-			stop_reason = 2;
+			stop_reason = SS_STOP_SIGNAL;
 			break;
 		}
-		if (now >= deadline) {
-			stop_reason = 3;
+		if (mono_ns() >= deadline) {
+			stop_reason = SS_STOP_DURATION;
 			break;
 		}
-		if (!ss_target_alive(&r.t)) {
-			stop_reason = 1;
+		if (err == 1) {
+			stop_reason = SS_STOP_EXITED;
 			break;
 		}
 	}
-	/* Everything the target did up to now is in the ring: drain it. */
-	ring_buffer__consume(r.rb);
-	account_lost(&r);
-	if (!r.w && write_header(&r))
+	/* Its error is the file's (sticky: finish returns it too) or the
+	 * header's (then there is no file). */
+	(void)ss_recorder_stop(r);
+	if (!c.w)
 		goto out;
-	ss_target_stop(&r.t);
+	ss_recorder_stats(r, &st);
 	__u64 end = mono_ns();
-	if ((err = ss_trace_finish(r.w, r.lost, end, stop_reason,
-				   r.t.exited ? r.t.exit_status : -1))) {
-		r.w = NULL;
-		fprintf(stderr, "stallscope: writing %s: %s\n", r.out_path, strerror(-err));
+	err = ss_trace_finish(c.w, st.lost, end, stop_reason,
+			      st.exited ? st.exit_status : -1);
+	c.w = NULL;
+	if (err) {
+		if (!c.write_err)
+			fprintf(stderr, "stallscope: writing %s: %s\n", c.out_path, strerror(-err));
 		goto out;
 	}
-	r.w = NULL;
 	fprintf(stderr, "stallscope: %llu events, %llu lost, %.2f s, written to %s\n",
-		(unsigned long long)r.events, (unsigned long long)r.lost,
-		(double)(end - r.start_ns) / 1e9, r.out_path);
-	ret = stop_reason == 4 ? 1 : 0;
+		(unsigned long long)st.events, (unsigned long long)st.lost,
+		(double)(end - st.start_ns) / 1e9, c.out_path);
+	ret = stop_reason == SS_STOP_ERROR ? 1 : 0;
 out:
-	if (r.w)
-		ss_trace_abort(r.w);
-	ss_target_close(&r.t);
-	for (unsigned i = 0; i < r.nlinks; i++)
-		bpf_link__destroy(r.links[i]);
-	free(r.links);
-	ring_buffer__free(r.rb);
-	stallscope_bpf__destroy(r.skel);
-	free(r.pending);
-	free(r.lost_seen);
-	free(r.meta.mappings);
-	if (!r.t.started && r.meta.argv)
-		for (unsigned i = 0; i < r.meta.argc; i++)
-			free(r.meta.argv[i]);
-	free(exe);
+	if (c.w)
+		ss_trace_abort(c.w);
+	ss_recorder_free(r);
 	return ret;
 }

@@ -565,7 +565,7 @@ wrk_run() {
 	rec=$!
 	pids+=("$rec")
 	port=""
-	for ((i = 0; i < 200 * slow; i++)); do
+	for ((i = 0; i < 600 * slow; i++)); do	# (it starts once the probes are attached)
 		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$out")
 		[ -n "$port" ] && break
 		kill -0 "$rec" 2>/dev/null || break

@@ -165,6 +165,13 @@ if [ -z "$port" ]; then
 else
 	timeout $((30 * slow)) "$ss" record -p "$srv" --duration 3 -o "$tmp/p.trace" >"$tmp/p.out" 2>&1 &
 	rec=$!
+	# Requests once it records (attaching may wait for an earlier
+	# recording's probes to be detached: seconds).
+	for _ in $(seq $((300 * slow))); do
+		grep -q '^stallscope: recording pid' "$tmp/p.out" 2>/dev/null && break
+		kill -0 "$rec" 2>/dev/null || break
+		sleep 0.1
+	done
 	for _ in $(seq 25); do
 		sleep 0.1
 		curl -sS -m 2 -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null

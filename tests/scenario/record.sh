@@ -119,7 +119,13 @@ else
 	timeout 30 "$ss" record -p "$srv" --duration 3 -o "$tmp/p.trace" >"$tmp/p.out" 2>&1 &
 	rec=$!
 	pids+=("$rec")
-	# Requests while recording (the recorder attaches within ~1 s).
+	# Requests once it records (attaching may wait for an earlier
+	# recording's probes to be detached: seconds).
+	for _ in $(seq 300); do
+		grep -q '^stallscope: recording pid' "$tmp/p.out" 2>/dev/null && break
+		kill -0 "$rec" 2>/dev/null || break
+		sleep 0.1
+	done
 	for _ in $(seq 30); do
 		exec 3<>"/dev/tcp/127.0.0.1/$port" &&
 			printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
@@ -165,7 +171,9 @@ fi
 rec=$!
 pids+=("$rec")
 child=""
-for _ in $(seq 200); do
+# (The target execs once the probes are attached: seconds, when an earlier
+# recording's are still being detached.)
+for _ in $(seq 600); do
 	child=$(pgrep -P "$rec" -x lifo-stall)
 	[ -n "$child" ] && grep -q '' /proc/"$child"/comm 2>/dev/null && break
 	sleep 0.05
@@ -190,7 +198,7 @@ SUDO_UID=65534 SUDO_GID=65534 "$ss" record --duration 30 -o "$tmp/term.trace" --
 	"$BUILD/bin/http-stall" --serve-only --workers 2 >"$tmp/term.out" 2>&1 &
 rec=$!
 pids+=("$rec")
-for _ in $(seq 200); do
+for _ in $(seq 600); do	# (the server starts once the probes are attached)
 	grep -q '^listening on' "$tmp/term.out" && break
 	sleep 0.05
 done

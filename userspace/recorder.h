@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recorder (record.c): loads the BPF programs, attaches them to one
+ * target process and hands its records to a sink.  `stallscope record`
+ * sinks them into a trace file; `stallscope live` into its analyzer and
+ * screen (and a bounded ring it can write out).
+ *
+ * Life cycle, one thread:
+ *   ss_recorder_open()   checks, starts or finds the target, loads and
+ *                        attaches, releases a started command;
+ *   ss_recorder_poll()   repeatedly: waits up to timeout_ms for the ring
+ *                        buffer, drains it into the sink;
+ *   ss_recorder_stop()   drains what is left, accounts lost events, stops
+ *                        a command we started;
+ *   ss_recorder_free().
+ * The sink's on_start gets the trace header (struct ss_trace_meta) once,
+ * shortly after the target's exec (so its libraries are mapped); records
+ * that arrive before are held and follow it.  Every record reaches
+ * on_records after on_start, in ring order (near time order; per-CPU
+ * streams interleave).
+ *
+ * Like the commands, it prints one line per failure on stderr ("stallscope:
+ * cannot attach ..."); functions return 0 or -errno.
+ */
+#ifndef STALLSCOPE_RECORDER_H
+#define STALLSCOPE_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "trace.h"
+
+/* Return 0, or -errno to stop the recording (ss_recorder_poll returns it). */
+typedef int (*ss_recorder_start_fn)(void *arg, const struct ss_trace_meta *meta);
+typedef int (*ss_recorder_records_fn)(void *arg, const struct ss_record *recs,
+				      size_t n);
+
+struct ss_recorder_opts {
+	const char *cmd_name;	/* "record", "live": for messages */
+	pid_t pid;		/* -p PID, or */
+	char **cmd;		/* -- CMD [ARGS...] (NULL-terminated) */
+	bool kernel_only;	/* no USDT probes */
+	bool no_preload;	/* start CMD without the shim */
+	bool verbose;		/* libbpf's messages */
+	unsigned ring_bytes;	/* 0: 16 MiB */
+	ss_recorder_start_fn on_start;
+	ss_recorder_records_fn on_records;
+	void *arg;
+};
+
+struct ss_recorder_stats {
+	__u64 events, lost;	/* records from the ring; events lost */
+	__u64 start_ns;		/* CLOCK_MONOTONIC, when recording began */
+	bool exited;		/* the target exited */
+	int exit_status;	/* its wait status if we reaped it, else -1 */
+};
+
+struct ss_recorder;
+
+int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out);
+/* 0: recording; 1: the target has exited (call ss_recorder_stop); < 0: an
+ * error (reading the ring, or the sink's), already printed if ours. */
+int ss_recorder_poll(struct ss_recorder *r, int timeout_ms);
+/* Drains, accounts lost events, delivers the header if it was not yet
+ * (0 or the sink's error), and stops a command we started. */
+int ss_recorder_stop(struct ss_recorder *r);
+void ss_recorder_stats(const struct ss_recorder *r, struct ss_recorder_stats *s);
+void ss_recorder_free(struct ss_recorder *r);
+
+#endif
