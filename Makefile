@@ -129,7 +129,7 @@ $(BUILD)/viz/%.o: viz/%.c | deps $(BPF_SKEL)
 $(STALLSCOPE): $(USERSPACE_OBJS) $(VIZ_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -o $@
+	$(Q)$(CC) $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -lncursesw -o $@
 
 $(LIBWSRT): $(RUNTIME_OBJS)
 	$(call msg,AR,$@)
@@ -165,6 +165,17 @@ $(BUILD)/tests/test_trace: tests/unit/test_trace.c userspace/trace.c userspace/t
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< userspace/trace.c tests/harness.c $(LDFLAGS) -o $@
+
+# The live view's model: no terminal, no analyzer (tests/unit/test_live_model.c).
+$(BUILD)/tests/test_live_model: tests/unit/test_live_model.c viz/live_model.c viz/live_model.h userspace/analyze.h userspace/trace.c userspace/trace.h bpf/record.h tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -Itests $< viz/live_model.c userspace/trace.c tests/harness.c $(LDFLAGS) -o $@
+
+$(BUILD)/tests/test_pb: tests/unit/test_pb.c viz/pb.c viz/pb.h tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iviz -Itests $< viz/pb.c tests/harness.c $(LDFLAGS) -o $@
 
 $(BUILD)/tests/mktrace: tests/tools/mktrace.c userspace/trace.c userspace/trace.h bpf/record.h
 	$(call msg,CCLD,$@)

@@ -12,5 +12,7 @@ int ss_cmd_timeline(int argc, char **argv);
 int ss_cmd_demo(int argc, char **argv);
 int ss_cmd_report(int argc, char **argv);
 int ss_cmd_check(int argc, char **argv);
+int ss_cmd_export(int argc, char **argv);
+int ss_cmd_live(int argc, char **argv);
 
 #endif

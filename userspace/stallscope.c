@@ -16,6 +16,8 @@ static const struct {
 	{ "demo", ss_cmd_demo, "record the stall scenarios, legacy vs fixed, and show them" },
 	{ "report", ss_cmd_report, "find the stalls in a trace and explain them" },
 	{ "check", ss_cmd_check, "exit 1 if a trace has a stall of at least MS (for CI)" },
+	{ "export", ss_cmd_export, "write a trace as a Perfetto (or Chrome JSON) timeline" },
+	{ "live", ss_cmd_live, "watch the workers live in the terminal, or replay a trace" },
 };
 
 static void usage(FILE *f)

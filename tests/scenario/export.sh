@@ -1,0 +1,407 @@
+#!/usr/bin/env bash
+# stallscope export: Perfetto TrackEvent protobuf and Chrome JSON.
+#
+# Every exported trace is decoded by protoc against the schema subset
+# (../shared/perfetto/perfetto_subset.proto, next to the repository) and
+# checked by tests/tools/check_export.py: no unknown (numbered) field,
+# interning and sequence flags right, MONOTONIC timestamps, every track
+# declared before use, slices nested on every track, counter values only on
+# counter tracks, times never going back on a track, every flow id used
+# exactly twice.  The JSON of the same trace must parse (json.tool) and
+# hold the same events: slices per worker, events per track and category,
+# counter series, flows, stalls.
+#
+#  1. A hand-written event stream (mktrace) exercising what a recording
+#     rarely shows at once: steals, displacement, overflow, inject batches,
+#     a poll preempted, overlapping stalls on one worker, lost events on
+#     two CPUs, a cancelled and a never-polled task, a poll whose end was
+#     lost, a name that is not ASCII; and 9000 tasks, which overflow the
+#     interning tables (the sequence must be cleared and start over);
+#     and random event streams, which must export as validly.
+#  2. Real recordings (root and BPF, as record.sh: never skipped):
+#     lifo-stall legacy — a stuck_lifo slice of about the 200 ms block on
+#     the stalled worker's stall track, the same as `report` says, and the
+#     flow from task A's notify (inside A's poll) to task B's poll; and a
+#     kernel-only recording.
+#  3. Bad input and bad options: one line, exit 2, no output file left.
+#
+# Every run is bounded by timeout.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ss=$BUILD/bin/stallscope
+mktrace=$BUILD/tests/mktrace
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+check="python3 $repo/tests/tools/check_export.py"
+proto_dir=$repo/../shared/perfetto
+slow=${TEST_SLOW:-1}
+tmp=$(mktemp -d)
+# The traces of failed checks are kept here (removed if none failed).
+keep=$(mktemp -d /tmp/stallscope-export.XXXXXX)
+trap 'rm -rf "$tmp"; rmdir "$keep" 2>/dev/null' EXIT
+
+# kept TRACE: copies TRACE out of tmp; prints where it is now.
+kept() {
+	cp "$1" "$keep/" 2>/dev/null
+	echo "(trace kept: $keep/$(basename "$1"))"
+}
+
+# decode PFTRACE: the protoc text next to it (PFTRACE.txt); false and the
+# reason in PFTRACE.err if protoc fails.
+decode() {
+	protoc -I"$proto_dir" --decode=perfetto.protos.Trace perfetto_subset.proto \
+		<"$1" >"$1.txt" 2>"$1.err"
+}
+
+# both NAME TRACE [ARGS...]: exports TRACE both ways, checks each file and
+# that they agree; leaves TRACE.pf.sum (the protobuf's summary, JSON).
+both() {
+	local name=$1 trace=$2
+	shift 2
+	local pf=$trace.pf js=$trace.json out
+	if ! out=$(timeout $((60 * slow)) "$ss" export "$trace" -o "$pf" "$@" 2>&1); then
+		not_ok "${name}_exports" "$out $(kept "$trace")"
+		return 1
+	fi
+	if ! decode "$pf"; then
+		not_ok "${name}_protoc_decodes" "$(head -5 "$pf.err") $(kept "$trace")"
+		return 1
+	fi
+	ok "${name}_protoc_decodes"
+	if ! $check proto "$pf.txt" >"$pf.sum" 2>"$pf.why"; then
+		not_ok "${name}_perfetto_semantics" "$(head -5 "$pf.why" | tr '\n' ';') $(kept "$trace")"
+		return 1
+	fi
+	ok "${name}_perfetto_semantics"
+	if ! out=$(timeout $((60 * slow)) "$ss" export "$trace" -o "$js" --format json "$@" 2>&1) ||
+		! python3 -m json.tool "$js" >/dev/null 2>"$js.why"; then
+		not_ok "${name}_json_parses" "$out $(head -3 "$js.why" 2>/dev/null) $(kept "$trace")"
+		return 1
+	fi
+	ok "${name}_json_parses"
+	if ! $check json "$js" >"$js.sum" 2>"$js.why" ||
+		! $check compare "$pf.sum" "$js.sum" >/dev/null 2>"$js.why"; then
+		not_ok "${name}_json_same_events" "$(head -5 "$js.why" | tr '\n' ';') $(kept "$trace")"
+		return 1
+	fi
+	ok "${name}_json_same_events"
+}
+
+# q SUMMARY PYTHON-EXPR: the expression's value, with d the summary.
+q() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>&1
+}
+
+if [ -r "$proto_dir/perfetto_subset.proto" ]; then
+	ok export_schema_found
+else
+	not_ok export_schema_found "no $proto_dir/perfetto_subset.proto (the repository's parent must hold shared/)"
+fi
+
+# ---- 1. a hand-written stream ----
+cat >"$tmp/mix.txt" <<'EOF'
+meta pid 100
+meta comm mix
+meta workers 2
+1000.000 comm tid=100 comm=mix
+1000.100 comm tid=101 comm=wsrt-w0
+1000.110 worker_start tid=101 worker=0 thread=101
+1000.120 comm tid=102 comm=wsrt-w1\xff
+1000.130 worker_start tid=102 worker=1 thread=102
+# main spawns tasks 1 and 2 into the inject queue, wakes worker 0, sleeps
+1000.200 spawn tid=100 task=1 parent=0 poll_fn=0x1000 state=0
+1000.210 notify tid=100 task=1 waker=-1 dest=inject displaced=0
+1000.220 inject_push tid=100 task=1 count=1 len=1
+1000.230 spawn tid=100 task=2 parent=0 poll_fn=0x1000 state=0
+1000.240 notify tid=100 task=2 waker=-1 dest=inject displaced=0
+1000.250 inject_push tid=100 task=2 count=1 len=2
+1000.260 wake_worker tid=100 waker=-1 target=0
+1000.270 futex_enter tid=100 uaddr=0x2000 op=wait|private val=1 timeout_ns=-1
+# worker 0 takes both: runs 1, queues 2
+1000.300 inject_pop tid=101 worker=0 count=2 len=0
+1000.310 poll_start tid=101 worker=0 task=1 src=inject
+# task 1 wakes task 3 into the LIFO slot, then task 4 displaces it
+1000.320 spawn tid=101 task=3 parent=1 poll_fn=0x1100 state=0
+1000.330 notify tid=101 task=3 waker=0 dest=lifo displaced=0
+1000.340 spawn tid=101 task=4 parent=1 poll_fn=0x1100 state=0
+1000.350 notify tid=101 task=4 waker=0 dest=lifo displaced=3
+# preempted in the middle of the poll
+1000.400 sched_switch tid=101 prev=101 next=0 prev_state=R prev_target=1 next_target=0
+1000.500 sched_switch tid=0 prev=0 next=101 prev_state=R prev_target=0 next_target=1
+# worker 1 steals tasks 2 and 3 from worker 0, runs them, parks
+1000.600 search_start tid=102 worker=1
+1000.610 steal tid=102 thief=1 victim=0 count=2 lifo_task=0
+1000.620 search_end tid=102 worker=1 found=1
+1000.630 poll_start tid=102 worker=1 task=2 src=steal
+1000.640 poll_end tid=102 worker=1 task=2 result=ready
+1000.650 poll_start tid=102 worker=1 task=3 src=local
+1000.660 poll_end tid=102 worker=1 task=3 result=ready
+1000.670 search_start tid=102 worker=1
+1000.680 search_end tid=102 worker=1 found=0
+1000.690 park tid=102 worker=1 kind=futex
+# task 1 queues task 5 locally and runs on for 100 ms: task 4 is stuck in
+# the LIFO slot (stuck_lifo) while task 5 waits in the queue with worker 1
+# parked (runnable_while_parked): two stalls on worker 0 at once
+1000.700 spawn tid=101 task=5 parent=1 poll_fn=0x1200 state=0
+1000.710 notify tid=101 task=5 waker=0 dest=local displaced=0
+1050.000 lost tid=0 cpu=0 count=2
+1060.000 lost tid=0 cpu=1 count=5
+1100.310 poll_end tid=101 worker=0 task=1 result=ready
+1100.320 poll_start tid=101 worker=0 task=4 src=lifo
+# task 4's poll_end was lost: the next poll starts right away
+1100.330 poll_start tid=101 worker=0 task=5 src=local
+# task 5 wakes tasks 8 and 9 locally; the queue overflows into inject
+1100.332 notify tid=101 task=8 waker=0 dest=local displaced=0
+1100.334 notify tid=101 task=9 waker=0 dest=local displaced=0
+1100.336 overflow tid=101 worker=0 count=2
+1100.338 inject_push tid=101 task=0 count=2 len=2
+1100.340 poll_end tid=101 worker=0 task=5 result=pending
+# main: task 6 woken and cancelled before it ran; task 7 never polled
+1100.400 futex_exit tid=100 ret=0
+1100.410 spawn tid=100 task=6 parent=0 poll_fn=0x1000 state=0
+1100.420 notify tid=100 task=6 waker=-1 dest=inject displaced=0
+1100.430 task_cancel tid=100 task=6
+1100.440 spawn tid=100 task=7 parent=0 poll_fn=0x1000 state=0
+1100.450 notify tid=100 task=7 waker=-1 dest=inject displaced=0
+1100.460 inject_push tid=100 task=7 count=1 len=3
+1100.500 worker_stop tid=101 worker=0 thread=101
+1100.510 worker_stop tid=102 worker=1 thread=102
+EOF
+if ! "$mktrace" "$tmp/mix.txt" "$tmp/mix.trace" >"$tmp/mk.out" 2>&1; then
+	not_ok export_mix_made "$(cat "$tmp/mk.out")"
+elif both export_mix "$tmp/mix.trace"; then
+	s=$tmp/mix.trace.pf.sum
+	v=$(q "$s" "d['per_worker']")
+	# Worker 0: polls of tasks 1 (preempted: off-CPU inside), 4 and 5;
+	# notifies of 3, 4, 5, 8, 9, the steal from it, and the two tasks
+	# never polled.  Worker 1: search, polls of 2 and 3, search, park;
+	# the steal.
+	if [ "$v" = "{'0': {'instants': 8, 'slices': 4}, '1': {'instants': 1, 'slices': 5}}" ]; then
+		ok export_mix_slices_per_worker
+	else
+		not_ok export_mix_slices_per_worker "$v"
+	fi
+	# The preempted poll: an off-CPU slice nested in task 1's poll.
+	v=$(q "$s" "d['events']['worker 0 (101)']")
+	if grep -q "'slice:offcpu': 1" <<<"$v" && grep -q "'slice:poll': 3" <<<"$v"; then
+		ok export_mix_offcpu_in_poll
+	else
+		not_ok export_mix_offcpu_in_poll "$v"
+	fi
+	v=$(q "$s" "sorted((f['from_track'], f['from'], f['to_track'], f['to']) for f in d['flows'])")
+	want="[('main (100)', 'notify task 1 -> inject', 'worker 0 (101)', 'task 1'), \
+('main (100)', 'notify task 2 -> inject', 'worker 1 (102)', 'task 2'), \
+('main (100)', 'notify task 6 -> inject', 'main (100)', 'cancel task 6'), \
+('main (100)', 'notify task 7 -> inject', 'main (100)', 'task 7 not polled by the end'), \
+('worker 0 (101)', 'notify task 3 -> lifo', 'worker 1 (102)', 'task 3'), \
+('worker 0 (101)', 'notify task 4 -> lifo', 'worker 0 (101)', 'task 4'), \
+('worker 0 (101)', 'notify task 5 -> local', 'worker 0 (101)', 'task 5'), \
+('worker 0 (101)', 'notify task 8 -> local', 'worker 0 (101)', 'task 8 not polled by the end'), \
+('worker 0 (101)', 'notify task 9 -> local', 'worker 0 (101)', 'task 9 not polled by the end'), \
+('worker 0 (101)', 'stolen by worker 1: 2 tasks', 'worker 1 (102)', 'steal 2 tasks from worker 0')]"
+	if [ "$v" = "$want" ]; then ok export_mix_flows; else not_ok export_mix_flows "$v"; fi
+	v=$(q "$s" "[(k, d['counters'].get(k)) for k in ('worker 0 local queue', 'worker 0 LIFO slot', 'worker 1 local queue', 'inject queue')]")
+	want="[('worker 0 local queue', [0, 1, 2, 0, 1, 0, 1, 2, 0]), ('worker 0 LIFO slot', [0, 1, 0]), \
+('worker 1 local queue', [0, 1, 0]), ('inject queue', [0, 1, 2, 0, 2, 3])]"
+	if [ "$v" = "$want" ]; then ok export_mix_queue_counters; else not_ok export_mix_queue_counters "$v"; fi
+	v=$(q "$s" "d['counters'].get('idle workers')")
+	# Worker 1 searches, finds, searches, parks, stops.
+	if [ "$v" = "[0, 1, 0, 1, 0, 1, 0]" ]; then ok export_mix_idle_counter; else not_ok export_mix_idle_counter "$v"; fi
+	# Two stalls on worker 0 overlap: two lanes.
+	v=$(q "$s" "sorted((x['track'], x['name'], round(x['dur_ms'])) for x in d['stalls'])")
+	if [ "$v" = "[('stalls: worker 0', 'stuck_lifo', 100), ('stalls: worker 0 #2', 'runnable_while_parked', 100)]" ]; then
+		ok export_mix_overlapping_stalls_take_lanes
+	else
+		not_ok export_mix_overlapping_stalls_take_lanes "$v"
+	fi
+	v=$(q "$s" "sorted((k, v) for k, v in d['events'].items() if k.startswith('lost'))")
+	if [ "$v" = "[('lost events', {'slice:lost': 1}), ('lost events #2', {'slice:lost': 1})]" ]; then
+		ok export_mix_lost_ranges
+	else
+		not_ok export_mix_lost_ranges "$v"
+	fi
+	if grep -q 'description: "runtime worker 1, thread wsrt-w1?:' "$tmp/mix.trace.pf.txt"; then
+		ok export_mix_names_sanitised
+	else
+		not_ok export_mix_names_sanitised "$(grep description "$tmp/mix.trace.pf.txt")"
+	fi
+fi
+
+# Workers found by name first (the kernel's view, names deliberately
+# crossed), then the runtime's probes number them: each thread keeps one
+# track, renamed, with nothing of the first view left open on it.
+cat >"$tmp/swap.txt" <<'EOF'
+meta pid 100
+meta workers 2
+1000.000 comm tid=100 comm=swap
+1000.100 comm tid=102 comm=wsrt-w0
+1000.110 futex_enter tid=102 uaddr=0x2000 op=wait|private val=1 timeout_ns=-1
+1000.120 comm tid=101 comm=wsrt-w1
+1000.130 futex_enter tid=101 uaddr=0x2000 op=wait|private val=1 timeout_ns=-1
+1000.140 futex_exit tid=102 ret=0
+1000.150 futex_exit tid=101 ret=0
+1000.200 spawn tid=100 task=1 parent=0 poll_fn=0x1000 state=0
+1000.210 notify tid=100 task=1 waker=-1 dest=inject displaced=0
+1000.300 worker_start tid=102 worker=1 thread=102
+1000.310 worker_start tid=101 worker=0 thread=101
+1000.320 poll_start tid=102 worker=1 task=1 src=inject
+1000.330 poll_end tid=102 worker=1 task=1 result=ready
+1000.340 search_start tid=101 worker=0
+1000.350 search_end tid=101 worker=0 found=0
+EOF
+if ! "$mktrace" "$tmp/swap.txt" "$tmp/swap.trace" >"$tmp/mk.out" 2>&1; then
+	not_ok export_renumbered_made "$(cat "$tmp/mk.out")"
+elif both export_renumbered "$tmp/swap.trace"; then
+	v=$(q "$tmp/swap.trace.pf.sum" "sorted((t['name'], t['tid']) for t in d['tracks'] if t['kind'] == 'thread')")
+	if [ "$v" = "[('main (100)', 100), ('worker 0 (101)', 101), ('worker 1 (102)', 102)]" ]; then
+		ok export_renumbered_one_track_per_thread
+	else
+		not_ok export_renumbered_one_track_per_thread "$v"
+	fi
+fi
+
+# Standard output, and a threshold the stalls are under.
+if "$ss" export "$tmp/mix.trace" -o - --threshold 150 2>/dev/null >"$tmp/stdout.pf" &&
+	decode "$tmp/stdout.pf" && $check proto "$tmp/stdout.pf.txt" >"$tmp/stdout.sum" 2>&1 &&
+	[ "$(q "$tmp/stdout.sum" "len(d['stalls'])")" = 0 ]; then
+	ok export_to_stdout_with_threshold
+else
+	not_ok export_to_stdout_with_threshold "$(cat "$tmp/stdout.sum" "$tmp/stdout.pf.err" 2>/dev/null | head -5)"
+fi
+
+# 9000 tasks: more names than the interning tables hold.
+awk 'BEGIN {
+	print "meta pid 200"; print "meta workers 1"
+	print "1000 worker_start tid=201 worker=0 thread=201"
+	for (i = 1; i <= 9000; i++) {
+		t = 1000 + i * 0.01
+		printf "%.3f notify tid=201 task=%d waker=0 dest=local displaced=0\n", t, i
+		printf "%.3f poll_start tid=201 worker=0 task=%d src=local\n", t + 0.002, i
+		printf "%.3f poll_end tid=201 worker=0 task=%d result=ready\n", t + 0.004, i
+	}
+}' >"$tmp/many.txt"
+if ! "$mktrace" "$tmp/many.txt" "$tmp/many.trace" >"$tmp/mk.out" 2>&1; then
+	not_ok export_many_made "$(cat "$tmp/mk.out")"
+elif both export_many "$tmp/many.trace"; then
+	v=$(q "$tmp/many.trace.pf.sum" "(d['incremental_state_clears'], d['per_worker'], len(d['flows']))")
+	if [ "$v" = "(3, {'0': {'instants': 9000, 'slices': 9000}}, 9000)" ]; then
+		ok export_many_interning_starts_over
+	else
+		not_ok export_many_interning_starts_over "$v"
+	fi
+fi
+
+# Random event streams (tests/tools/random_events.py): whatever the trace
+# holds, the export is valid and both formats agree.
+bad=
+for seed in $(seq 1 12); do
+	python3 "$repo/tests/tools/random_events.py" "$seed" >"$tmp/r.txt"
+	"$mktrace" "$tmp/r.txt" "$tmp/r$seed.trace" >/dev/null 2>&1 || { bad="$bad $seed(mktrace)"; continue; }
+	out=$(both "export_random_$seed" "$tmp/r$seed.trace" | grep '^not ok')
+	[ -z "$out" ] || bad="$bad $seed: $out"
+done
+if [ -z "$bad" ]; then ok export_random_streams_stay_valid; else not_ok export_random_streams_stay_valid "$bad"; fi
+
+# ---- 2. real recordings ----
+trace=$tmp/legacy.trace
+if ! WSRT_LIFO_STEALABLE=0 timeout $((60 * slow)) "$ss" record -o "$trace" -- \
+	"$BUILD/bin/lifo-stall" >"$tmp/rec.out" 2>&1; then
+	not_ok export_lifo_legacy_recorded "record failed: $(cat "$tmp/rec.out")"
+elif both export_lifo_legacy "$trace"; then
+	s=$trace.pf.sum
+	rep=$("$ss" report --json "$trace")
+	w=$(json_num worker "$rep")
+	task=$(json_num task "$rep")
+	dur=$(json_num duration_ns "$rep" | tail -1)
+	v=$(q "$s" "[(x['track'], x['name'], x['dur_ms'], x['args'].get('task_name')) for x in d['stalls']]")
+	got=$(q "$s" "d['stalls'][0]['dur_ms'] if len(d['stalls']) == 1 else -1")
+	# About the 200 ms block (wide margins: a shared VM), and exactly the
+	# wait the report gives.
+	if [ -n "$w" ] && grep -q "^\[('stalls: worker $w', 'stuck_lifo', [0-9.]*, 'task_b')\]$" <<<"$v" &&
+		awk -v g="$got" -v r="${dur:-0}" 'BEGIN { exit !(g >= 150 && g <= 2000 && (g - r / 1e6) ^ 2 < 1e-6) }'; then
+		ok export_lifo_legacy_stall_slice
+	else
+		not_ok export_lifo_legacy_stall_slice "report worker=$w duration_ns=$dur; stalls: $v"
+	fi
+	v=$(q "$s" "[f for f in d['flows'] if f['to'] == 'task $task (task_b)' and f['from'].endswith('(task_b) -> lifo')]")
+	if grep -q "'from_within': 'task [0-9]* (task_a)'" <<<"$v" &&
+		grep -q "'from_track': 'worker $w (" <<<"$v"; then
+		ok export_lifo_legacy_flow_a_notify_to_b_poll
+	else
+		not_ok export_lifo_legacy_flow_a_notify_to_b_poll "$v; all: $(q "$s" "d['flows']")"
+	fi
+	v=$(q "$s" "sorted(t['name'] for t in d['tracks'] if t['kind'] == 'thread')")
+	if grep -Eq "^\['main \([0-9]+\)', 'worker 0 \([0-9]+\)', 'worker 1 \([0-9]+\)'\]$" <<<"$v"; then
+		ok export_lifo_legacy_thread_tracks
+	else
+		not_ok export_lifo_legacy_thread_tracks "$v"
+	fi
+	if grep -q 'primary_trace_clock: BUILTIN_CLOCK_MONOTONIC' "$trace.pf.txt" &&
+		grep -q 'timestamp_clock_id: 3' "$trace.pf.txt" &&
+		grep -q "timestamp: $("$ss" dump "$trace" | awk '/poll_start/ { print $1; exit }')\$" "$trace.pf.txt"; then
+		ok export_lifo_legacy_monotonic_times_as_recorded
+	else
+		not_ok export_lifo_legacy_monotonic_times_as_recorded "$(head -30 "$trace.pf.txt")"
+	fi
+fi
+
+if ! WSRT_LIFO_STEALABLE=0 timeout $((60 * slow)) "$ss" record --kernel-only -o "$tmp/k.trace" -- \
+	"$BUILD/bin/lifo-stall" >"$tmp/k.out" 2>&1; then
+	not_ok export_kernel_only_recorded "record failed: $(cat "$tmp/k.out")"
+elif both export_kernel_only "$tmp/k.trace"; then
+	v=$(q "$tmp/k.trace.pf.sum" "sorted(d['per_worker'].items())")
+	if grep -Eq "^\[\('0', \{'instants': 0, 'slices': [1-9][0-9]*\}\), \('1', \{'instants': 0, 'slices': [1-9][0-9]*\}\)\]$" <<<"$v"; then
+		ok export_kernel_only_worker_slices
+	else
+		not_ok export_kernel_only_worker_slices "$v"
+	fi
+fi
+
+# ---- 3. bad input, bad options ----
+echo 'not a trace' >"$tmp/bad.trace"
+out=$("$ss" export "$tmp/bad.trace" -o "$tmp/bad.pf" 2>&1); rc=$?
+if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "^stallscope: $tmp/bad.trace: " <<<"$out" &&
+	[ -z "$(ls "$tmp" | grep '^bad.pf')" ]; then
+	ok export_bad_file_one_line_exit_2
+else
+	not_ok export_bad_file_one_line_exit_2 "exit $rc: $out; $(ls "$tmp")"
+fi
+if [ -e "$trace" ]; then
+	# Cut mid-record: found at the end, after most of the output was
+	# written; the old output stays as it was.
+	head -c $(( $(stat -c %s "$trace") / 2 + 13 )) "$trace" >"$tmp/cut.trace"
+	echo old >"$tmp/cut.pf"
+	out=$("$ss" export "$tmp/cut.trace" -o "$tmp/cut.pf" --format json 2>&1); rc=$?
+	if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" = 1 ] &&
+		grep -q "^stallscope: $tmp/cut.trace: truncated at offset" <<<"$out" &&
+		[ "$(cat "$tmp/cut.pf")" = old ] && [ "$(ls "$tmp" | grep -c '^cut.pf')" = 1 ]; then
+		ok export_truncated_file_keeps_the_old_output
+	else
+		not_ok export_truncated_file_keeps_the_old_output "exit $rc: $out; $(ls "$tmp")"
+	fi
+fi
+out=$("$ss" export "$tmp/missing.trace" -o "$tmp/m.pf" 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q "^stallscope: $tmp/missing.trace: .*No such file" <<<"$out"; then
+	ok export_missing_file_exit_2
+else
+	not_ok export_missing_file_exit_2 "exit $rc: $out"
+fi
+out=$("$ss" export "$tmp/mix.trace" -o "$tmp/no/such/dir.pf" 2>&1); rc=$?
+if [ $rc -eq 1 ] && grep -q "^stallscope: cannot write $tmp/no/such/dir.pf: " <<<"$out"; then
+	ok export_unwritable_output_exit_1
+else
+	not_ok export_unwritable_output_exit_1 "exit $rc: $out"
+fi
+for args in "" "MIX" "MIX --format xml -o X" "MIX -o X --threshold 0" "MIX -o X --bogus" "MIX MIX -o X"; do
+	name="export_rejects_${args// /_}"
+	a=${args//MIX/$tmp/mix.trace}
+	a=${a//X/$tmp/x.pf}
+	out=$("$ss" export $a 2>&1); rc=$?
+	if [ $rc -eq 2 ] && [ -n "$out" ] && [ ! -e "$tmp/x.pf" ]; then ok "${name%_}"; else not_ok "${name%_}" "exit $rc: $out"; fi
+done
+out=$("$ss" export --help); rc=$?
+if [ $rc -eq 0 ] && grep -q '^usage: stallscope export FILE -o OUT' <<<"$out"; then
+	ok export_help
+else
+	not_ok export_help "exit $rc: $out"
+fi

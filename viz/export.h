@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `stallscope export`: the tracks, slices, flows and counters drawn from
+ * an analysis (export.c), and the two writers that serialise them:
+ * Perfetto's TrackEvent protobuf (export_perfetto.c) and Chrome's Trace
+ * Event Format JSON (export_json.c).
+ *
+ * The model calls a writer with an already valid stream: every track is
+ * declared before its first event, slices on a track nest (every end
+ * closes the innermost open slice; the model keeps the stack and hands
+ * the begin back at the end), timestamps never go back on a track, every
+ * flow id is used exactly twice (one start, one end).  The writers only
+ * encode; both see the same calls, so both files hold the same events.
+ */
+#ifndef STALLSCOPE_EXPORT_H
+#define STALLSCOPE_EXPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "trace.h"
+
+#define SS_X_NAME_MAX 128	/* slice, instant and track names */
+#define SS_X_ARGS_MAX 14	/* annotations on one event */
+
+enum ss_xtrack_kind {
+	SS_XT_PROCESS,		/* the target process */
+	SS_XT_THREAD,		/* a thread of it: slices and instants */
+	SS_XT_SLICES,		/* a named track of slices (stalls, lost) */
+	SS_XT_GROUP,		/* a named parent of other tracks, no events */
+	SS_XT_COUNTER,		/* a named counter */
+};
+
+struct ss_xtrack {
+	enum ss_xtrack_kind kind;
+	__u64 uuid;			/* unique, non-zero */
+	__u64 parent;			/* a parent's uuid; 0: top level */
+	char name[SS_X_NAME_MAX];	/* THREAD: also its thread name */
+	char description[192];		/* "" for none */
+	const char *series;		/* COUNTER: JSON args key ("tasks") */
+	__u32 pid, tid;			/* PROCESS, THREAD */
+	__u32 json_tid;			/* JSON: the pseudo-thread of a SLICES track */
+	int rank;			/* order among siblings (smaller first) */
+};
+
+enum ss_xarg_type { SS_XA_UINT, SS_XA_INT, SS_XA_DOUBLE, SS_XA_STRING,
+		    SS_XA_BOOL };
+
+/* A debug annotation.  A string must outlive the slice it is on (static
+ * text; or the slice ends within the same model call). */
+struct ss_xarg {
+	const char *name;	/* static text: writers intern it */
+	enum ss_xarg_type type;
+	union {
+		__u64 u;
+		__s64 i;
+		double d;
+		const char *s;
+		bool b;
+	};
+};
+
+/* A slice or an instant as the model describes it. */
+struct ss_xevent {
+	__u64 ts;
+	const char *cat;	/* static text */
+	char name[SS_X_NAME_MAX];
+	__u64 flow_out;		/* a flow starting here, 0 none */
+	__u64 flow_in;		/* a flow ending here, 0 none */
+	struct ss_xarg args[SS_X_ARGS_MAX];
+	unsigned nargs;
+};
+
+struct ss_xwriter;
+
+/* Both writers implement this; every call may fail only by setting the
+ * error the writer's finish returns. */
+struct ss_xwriter_ops {
+	void (*track)(struct ss_xwriter *w, const struct ss_xtrack *t);
+	void (*begin)(struct ss_xwriter *w, const struct ss_xtrack *t,
+		      const struct ss_xevent *e);
+	/* begin: the slice as it began (ts, name, args); end args follow. */
+	void (*end)(struct ss_xwriter *w, const struct ss_xtrack *t,
+		    const struct ss_xevent *begin, __u64 ts,
+		    const struct ss_xarg *args, unsigned nargs);
+	void (*instant)(struct ss_xwriter *w, const struct ss_xtrack *t,
+			const struct ss_xevent *e);
+	void (*counter)(struct ss_xwriter *w, const struct ss_xtrack *t,
+			__u64 ts, __s64 value);
+	/* Flushes; 0 or the first -errno any call met. Frees w. */
+	int (*finish)(struct ss_xwriter *w);
+};
+
+struct ss_xwriter {
+	const struct ss_xwriter_ops *ops;
+};
+
+/* src made safe for both formats, truncated to fit dst (len >= 1):
+ * printable ASCII stays, any other byte becomes '?' (a name from the
+ * trace may be anything; protobuf strings must be UTF-8, and Perfetto's
+ * JSON reader takes no \u escapes). */
+void ss_x_sanitize(char *dst, size_t len, const char *src);
+
+/* The writers, onto an open stream the caller closes.  meta: the trace's
+ * header (pid, comm, cmdline, start times).  NULL and errno on failure. */
+struct ss_xwriter *ss_xwriter_perfetto(FILE *out, const struct ss_trace_meta *meta);
+struct ss_xwriter *ss_xwriter_json(FILE *out, const struct ss_trace_meta *meta);
+
+#endif

@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runtime as the export draws it (export_model.h): tasks and their
+ * names, the worker and thread tracks, and each worker's states.
+ *
+ * Worker states are the analyzer's on_state, the same the timeline draws;
+ * on a worker's track they become slices: a poll per task
+ * ("task 17 (handle_request)"; "running" in a kernel-only trace),
+ * searching, parked on the driver or a futex, and off-CPU while runnable
+ * (nested in the poll it interrupted).  Idle between polls: no slice.
+ * A state change is applied with the record that caused it (on_record
+ * comes right after): the record names the worker's thread and the poll's
+ * source and result.
+ *
+ * Which thread a worker is can change: workers found by name (kernel
+ * view) give way to the runtime's own numbering at its first probe; the
+ * analyzer then reports each old worker as unknown.  A thread keeps one
+ * track, renamed when a worker takes it over.
+ *
+ * Does not own: the records' other meaning (export_records.c), the
+ * stream's rules (export_track.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export_model.h"
+
+static const char *const dest_names[] = { "lifo", "local", "inject" };
+static const char *const src_names[] = { "lifo", "local", "inject", "steal" };
+static const char *const result_names[] = { "pending", "ready", "yield" };
+
+static const char *enum_name(const char *const *names, size_t n, __u64 v)
+{
+	return v < n ? names[v] : "?";
+}
+#define ENUM_NAME(names, v) enum_name(names, sizeof(names) / sizeof(names[0]), v)
+
+const char *ss_x_dest_name(__u64 dest)
+{
+	return ENUM_NAME(dest_names, dest);
+}
+
+static const char *comm_of(struct ss_export *x, __u32 tid)
+{
+	for (unsigned i = 0; i < x->nnames; i++)
+		if (x->names[i].tid == tid)
+			return x->names[i].comm;
+	return NULL;
+}
+
+void ss_x_remember_comm(struct ss_export *x, __u32 tid, const __u64 *words)
+{
+	char raw[17] = "";
+	unsigned i;
+
+	memcpy(raw, words, 16);
+	for (i = 0; i < x->nnames && x->names[i].tid != tid; i++)
+		;
+	if (i == SS_X_MAX_NAMES)
+		return;
+	x->names[i].tid = tid;
+	ss_x_sanitize(x->names[i].comm, sizeof(x->names[i].comm), raw);
+	if (i == x->nnames)
+		x->nnames++;
+}
+
+static size_t task_slot(const struct ss_export *x, __u64 id)
+{
+	return (size_t)((id * 0x9E3779B97F4A7C15ULL) >> 20) & (x->taskcap - 1);
+}
+
+struct ss_export_task *ss_x_task_get(struct ss_export *x, __u64 id, bool create)
+{
+	struct ss_export_task *t;
+
+	if (!x->taskcap) {
+		if (!create)
+			return NULL;
+		x->tasks = calloc(1024, sizeof(*x->tasks));
+		if (!x->tasks)
+			goto nomem;
+		x->taskcap = 1024;
+	}
+	for (t = x->tasks[task_slot(x, id)]; t; t = t->next)
+		if (t->id == id)
+			return t;
+	if (!create)
+		return NULL;
+	if (x->ntasks >= x->taskcap) {		/* grow: rehash */
+		size_t ocap = x->taskcap;
+		struct ss_export_task **old = x->tasks, **nt = calloc(2 * ocap, sizeof(*nt));
+
+		if (!nt)
+			goto nomem;
+		x->tasks = nt;
+		x->taskcap = 2 * ocap;
+		for (size_t i = 0; i < ocap; i++)
+			for (struct ss_export_task *o = old[i], *n; o; o = n) {
+				size_t s = task_slot(x, o->id);
+
+				n = o->next;
+				o->next = x->tasks[s];
+				x->tasks[s] = o;
+			}
+		free(old);
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto nomem;
+	t->id = id;
+	t->next = x->tasks[task_slot(x, id)];
+	x->tasks[task_slot(x, id)] = t;
+	x->ntasks++;
+	return t;
+nomem:
+	x->err = -ENOMEM;
+	return NULL;
+}
+
+void ss_x_task_drop(struct ss_export *x, __u64 id)
+{
+	if (!x->taskcap)
+		return;
+	for (struct ss_export_task **pp = &x->tasks[task_slot(x, id)]; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct ss_export_task *t = *pp;
+
+			*pp = t->next;
+			free(t);
+			x->ntasks--;
+			return;
+		}
+	}
+}
+
+/* The poll function's name, cached (libdwfl lookups are not cheap). */
+static const char *fn_name(struct ss_export *x, __u64 fn)
+{
+	struct ss_export_sym *s;
+	char raw[SS_NAME_MAX];
+
+	if (!fn || !x->syms || !x->symcache)
+		return "";
+	s = &x->symcache[(fn * 0x9E3779B97F4A7C15ULL >> 32) % SS_X_SYM_SLOTS];
+	if (s->addr != fn) {
+		s->addr = fn;
+		if (ss_symbols_name(x->syms, fn, raw, sizeof(raw)) < 0)
+			raw[0] = '\0';
+		ss_x_sanitize(s->name, sizeof(s->name), raw);
+	}
+	return s->name;
+}
+
+/* "task 17 (handle_request)", or "task 17" if its function has no name. */
+void ss_x_task_label(struct ss_export *x, char *buf, size_t len, __u64 id)
+{
+	struct ss_export_task *t = ss_x_task_get(x, id, false);
+	const char *name = t ? fn_name(x, t->fn) : "";
+
+	if (name[0])
+		snprintf(buf, len, "task %llu (%s)", (unsigned long long)id, name);
+	else
+		snprintf(buf, len, "task %llu", (unsigned long long)id);
+}
+
+static struct ss_export_track *find_thread(struct ss_export *x, __u32 tid)
+{
+	for (unsigned i = 0; i < x->nthreads; i++)
+		if (x->threads[i].tid == tid)
+			return x->threads[i].track;
+	return NULL;
+}
+
+/* A new thread track for tid (NULL past SS_X_MAX_THREADS or out of memory). */
+static struct ss_export_track *add_thread(struct ss_export *x, __u32 tid, int rank,
+				const char *name)
+{
+	struct ss_export_track *t;
+
+	if (x->nthreads == SS_X_MAX_THREADS)
+		return NULL;
+	t = ss_x_track_new(x, SS_XT_THREAD, x->process, rank, "%s", name);
+	if (!t)
+		return NULL;
+	t->t.tid = tid;
+	t->owner = -1;
+	x->threads[x->nthreads].tid = tid;
+	x->threads[x->nthreads++].track = t;
+	return t;
+}
+
+static void describe_worker(struct ss_export *x, struct ss_export_track *t, unsigned w)
+{
+	const char *comm = t->t.tid ? comm_of(x, t->t.tid) : NULL;
+
+	if (t->t.tid)
+		snprintf(t->t.name, sizeof(t->t.name), "worker %u (%u)", w, t->t.tid);
+	else
+		snprintf(t->t.name, sizeof(t->t.name), "worker %u", w);
+	t->t.rank = SS_XR_WORKER + (int)w;
+	snprintf(t->t.description, sizeof(t->t.description),
+		 "runtime worker %u, thread %s: task polls, searching, parked "
+		 "on the I/O driver or a futex, off-CPU while runnable", w,
+		 comm && comm[0] ? comm : "?");
+}
+
+/*
+ * Worker w's track: the thread track of its thread.  Which thread a
+ * worker is can change: a kernel-only start (workers found by name) gives
+ * way to the runtime's own numbering at its first probe.  Then the track
+ * of that thread is taken over and renamed (declared again: both formats
+ * update a name), and nothing left open on it survives.
+ */
+struct ss_export_track *ss_x_worker_track(struct ss_export *x, unsigned w)
+{
+	struct ss_export_worker *wx = &x->wx[w];
+	struct ss_export_track *t = wx->thread;
+
+	if (t && (t->t.kind == SS_XT_THREAD ? t->t.tid == wx->tid : !wx->tid))
+		return t;
+	if (t) {	/* the worker moved to another thread */
+		ss_x_slice_close_all(x, t, x->now);
+		t->owner = -1;
+		wx->thread = NULL;
+	}
+	if (!wx->tid) {	/* a worker whose thread the trace never named */
+		t = ss_x_track_new(x, SS_XT_SLICES, x->process, 0, "worker %u", w);
+	} else if ((t = find_thread(x, wx->tid))) {
+		if (t->owner >= 0 && t->owner != (int)w)
+			x->wx[t->owner].thread = NULL;
+		ss_x_slice_close_all(x, t, x->now);
+	} else {
+		t = add_thread(x, wx->tid, 0, "worker");
+	}
+	if (!t)
+		return NULL;
+	describe_worker(x, t, w);
+	if (t->declared)
+		x->w->ops->track(x->w, &t->t);	/* renamed */
+	t->owner = (int)w;
+	wx->thread = t;
+	return t;
+}
+
+struct ss_export_track *ss_x_local_track(struct ss_export *x, unsigned w)
+{
+	return ss_x_counter_track(x, &x->wx[w].local, "tasks", SS_XR_COUNTER + 10 + 2 * (int)w,
+			     "tasks in the worker's local run queue (from the probes)",
+			     "worker %u local queue", w);
+}
+
+struct ss_export_track *ss_x_lifo_track(struct ss_export *x, unsigned w)
+{
+	return ss_x_counter_track(x, &x->wx[w].lifo, "tasks", SS_XR_COUNTER + 11 + 2 * (int)w,
+			     "1 while a task waits in the worker's LIFO slot",
+			     "worker %u LIFO slot", w);
+}
+
+static bool is_worker_tid(struct ss_export *x, __u32 tid)
+{
+	for (unsigned i = 0; i < SS_MAX_WORKERS; i++)
+		if (x->wx[i].tid == tid)
+			return true;
+	return false;
+}
+
+/* The track of a thread that is not a worker: the main thread, or one
+ * that hit a runtime probe (create); NULL for others, and for a thread
+ * whose track a worker holds. */
+struct ss_export_track *ss_x_thread_track(struct ss_export *x, __u32 tid, bool create)
+{
+	struct ss_export_track *t = find_thread(x, tid);
+	const char *comm;
+	char main_comm[17], name[SS_X_NAME_MAX];
+	bool main = tid == x->meta->pid;
+
+	if (t)
+		return t->owner < 0 ? t : NULL;
+	if (!tid || (!create && !main) || is_worker_tid(x, tid))
+		return NULL;
+	if (main && x->meta->comm[0]) {
+		ss_x_sanitize(main_comm, sizeof(main_comm), x->meta->comm);
+		comm = main_comm;
+	} else {
+		comm = comm_of(x, tid);
+	}
+	if (main)
+		snprintf(name, sizeof(name), "main (%u)", tid);
+	else
+		snprintf(name, sizeof(name), "%s (%u)", comm && comm[0] ? comm : "thread", tid);
+	t = add_thread(x, tid, main ? SS_XR_MAIN : SS_XR_THREAD + (int)x->nthreads, name);
+	if (!t)
+		return NULL;
+	snprintf(t->t.description, sizeof(t->t.description), "%s%s: %s",
+		 main ? "the target's main thread " : "thread ",
+		 comm && comm[0] ? comm : "?", main ? "block_on parks, futex and "
+		 "epoll waits, tasks woken from outside the runtime"
+		 : "a thread of the target that is not a worker");
+	return t;
+}
+
+/* Where an event of record r shows: its worker's track, or its thread's. */
+struct ss_export_track *ss_x_record_track(struct ss_export *x, const struct ss_record *r,
+				  int worker, bool create)
+{
+	if (worker >= 0)
+		return ss_x_worker_track(x, (unsigned)worker);
+	return ss_x_thread_track(x, r->tid, create);
+}
+
+static bool idle_state(enum ss_wstate s)
+{
+	return s == SS_W_SEARCHING || s == SS_W_PARKED_DRIVER ||
+	       s == SS_W_PARKED_FUTEX;
+}
+
+void ss_x_poll_open(struct ss_export *x, struct ss_export_track *t, __u64 ts,
+		      __u64 task, const struct ss_record *r)
+{
+	char label[SS_X_NAME_MAX];
+	struct ss_xevent e;
+	struct ss_export_task *tx;
+
+	if (!task) {	/* kernel-only: on CPU, not parked */
+		ss_x_ev_init(&e, "running", "running");
+		ss_x_slice_open(x, t, ts, SS_XK_POLL, 0, &e);
+		return;
+	}
+	ss_x_task_label(x, label, sizeof(label), task);
+	ss_x_ev_init(&e, "poll", "%s", label);
+	ss_x_arg_u(&e, "task", task);
+	if (r && r->type == SS_WSRT_POLL_START && r->args[1] == task)
+		ss_x_arg_s(&e, "source", ENUM_NAME(src_names, r->args[2]));
+	tx = ss_x_task_get(x, task, false);
+	if (tx && tx->flow) {
+		e.flow_in = tx->flow;
+		tx->flow = 0;
+	}
+	ss_x_slice_open(x, t, ts, SS_XK_POLL, task, &e);
+}
+
+/* Closes everything on a worker's track; a poll ending by poll_end gets
+ * its result. */
+void ss_x_worker_close(struct ss_export *x, struct ss_export_track *t, __u64 ts,
+			 const struct ss_record *r)
+{
+	while (t->depth) {
+		struct ss_export_open *o = &t->stack[t->depth - 1];
+		struct ss_xarg res = { .name = "result", .type = SS_XA_STRING };
+
+		if (o->kind == SS_XK_POLL && o->task && r && r->type == SS_WSRT_POLL_END &&
+		    r->args[1] == o->task) {
+			res.s = ENUM_NAME(result_names, r->args[2]);
+			ss_x_slice_close_top(x, t, ts, &res, 1);
+		} else {
+			ss_x_slice_close_top(x, t, ts, NULL, 0);
+		}
+	}
+}
+
+/* What record r says of worker w's thread: worker_start names it, and
+ * r->tid is w's if the analyzer says so (worker: r->tid's worker). */
+void ss_x_worker_learn_tid(struct ss_export *x, const struct ss_record *r,
+		      int worker, unsigned w)
+{
+	if (w >= SS_MAX_WORKERS)
+		return;
+	if (r->type == SS_WSRT_WORKER_START &&
+	    (__s32)(__u32)r->args[0] == (int)w && r->args[1])
+		x->wx[w].tid = (__u32)r->args[1];
+	else if (worker == (int)w)
+		x->wx[w].tid = r->tid;
+}
+
+void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
+			enum ss_wstate s, __u64 task, const struct ss_record *r)
+{
+	struct ss_export_worker *wx = &x->wx[w];
+	struct ss_export_track *t;
+	struct ss_export_open *top;
+	struct ss_xevent e;
+	unsigned idle = x->idle_workers - idle_state(wx->state) + idle_state(s);
+
+	wx->state = s;
+	if (idle != x->idle_workers || !x->idle) {
+		x->idle_workers = idle;
+		ss_x_counter_set(x, ss_x_counter_track(x, &x->idle, "workers", SS_XR_COUNTER,
+			    "workers searching or parked", "idle workers", 0),
+			    ts, idle);
+	}
+	if (s == SS_W_UNKNOWN) {	/* the analyzer forgot this worker */
+		if (wx->thread) {
+			ss_x_worker_close(x, wx->thread, ts, r);
+			wx->thread->owner = -1;
+		}
+		wx->thread = NULL;
+		wx->tid = 0;
+		wx->in_epoll = false;
+		return;
+	}
+	if (!(t = ss_x_worker_track(x, w)))
+		return;
+	top = t->depth ? &t->stack[t->depth - 1] : NULL;
+	switch (s) {
+	case SS_W_RUNNING:
+		if (top && top->kind == SS_XK_OFFCPU && t->depth >= 2 &&
+		    t->stack[t->depth - 2].kind == SS_XK_POLL &&
+		    t->stack[t->depth - 2].task == task) {
+			ss_x_slice_close_top(x, t, ts, NULL, 0);	/* back on CPU */
+			return;
+		}
+		if (top && top->kind == SS_XK_POLL && top->task == task)
+			return;
+		ss_x_worker_close(x, t, ts, r);
+		ss_x_poll_open(x, t, ts, task, r);
+		return;
+	case SS_W_OFFCPU:
+		if (top && top->kind == SS_XK_OFFCPU)
+			return;
+		if (!top || top->kind != SS_XK_POLL)
+			ss_x_worker_close(x, t, ts, r);
+		ss_x_ev_init(&e, "offcpu", "runnable (off-CPU)");
+		ss_x_slice_open(x, t, ts, SS_XK_OFFCPU, 0, &e);
+		return;
+	case SS_W_SEARCHING:
+		ss_x_worker_close(x, t, ts, r);
+		ss_x_ev_init(&e, "search", "searching");
+		ss_x_slice_open(x, t, ts, SS_XK_STATE, 0, &e);
+		return;
+	case SS_W_PARKED_DRIVER:
+		ss_x_worker_close(x, t, ts, r);
+		ss_x_ev_init(&e, "park", "parked: driver (epoll_wait)");
+		ss_x_slice_open(x, t, ts, SS_XK_STATE, 0, &e);
+		return;
+	case SS_W_PARKED_FUTEX:
+		ss_x_worker_close(x, t, ts, r);
+		ss_x_ev_init(&e, "park", "parked: futex");
+		ss_x_slice_open(x, t, ts, SS_XK_STATE, 0, &e);
+		return;
+	default:	/* idle between polls, exited, unknown: no slice */
+		ss_x_worker_close(x, t, ts, r);
+		return;
+	}
+}
+
+void ss_x_on_state(void *arg, unsigned worker, __u64 ts,
+		     enum ss_wstate state, __u64 task)
+{
+	struct ss_export *x = arg;
+
+	if (worker >= SS_MAX_WORKERS)
+		return;
+	/* Applied with the record that caused it (on_record, right after),
+	 * which names the worker's thread and the poll's source. */
+	if (x->nq == SS_X_QUEUED_MAX) {
+		ss_x_worker_apply_state(x, worker, ts, state, task, NULL);
+		return;
+	}
+	x->q[x->nq].w = worker;
+	x->q[x->nq].ts = ts;
+	x->q[x->nq].s = state;
+	x->q[x->nq++].task = task;
+}
+
+void ss_x_exporter_free(struct ss_export *x)
+{
+	for (size_t i = 0; i < x->ntracks; i++)
+		free(x->tracks[i]);
+	free(x->tracks);
+	for (size_t i = 0; i < x->taskcap; i++)
+		for (struct ss_export_task *t = x->tasks[i], *n; t; t = n) {
+			n = t->next;
+			free(t);
+		}
+	free(x->tasks);
+	free(x->symcache);
+	ss_symbols_free(x->syms);
+}
+

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The export's model, shared by its files (not a public interface):
+ *
+ *   export_track.c    tracks and what keeps the writer's stream valid:
+ *                     declaration before use, slice stacks, per-track
+ *                     clamped times, counters, lanes
+ *   export_model.c    the runtime as tracks: tasks and their names,
+ *                     worker and thread tracks, worker states
+ *   export_records.c  the records and detections: notifies, steals, queue
+ *                     depths, parks of other threads, lost events, stalls
+ *   export.c          the command: options, reading, the output file
+ *
+ * export.h is the writers' interface (export_perfetto.c, export_json.c).
+ */
+#ifndef STALLSCOPE_EXPORT_MODEL_H
+#define STALLSCOPE_EXPORT_MODEL_H
+
+#include <stdbool.h>
+
+#include "analyze.h"
+#include "export.h"
+#include "symbols.h"
+
+#define SS_X_STACK_MAX 4		/* open slices per track: poll + off-CPU, ... */
+#define SS_X_MAX_THREADS 1024	/* non-worker thread tracks */
+#define SS_X_MAX_NAMES 4096		/* thread names remembered */
+#define SS_X_MAX_CPUS 1024		/* lost-event ranges are per CPU */
+#define SS_X_SYM_SLOTS 1024		/* poll-function names cached */
+#define SS_X_QUEUED_MAX 16		/* state changes of one record */
+#define SS_X_JSON_TID_BASE 1000000000U	/* above any pid_max (2^22) */
+
+/* Ranks: the order of the process's children. */
+enum { SS_XR_STALLS = 0, SS_XR_LOST = 9000, SS_XR_WORKER = 10000,
+       SS_XR_MAIN = 20000, SS_XR_THREAD = 20001, SS_XR_COUNTER = 30000 };
+
+/* What opened a slice: closing one kind closes what is nested in it. */
+enum ss_export_open_kind {
+	SS_XK_POLL = 1, SS_XK_STATE, SS_XK_OFFCPU, SS_XK_PARK, SS_XK_FUTEX,
+	SS_XK_EPOLL, SS_XK_STALL,
+};
+
+struct ss_export_open {
+	enum ss_export_open_kind kind;
+	__u64 task;
+	struct ss_xevent ev;
+};
+
+struct ss_export_track {
+	struct ss_xtrack t;
+	bool declared;
+	__u64 last_ts;		/* the latest time written on it */
+	unsigned depth;
+	struct ss_export_open stack[SS_X_STACK_MAX];
+	__s64 value;		/* COUNTER: the last value written */
+	struct ss_export_track *next_lane;	/* SLICES lanes of one key */
+	int owner;		/* THREAD: the worker it shows, -1 none */
+};
+
+struct ss_export_worker {
+	struct ss_export_track *thread, *local, *lifo, *stalls;
+	__u32 tid;
+	enum ss_wstate state;
+	__s64 local_depth;
+	__u64 lifo_task;	/* 0: the slot is empty */
+	bool in_epoll;
+};
+
+struct ss_export_thread {
+	__u32 tid;
+	struct ss_export_track *track;
+};
+
+struct ss_export_task {
+	__u64 id, fn;
+	__u64 flow;			/* a notify's flow waiting for the poll */
+	struct ss_export_track *flow_track;	/* ... started there */
+	bool done;
+	struct ss_export_task *next;
+};
+
+struct ss_export_sym {
+	__u64 addr;
+	char name[SS_NAME_MAX];
+};
+
+struct ss_export {
+	struct ss_xwriter *w;
+	const struct ss_trace_meta *meta;
+	struct ss_analysis *a;
+	struct ss_symbols *syms;
+	struct ss_export_sym *symcache;
+	struct ss_export_track **tracks;
+	size_t ntracks, captracks;
+	__u32 next_json_tid;
+	struct ss_export_track *process, *stalls_group, *runtime_stalls, *lost_lanes;
+	struct ss_export_track *idle, *inject, *ready;
+	struct ss_export_worker wx[SS_MAX_WORKERS];
+	struct ss_export_thread threads[SS_X_MAX_THREADS];
+	unsigned nthreads;
+	struct { __u32 tid; char comm[17]; } names[SS_X_MAX_NAMES];
+	unsigned nnames;
+	struct ss_export_task **tasks;
+	size_t taskcap, ntasks;
+	struct { unsigned w; __u64 ts; enum ss_wstate s; __u64 task; } q[SS_X_QUEUED_MAX];
+	unsigned nq;
+	bool have_first;
+	__u64 first_ts;
+	__u64 now;		/* the time of the record being applied */
+	__u64 next_flow;
+	unsigned idle_workers;
+	__u64 lost_since[SS_X_MAX_CPUS];
+	__u64 ready_pending;
+	/* for the summary line */
+	__u64 nslices, ninstants, nflows, ncounters, nstalls;
+	int err;
+};
+
+static inline bool ss_x_valid_worker(__s64 w)
+{
+	return w >= 0 && w < SS_MAX_WORKERS;
+}
+
+/* ---- export_track.c ---- */
+
+struct ss_export_track *ss_x_track_new(struct ss_export *x, enum ss_xtrack_kind kind,
+			     struct ss_export_track *parent, int rank, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Declares t (and its parents) before its first event. */
+void ss_x_declare(struct ss_export *x, struct ss_export_track *t);
+void ss_x_ev_init(struct ss_xevent *e, const char *cat, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Annotations (at most SS_X_ARGS_MAX; more are dropped). */
+void ss_x_arg_u(struct ss_xevent *e, const char *name, __u64 v);
+void ss_x_arg_i(struct ss_xevent *e, const char *name, __s64 v);
+void ss_x_arg_d(struct ss_xevent *e, const char *name, double v);
+void ss_x_arg_s(struct ss_xevent *e, const char *name, const char *v);
+void ss_x_arg_b(struct ss_xevent *e, const char *name, bool v);
+void ss_x_instant(struct ss_export *x, struct ss_export_track *t, __u64 ts,
+		  struct ss_xevent *e);
+void ss_x_slice_open(struct ss_export *x, struct ss_export_track *t, __u64 ts,
+		     enum ss_export_open_kind kind, __u64 task, struct ss_xevent *e);
+void ss_x_slice_close_top(struct ss_export *x, struct ss_export_track *t, __u64 ts,
+			  const struct ss_xarg *args, unsigned nargs);
+/* t may be NULL. */
+void ss_x_slice_close_all(struct ss_export *x, struct ss_export_track *t, __u64 ts);
+void ss_x_slice_close_kind(struct ss_export *x, struct ss_export_track *t, __u64 ts,
+			   enum ss_export_open_kind kind);
+/* Writes v if it changed (t may be NULL: nothing). */
+void ss_x_counter_set(struct ss_export *x, struct ss_export_track *t, __u64 ts, __s64 v);
+/* *slot, made on first use: a counter track of the process named fmt % n. */
+struct ss_export_track *ss_x_counter_track(struct ss_export *x, struct ss_export_track **slot,
+				 const char *series, int rank,
+				 const char *description, const char *fmt,
+				 unsigned n);
+/* A slice from..to on the first of the lanes at *head free by `from`;
+ * all busy: a new lane "NAME #N".  e->ts is set here. */
+void ss_x_lane_slice(struct ss_export *x, struct ss_export_track **head, int rank,
+		     const char *name, const char *description, __u64 from,
+		     __u64 to, struct ss_xevent *e);
+
+/* ---- export_model.c ---- */
+
+const char *ss_x_dest_name(__u64 dest);		/* "lifo", ... */
+void ss_x_remember_comm(struct ss_export *x, __u32 tid, const __u64 *words);
+struct ss_export_task *ss_x_task_get(struct ss_export *x, __u64 id, bool create);
+void ss_x_task_drop(struct ss_export *x, __u64 id);
+/* "task 17 (handle_request)", or "task 17" if its function has no name. */
+void ss_x_task_label(struct ss_export *x, char *buf, size_t len, __u64 id);
+struct ss_export_track *ss_x_worker_track(struct ss_export *x, unsigned w);
+struct ss_export_track *ss_x_local_track(struct ss_export *x, unsigned w);
+struct ss_export_track *ss_x_lifo_track(struct ss_export *x, unsigned w);
+struct ss_export_track *ss_x_thread_track(struct ss_export *x, __u32 tid, bool create);
+struct ss_export_track *ss_x_record_track(struct ss_export *x, const struct ss_record *r,
+				int worker, bool create);
+void ss_x_poll_open(struct ss_export *x, struct ss_export_track *t, __u64 ts,
+		    __u64 task, const struct ss_record *r);
+void ss_x_worker_close(struct ss_export *x, struct ss_export_track *t, __u64 ts,
+		       const struct ss_record *r);
+void ss_x_worker_learn_tid(struct ss_export *x, const struct ss_record *r,
+			   int worker, unsigned w);
+void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
+			     enum ss_wstate s, __u64 task,
+			     const struct ss_record *r);
+void ss_x_on_state(void *arg, unsigned worker, __u64 ts,
+		   enum ss_wstate state, __u64 task);
+void ss_x_exporter_free(struct ss_export *x);
+
+/* ---- export_records.c ---- */
+
+void ss_x_on_record(void *arg, const struct ss_record *r, int worker);
+void ss_x_on_detection(void *arg, const struct ss_detection *det);
+/* After the last record: close what is open, end the flows left. */
+void ss_x_finish(struct ss_export *x, __u64 end);
+
+#endif

@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The records and detections as the export draws them (export_model.h):
+ *
+ *  - notify: an instant on the notifier's track, and a flow to the poll it
+ *    caused (a notify of a task already queued, a move, has none); a task
+ *    cancelled or never polled ends its flow on an instant;
+ *  - steal: instants on the victim's and the thief's tracks, a flow from
+ *    the one to the other;
+ *  - queue depths, derived from the probes (docs/probes.md): notify local
+ *    +1, notify into an occupied LIFO slot +1 (the displaced task), poll
+ *    from the local queue -1, overflow -count, inject_pop +count-1 (the
+ *    first one runs), steal: the victim loses count (less its LIFO task),
+ *    the thief gains count-1.  Probes of different threads race: a depth
+ *    is clamped at 0.  The inject depth is the runtime's own figure;
+ *  - the main thread and threads that hit a runtime probe: block_on
+ *    parks, futex waits, epoll_waits;
+ *  - readiness pending: sk_data_ready while no worker is in epoll_wait,
+ *    until a worker's epoll_wait returns events (the analyzer's rule);
+ *  - lost events: the range since the CPU's previous report;
+ *  - detections: a slice spanning the stall on its worker's stall lane.
+ *
+ * Does not own: worker states (export_model.c), the stream's rules
+ * (export_track.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export_model.h"
+
+static void local_add(struct ss_export *x, __s64 w, __s64 delta, __u64 ts)
+{
+	struct ss_export_worker *wx;
+
+	if (!ss_x_valid_worker(w))
+		return;
+	wx = &x->wx[w];
+	wx->local_depth += delta;
+	if (wx->local_depth < 0)
+		wx->local_depth = 0;
+	ss_x_counter_set(x, ss_x_local_track(x, (unsigned)w), ts, wx->local_depth);
+}
+
+static void lifo_set(struct ss_export *x, __s64 w, __u64 task, __u64 ts)
+{
+	if (!ss_x_valid_worker(w))
+		return;
+	x->wx[w].lifo_task = task;
+	ss_x_counter_set(x, ss_x_lifo_track(x, (unsigned)w), ts, task ? 1 : 0);
+}
+
+static void on_notify(struct ss_export *x, const struct ss_record *r, int worker)
+{
+	__u64 id = r->args[0], dest = r->args[2], displaced = r->args[3];
+	__s64 waker = (__s32)(__u32)r->args[1];
+	struct ss_export_track *t = ss_x_record_track(x, r, worker, true);
+	struct ss_export_task *tx = ss_x_task_get(x, id, true);
+	char label[SS_X_NAME_MAX];
+	struct ss_xevent e;
+
+	if (!tx)
+		return;
+	ss_x_task_label(x, label, sizeof(label), id);
+	if (t) {
+		if (tx->flow) {	/* already queued: a move (budget, displaced) */
+			ss_x_ev_init(&e, "notify", "requeue %s -> %s", label,
+				ss_x_dest_name(dest));
+		} else {
+			ss_x_ev_init(&e, "notify", "notify %s -> %s", label,
+				ss_x_dest_name(dest));
+			e.flow_out = tx->flow = ++x->next_flow;
+			tx->flow_track = t;
+			x->nflows++;
+		}
+		ss_x_arg_u(&e, "task", id);
+		ss_x_arg_s(&e, "destination", ss_x_dest_name(dest));
+		ss_x_arg_i(&e, "waker_worker", waker);
+		if (displaced)
+			ss_x_arg_u(&e, "displaced_task", displaced);
+		ss_x_instant(x, t, r->ts, &e);
+	}
+	if (dest == SS_DEST_LOCAL) {
+		if (ss_x_valid_worker(waker) && x->wx[waker].lifo_task == id)
+			lifo_set(x, waker, 0, r->ts);	/* out of the slot */
+		local_add(x, waker, 1, r->ts);
+	} else if (dest == SS_DEST_LIFO) {
+		if (displaced)
+			local_add(x, waker, 1, r->ts);
+		lifo_set(x, waker, id, r->ts);
+	}
+}
+
+static void on_steal(struct ss_export *x, const struct ss_record *r)
+{
+	__s64 thief = (__s32)(__u32)r->args[0], victim = (__s32)(__u32)r->args[1];
+	__u64 count = r->args[2], lifo = r->args[3];
+	struct ss_export_track *from, *to;
+	struct ss_xevent e;
+
+	if (!ss_x_valid_worker(thief) || !ss_x_valid_worker(victim) || thief == victim)
+		return;
+	from = ss_x_worker_track(x, (unsigned)victim);
+	to = ss_x_worker_track(x, (unsigned)thief);
+	if (from && to) {
+		__u64 flow = ++x->next_flow;
+
+		ss_x_ev_init(&e, "steal", "stolen by worker %lld: %llu task%s", (long long)thief,
+			(unsigned long long)count, count == 1 ? "" : "s");
+		ss_x_arg_u(&e, "count", count);
+		ss_x_arg_i(&e, "thief", thief);
+		if (lifo)
+			ss_x_arg_u(&e, "lifo_task", lifo);
+		e.flow_out = flow;
+		ss_x_instant(x, from, r->ts, &e);
+		ss_x_ev_init(&e, "steal", "steal %llu task%s from worker %lld",
+			(unsigned long long)count, count == 1 ? "" : "s", (long long)victim);
+		ss_x_arg_u(&e, "count", count);
+		ss_x_arg_i(&e, "victim", victim);
+		if (lifo)
+			ss_x_arg_u(&e, "lifo_task", lifo);
+		e.flow_in = flow;
+		ss_x_instant(x, to, r->ts, &e);
+		x->nflows++;
+	}
+	local_add(x, victim, -(__s64)(count - (lifo ? 1 : 0)), r->ts);
+	if (lifo)
+		lifo_set(x, victim, 0, r->ts);
+	if (count)
+		local_add(x, thief, (__s64)count - 1, r->ts);
+}
+
+/* A non-worker thread's own slices: block_on parks, futex and epoll waits. */
+static void thread_slice(struct ss_export *x, const struct ss_record *r,
+			 struct ss_export_track *t, bool open, enum ss_export_open_kind kind,
+			 const char *cat, const char *name)
+{
+	struct ss_xevent e;
+
+	if (!t)
+		return;
+	if (!open) {
+		ss_x_slice_close_kind(x, t, r->ts, kind);
+		return;
+	}
+	ss_x_ev_init(&e, cat, "%s", name);
+	ss_x_slice_open(x, t, r->ts, kind, 0, &e);
+}
+
+static void on_lost(struct ss_export *x, const struct ss_record *r)
+{
+	__u64 from = r->cpu < SS_X_MAX_CPUS && x->lost_since[r->cpu] ?
+		     x->lost_since[r->cpu] : x->first_ts;
+	struct ss_xevent e;
+
+	if (r->cpu < SS_X_MAX_CPUS)
+		x->lost_since[r->cpu] = r->ts;
+	if (from > r->ts)
+		from = r->ts;
+	ss_x_ev_init(&e, "lost", "%llu event%s lost", (unsigned long long)r->args[0],
+		     r->args[0] == 1 ? "" : "s");
+	ss_x_arg_u(&e, "count", r->args[0]);
+	ss_x_arg_u(&e, "cpu", r->cpu);
+	ss_x_lane_slice(x, &x->lost_lanes, SS_XR_LOST, "lost events",
+			"ring-buffer drops: the events were lost somewhere in each "
+			"range (the recorder counts them per CPU)", from, r->ts, &e);
+}
+
+void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
+{
+	struct ss_export *x = arg;
+	__s64 w0 = (__s32)(__u32)r->args[0];
+	struct ss_export_track *t;
+
+	if (x->err)
+		return;
+	if (!x->have_first) {
+		x->have_first = true;
+		x->first_ts = r->ts;
+	}
+	x->now = r->ts;
+	if (r->type == SS_COMM || r->type == SS_THREAD_AT_ATTACH)
+		ss_x_remember_comm(x, r->tid, r->args);
+	if (r->type == SS_SHIM_THREAD_NAME && r->args[2] && !r->args[3])
+		ss_x_remember_comm(x, (__u32)r->args[2], r->args);
+	/* The states this record caused, in order: a worker the analyzer
+	 * forgets (unknown) comes before one it finds, whose thread this
+	 * record names. */
+	for (unsigned i = 0; i < x->nq; i++) {
+		if (x->q[i].s != SS_W_UNKNOWN)
+			ss_x_worker_learn_tid(x, r, worker, x->q[i].w);
+		ss_x_worker_apply_state(x, x->q[i].w, x->q[i].ts, x->q[i].s, x->q[i].task, r);
+	}
+	x->nq = 0;
+	if (worker >= 0)
+		ss_x_worker_learn_tid(x, r, worker, (unsigned)worker);
+	if (r->type == SS_WSRT_WORKER_START && ss_x_valid_worker(w0))
+		ss_x_worker_learn_tid(x, r, worker, (unsigned)w0);
+
+	switch (r->type) {
+	case SS_WSRT_SPAWN: {
+		struct ss_export_task *tx = ss_x_task_get(x, r->args[0], true);
+		if (tx)
+			tx->fn = r->args[2];
+		break;
+	}
+	case SS_WSRT_NOTIFY:
+		on_notify(x, r, worker);
+		break;
+	case SS_WSRT_POLL_START:
+		if (!ss_x_valid_worker(w0))
+			break;
+		/* A poll the states did not show (back-to-back, a poll_end
+		 * lost): open it here. */
+		if ((t = ss_x_worker_track(x, (unsigned)w0)) &&
+		    !(t->depth && t->stack[0].kind == SS_XK_POLL &&
+		      t->stack[0].task == r->args[1])) {
+			ss_x_worker_close(x, t, r->ts, NULL);
+			ss_x_poll_open(x, t, r->ts, r->args[1], r);
+		}
+		if (r->args[2] == SS_SRC_LOCAL)
+			local_add(x, w0, -1, r->ts);
+		if (x->wx[w0].lifo_task == r->args[1])
+			lifo_set(x, w0, 0, r->ts);
+		break;
+	case SS_WSRT_POLL_END:
+		if (r->args[2] == SS_RES_READY) {
+			struct ss_export_task *tx = ss_x_task_get(x, r->args[1], false);
+			if (tx && !tx->flow)
+				ss_x_task_drop(x, r->args[1]);
+			else if (tx)
+				tx->done = true;
+		}
+		break;
+	case SS_WSRT_STEAL:
+		on_steal(x, r);
+		break;
+	case SS_WSRT_INJECT_PUSH:
+		ss_x_counter_set(x, ss_x_counter_track(x, &x->inject, "tasks", SS_XR_COUNTER + 1,
+			    "tasks in the global inject queue", "inject queue", 0),
+			    r->ts, (__s64)r->args[2]);
+		break;
+	case SS_WSRT_INJECT_POP:
+		ss_x_counter_set(x, ss_x_counter_track(x, &x->inject, "tasks", SS_XR_COUNTER + 1,
+			    "tasks in the global inject queue", "inject queue", 0),
+			    r->ts, (__s64)r->args[2]);
+		if (r->args[1])
+			local_add(x, w0, (__s64)r->args[1] - 1, r->ts);
+		break;
+	case SS_WSRT_OVERFLOW:
+		local_add(x, w0, -(__s64)r->args[1], r->ts);
+		break;
+	case SS_WSRT_WAKE_WORKER: {
+		__s64 target = (__s32)(__u32)r->args[1];
+		struct ss_xevent e;
+
+		if ((t = ss_x_record_track(x, r, worker, true))) {
+			ss_x_ev_init(&e, "wake", "wake worker %lld", (long long)target);
+			ss_x_arg_i(&e, "target_worker", target);
+			ss_x_instant(x, t, r->ts, &e);
+		}
+		break;
+	}
+	case SS_WSRT_TASK_CANCEL: {
+		struct ss_export_task *tx = ss_x_task_get(x, r->args[0], false);
+		struct ss_xevent e;
+
+		if (tx && tx->flow && (t = ss_x_record_track(x, r, worker, true))) {
+			ss_x_ev_init(&e, "cancel", "cancel task %llu", (unsigned long long)r->args[0]);
+			ss_x_arg_u(&e, "task", r->args[0]);
+			e.flow_in = tx->flow;
+			tx->flow = 0;
+			ss_x_instant(x, t, r->ts, &e);
+		}
+		if (tx && !tx->flow)
+			ss_x_task_drop(x, r->args[0]);
+		break;
+	}
+	case SS_WSRT_PARK:
+	case SS_WSRT_UNPARK:
+		if (worker < 0 && w0 < 0)	/* block_on from a non-worker */
+			thread_slice(x, r, ss_x_thread_track(x, r->tid, true),
+				     r->type == SS_WSRT_PARK, SS_XK_PARK, "park",
+				     r->args[1] == SS_PARK_DRIVER ? "parked: driver"
+								  : "parked: block_on");
+		break;
+	case SS_FUTEX_ENTER: {
+		int cmd = (int)(r->args[1] & 0x7f);
+		if (worker < 0 && (cmd == 0 || cmd == 9))	/* WAIT, WAIT_BITSET */
+			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), true,
+				     SS_XK_FUTEX, "syscall", "futex wait");
+		break;
+	}
+	case SS_FUTEX_EXIT:
+		if (worker < 0)
+			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), false,
+				     SS_XK_FUTEX, NULL, NULL);
+		break;
+	case SS_EPOLL_ENTER:
+		if (worker >= 0)
+			x->wx[worker].in_epoll = true;
+		else
+			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), true,
+				     SS_XK_EPOLL, "syscall", "epoll_wait");
+		break;
+	case SS_EPOLL_EXIT:
+		if (worker >= 0) {
+			x->wx[worker].in_epoll = false;
+			if ((__s64)r->args[0] > 0 && x->ready_pending) {
+				x->ready_pending = 0;
+				ss_x_counter_set(x, x->ready, r->ts, 0);
+			}
+		} else {
+			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), false,
+				     SS_XK_EPOLL, NULL, NULL);
+		}
+		break;
+	case SS_SK_DATA_READY: {
+		bool polled = false;
+		for (unsigned i = 0; i < SS_MAX_WORKERS; i++)
+			polled |= x->wx[i].in_epoll;
+		if (polled)
+			break;	/* a worker in epoll_wait takes it at once */
+		x->ready_pending++;
+		ss_x_counter_set(x, ss_x_counter_track(x, &x->ready, "events", SS_XR_COUNTER + 2,
+			    "socket readiness (sk_data_ready) that arrived while no worker "
+			    "was in epoll_wait, not yet harvested", "readiness pending", 0),
+			    r->ts, (__s64)x->ready_pending);
+		break;
+	}
+	case SS_THREAD_EXIT:
+		if (worker < 0 && (t = ss_x_thread_track(x, r->tid, false)))
+			ss_x_slice_close_all(x, t, r->ts);
+		break;
+	case SS_LOST:
+		on_lost(x, r);
+		break;
+	default:
+		break;
+	}
+}
+
+void ss_x_on_detection(void *arg, const struct ss_detection *det)
+{
+	struct ss_export *x = arg;
+	struct ss_detection d = *det;	/* the analyzer's array moves */
+	char desc[1024], task[SS_NAME_MAX], blocker[SS_NAME_MAX], name[48];
+	struct ss_xevent e;
+	bool on_worker = ss_x_valid_worker(d.worker);
+
+	if (x->err)
+		return;
+	ss_detection_describe(&d, x->a, desc, sizeof(desc));
+	ss_x_sanitize(task, sizeof(task), d.task_name);
+	ss_x_sanitize(blocker, sizeof(blocker), d.blocker_name);
+	ss_x_sanitize(desc, sizeof(desc), desc);
+	ss_x_ev_init(&e, "stall", "%s", ss_det_kind_name(d.kind));
+	ss_x_arg_s(&e, "kind", ss_det_kind_name(d.kind));
+	ss_x_arg_d(&e, "wait_ms", (double)d.duration_ns / 1e6);
+	ss_x_arg_i(&e, "worker", d.worker);
+	if (d.task) {
+		ss_x_arg_u(&e, "task", d.task);
+		ss_x_arg_s(&e, "task_name", task);
+	}
+	if (d.blocker_task) {
+		ss_x_arg_u(&e, "blocker_task", d.blocker_task);
+		ss_x_arg_s(&e, "blocker_name", blocker);
+	}
+	ss_x_arg_u(&e, "idle_workers", d.idle_workers);
+	ss_x_arg_u(&e, "parked_workers", d.parked_workers);
+	ss_x_arg_d(&e, "idle_ms", (double)d.idle_ns / 1e6);
+	if (d.kind == SS_DET_IDLE_BUT_PARKED)
+		ss_x_arg_u(&e, "sock", d.sock);
+	ss_x_arg_b(&e, "uncertain", d.uncertain);
+	ss_x_arg_s(&e, "description", desc);
+	if (on_worker)
+		snprintf(name, sizeof(name), "stalls: worker %d", d.worker);
+	else
+		snprintf(name, sizeof(name), "stalls: runtime");
+	ss_x_lane_slice(x, on_worker ? &x->wx[d.worker].stalls : &x->runtime_stalls,
+			on_worker ? SS_XR_STALLS + 10 * (d.worker + 1) : SS_XR_STALLS,
+			name, "the analyzer's detections, one slice per stall "
+			"spanning it (stallscope report explains each)",
+			d.start_ns, d.start_ns + d.duration_ns, &e);
+	x->nstalls++;
+}
+
+/* After the last record: close what is open, end the flows left. */
+void ss_x_finish(struct ss_export *x, __u64 end)
+{
+	for (size_t i = 0; i < x->ntracks; i++)
+		ss_x_slice_close_all(x, x->tracks[i], end);
+	for (size_t i = 0; i < x->taskcap; i++) {
+		for (struct ss_export_task *t = x->tasks[i]; t; t = t->next) {
+			struct ss_xevent e;
+
+			if (!t->flow)
+				continue;
+			ss_x_ev_init(&e, "notify", "task %llu not polled by the end",
+				(unsigned long long)t->id);
+			ss_x_arg_u(&e, "task", t->id);
+			e.flow_in = t->flow;
+			t->flow = 0;
+			ss_x_instant(x, t->flow_track, end, &e);
+		}
+	}
+}
+
