@@ -580,26 +580,65 @@ static void drop_workers(struct an *an)
 	memset(an->a->workers, 0, sizeof(an->a->workers));
 }
 
-static void new_kernel_worker(struct an *an, __u32 tid, const char *comm)
+/* A named worker's lane: the runtime's numbering when the name carries
+ * it (wsrt-w3 is worker 3), else the next free one. */
+static int lane_for(struct an *an, const char *comm)
 {
-	if (an->have_runtime || worker_by_tid(an, tid) || !name_is_worker(an, comm))
-		return;
-	/* Named workers replace the threads taken for workers because they
-	 * parked before any name matched. */
-	if (an->by_parking)
-		drop_workers(an);
-	/* Lanes follow the runtime's numbering when the name carries it
-	 * (wsrt-w3 is worker 3); else the order threads are found in. */
 	int index = (int)an->nw;
 	size_t len = strlen(comm), d = len;
+
 	while (d > 0 && comm[d - 1] >= '0' && comm[d - 1] <= '9')
 		d--;
 	if (d < len && len - d < 4 && !worker_find(an, atoi(comm + d)))
 		index = atoi(comm + d);
 	while (worker_find(an, index))
 		index++;
-	struct worker *w = worker_by_index(an, index, tid);
-	if (w)
+	return index;
+}
+
+/*
+ * A name matched: names decide from now on.  The threads taken for
+ * workers because they parked leave — except those whose name matches
+ * (a worker that parked in its start-up handshake before the runtime
+ * named it), which keep their state and move to the lane the name gives.
+ */
+static void names_decide(struct an *an)
+{
+	struct worker keep[SS_MAX_WORKERS];	/* ~30 KiB, once per trace */
+	unsigned nk = 0;
+
+	for (unsigned i = 0; i < an->nw; i++)
+		if (name_is_worker(an, an->w[i].comm))
+			keep[nk++] = an->w[i];
+	drop_workers(an);
+	for (unsigned k = 0; k < nk; k++) {
+		struct worker *w = worker_by_index(an, lane_for(an, keep[k].comm), keep[k].tid);
+		if (!w)
+			continue;
+		int index = w->index;
+		*w = keep[k];
+		w->index = index;
+		w->shown = SS_W_UNKNOWN;
+		w->shown_since = 0;
+		show(an, w, an->now);
+	}
+}
+
+static void new_kernel_worker(struct an *an, __u32 tid, const char *comm)
+{
+	struct worker *w;
+
+	if (an->have_runtime || !name_is_worker(an, comm))
+		return;
+	if ((w = worker_by_tid(an, tid))) {
+		/* Taken for a worker by parking, now named as one. */
+		if (an->by_parking)
+			names_decide(an);
+		return;
+	}
+	if (an->by_parking)
+		names_decide(an);
+	if ((w = worker_by_index(an, lane_for(an, comm), tid)))
 		snprintf(w->comm, sizeof(w->comm), "%s", comm);
 }
 
@@ -770,8 +809,7 @@ static void apply_kernel(struct an *an, const struct ss_record *r)
 		}
 		if ((w = worker_by_tid(an, r->tid)))
 			snprintf(w->comm, sizeof(w->comm), "%s", comm);
-		else
-			new_kernel_worker(an, r->tid, comm);
+		new_kernel_worker(an, r->tid, comm);
 		break;
 	}
 	case SS_SCHED_SWITCH: {
