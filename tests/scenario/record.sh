@@ -58,9 +58,12 @@ elif dump_ok record_lifo_stall_legacy "$tmp/legacy.trace"; then
 		END { if (nw < 2) { print "only " nw " worker_start records"; exit }
 		      for (t in workers) if (!seen[t]) { print "no sched_switch for worker tid " t; exit }
 		      print "ok" }' "$t"
-	# Timestamps never go back on one CPU.
+	# Timestamps go back on one CPU only by a preemption: a program can
+	# be preempted between reserving its record and reading the clock
+	# (docs/trace-format.md); 50 ms is far beyond one, far below garbage.
 	check record_timestamps_monotonic_per_cpu '
-		/^[0-9]/ { split($2, c, "="); if ($1 < last[c[2]]) { print "cpu " c[2] ": " $1 " after " last[c[2]]; exit } last[c[2]] = $1; n++ }
+		/^[0-9]/ { split($2, c, "="); if ($1 + 50000000 < last[c[2]]) { print "cpu " c[2] ": " $1 " after " last[c[2]]; exit }
+			   if ($1 > last[c[2]]) last[c[2]] = $1; n++ }
 		END { print (n > 0 ? "ok" : "no records") }' "$t"
 	check record_trailer_says_exited '
 		/^# trailer:/ { if (/stop=exited/ && /status=0/) { print "ok" } else { print "trailer: " $0 }; found = 1 }
