@@ -569,6 +569,43 @@ void ss_recorder_stats(const struct ss_recorder *r, struct ss_recorder_stats *s)
  * Returns the pipe the child waits on (close it after closing the links),
  * or -1: then everything is closed here, slowly but surely.
  */
+/* In the detaching child: closes every descriptor but keep, 0-2 and the
+ * BPF objects (programs, maps, links, perf events: anon inodes), so that
+ * nothing the caller waits on (a pipe, a socket, the terminal, the trace
+ * file) stays open while the probes are released.  No allocation: the
+ * parent may have been anywhere in malloc when it forked. */
+static void close_all_but_bpf(int keep)
+{
+	char buf[4096], path[64], link[64];
+	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+
+	if (dir < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct { __u64 ino; __s64 off; unsigned short reclen;
+				 unsigned char type; char name[]; } *d = (void *)(buf + off);
+			int fd = atoi(d->name);
+			ssize_t len;
+
+			off += d->reclen;
+			if (d->name[0] < '0' || d->name[0] > '9' || fd <= 2 ||
+			    fd == keep || fd == dir)
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+			len = readlink(path, link, sizeof(link) - 1);
+			if (len > 0) {
+				link[len] = '\0';
+				if (!strncmp(link, "anon_inode:", 11))
+					continue;
+			}
+			close(fd);
+		}
+	}
+	close(dir);
+}
+
 static int detach_in_background(struct ss_recorder *r)
 {
 	int p[2], nul;
@@ -597,6 +634,7 @@ static int detach_in_background(struct ss_recorder *r)
 			dup2(nul, 2);
 		}
 		close(p[1]);
+		close_all_but_bpf(p[0]);
 		while (read(p[0], &c, 1) < 0 && errno == EINTR)
 			;
 		_exit(0);	/* closes the last references: the slow part */

@@ -172,7 +172,9 @@ else
 		kill -0 "$rec" 2>/dev/null || break
 		sleep 0.1
 	done
-	for _ in $(seq 25); do
+	# Requests for as long as it records (--duration 3), at most 300.
+	for _ in $(seq 300); do
+		kill -0 "$rec" 2>/dev/null || break
 		sleep 0.1
 		curl -sS -m 2 -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null
 	done

@@ -129,7 +129,9 @@ else
 		kill -0 "$rec" 2>/dev/null || break
 		sleep 0.1
 	done
-	for _ in $(seq 30); do
+	# Requests for as long as it records (--duration 3), at most 300.
+	for _ in $(seq 300); do
+		kill -0 "$rec" 2>/dev/null || break
 		exec 3<>"/dev/tcp/127.0.0.1/$port" &&
 			printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
 			timeout 2 cat <&3 >/dev/null
@@ -139,6 +141,7 @@ else
 	if ! wait "$rec"; then
 		not_ok record_attach_to_running_pid "record failed: $(cat "$tmp/p.out")"
 	elif dump_ok record_attach_to_running_pid "$tmp/p.trace"; then
+		echo "# record_attach_to_running_pid: $(tr '\n' '|' <"$tmp/p.out")"
 		check record_attach_to_running_pid '
 			/^# pid:/ { pid = $3 }
 			/ poll_start / { polls++ } / sched_switch / { sw++ } / sk_data_ready / { rdy++ }
