@@ -150,6 +150,17 @@ static unsigned count_state(struct an *an, bool (*pred)(enum ss_wstate))
 	return n;
 }
 
+/* The same over the runtime's own view, whatever the kernel does with
+ * the thread: a searcher preempted mid-search still counts as searching
+ * for the runtime (it will find the work when it runs again). */
+static unsigned count_base(struct an *an, bool (*pred)(enum ss_wstate))
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < an->nw; i++)
+		n += pred(an->w[i].base);
+	return n;
+}
+
 static bool futex_state(enum ss_wstate s) { return s == SS_W_PARKED_FUTEX; }
 static bool search_state(enum ss_wstate s) { return s == SS_W_SEARCHING; }
 
@@ -164,7 +175,7 @@ static void advance(struct an *an, __u64 ts)
 	__u64 dt = ts - an->now;
 	unsigned idle = count_state(an, idle_state);
 	unsigned parked = count_state(an, parked_state);
-	unsigned searching = count_state(an, search_state);
+	unsigned searching = count_base(an, search_state);
 	unsigned futex = count_state(an, futex_state);
 
 	for (unsigned i = 0; i < an->nw; i++) {
