@@ -86,6 +86,7 @@ struct run {
 	const struct scenario *sc;
 	int fixed;			/* the switch's value */
 	char trace[PATH_MAX], out[PATH_MAX], log[PATH_MAX];
+	char pftrace[PATH_MAX];		/* its Perfetto export, "" if none */
 	char json[2048];		/* the example's last line, "" if none */
 	bool ok;			/* recorded, measured and analyzed */
 	size_t ndets;
@@ -212,6 +213,35 @@ static void show_log_tail(const char *path, unsigned lines)
 /* ---- one run ------------------------------------------------------------------------- */
 
 /* Steps 1-2: `stallscope record` of the example; its exit status, or -1. */
+/* `stallscope export TRACE -o PFTRACE`, its messages appended to the
+ * run's log; true if it wrote the file. */
+static bool export_run(const struct run *r, const char *self)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		int log = open(r->log, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+		if (log < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+			_exit(126);
+		execl(self, "stallscope", "export", r->trace, "-o", r->pftrace,
+		      (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return false;
+	give_to_sudo_user(r->pftrace);
+	return true;
+}
+
 static int record_run(const struct run *r, const char *self, const char *prog)
 {
 	char val[2] = { (char)('0' + r->fixed), '\0' };
@@ -309,6 +339,10 @@ static void show_run(struct run *r)
 
 	printf("\n-- %s (%s=%d): %s\n", mode_names[r->fixed], r->sc->env, r->fixed,
 	       r->trace);
+	if (r->pftrace[0])
+		printf("perfetto: %s (open it in https://ui.perfetto.dev)\n", r->pftrace);
+	else
+		printf("perfetto: not exported (see %s)\n", r->log);
 	print_measured(stdout, r);
 
 	/* The timeline is drawn into memory first so that the detections,
@@ -401,8 +435,12 @@ static bool run_scenario(const struct scenario *sc, const char *dir,
 			ok = false;
 			continue;
 		}
-		/* Other views of the same run (a Perfetto .pftrace next to the
-		 * trace) are written here, once they exist. */
+		/* The same run for Perfetto's UI, next to the trace; the
+		 * demo goes on without it if that fails (said in show_run). */
+		snprintf(name[0], sizeof(name[0]), "%s-%s.pftrace", sc->name, mode_names[fixed]);
+		if (!path_join(r->pftrace, sizeof(r->pftrace), dir, name[0]) ||
+		    !export_run(r, self))
+			r->pftrace[0] = '\0';
 		r->ok = true;
 		show_run(r);
 		ok = ok && r->ok;

@@ -138,6 +138,18 @@ else
 		"$ss" dump "$dir/$f" >/dev/null 2>&1 || missing="$missing $f"
 	done
 	if [ -z "$missing" ]; then ok demo_writes_both_traces; else not_ok demo_writes_both_traces "missing or unreadable:$missing ($(ls "$dir"))"; fi
+	# ... and each as a Perfetto trace that protoc decodes, named in the output.
+	proto=$(dirname "$0")/../../../shared/perfetto/perfetto_subset.proto
+	bad=
+	for m in legacy fixed; do
+		f=$dir/lifo-$m.pftrace
+		grep -q "^perfetto: $f (open it in https://ui.perfetto.dev)$" "$tmp/demo.txt" || bad="$bad $m: not in the output;"
+		protoc -I"$(dirname "$proto")" --decode=perfetto.protos.Trace "$proto" <"$f" >"$tmp/pf.txt" 2>"$tmp/pf.err" ||
+			bad="$bad $m: $(head -2 "$tmp/pf.err" | tr '\n' ' ');"
+	done
+	grep -q 'string_value: "stuck_lifo"' <(protoc -I"$(dirname "$proto")" --decode=perfetto.protos.Trace "$proto" <"$dir/lifo-legacy.pftrace" 2>/dev/null) ||
+		bad="$bad legacy: no stuck_lifo stall slice;"
+	if [ -z "$bad" ]; then ok demo_writes_perfetto_traces; else not_ok demo_writes_perfetto_traces "$bad ($(ls "$dir"))"; fi
 	# The legacy run's section, then the fixed run's.
 	legacy=$(sed -n '/^-- legacy/,/^-- fixed/p' "$tmp/demo.txt")
 	fixed=$(sed -n '/^-- fixed/,/^== conclusion/p' "$tmp/demo.txt")
