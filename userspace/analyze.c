@@ -73,6 +73,9 @@ struct task {
 	int dest;		/* SS_DEST_* while queued */
 	int owner;		/* worker whose LIFO/queue holds it, -1 inject */
 	__u64 since;		/* first notify of this wait */
+	__u64 pns_queued;	/* cum[IG_PARKED_NOSEARCH] when it entered a
+				 * queue others can take it from (a LIFO slot
+				 * is not one: that wait is stuck_lifo's) */
 	__u64 blocker;		/* LIFO: what the slot's worker ran then */
 	__u64 blocker_fn;	/* ... and its poll function (it may be gone) */
 	__u64 *snap;		/* [nworkers_at_snap][IW_N] + [IG_N] */
@@ -477,7 +480,9 @@ static void wait_ended(struct an *an, struct task *t, struct worker *poller,
 			return;
 		kind = SS_DET_STUCK_LIFO;
 	} else {
-		if (since_g(an, t, IG_PARKED_NOSEARCH) < an->threshold)
+		/* Counted from when others could take it: a task displaced
+		 * from a LIFO slot was not runnable by anyone else before. */
+		if (an->cum[IG_PARKED_NOSEARCH] - t->pns_queued < an->threshold)
 			return;
 		kind = SS_DET_RUNNABLE_WHILE_PARKED;
 	}
@@ -711,19 +716,23 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 			an->nqueued++;
 			t->since = ts;
 			snapshot(an, t);
+			t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
 		} else if (t->dest == SS_DEST_LIFO && t->owner >= 0) {
 			/* A move out of a LIFO slot (budget or displacement). */
 			struct worker *o = worker_find(an, t->owner);
 			if (o && o->lifo_task == id)
 				o->lifo_task = 0;
+			t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
 		}
 		t->dest = dest;
 		t->owner = dest == SS_DEST_INJECT ? -1 : waker;
 		if (dest == SS_DEST_LIFO && ww) {
 			if (ww->lifo_task && ww->lifo_task != id) {
 				struct task *old = task_get(an, ww->lifo_task, false);
-				if (old && old->queued && old->dest == SS_DEST_LIFO)
+				if (old && old->queued && old->dest == SS_DEST_LIFO) {
 					old->dest = SS_DEST_LOCAL;
+					old->pns_queued = an->cum[IG_PARKED_NOSEARCH];
+				}
 			}
 			ww->lifo_task = id;
 			/* Pinned behind whatever its worker runs now: usually
@@ -763,8 +772,10 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 		struct worker *v = worker_find(an, victim);
 		if (v && r->args[3] && v->lifo_task == r->args[3])
 			v->lifo_task = 0;
-		if (r->args[3] && (t = task_get(an, r->args[3], false)))
+		if (r->args[3] && (t = task_get(an, r->args[3], false))) {
 			t->dest = SS_DEST_LOCAL;	/* out of the slot */
+			t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
+		}
 		break;
 	}
 	case SS_WSRT_PARK:
