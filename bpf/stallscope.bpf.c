@@ -30,10 +30,6 @@
 #define EPOLL_CTL_MOD 3
 
 const volatile __u32 targ_tgid = 0;
-/* Set by userspace when it stops: the USDT links are then closed in the
- * background (each uprobe detach waits for an RCU grace period), and
- * until they are, their hits record nothing. */
-__u32 detaching = 0;
 
 /* Sized by userspace before load (bpf_map__set_max_entries). */
 struct {
@@ -121,8 +117,6 @@ int handle_usdt(struct pt_regs *ctx)
 	struct ss_record *r;
 	int n;
 
-	if (detaching)
-		return 0;
 	r = reserve((__u32)bpf_usdt_cookie(ctx), current_tid());
 	if (!r)
 		return 0;

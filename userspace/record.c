@@ -41,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -461,12 +460,15 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	}
 	if (!r->t.started)
 		ss_proc_epoll_sockets(r->t.pid, seed_socket, r);
+	/* The probes first: attaching uprobes can wait seconds behind other
+	 * recordings' detaches (the kernel serializes them), and the
+	 * tracepoints would meanwhile record that wait into the trace. */
+	if (!o->kernel_only)
+		attach_usdt(r, r->exe);
 	if ((err = stallscope_bpf__attach(r->skel))) {
 		fprintf(stderr, "stallscope: cannot attach the BPF programs: %s\n", strerror(-err));
 		goto fail;
 	}
-	if (!o->kernel_only)
-		attach_usdt(r, r->exe);
 	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), on_event, r, NULL);
 	if (!r->rb) {
 		err = -errno;
@@ -558,106 +560,24 @@ void ss_recorder_stats(const struct ss_recorder *r, struct ss_recorder_stats *s)
 }
 
 /*
- * Detaching a uprobe waits for an RCU grace period (tasks-trace), and the
- * kernel does them one after another, across processes: ~0.1 s per probe
- * site on this machine, 7 s for the 64 of a wsrt program with the shim,
- * after the target has already exited.  So the links are handed to a
- * child: it keeps a reference to every BPF file while we close ours (each
- * close then only drops a reference: instant), and exits — releasing them
- * for real — once we have.  The command returns at once; the probes go
- * away in the background, recording nothing meanwhile (`detaching`).
- * Returns the pipe the child waits on (close it after closing the links),
- * or -1: then everything is closed here, slowly but surely.
+ * Slow when probes were attached: detaching a uprobe waits for an RCU
+ * grace period, and the kernel does them one at a time across processes
+ * (~0.1 s per probe site here: seconds for a wsrt program with the shim).
+ * record prints its summary first, live says "detaching the probes".
+ * Detaching in the background instead was tried: the next recording's
+ * attach then waited behind it (same kernel lock), and under TSan a
+ * starting target's exec was held up for seconds too.
  */
-/* In the detaching child: closes every descriptor but keep, 0-2 and the
- * BPF objects (programs, maps, links, perf events: anon inodes), so that
- * nothing the caller waits on (a pipe, a socket, the terminal, the trace
- * file) stays open while the probes are released.  No allocation: the
- * parent may have been anywhere in malloc when it forked. */
-static void close_all_but_bpf(int keep)
-{
-	char buf[4096], path[64], link[64];
-	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	long n;
-
-	if (dir < 0)
-		return;
-	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n;) {
-			struct { __u64 ino; __s64 off; unsigned short reclen;
-				 unsigned char type; char name[]; } *d = (void *)(buf + off);
-			int fd = atoi(d->name);
-			ssize_t len;
-
-			off += d->reclen;
-			if (d->name[0] < '0' || d->name[0] > '9' || fd <= 2 ||
-			    fd == keep || fd == dir)
-				continue;
-			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-			len = readlink(path, link, sizeof(link) - 1);
-			if (len > 0) {
-				link[len] = '\0';
-				if (!strncmp(link, "anon_inode:", 11))
-					continue;
-			}
-			close(fd);
-		}
-	}
-	close(dir);
-}
-
-static int detach_in_background(struct ss_recorder *r)
-{
-	int p[2], nul;
-	pid_t pid;
-	char c;
-
-	if (!r->nlinks || !r->skel || !r->skel->bss)
-		return -1;
-	r->skel->bss->detaching = 1;
-	if (pipe2(p, O_CLOEXEC))
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		/* Off the caller's terminal and pipes at once: a shell's
-		 * $(stallscope ...) must not wait for us. */
-		setsid();
-		if ((nul = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		}
-		close(p[1]);
-		close_all_but_bpf(p[0]);
-		while (read(p[0], &c, 1) < 0 && errno == EINTR)
-			;
-		_exit(0);	/* closes the last references: the slow part */
-	}
-	close(p[0]);
-	return p[1];
-}
-
 void ss_recorder_free(struct ss_recorder *r)
 {
-	int detacher;
-
 	if (!r)
 		return;
 	ss_target_close(&r->t);
-	detacher = detach_in_background(r);
 	for (unsigned i = 0; i < r->nlinks; i++)
 		bpf_link__destroy(r->links[i]);
 	free(r->links);
 	ring_buffer__free(r->rb);
 	stallscope_bpf__destroy(r->skel);
-	if (detacher >= 0)
-		close(detacher);
 	free(r->pending);
 	free(r->lost_seen);
 	free(r->meta.mappings);
