@@ -1082,12 +1082,20 @@ int ss_analyzer_finish(struct ss_analyzer *z, __u64 trailer_lost)
 	}
 	if (an->err)
 		return an->err;
-	/* Still waiting when the trace ended: report up to the end. */
+	/* Still waiting when the trace ended: report up to the end — unless
+	 * the runtime shut down under it (its worker, or for the inject
+	 * queue every worker, exited): dropped at shutdown, not a stall. */
 	size_t ndets = out->ndets;
+	bool all_exited = an->nw > 0;
+	for (unsigned i = 0; i < an->nw; i++)
+		all_exited = all_exited && an->w[i].base == SS_W_EXITED;
 	for (size_t i = 0; i < an->htcap; i++)
-		for (struct task *t = an->ht[i]; t; t = t->next)
-			if (t->queued)
-				wait_ended(an, t, NULL, out->end_ns);
+		for (struct task *t = an->ht[i]; t; t = t->next) {
+			struct worker *o = t->owner >= 0 ? worker_find(an, t->owner) : NULL;
+			if (!t->queued || (o ? o->base == SS_W_EXITED : all_exited))
+				continue;
+			wait_ended(an, t, NULL, out->end_ns);
+		}
 	readiness_harvested(an, out->end_ns, true);
 	if (an->o->on_detection)
 		for (size_t i = ndets; i < out->ndets; i++)
