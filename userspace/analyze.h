@@ -151,6 +151,18 @@ void ss_analyzer_free(struct ss_analyzer *an);
 const char *ss_det_kind_name(enum ss_det_kind k);	/* "stuck_lifo", ... */
 const char *ss_cause_name(enum ss_cause c);		/* "all_busy", ... */
 const char *ss_wstate_name(enum ss_wstate s);		/* "running", ... */
+/* Its character in the text timeline and the live view (one table, so
+ * the two always agree). */
+static inline char ss_wstate_glyph(enum ss_wstate s)
+{
+	static const char glyphs[SS_W_NSTATES] = {
+		[SS_W_UNKNOWN] = ' ', [SS_W_RUNNING] = '#',
+		[SS_W_SEARCHING] = 's', [SS_W_PARKED_DRIVER] = 'D',
+		[SS_W_PARKED_FUTEX] = '.', [SS_W_IDLE] = '-',
+		[SS_W_OFFCPU] = 'R', [SS_W_EXITED] = ' ',
+	};
+	return (unsigned)s < SS_W_NSTATES ? glyphs[s] : '?';
+}
 /* One readable paragraph about d (no trailing newline). */
 int ss_detection_describe(const struct ss_detection *d,
 			  const struct ss_analysis *a, char *buf, size_t len);

@@ -38,17 +38,6 @@
 #define MAX_MARKED 20		/* detection lines drawn; the rest counted */
 #define LABEL_GAP 10		/* columns between time labels, at least */
 
-/* The character of each state (DESIGN.md's states). */
-static const char glyphs[SS_W_NSTATES] = {
-	[SS_W_UNKNOWN] = ' ',
-	[SS_W_RUNNING] = '#',
-	[SS_W_SEARCHING] = 's',
-	[SS_W_PARKED_DRIVER] = 'D',
-	[SS_W_PARKED_FUTEX] = '.',
-	[SS_W_IDLE] = '-',
-	[SS_W_OFFCPU] = 'R',
-	[SS_W_EXITED] = ' ',
-};
 
 /* Who wins a tie for a bucket: what the runtime did over why it waited. */
 static const enum ss_wstate tie_order[SS_W_NSTATES] = {
@@ -109,7 +98,7 @@ static void lane_flush(struct lane *l)
 			best = s;
 		}
 	}
-	l->cells[l->cur] = glyphs[best];
+	l->cells[l->cur] = ss_wstate_glyph(best);
 	memset(l->acc, 0, sizeof(l->acc));
 	l->cur = -1;
 }

@@ -27,17 +27,6 @@
 
 #include "live_model.h"
 
-/* The same glyphs as the static timeline (userspace/timeline.c). */
-static const char glyphs[SS_W_NSTATES] = {
-	[SS_W_UNKNOWN] = ' ',
-	[SS_W_RUNNING] = '#',
-	[SS_W_SEARCHING] = 's',
-	[SS_W_PARKED_DRIVER] = 'D',
-	[SS_W_PARKED_FUTEX] = '.',
-	[SS_W_IDLE] = '-',
-	[SS_W_OFFCPU] = 'R',
-	[SS_W_EXITED] = ' ',
-};
 
 static const enum ss_live_attr state_attrs[SS_W_NSTATES] = {
 	[SS_W_UNKNOWN] = SS_LA_TEXT,
@@ -64,7 +53,7 @@ static const enum ss_wstate tie_order[SS_W_NSTATES] = {
 
 char ss_live_glyph(enum ss_wstate s)
 {
-	return (unsigned)s < SS_W_NSTATES ? glyphs[s] : '?';
+	return ss_wstate_glyph(s);
 }
 
 enum ss_live_attr ss_live_state_attr(enum ss_wstate s)
