@@ -13,7 +13,7 @@
  * so at every event the analyzer first advances a few integrals over the
  * elapsed time, then applies the event.  Per worker w: "some other worker
  * idle" (others_idle[w]), "w off-CPU while runnable" (offcpu[w]), "w
- * idle", "w parked"; globally: "some worker parked, none searching",
+ * idle", "w parked"; globally: "some worker parked, none looking for work",
  * "some worker parked on a futex", "some worker idle", and wasted worker
  * time, min(idle workers, ready items).  A queued task or pending
  * readiness snapshots the integrals it needs when it starts waiting; when
@@ -27,7 +27,8 @@
  *    while no worker is in epoll_wait, harvested (an epoll_wait returning
  *    events) >= T later, while some worker was parked on a futex >= T.
  *  runnable_while_parked: a task in a local or the inject queue for >= T
- *    while some worker was parked and none searching for >= T of it.
+ *    while some worker was parked and none looking for work (searching,
+ *    or between tasks) for >= T of it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -165,7 +166,15 @@ static unsigned count_base(struct an *an, bool (*pred)(enum ss_wstate))
 }
 
 static bool futex_state(enum ss_wstate s) { return s == SS_W_PARKED_FUTEX; }
-static bool search_state(enum ss_wstate s) { return s == SS_W_SEARCHING; }
+
+/* Looking for work, for the runtime: searching, or between tasks (idle),
+ * which always looks (next task, inject queue, a steal) before it parks.
+ * A worker preempted there for 45 ms leaves work waiting: the kernel's
+ * doing, not a lost wakeup — the runtime counted it as a searcher. */
+static bool looking_state(enum ss_wstate s)
+{
+	return s == SS_W_SEARCHING || s == SS_W_IDLE;
+}
 
 /* Advance every integral to ts under the current states. */
 static void advance(struct an *an, __u64 ts)
@@ -178,7 +187,7 @@ static void advance(struct an *an, __u64 ts)
 	__u64 dt = ts - an->now;
 	unsigned idle = count_state(an, idle_state);
 	unsigned parked = count_state(an, parked_state);
-	unsigned searching = count_base(an, search_state);
+	unsigned looking = count_base(an, looking_state);
 	unsigned futex = count_state(an, futex_state);
 
 	for (unsigned i = 0; i < an->nw; i++) {
@@ -195,7 +204,7 @@ static void advance(struct an *an, __u64 ts)
 		if (w->shown == SS_W_PARKED_FUTEX)
 			w->cum[IW_FUTEX] += dt;
 	}
-	if (parked && !searching)
+	if (parked && !looking)
 		an->cum[IG_PARKED_NOSEARCH] += dt;
 	if (futex)
 		an->cum[IG_FUTEX_PARKED] += dt;
@@ -784,7 +793,11 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 				 SS_W_PARKED_DRIVER : SS_W_PARKED_FUTEX, ts);
 		break;
 	case SS_WSRT_UNPARK:
-		if ((w = worker_by_index(an, wi, r->tid)))
+		/* Woken by a notifier (wake_worker), it is searching for the
+		 * runtime until its own search_end, whatever it says on the
+		 * way (and however long the kernel keeps it from saying it). */
+		if ((w = worker_by_index(an, wi, r->tid)) &&
+		    w->base != SS_W_SEARCHING)
 			set_base(an, w, SS_W_IDLE, ts);
 		break;
 	case SS_WSRT_WAKE_WORKER:
