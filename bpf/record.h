@@ -124,6 +124,12 @@ enum ss_type {
 	/* A new thread of the target: tid = the new thread; args: parent
 	 * tid. */
 	SS_THREAD_NEW = 106,
+	/* The hypervisor kept this CPU from running a target thread (KVM
+	 * steal time: the vCPU was runnable but not running): tid = the
+	 * target thread on the CPU; args: stolen ns, since (the time of the
+	 * previous sample on this CPU: the steal happened in [since, ts]).
+	 * Written when >= 1 ms was stolen since the last sample. */
+	SS_VCPU_STEAL = 107,
 
 	/* Written by userspace. */
 	/* Lost events: args: count lost on `cpu` since the previous record of

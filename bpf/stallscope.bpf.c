@@ -13,7 +13,10 @@
  * (plain tp/ programs occasionally miss events on this kernel); the futex
  * and epoll syscall tracepoints; epoll_ctl, to learn which sockets the
  * target polls; sk_data_ready on those sockets (readiness arriving, in
- * whatever context delivers it); thread creation, renames and exits.
+ * whatever context delivers it); thread creation, renames and exits;
+ * and, in a VM, the hypervisor's steal time on the target's CPUs
+ * (a vCPU that is not running looks, from inside, like a thread that
+ * runs and does nothing: no event shows it otherwise).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -56,6 +59,20 @@ struct {
 	__type(value, __u32);
 } socks SEC(".maps");
 
+#define STEAL_MIN_NS 1000000ULL
+
+/* Per CPU: steal time and clock at the last sample. */
+struct steal_mark {
+	__u64 steal, ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct steal_mark);
+} steal_seen SEC(".maps");
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 static __always_inline void count(__u32 which)
@@ -66,7 +83,7 @@ static __always_inline void count(__u32 which)
 		__sync_fetch_and_add(c, 1);
 }
 
-static __always_inline struct ss_record *reserve(__u32 type, __u32 tid)
+static __always_inline struct ss_record *reserve_only(__u32 type, __u32 tid)
 {
 	struct ss_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 
@@ -108,6 +125,52 @@ static __always_inline __u32 current_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
+/* The steal time this CPU's current thread suffered since the last sample
+ * here: every context switch on the machine samples (so a thread is only
+ * charged for what it was running through), as does every record.  When
+ * the current thread is the target's and >= STEAL_MIN_NS was stolen, a
+ * vcpu_steal record says so, before the record that noticed it. */
+static __always_inline void steal_sample(bool mine)
+{
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	struct rq *rq = BPF_CORE_READ(cur, se.cfs_rq, rq);
+	struct steal_mark *m;
+	struct ss_record *r;
+	__u32 zero = 0;
+	__u64 steal, now, since, d;
+
+	/* The run queue's account of steal (paravirt steal clock, kept up
+	 * to date at every clock update: ticks and scheduling events); zero
+	 * on a machine without one.  Reached through the current task, so
+	 * checked to be this CPU's (not so for a task outside CFS). */
+	if (!rq || BPF_CORE_READ(rq, cpu) != (int)bpf_get_smp_processor_id())
+		return;
+	m = bpf_map_lookup_elem(&steal_seen, &zero);
+	if (!m)
+		return;
+	steal = BPF_CORE_READ(rq, prev_steal_time_rq);
+	now = bpf_ktime_get_ns();
+	since = m->ts;
+	d = steal - m->steal;
+	m->steal = steal;
+	m->ts = now;
+	if (!mine || !since || d < STEAL_MIN_NS || d > now - since)
+		return;
+	r = reserve_only(SS_VCPU_STEAL, current_tid());
+	if (!r)
+		return;
+	r->args[0] = d;
+	r->args[1] = since;
+	submit(r);
+}
+
+/* A record of the current CPU's doing (after its steal sample). */
+static __always_inline struct ss_record *reserve(__u32 type, __u32 tid)
+{
+	steal_sample(current_is_target());
+	return reserve_only(type, tid);
+}
+
 /* ---- USDT: the runtime's and the shim's probes ---------------------------- */
 
 SEC("usdt")
@@ -139,9 +202,11 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	bool p = prev->tgid == targ_tgid, n = next->tgid == targ_tgid;
 	struct ss_record *r;
 
+	/* On every switch: what was stolen so far was prev's. */
+	steal_sample(p);
 	if (!p && !n)
 		return 0;
-	r = reserve(SS_SCHED_SWITCH, prev->pid);
+	r = reserve_only(SS_SCHED_SWITCH, prev->pid);
 	if (!r)
 		return 0;
 	r->args[0] = prev->pid;

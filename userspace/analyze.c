@@ -46,7 +46,7 @@
 
 /* ---- integrals -------------------------------------------------------------- */
 
-enum { IW_OTHERS_IDLE, IW_OFFCPU, IW_IDLE, IW_PARKED, IW_FUTEX, IW_N };
+enum { IW_OTHERS_IDLE, IW_OFFCPU, IW_IDLE, IW_PARKED, IW_FUTEX, IW_STOLEN, IW_N };
 enum { IG_PARKED_NOSEARCH, IG_FUTEX_PARKED, IG_ANY_IDLE, IG_N };
 
 struct worker {
@@ -92,6 +92,7 @@ struct pending_ready {
 	__u64 snap[IG_N];
 	__u64 wsnap[SS_MAX_WORKERS];	/* per worker: IW_FUTEX at arrival */
 	unsigned nwsnap;
+	__u64 owner_stolen;		/* last_owner's IW_STOLEN at arrival */
 };
 
 struct an {
@@ -501,6 +502,7 @@ static void wait_ended(struct an *an, struct task *t, struct worker *poller,
 	d->worker = t->owner;
 	d->task = t->id;
 	d->idle_ns = others_idle;
+	d->steal_ns = owner ? since_w(an, t, owner, IW_STOLEN) : 0;
 	name_task(an, t->id, d->task_name);
 	if (kind == SS_DET_STUCK_LIFO) {
 		d->blocker_task = t->blocker;
@@ -536,6 +538,7 @@ static void readiness_arrived(struct an *an, __u64 ts, __u64 sock)
 	struct worker *o = an->last_driver_owner >= 0 ?
 		worker_find(an, an->last_driver_owner) : NULL;
 	rd->blocker = o && o->base == SS_W_RUNNING ? o->task : 0;
+	rd->owner_stolen = o ? o->cum[IW_STOLEN] : 0;
 	memcpy(rd->snap, an->cum, sizeof(an->cum));
 	for (unsigned i = 0; i < an->nw; i++)
 		rd->wsnap[i] = an->w[i].cum[IW_FUTEX];
@@ -568,6 +571,8 @@ static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
 			d->parked_workers++;
 	d->idle_workers = d->parked_workers;
 	d->idle_ns = futexed;
+	struct worker *o = rd->last_owner >= 0 ? worker_find(an, rd->last_owner) : NULL;
+	d->steal_ns = o ? o->cum[IW_STOLEN] - rd->owner_stolen : 0;
 	if (at_end)
 		d->uncertain = true;
 }
@@ -895,6 +900,16 @@ static void apply_kernel(struct an *an, const struct ss_record *r)
 		break;
 	case SS_SK_DATA_READY:
 		readiness_arrived(an, ts, r->args[0]);
+		break;
+	case SS_VCPU_STEAL:
+		/* The thread looked on-CPU, but its vCPU was not running: off
+		 * the CPU for that long, within [since, ts] (charged now: the
+		 * waits that matter span it). */
+		if ((w = worker_by_tid(an, r->tid))) {
+			w->cum[IW_OFFCPU] += r->args[0];
+			w->cum[IW_STOLEN] += r->args[0];
+			an->a->workers[w->index].steal_ns += r->args[0];
+		}
 		break;
 	case SS_THREAD_EXIT:
 		if ((w = worker_by_tid(an, r->tid)))

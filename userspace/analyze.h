@@ -63,6 +63,8 @@ struct ss_detection {
 	unsigned idle_workers;	/* other workers idle during the wait */
 	unsigned parked_workers;/* ... of which parked (futex or driver) */
 	__u64 idle_ns;		/* time at least one other worker was idle */
+	__u64 steal_ns;		/* of the wait, what the hypervisor stole
+				 * from `worker`'s vCPU (vcpu_steal) */
 	__u64 sock;		/* idle_but_parked: the socket inode, if known */
 	bool uncertain;		/* lost events inside: may be wrong */
 };
@@ -72,6 +74,7 @@ struct ss_worker_info {
 	__u32 tid;
 	char comm[17];
 	__u64 state_ns[SS_W_NSTATES];	/* time spent in each state */
+	__u64 steal_ns;			/* vCPU time the hypervisor stole */
 };
 
 struct ss_analysis {

@@ -106,6 +106,7 @@ static const struct arg layouts[SS_THREAD_AT_ATTACH + 1][SS_RECORD_ARGS] = {
 	[SS_COMM] = { { "comm", F_COMM } },
 	[SS_THREAD_EXIT] = { { "exit_code", F_S64 } },
 	[SS_THREAD_NEW] = { { "parent", F_U } },
+	[SS_VCPU_STEAL] = { { "ns", F_U }, { "since", F_U } },
 	[SS_SHIM_START] = { { "spurious_ppm", F_U }, { "eintr_ppm", F_U },
 			    { "delay_us", F_U }, { "seed", F_U } },
 	[SS_SHIM_PARK_ENTER] = { { "kind", F_SHIM_KIND },

@@ -36,7 +36,8 @@ static void task_label(char *buf, size_t len, __u64 id, const char *name)
 int ss_detection_describe(const struct ss_detection *d,
 			  const struct ss_analysis *a, char *buf, size_t len)
 {
-	char task[96], blocker[96], tail[160] = "";
+	char task[96], blocker[96], tail[320] = "";
+	int n = 0;
 	double at = ms(d->start_ns - a->start_ns);
 
 	task_label(task, sizeof(task), d->task, d->task_name);
@@ -44,8 +45,17 @@ int ss_detection_describe(const struct ss_detection *d,
 	if (!d->blocker_task && a->kernel_only)
 		snprintf(blocker, sizeof(blocker),
 			 "something (a kernel-only trace has no task names)");
-	if (d->uncertain)
-		snprintf(tail, sizeof(tail),
+	else if (!d->blocker_task)	/* no task was being polled then */
+		snprintf(blocker, sizeof(blocker),
+			 "scheduler code, not a task (e.g. its I/O driver turn)");
+	/* The hypervisor's share: a worker whose vCPU did not run looked
+	 * busy from inside the guest. */
+	if (d->steal_ns >= 1000000 && d->worker >= 0)
+		n = snprintf(tail, sizeof(tail),
+			     " The hypervisor kept worker %d's vCPU from running for %.1f ms of it (steal time).",
+			     d->worker, ms(d->steal_ns));
+	if (d->uncertain && n >= 0 && (size_t)n < sizeof(tail))
+		snprintf(tail + n, sizeof(tail) - (size_t)n,
 			 " (uncertain: events were lost during it, or it was still going on when the trace ended)");
 	switch (d->kind) {
 	case SS_DET_STUCK_LIFO:
@@ -164,10 +174,10 @@ static void report_json(FILE *f, const struct ss_analysis *a)
 		fprintf(f, ",\"blocker_task\":%llu,\"blocker_name\":",
 			(unsigned long long)d->blocker_task);
 		json_string(f, d->blocker_name);
-		fprintf(f, ",\"idle_workers\":%u,\"parked_workers\":%u,\"sock\":%llu,"
-			   "\"uncertain\":%s}",
-			d->idle_workers, d->parked_workers, (unsigned long long)d->sock,
-			d->uncertain ? "true" : "false");
+		fprintf(f, ",\"idle_workers\":%u,\"parked_workers\":%u,\"steal_ns\":%llu,"
+			   "\"sock\":%llu,\"uncertain\":%s}",
+			d->idle_workers, d->parked_workers, (unsigned long long)d->steal_ns,
+			(unsigned long long)d->sock, d->uncertain ? "true" : "false");
 	}
 	fprintf(f, "]}\n");
 }
@@ -205,6 +215,8 @@ static void report_human(FILE *f, const char *path,
 		for (int s = SS_W_RUNNING; s < SS_W_NSTATES; s++)
 			if (w->state_ns[s])
 				fprintf(f, " %s %.1f ms", ss_wstate_name(s), ms(w->state_ns[s]));
+		if (w->steal_ns)
+			fprintf(f, "; vCPU stolen %.1f ms", ms(w->steal_ns));
 		fputc('\n', f);
 	}
 	fprintf(f, "\n%zu stall%s (threshold %.0f ms)%s\n", a->ndets, a->ndets == 1 ? "" : "s",

@@ -78,12 +78,13 @@ static const char *const kernel_names[] = {
 	[SS_COMM - SS_SCHED_SWITCH] = "comm",
 	[SS_THREAD_EXIT - SS_SCHED_SWITCH] = "thread_exit",
 	[SS_THREAD_NEW - SS_SCHED_SWITCH] = "thread_new",
+	[SS_VCPU_STEAL - SS_SCHED_SWITCH] = "vcpu_steal",
 };
 
 _Static_assert(sizeof(wsrt_names) / sizeof(wsrt_names[0]) == SS_WSRT_LAST + 1,
 	       "a name for every wsrt probe");
 _Static_assert(sizeof(kernel_names) / sizeof(kernel_names[0]) ==
-		       SS_THREAD_NEW - SS_SCHED_SWITCH + 1,
+		       SS_VCPU_STEAL - SS_SCHED_SWITCH + 1,
 	       "a name for every kernel event");
 
 _Static_assert(sizeof(shim_names) / sizeof(shim_names[0]) ==
@@ -96,7 +97,7 @@ const char *ss_type_name(__u32 type)
 		return wsrt_names[type];
 	if (type >= SS_SHIM_FIRST && type <= SS_SHIM_THREAD_NAME)
 		return shim_names[type - SS_SHIM_FIRST];
-	if (type >= SS_SCHED_SWITCH && type <= SS_THREAD_NEW)
+	if (type >= SS_SCHED_SWITCH && type <= SS_VCPU_STEAL)
 		return kernel_names[type - SS_SCHED_SWITCH];
 	if (type == SS_LOST)
 		return "lost";

@@ -371,6 +371,7 @@ void ss_x_on_detection(void *arg, const struct ss_detection *det)
 	ss_x_arg_u(&e, "idle_workers", d.idle_workers);
 	ss_x_arg_u(&e, "parked_workers", d.parked_workers);
 	ss_x_arg_d(&e, "idle_ms", (double)d.idle_ns / 1e6);
+	ss_x_arg_d(&e, "steal_ms", (double)d.steal_ns / 1e6);
 	if (d.kind == SS_DET_IDLE_BUT_PARKED)
 		ss_x_arg_u(&e, "sock", d.sock);
 	ss_x_arg_b(&e, "uncertain", d.uncertain);

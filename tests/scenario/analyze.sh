@@ -137,7 +137,7 @@ function pliteral(path,   t) {
 function shape(   top, causes, dkeys, i, d, p, k, nk, ints, strs) {
 	top = "duration_ns,workers,events,lost_events,wasted_worker_ns,delay_by_cause,detections"
 	causes = "all_busy,lifo_pinned,driver_starved,inject_lag,kernel_runq"
-	dkeys = "kind,start_ns,offset_ms,duration_ns,worker,task,task_name,blocker_task,blocker_name,idle_workers,parked_workers,sock,uncertain"
+	dkeys = "kind,start_ns,offset_ms,duration_ns,worker,task,task_name,blocker_task,blocker_name,idle_workers,parked_workers,steal_ns,sock,uncertain"
 	if (K[""] != "o") return "not a JSON object"
 	if (KO[""] != top) return "top-level keys are " KO[""] ", want " top
 	if (K["delay_by_cause"] != "o" || KO["delay_by_cause"] != causes)
@@ -155,7 +155,7 @@ function shape(   top, causes, dkeys, i, d, p, k, nk, ints, strs) {
 		if (KO[p] != dkeys) return "detection " d " has keys " KO[p] ", want " dkeys
 		if (J[p ".kind"] !~ /^(stuck_lifo|idle_but_parked|runnable_while_parked)$/)
 			return "detection " d " has kind '" J[p ".kind"] "'"
-		nk = split("start_ns,duration_ns,task,blocker_task,idle_workers,parked_workers,sock", ints, ",")
+		nk = split("start_ns,duration_ns,task,blocker_task,idle_workers,parked_workers,steal_ns,sock", ints, ",")
 		for (i = 1; i <= nk; i++)
 			if (K[p "." ints[i]] != "n" || J[p "." ints[i]] !~ /^[0-9]+$/)
 				return "detection " d ": " ints[i] " is " J[p "." ints[i]] ", not a count"
@@ -538,11 +538,12 @@ if record analyze_e2e_bench_sched_no_detections "$t" -- -- "$BUILD/bench/sched" 
 fi
 
 # No false positives: a server without blocking handlers under wrk.
-# With --handler-ms 0 every poll takes microseconds; a run in which one
-# took over 5 ms was stalled from outside (this shared VM stops both vCPUs
-# for ms at a time: no event, not even a context switch, shows it), so it
-# says nothing about the analyzer and is repeated, up to 5 attempts, and
-# reported.  The assertion itself stays: zero detections.
+# With --handler-ms 0 every poll takes microseconds; a run was stalled
+# from outside if one took over 5 ms, or if a detection's worker lost most
+# of it to the hypervisor (steal_ns: this shared VM stops vCPUs for ms at a
+# time; vcpu_steal records show it).  Such a run says nothing about the
+# analyzer and is repeated, up to 5 attempts, and reported.  The assertion
+# itself stays: zero detections.
 name=analyze_e2e_http_server_under_wrk_no_detections
 t=$tmp/wrk.trace
 
@@ -593,11 +594,15 @@ if ! command -v wrk >/dev/null; then
 else
 	for attempt in 1 2 3 4 5; do
 		wrk_run || break
-		dets=$("$ss" report --json "$t" 2>/dev/null | grep -o '"kind"' | wc -l)
+		json=$("$ss" report --json "$t" 2>/dev/null)
+		dets=$(grep -o '"kind"' <<<"$json" | wc -l)
+		stolen=$(grep -o '"duration_ns":[0-9]*,[^}]*"steal_ns":[0-9]*' <<<"$json" |
+			sed 's/"duration_ns":\([0-9]*\),.*"steal_ns":\([0-9]*\)/\1 \2/' |
+			awk '2 * $2 >= $1 { n++ } END { print n + 0 }')
 		lp=$(longest_poll_ms "$t")
 		if [ "$dets" -gt 0 ] && [ $attempt -lt 5 ] &&
-			awk -v v="$lp" 'BEGIN { exit !(v > 5) }'; then
-			echo "# $name: attempt $attempt disturbed (a poll took $lp ms with --handler-ms 0; $dets detections)"
+			{ [ "$stolen" -gt 0 ] || awk -v v="$lp" 'BEGIN { exit !(v > 5) }'; }; then
+			echo "# $name: attempt $attempt disturbed (a poll took $lp ms with --handler-ms 0; $dets detections, $stolen mostly vCPU steal)"
 			continue
 		fi
 		expect_trace "$name" "$t" "detections=0"

@@ -22,18 +22,30 @@ handler=200
 # A run whose request 0 — which waits for nothing but its own handler —
 # took over 1.2x the handler was disturbed from outside (the VM or another
 # process starved it), so it says nothing about the runtime: such a run is
-# repeated, up to 3 attempts, and the attempts are reported.
+# repeated, up to 5 attempts, and the attempts are reported.  With eager
+# handoff, so is a run with any request over 1.4x the handler: this VM
+# stops vCPUs for 100 ms at times (a sleeping handler then wakes late),
+# which only ever makes requests slower — the legacy assertion (requests
+# at least 1.6x) needs no repeat, and eager handoff broken fails all 5
+# (each of requests 1..3 then takes about 2x).
 for mode in 0 1; do
 	name=http_stall_$([ $mode = 1 ] && echo eager || echo legacy)
-	for attempt in 1 2 3; do
+	for attempt in 1 2 3 4 5; do
 		out=$(WSRT_EAGER_HANDOFF=$mode timeout $((60 * slow)) "$bin" 2>&1)
 		rc=$?
 		line=$(grep '^{"scenario":"http-stall"' <<<"$out")
 		lat=$(sed -n 's/.*"latencies_ms":\[\([0-9.,]*\)\].*/\1/p' <<<"$line")
 		[ $rc -ne 0 ] || [ -z "$lat" ] && break
 		first=${lat%%,*}
-		awk -v v="$first" -v h=$handler 'BEGIN { exit !(v <= 1.2 * h) }' && break
-		echo "# $name: attempt $attempt disturbed (request 0 took $first ms): [$lat]"
+		worst=$(tr ',' '\n' <<<"$lat" | sort -g | tail -1)
+		[ $attempt = 5 ] && break
+		if awk -v v="$first" -v h=$handler 'BEGIN { exit !(v > 1.2 * h) }'; then
+			echo "# $name: attempt $attempt disturbed (request 0 took $first ms): [$lat]"
+		elif [ $mode = 1 ] && awk -v v="$worst" -v h=$handler 'BEGIN { exit !(v > 1.4 * h) }'; then
+			echo "# $name: attempt $attempt slow (a request took $worst ms): [$lat]"
+		else
+			break
+		fi
 	done
 	if [ $rc -ne 0 ] || [ -z "$lat" ]; then
 		not_ok "$name" "exit $rc, output: $out"
@@ -50,7 +62,6 @@ for mode in 0 1; do
 		check_awk "$name" "v >= 3" "$slow_ones" \
 			"latencies [$lat] ms: $slow_ones of the later requests >= $((handler * 16 / 10)) ms, want 3 (new connections stuck behind the driver's owner)"
 	else
-		worst=$(tr ',' '\n' <<<"$lat" | sort -g | tail -1)
 		check_awk "$name" "v <= 1.4 * $handler" "$worst" \
 			"latencies [$lat] ms, want all <= $((handler * 14 / 10)) ms (driver handed off)"
 	fi

@@ -106,6 +106,9 @@ else
 	not_ok live_lifo_shows_lanes_while_running "$(cat "$tmp/$s.screen") $(cat "$tmp/$s.err" 2>/dev/null)"
 fi
 if wait_for "$s" 'target exited \(status 0\)' 60; then
+	# A capture can fall in the middle of a screen update (the header
+	# drawn, the panel not yet): give the panel a moment to show it.
+	wait_for "$s" '^  \+[0-9.]+s  stuck_lifo' 10
 	f=$tmp/$s.screen
 	# One lane ran task A all along, the other slept; the stall is
 	# marked under them and explained in the panel.

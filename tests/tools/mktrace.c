@@ -126,6 +126,7 @@ static const struct arg_name layouts[SS_THREAD_AT_ATTACH + 1][SS_RECORD_ARGS] = 
 	[SS_COMM] = { ENUM("comm", V_COMM) },
 	[SS_THREAD_EXIT] = { NUM("exit_code") },
 	[SS_THREAD_NEW] = { NUM("parent") },
+	[SS_VCPU_STEAL] = { NUM("ns"), NUM("since") },
 	[SS_SHIM_START] = { NUM("spurious_ppm"), NUM("eintr_ppm"), NUM("delay_us"),
 			    NUM("seed") },
 	[SS_SHIM_PARK_ENTER] = { ENUM("kind", V_SHIM_KIND), NUM("object"),
