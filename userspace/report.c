@@ -45,7 +45,8 @@ int ss_detection_describe(const struct ss_detection *d,
 	if (!d->blocker_task && a->kernel_only)
 		snprintf(blocker, sizeof(blocker),
 			 "something (a kernel-only trace has no task names)");
-	else if (!d->blocker_task)	/* no task was being polled then */
+	else if (!d->blocker_task && d->kind == SS_DET_STUCK_LIFO)
+		/* The worker notified it into its own slot outside any poll. */
 		snprintf(blocker, sizeof(blocker),
 			 "scheduler code, not a task (e.g. its I/O driver turn)");
 	/* The hypervisor's share: a worker whose vCPU did not run looked
