@@ -542,8 +542,11 @@ fi
 # from outside if one took over 5 ms, or if a detection's worker lost most
 # of it to the hypervisor (steal_ns: this shared VM stops vCPUs for ms at a
 # time; vcpu_steal records show it).  Such a run says nothing about the
-# analyzer and is repeated, up to 5 attempts, and reported.  The assertion
-# itself stays: zero detections.
+# analyzer and is repeated, up to 8 attempts, and reported.  The assertion
+# itself stays: zero detections.  (perf shows where such polls go: a third
+# of the server's CPU in recv spinning on the socket's lock — the
+# paravirt queued-spinlock slow path, its holder the softirq delivering
+# wrk's data on the other vCPU, which the hypervisor preempts.)
 name=analyze_e2e_http_server_under_wrk_no_detections
 t=$tmp/wrk.trace
 
@@ -592,7 +595,7 @@ wrk_run() {
 if ! command -v wrk >/dev/null; then
 	not_ok "$name" "wrk is not installed (make deps installs it)"
 else
-	for attempt in 1 2 3 4 5; do
+	for attempt in 1 2 3 4 5 6 7 8; do
 		wrk_run || break
 		json=$("$ss" report --json "$t" 2>/dev/null)
 		dets=$(grep -o '"kind"' <<<"$json" | wc -l)
@@ -600,7 +603,7 @@ else
 			sed 's/"duration_ns":\([0-9]*\),.*"steal_ns":\([0-9]*\)/\1 \2/' |
 			awk '2 * $2 >= $1 { n++ } END { print n + 0 }')
 		lp=$(longest_poll_ms "$t")
-		if [ "$dets" -gt 0 ] && [ $attempt -lt 5 ] &&
+		if [ "$dets" -gt 0 ] && [ $attempt -lt 8 ] &&
 			{ [ "$stolen" -gt 0 ] || awk -v v="$lp" 'BEGIN { exit !(v > 5) }'; }; then
 			echo "# $name: attempt $attempt disturbed (a poll took $lp ms with --handler-ms 0; $dets detections, $stolen mostly vCPU steal)"
 			continue
