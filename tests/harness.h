@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef void (*test_fn)(void);
 void test_register(const char *name, test_fn fn, unsigned timeout_s);
@@ -48,5 +49,19 @@ unsigned test_slow_factor(void);
 #define ASSERT_TRUE(x) ASSERT_CMP(!!(x), ==, 1)
 #define ASSERT_FALSE(x) ASSERT_CMP(!!(x), ==, 0)
 #define FAILF(...) test_failf(__FILE__, __LINE__, __VA_ARGS__)
+/* Strings: equal, or containing a part; both sides printed. */
+#define ASSERT_STREQ(a, b)                                                   \
+	do {                                                                 \
+		const char *a_ = (a), *b_ = (b);                             \
+		if (strcmp(a_, b_))                                          \
+			FAILF("%s is \"%s\", want \"%s\"", #a, a_, b_);      \
+	} while (0)
+#define ASSERT_HAS(s, part)                                                  \
+	do {                                                                 \
+		const char *s_ = (s), *p_ = (part);                          \
+		if (!strstr(s_, p_))                                         \
+			FAILF("%s is \"%s\", want it to contain \"%s\"", #s, \
+			      s_, p_);                                       \
+	} while (0)
 
 #endif

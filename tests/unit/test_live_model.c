@@ -17,20 +17,6 @@
 #define MS 1000000ULL
 #define T0 (1000 * 1000 * MS)	/* 1000 s of uptime: a plausible clock */
 
-#define ASSERT_STREQ(a, b)                                                   \
-	do {                                                                 \
-		const char *a_ = (a), *b_ = (b);                             \
-		if (strcmp(a_, b_))                                          \
-			FAILF("%s is \"%s\", want \"%s\"", #a, a_, b_);      \
-	} while (0)
-#define ASSERT_HAS(s, part)                                                  \
-	do {                                                                 \
-		const char *s_ = (s), *p_ = (part);                          \
-		if (!strstr(s_, p_))                                         \
-			FAILF("%s is \"%s\", want it to contain \"%s\"", #s, \
-			      s_, p_);                                       \
-	} while (0)
-
 static struct ss_live_model *model_new(size_t keep)
 {
 	static struct ss_live_model m;	/* large: not on the stack */

@@ -16,20 +16,6 @@
 #include "harness.h"
 #include "userspace/trace.h"
 
-#define ASSERT_STREQ(a, b)                                                   \
-	do {                                                                 \
-		const char *a_ = (a), *b_ = (b);                             \
-		if (strcmp(a_, b_))                                          \
-			FAILF("%s is \"%s\", want \"%s\"", #a, a_, b_);      \
-	} while (0)
-#define ASSERT_HAS(s, part)                                                  \
-	do {                                                                 \
-		const char *s_ = (s), *p_ = (part);                          \
-		if (!strstr(s_, p_))                                         \
-			FAILF("%s is \"%s\", want it to contain \"%s\"", #s, \
-			      s_, p_);                                       \
-	} while (0)
-
 struct bytes {
 	unsigned char *p;
 	size_t len;
