@@ -4,6 +4,9 @@
 #ifndef STALLSCOPE_CMDS_H
 #define STALLSCOPE_CMDS_H
 
+#include <stdbool.h>
+#include <linux/types.h>
+
 #define SS_VERSION "0.1"
 
 int ss_cmd_record(int argc, char **argv);
@@ -14,5 +17,10 @@ int ss_cmd_report(int argc, char **argv);
 int ss_cmd_check(int argc, char **argv);
 int ss_cmd_export(int argc, char **argv);
 int ss_cmd_live(int argc, char **argv);
+
+/* A milliseconds option (--threshold, --from ...) into ns: a number,
+ * > 0 if positive else >= 0, at most 1e10; else one line on stderr
+ * naming opt, and false. */
+bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns);
 
 #endif

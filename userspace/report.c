@@ -122,17 +122,19 @@ static int analyze_file(const char *path, __u64 threshold_ns,
 	return 0;
 }
 
-static int parse_ms(const char *opt, const char *s, __u64 *ns)
+bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns)
 {
 	char *end;
 	double v = strtod(s, &end);
 
-	if (*end || !(v > 0) || v > 1e9) {
-		fprintf(stderr, "stallscope: %s: want milliseconds > 0: %s\n", opt, s);
-		return -EINVAL;
+	/* Also refuses NaN and infinities. */
+	if (end == s || *end || !(v >= 0 && v <= 1e10) || (positive && v <= 0)) {
+		fprintf(stderr, "stallscope: %s: want milliseconds%s: %s\n", opt,
+			positive ? " > 0" : " >= 0", s);
+		return false;
 	}
-	*ns = (__u64)(v * 1e6);
-	return 0;
+	*ns = (__u64)(v * 1e6 + 0.5);
+	return true;
 }
 
 /* ---- report ----------------------------------------------------------------------- */
@@ -264,7 +266,8 @@ static int parse_cmd(int argc, char **argv, bool report, struct cmd_opts *o)
 			o->json = true;
 			break;
 		case 'm':
-			if (parse_ms(report ? "--threshold" : "--max-stall", optarg, &o->ms))
+			if (!ss_parse_ms(report ? "--threshold" : "--max-stall", optarg,
+					 true, &o->ms))
 				return 2;
 			break;
 		case 'w':

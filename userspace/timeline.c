@@ -512,21 +512,6 @@ static void usage(FILE *f)
 }
 
 /* Milliseconds >= 0 (> 0 if positive) into ns; false after an error line. */
-static bool parse_ms(const char *opt, const char *s, bool positive, __u64 *ns)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	/* Also refuses NaN and infinities. */
-	if (end == s || *end || !(v >= 0 && v <= 1e10) || (positive && v <= 0)) {
-		fprintf(stderr, "stallscope: %s: want milliseconds%s: %s\n", opt,
-			positive ? " > 0" : " >= 0", s);
-		return false;
-	}
-	*ns = (__u64)(v * 1e6 + 0.5);
-	return true;
-}
-
 int ss_cmd_timeline(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -556,16 +541,16 @@ int ss_cmd_timeline(int argc, char **argv)
 			break;
 		}
 		case 'f':
-			if (!parse_ms("--from", optarg, false, &o.from_ns))
+			if (!ss_parse_ms("--from", optarg, false, &o.from_ns))
 				return 2;
 			break;
 		case 't':
-			if (!parse_ms("--to", optarg, true, &o.to_ns))
+			if (!ss_parse_ms("--to", optarg, true, &o.to_ns))
 				return 2;
 			has_to = true;
 			break;
 		case 'T':
-			if (!parse_ms("--threshold", optarg, true, &o.threshold_ns))
+			if (!ss_parse_ms("--threshold", optarg, true, &o.threshold_ns))
 				return 2;
 			break;
 		case 'h':

@@ -223,7 +223,7 @@ int ss_cmd_export(int argc, char **argv)
 	};
 	struct export_opts o = { 0 };
 	struct export_result res = { 0 };
-	char err[400], *tmp = NULL, *end;
+	char err[400], *tmp = NULL;
 	enum export_fail fail = FAIL_OTHER;
 	bool to_stdout;
 	FILE *out;
@@ -246,16 +246,10 @@ int ss_cmd_export(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'T': {
-			double v = strtod(optarg, &end);
-			if (end == optarg || *end || !(v > 0 && v <= 1e9)) {
-				fprintf(stderr, "stallscope: --threshold: want milliseconds > 0: %s\n",
-					optarg);
+		case 'T':
+			if (!ss_parse_ms("--threshold", optarg, true, &o.threshold_ns))
 				return 2;
-			}
-			o.threshold_ns = (__u64)(v * 1e6 + 0.5);
 			break;
-		}
 		case 'W':
 			o.workers = optarg;
 			break;

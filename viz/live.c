@@ -761,15 +761,10 @@ static int parse_args(struct live *l, int argc, char **argv)
 			l->ro.pid = (pid_t)v;
 			break;
 		}
-		case 'T': {
-			double v = strtod(optarg, &end);
-			if (end == optarg || *end || !(v > 0 && v <= 1e10)) {
-				fprintf(stderr, "stallscope: --threshold: want milliseconds > 0: %s\n", optarg);
+		case 'T':
+			if (!ss_parse_ms("--threshold", optarg, true, &l->threshold_ns))
 				return -EINVAL;
-			}
-			l->threshold_ns = (__u64)(v * 1e6 + 0.5);
 			break;
-		}
 		case 'k':
 			l->ro.kernel_only = true;
 			break;
