@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "trace.h"
 
@@ -165,6 +166,21 @@ static inline char ss_wstate_glyph(enum ss_wstate s)
 		[SS_W_OFFCPU] = 'R', [SS_W_EXITED] = ' ',
 	};
 	return (unsigned)s < SS_W_NSTATES ? glyphs[s] : '?';
+}
+/* A duration for people, as the text views print it: "40 ns", "12.5 us",
+ * "4.2 ms", "201 ms", "12.3 s". */
+static inline void ss_fmt_dur(char *buf, size_t len, __u64 ns)
+{
+	double ms = (double)ns / 1e6;
+
+	if (ns < 1000)
+		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
+	else if (ns < 100000)
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else if (ns < 10000000000ULL)
+		snprintf(buf, len, ms >= 10 ? "%.0f ms" : "%.1f ms", ms);
+	else
+		snprintf(buf, len, "%.1f s", ms / 1e3);
 }
 /* One readable paragraph about d (no trailing newline). */
 int ss_detection_describe(const struct ss_detection *d,

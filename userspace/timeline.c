@@ -208,18 +208,6 @@ static int scan_range(const char *path, __u64 *first, __u64 *last,
 
 /* ---- drawing ------------------------------------------------------------------- */
 
-/* A duration for people: "201 ms", "4.2 ms", "12.5 us", "40 ns". */
-static void fmt_ms(char *buf, size_t len, __u64 ns)
-{
-	double ms = (double)ns / 1e6;
-
-	if (ns < 1000)
-		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
-	else if (ns < 100000)
-		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
-	else
-		snprintf(buf, len, ms >= 10 ? "%.0f ms" : "%.1f ms", ms);
-}
 
 /* "task 2 (task_b)", or "task 2" if it has no name. */
 static void fmt_task(char *buf, size_t len, __u64 task, const char *name)
@@ -236,7 +224,7 @@ void ss_timeline_det_label(const struct ss_detection *d, char *buf, size_t len)
 	const char *kind = ss_det_kind_name(d->kind);
 	const char *unsure = d->uncertain ? " (uncertain)" : "";
 
-	fmt_ms(dur, sizeof(dur), d->duration_ns);
+	ss_fmt_dur(dur, sizeof(dur), d->duration_ns);
 	fmt_task(task, sizeof(task), d->task, d->task_name);
 	fmt_task(blocker, sizeof(blocker), d->blocker_task, d->blocker_name);
 	switch (d->kind) {
@@ -354,7 +342,7 @@ static void draw(FILE *out, const char *path, const struct window *w,
 
 	if (nlanes > SS_MAX_WORKERS)
 		nlanes = SS_MAX_WORKERS;
-	fmt_ms(col, sizeof(col), (w->to - w->from) / w->width);
+	ss_fmt_dur(col, sizeof(col), (w->to - w->from) / w->width);
 	fprintf(out, "%s: %s, pid %u, %u worker%s, %.1f ms, %llu events, %llu lost%s\n",
 		path, comm[0] ? comm : "?", pid, a->nworkers,
 		a->nworkers == 1 ? "" : "s", (double)(w->last - w->first) / 1e6,
@@ -409,7 +397,7 @@ static void draw(FILE *out, const char *path, const struct window *w,
 	fprintf(out, "\nlegend: # running  s searching  D parked on the driver (epoll)  "
 		". parked on futex\n        - idle, between polls  R runnable, off-CPU  "
 		"(blank) unknown or exited  ^ a detection\n");
-	fmt_ms(col, sizeof(col), threshold_ns);
+	ss_fmt_dur(col, sizeof(col), threshold_ns);
 	if (!a->ndets) {
 		fprintf(out, "detections: none (threshold %s)\n", col);
 		return;

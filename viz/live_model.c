@@ -454,20 +454,6 @@ static void fill_row(struct ss_live_grid *g, unsigned r, unsigned char attr)
 
 /* ---- drawing -------------------------------------------------------------------- */
 
-/* "201 ms", "4.2 ms", "12.5 us", "40 ns", "12.3 s". */
-static void fmt_dur(char *buf, size_t len, __u64 ns)
-{
-	double ms = (double)ns / 1e6;
-
-	if (ns < 1000)
-		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
-	else if (ns < 100000)
-		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
-	else if (ns < 10000000000ULL)
-		snprintf(buf, len, ms >= 10 ? "%.0f ms" : "%.1f ms", ms);
-	else
-		snprintf(buf, len, "%.1f s", ms / 1e3);
-}
 
 /* "950", "12.3k", "4.56M". */
 static void fmt_rate(char *buf, size_t len, double v)
@@ -502,8 +488,8 @@ static void draw_figures(const struct ss_live_model *m, const struct ss_live_vie
 	unsigned c = 0;
 
 	fmt_rate(rate, sizeof(rate), ss_live_model_rate(m));
-	fmt_dur(wasted, sizeof(wasted), m->a.wasted_worker_ns);
-	fmt_dur(col, sizeof(col), v->col_ns);
+	ss_fmt_dur(wasted, sizeof(wasted), m->a.wasted_worker_ns);
+	ss_fmt_dur(col, sizeof(col), v->col_ns);
 	fill_row(g, r, SS_LA_TEXT);
 	c += (unsigned)snprintf(buf, sizeof(buf), "events/s %s  ", rate);
 	put(g, r, 0, buf, SS_LA_TEXT);
