@@ -167,6 +167,14 @@ static inline char ss_wstate_glyph(enum ss_wstate s)
 	};
 	return (unsigned)s < SS_W_NSTATES ? glyphs[s] : '?';
 }
+/* "task 17 (handle_request)", or "task 17" if it has no name. */
+static inline void ss_fmt_task(char *buf, size_t len, __u64 id, const char *name)
+{
+	if (name && name[0])
+		snprintf(buf, len, "task %llu (%s)", (unsigned long long)id, name);
+	else
+		snprintf(buf, len, "task %llu", (unsigned long long)id);
+}
 /* A duration for people, as the text views print it: "40 ns", "12.5 us",
  * "4.2 ms", "201 ms", "12.3 s". */
 static inline void ss_fmt_dur(char *buf, size_t len, __u64 ns)

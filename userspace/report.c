@@ -22,15 +22,13 @@ static double ms(__u64 ns)
 	return (double)ns / 1e6;
 }
 
-/* "task 17 (handle_request)" or "task 17" */
+/* "task 17 (handle_request)", "task 17", or for none "an unknown task" */
 static void task_label(char *buf, size_t len, __u64 id, const char *name)
 {
 	if (!id)
 		snprintf(buf, len, "an unknown task");
-	else if (name && *name)
-		snprintf(buf, len, "task %llu (%s)", (unsigned long long)id, name);
 	else
-		snprintf(buf, len, "task %llu", (unsigned long long)id);
+		ss_fmt_task(buf, len, id, name);
 }
 
 int ss_detection_describe(const struct ss_detection *d,

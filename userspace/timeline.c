@@ -208,16 +208,6 @@ static int scan_range(const char *path, __u64 *first, __u64 *last,
 
 /* ---- drawing ------------------------------------------------------------------- */
 
-
-/* "task 2 (task_b)", or "task 2" if it has no name. */
-static void fmt_task(char *buf, size_t len, __u64 task, const char *name)
-{
-	if (name[0])
-		snprintf(buf, len, "task %llu (%s)", (unsigned long long)task, name);
-	else
-		snprintf(buf, len, "task %llu", (unsigned long long)task);
-}
-
 void ss_timeline_det_label(const struct ss_detection *d, char *buf, size_t len)
 {
 	char dur[32], task[SS_NAME_MAX + 32], blocker[SS_NAME_MAX + 32];
@@ -225,8 +215,8 @@ void ss_timeline_det_label(const struct ss_detection *d, char *buf, size_t len)
 	const char *unsure = d->uncertain ? " (uncertain)" : "";
 
 	ss_fmt_dur(dur, sizeof(dur), d->duration_ns);
-	fmt_task(task, sizeof(task), d->task, d->task_name);
-	fmt_task(blocker, sizeof(blocker), d->blocker_task, d->blocker_name);
+	ss_fmt_task(task, sizeof(task), d->task, d->task_name);
+	ss_fmt_task(blocker, sizeof(blocker), d->blocker_task, d->blocker_name);
 	switch (d->kind) {
 	case SS_DET_STUCK_LIFO:
 		snprintf(buf, len, "%s %s %s on w%d%s%s%s", kind, task, dur,

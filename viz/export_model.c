@@ -158,12 +158,8 @@ static const char *fn_name(struct ss_export *x, __u64 fn)
 void ss_x_task_label(struct ss_export *x, char *buf, size_t len, __u64 id)
 {
 	struct ss_export_task *t = ss_x_task_get(x, id, false);
-	const char *name = t ? fn_name(x, t->fn) : "";
 
-	if (name[0])
-		snprintf(buf, len, "task %llu (%s)", (unsigned long long)id, name);
-	else
-		snprintf(buf, len, "task %llu", (unsigned long long)id);
+	ss_fmt_task(buf, len, id, t ? fn_name(x, t->fn) : "");
 }
 
 static struct ss_export_track *find_thread(struct ss_export *x, __u32 tid)

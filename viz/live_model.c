@@ -454,7 +454,6 @@ static void fill_row(struct ss_live_grid *g, unsigned r, unsigned char attr)
 
 /* ---- drawing -------------------------------------------------------------------- */
 
-
 /* "950", "12.3k", "4.56M". */
 static void fmt_rate(char *buf, size_t len, double v)
 {
