@@ -5,6 +5,7 @@
 #define STALLSCOPE_CMDS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <linux/types.h>
 
 #define SS_VERSION "0.1"
@@ -22,5 +23,7 @@ int ss_cmd_live(int argc, char **argv);
  * > 0 if positive else >= 0, at most 1e10; else one line on stderr
  * naming opt, and false. */
 bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns);
+/* s as a JSON string, quotes included. */
+void ss_json_string(FILE *f, const char *s);
 
 #endif

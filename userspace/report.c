@@ -137,14 +137,16 @@ bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns)
 
 /* ---- report ----------------------------------------------------------------------- */
 
-static void json_string(FILE *f, const char *s)
+/* Every byte outside printable ASCII escaped: valid JSON whatever a
+ * thread or symbol name holds. */
+void ss_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c >= 0x7f)
 			fprintf(f, "\\u%04x", c);
 		else
 			fputc(c, f);
@@ -171,10 +173,10 @@ static void report_json(FILE *f, const struct ss_analysis *a)
 			(unsigned long long)d->start_ns, ms(d->start_ns - a->start_ns),
 			(unsigned long long)d->duration_ns, d->worker,
 			(unsigned long long)d->task);
-		json_string(f, d->task_name);
+		ss_json_string(f, d->task_name);
 		fprintf(f, ",\"blocker_task\":%llu,\"blocker_name\":",
 			(unsigned long long)d->blocker_task);
-		json_string(f, d->blocker_name);
+		ss_json_string(f, d->blocker_name);
 		fprintf(f, ",\"idle_workers\":%u,\"parked_workers\":%u,\"steal_ns\":%llu,"
 			   "\"sock\":%llu,\"uncertain\":%s}",
 			d->idle_workers, d->parked_workers, (unsigned long long)d->steal_ns,

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmds.h"
 #include "export.h"
 
 struct jw {
@@ -44,22 +45,6 @@ struct jw {
 
 /* ---- pieces ------------------------------------------------------------------- */
 
-static void put_str(FILE *f, const char *s)
-{
-	putc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c >= ' ' && c < 0x7f)
-			putc(c, f);
-		else
-			putc('?', f);	/* names are sanitised; never \u */
-	}
-	putc('"', f);
-}
-
 /* ns as microseconds, half a ns late (see the top of the file). */
 static void put_us(FILE *f, __u64 ns)
 {
@@ -69,7 +54,7 @@ static void put_us(FILE *f, __u64 ns)
 
 static void put_arg(FILE *f, const struct ss_xarg *a)
 {
-	put_str(f, a->name);
+	ss_json_string(f, a->name);
 	putc(':', f);
 	switch (a->type) {
 	case SS_XA_UINT:
@@ -86,7 +71,7 @@ static void put_arg(FILE *f, const struct ss_xarg *a)
 			fputs("null", f);
 		break;
 	case SS_XA_STRING:
-		put_str(f, a->s ? a->s : "");
+		ss_json_string(f, a->s ? a->s : "");
 		break;
 	case SS_XA_BOOL:
 		fputs(a->b ? "true" : "false", f);
@@ -111,7 +96,7 @@ static void metadata(struct jw *w, const struct ss_xtrack *t, const char *what,
 	open_event(w, "M", t);
 	fprintf(w->out, ",\"name\":\"%s\",\"args\":{\"%s\":", what, key);
 	if (str)
-		put_str(w->out, str);
+		ss_json_string(w->out, str);
 	else
 		fprintf(w->out, "%ld", num);
 	fputs("}}", w->out);
@@ -121,9 +106,9 @@ static void metadata(struct jw *w, const struct ss_xtrack *t, const char *what,
 static void put_common(struct jw *w, const struct ss_xevent *e)
 {
 	fputs(",\"name\":", w->out);
-	put_str(w->out, e->name);
+	ss_json_string(w->out, e->name);
 	fputs(",\"cat\":", w->out);
-	put_str(w->out, e->cat);
+	ss_json_string(w->out, e->cat);
 	if (e->flow_out || e->flow_in) {
 		/* One event carries at most one flow in this exporter. */
 		fprintf(w->out, ",\"bind_id\":%llu",
@@ -219,9 +204,9 @@ static void jw_counter(struct ss_xwriter *xw, const struct ss_xtrack *t,
 	fputs(",\"ts\":", w->out);
 	put_us(w->out, ts);
 	fputs(",\"name\":", w->out);
-	put_str(w->out, t->name);
+	ss_json_string(w->out, t->name);
 	fputs(",\"args\":{", w->out);
-	put_str(w->out, t->series ? t->series : "value");
+	ss_json_string(w->out, t->series ? t->series : "value");
 	fprintf(w->out, ":%lld}}", (long long)value);
 }
 
