@@ -19,3 +19,17 @@ check_awk() {
 		not_ok "$name" "$why"
 	fi
 }
+
+# wait_recording OUT PID: until `stallscope record -p` (PID, writing its
+# messages to OUT) says it records — attaching may wait seconds for an
+# earlier recording's probes to be detached — or has ended; at most 30 s
+# (times TEST_SLOW).
+wait_recording() {
+	local i
+	for ((i = 0; i < 300 * ${TEST_SLOW:-1}; i++)); do
+		grep -q '^stallscope: recording pid' "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}

@@ -165,13 +165,7 @@ if [ -z "$port" ]; then
 else
 	timeout $((30 * slow)) "$ss" record -p "$srv" --duration 3 -o "$tmp/p.trace" >"$tmp/p.out" 2>&1 &
 	rec=$!
-	# Requests once it records (attaching may wait for an earlier
-	# recording's probes to be detached: seconds).
-	for _ in $(seq $((300 * slow))); do
-		grep -q '^stallscope: recording pid' "$tmp/p.out" 2>/dev/null && break
-		kill -0 "$rec" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_recording "$tmp/p.out" "$rec"
 	# Requests for as long as it records (--duration 3), at most 300.
 	for _ in $(seq 300); do
 		kill -0 "$rec" 2>/dev/null || break
