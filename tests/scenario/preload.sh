@@ -202,8 +202,17 @@ fi
 # Spurious wakes and EINTR in one run, delays in another: a delay before
 # the wait lets the waker get there first, so with delays most waits find
 # the word changed (EAGAIN) and few can be made spurious.
-rfault=$(timeout $((120 * slow)) env STALLSCOPE_SHIM_STATS="$tmp/rf.stats" LD_PRELOAD="$so" \
-	STALLSCOPE_FAULTS=spurious_wake:0.5,eintr:0.9,seed:11 "$r" 2>&1)
+# A spurious wake is only counted where the wait would have blocked; one
+# TSan CI run counted none of 6139 waits (local runs: 130-636, cause not
+# found): a run with none is repeated, at most 3 runs, each of whose output
+# must still match.
+for attempt in 1 2 3; do
+	rm -f "$tmp/rf.stats"
+	rfault=$(timeout $((120 * slow)) env STALLSCOPE_SHIM_STATS="$tmp/rf.stats" LD_PRELOAD="$so" \
+		STALLSCOPE_FAULTS=spurious_wake:0.5,eintr:0.9,seed:11 "$r" 2>&1)
+	[ "$rfault" = "$rplain" ] && [ "$(count "$tmp/rf.stats" spurious)" = 0 ] || break
+	echo "# preload_rust_program_survives_faults: run $attempt injected no spurious wake: $(cat "$tmp/rf.stats")"
+done
 rdelay=$(timeout $((120 * slow)) env STALLSCOPE_SHIM_STATS="$tmp/rd.stats" LD_PRELOAD="$so" \
 	STALLSCOPE_FAULTS=spurious_wake:0.5,eintr:0.9,delay_us:100,seed:11 "$r" 2>&1)
 if [ "$rfault" = "$rplain" ] && [ "$rdelay" = "$rplain" ] &&
