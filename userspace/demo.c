@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "prereq.h"
 #include "timeline.h"
 
 #define RUN_TIMEOUT_S 120	/* http-stall's client gives up after 30 s */
@@ -541,10 +542,8 @@ int ss_cmd_demo(int argc, char **argv)
 		return 2;
 	}
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "stallscope: demo records with BPF and needs root: run it with sudo\n");
-		return 1;
-	}
+	if (ss_prereq_prepare("demo"))
+		return 2;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {
 		fprintf(stderr, "stallscope: cannot read /proc/self/exe: %s\n",

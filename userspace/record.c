@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "prereq.h"
 #include "procfs.h"
 #include "recorder.h"
 #include "stallscope.skel.h"
@@ -376,18 +377,10 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 
 /* ---- the recorder ------------------------------------------------------------------------------ */
 
+/* The machine's side (privileges, BTF, tracefs) is prereq.c's, checked by
+ * the commands before they open a recorder. */
 static int check_environment(const struct ss_recorder_opts *o)
 {
-	if (geteuid() != 0) {
-		fprintf(stderr, "stallscope: %s needs root to load BPF programs: run it with sudo\n",
-			o->cmd_name);
-		return -EPERM;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		fprintf(stderr, "stallscope: /sys/kernel/btf/vmlinux is missing: this kernel has no BTF "
-				"(build it with CONFIG_DEBUG_INFO_BTF=y)\n");
-		return -ENOENT;
-	}
 	if (o->pid && kill(o->pid, 0) && errno == ESRCH) {
 		fprintf(stderr, "stallscope: no process with pid %d\n", (int)o->pid);
 		return -ESRCH;
@@ -745,6 +738,8 @@ int ss_cmd_record(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (ss_prereq_prepare("record"))
+		return 2;
 	if (ss_recorder_open(&o, &r))
 		goto out;
 	/* A running process: say when its events start to count (attaching

@@ -50,6 +50,7 @@
 #include "analyze.h"
 #include "cmds.h"
 #include "live_model.h"
+#include "prereq.h"
 #include "recorder.h"
 #include "timeline.h"
 
@@ -855,6 +856,10 @@ int ss_cmd_live(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
+	if (!l.file && ss_prereq_prepare("live")) {
+		live_free(&l);
+		return 2;
+	}
 	if (redirect_fds(&l)) {
 		fprintf(stderr, "stallscope: live: cannot redirect output: %s\n", strerror(errno));
 		live_free(&l);
