@@ -70,6 +70,9 @@ LIBWSRT_NP  := $(BUILD)/noprobes/libwsrt.a
 EXAMPLES    := $(BUILD)/bin/lifo-stall $(BUILD)/bin/http-stall
 HTTP_SRCS   := examples/http/http_parse.c
 HTTP_STALL_SRCS := examples/http/http_server.c examples/http/http_client.c
+# The trace file's reader and writer, which tests and fuzzers link alone.
+TRACE_SRCS  := userspace/trace.c userspace/outfile.c
+TRACE_DEPS  := $(TRACE_SRCS) userspace/trace.h userspace/outfile.h bpf/record.h
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes
@@ -161,26 +164,26 @@ $(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c $(HTTP_SRCS) exampl
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iexamples -Itests $< $(HTTP_SRCS) tests/harness.c $(LDFLAGS) -o $@
 
-$(BUILD)/tests/test_trace: tests/unit/test_trace.c userspace/trace.c userspace/trace.h bpf/record.h tests/harness.c tests/harness.h
+$(BUILD)/tests/test_trace: tests/unit/test_trace.c $(TRACE_DEPS) tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< userspace/trace.c tests/harness.c $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< $(TRACE_SRCS) tests/harness.c $(LDFLAGS) -o $@
 
 # The live view's model: no terminal, no analyzer (tests/unit/test_live_model.c).
-$(BUILD)/tests/test_live_model: tests/unit/test_live_model.c viz/live_model.c viz/live_model.h userspace/analyze.h userspace/trace.c userspace/trace.h bpf/record.h tests/harness.c tests/harness.h
+$(BUILD)/tests/test_live_model: tests/unit/test_live_model.c viz/live_model.c viz/live_model.h userspace/analyze.h $(TRACE_DEPS) tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -Itests $< viz/live_model.c userspace/trace.c tests/harness.c $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -Itests $< viz/live_model.c $(TRACE_SRCS) tests/harness.c $(LDFLAGS) -o $@
 
 $(BUILD)/tests/test_pb: tests/unit/test_pb.c viz/pb.c viz/pb.h tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iviz -Itests $< viz/pb.c tests/harness.c $(LDFLAGS) -o $@
 
-$(BUILD)/tests/mktrace: tests/tools/mktrace.c userspace/trace.c userspace/trace.h bpf/record.h
+$(BUILD)/tests/mktrace: tests/tools/mktrace.c $(TRACE_DEPS)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace $< userspace/trace.c $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace $< $(TRACE_SRCS) $(LDFLAGS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
 	$(call msg,CCLD,$@)
@@ -202,10 +205,10 @@ $(BUILD)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c $(HTTP_SRCS) example
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -Iexamples $< $(HTTP_SRCS) -o $@
 
-$(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c userspace/trace.c userspace/trace.h bpf/record.h | deps
+$(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c $(TRACE_DEPS) | deps
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/trace.c -o $@
+	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< $(TRACE_SRCS) -o $@
 
 # Longer fuzzing than check's smoke run: FUZZ_SECONDS per target.
 fuzz: $(FUZZERS)

@@ -527,8 +527,10 @@ int ss_cmd_dump(int argc, char **argv)
 		print_header(stdout, r);
 		while ((err = ss_trace_next(r, &rec)) == 1)
 			print_record(stdout, &rec);
-		if (err == 0)
+		if (err == 0 && ss_trace_trailer(r))
 			print_trailer(stdout, ss_trace_trailer(r));
+		else if (err == 0)
+			fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_partial(r));
 	}
 	/* What was read before an error is printed before the error. */
 	if (fflush(stdout) || ferror(stdout)) {

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "outfile.h"
 #include "prereq.h"
 #include "procfs.h"
 #include "recorder.h"
@@ -58,6 +59,7 @@
 #define DEFAULT_RING_BYTES (16U << 20)
 #define HEADER_DELAY_NS 20000000ULL	/* after exec: let ld.so map libraries */
 #define LOST_CHECK_NS 100000000ULL
+#define FLUSH_NS 1000000000ULL		/* the trace file, at least this often */
 
 struct probe_def {
 	const char *name;
@@ -612,24 +614,16 @@ static void die_usage(void)
 		"  -v              show libbpf's messages\n");
 }
 
-/* The sink: the trace file. */
+/* The sink: the trace file (PATH.partial until it is complete). */
 static int file_start(void *arg, const struct ss_trace_meta *meta)
 {
 	struct rec_cmd *c = arg;
 	int err = ss_trace_create(c->out_path, meta, &c->w);
 
-	if (err) {
+	if (err)
 		fprintf(stderr, "stallscope: cannot create %s: %s\n", c->out_path,
-			strerror(-err));
-		return err;
-	}
-	/* Through sudo: the file belongs to whoever asked for it. */
-	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
-	if (su && sg && geteuid() == 0 &&
-	    fchown(ss_trace_fd(c->w), (uid_t)atoi(su), (gid_t)atoi(sg)))
-		fprintf(stderr, "stallscope: cannot give %s to uid %s: %s\n",
-			c->out_path, su, strerror(errno));
-	return 0;
+			ss_outfile_strerror(err));
+	return err;
 }
 
 static int file_records(void *arg, const struct ss_record *recs, size_t n)
@@ -734,6 +728,12 @@ int ss_cmd_record(int argc, char **argv)
 	err = parse_args(&c, &o, argc, argv);
 	if (err)
 		return err > 0 ? 0 : 2;
+	/* Before the target starts: an output that can't be one is bad input. */
+	if ((err = ss_outfile_check(c.out_path))) {
+		fprintf(stderr, "stallscope: cannot write %s: %s\n", c.out_path,
+			ss_outfile_strerror(err));
+		return 2;
+	}
 	/* Before the target starts: a Ctrl-C while loading stops cleanly. */
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
@@ -756,8 +756,14 @@ int ss_cmd_record(int argc, char **argv)
 	ss_recorder_stats(r, &st);
 	__u64 deadline = c.duration_s > 0 ?
 		st.start_ns + (__u64)(c.duration_s * 1e9) : UINT64_MAX;
+	__u64 flushed = st.start_ns;
 	for (;;) {
 		err = ss_recorder_poll(r, 50);
+		/* A recorder killed (SIGKILL) loses at most the last second. */
+		if (c.w && mono_ns() - flushed >= FLUSH_NS) {
+			(void)ss_trace_flush(c.w);	/* sticky: finish reports it */
+			flushed = mono_ns();
+		}
 		if (err < 0) {
 			stop_reason = SS_STOP_ERROR;
 			break;
@@ -782,12 +788,16 @@ int ss_cmd_record(int argc, char **argv)
 		goto out;
 	ss_recorder_stats(r, &st);
 	__u64 end = mono_ns();
+	char partial[PATH_MAX + 16];
+	snprintf(partial, sizeof(partial), "%s", ss_trace_partial_path(c.w));
 	err = ss_trace_finish(c.w, st.lost, end, stop_reason,
 			      st.exited ? st.exit_status : -1);
 	c.w = NULL;
 	if (err) {
 		if (!c.write_err)
 			fprintf(stderr, "stallscope: writing %s: %s\n", c.out_path, strerror(-err));
+		if (!access(partial, F_OK))
+			fprintf(stderr, "stallscope: what was recorded is in %s\n", partial);
 		goto out;
 	}
 	fprintf(stderr, "stallscope: %llu events, %llu lost, %.2f s, written to %s\n",

@@ -116,6 +116,8 @@ static int analyze_file(const char *path, __u64 threshold_ns,
 		ss_trace_close(r);
 		return err;
 	}
+	if (ss_trace_partial(r))
+		fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_partial(r));
 	*rp = r;
 	return 0;
 }
@@ -154,13 +156,14 @@ void ss_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void report_json(FILE *f, const struct ss_analysis *a)
+static void report_json(FILE *f, const struct ss_analysis *a, bool partial)
 {
 	fprintf(f, "{\"duration_ns\":%llu,\"workers\":%u,\"events\":%llu,"
-		   "\"lost_events\":%llu,\"wasted_worker_ns\":%llu,\"delay_by_cause\":{",
+		   "\"lost_events\":%llu,\"partial\":%s,\"wasted_worker_ns\":%llu,"
+		   "\"delay_by_cause\":{",
 		(unsigned long long)(a->end_ns - a->start_ns), a->nworkers,
 		(unsigned long long)a->events, (unsigned long long)a->lost,
-		(unsigned long long)a->wasted_worker_ns);
+		partial ? "true" : "false", (unsigned long long)a->wasted_worker_ns);
 	for (int c = 0; c < SS_NCAUSES; c++)
 		fprintf(f, "%s\"%s\":%llu", c ? "," : "", ss_cause_name(c),
 			(unsigned long long)a->delay_ns[c]);
@@ -186,9 +189,10 @@ static void report_json(FILE *f, const struct ss_analysis *a)
 }
 
 static void report_human(FILE *f, const char *path,
-			 const struct ss_trace_meta *m,
+			 const struct ss_trace_reader *r,
 			 const struct ss_analysis *a, __u64 threshold)
 {
+	const struct ss_trace_meta *m = ss_trace_meta(r);
 	char para[1024];
 	__u64 total = 0;
 
@@ -197,6 +201,9 @@ static void report_human(FILE *f, const char *path,
 		a->nworkers == 1 ? "" : "s", (double)(a->end_ns - a->start_ns) / 1e9,
 		(unsigned long long)a->events, (unsigned long long)a->lost,
 		a->kernel_only ? ", kernel events only" : "");
+	if (ss_trace_partial(r))
+		fprintf(f, "  partial: the recording was cut off (no trailer); this covers "
+			   "what it holds, up to its last complete record\n");
 	if (a->workers_by_parking)
 		fprintf(f, "  workers: no thread name matched --workers; taken to be the threads that park in futex/epoll waits (not the main thread)\n");
 	if (a->lost)
@@ -301,9 +308,9 @@ int ss_cmd_report(int argc, char **argv)
 	if (analyze_file(o.file, o.ms, o.pattern, &a, &r))
 		return 2;
 	if (o.json)
-		report_json(stdout, &a);
+		report_json(stdout, &a, ss_trace_partial(r) != NULL);
 	else
-		report_human(stdout, o.file, ss_trace_meta(r), &a, o.ms);
+		report_human(stdout, o.file, r, &a, o.ms);
 	ss_analysis_free(&a);
 	ss_trace_close(r);
 	return 0;

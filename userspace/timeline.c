@@ -200,6 +200,8 @@ static int scan_range(const char *path, __u64 *first, __u64 *last,
 	}
 	if (ret < 0)
 		snprintf(err, errlen, "%s", ss_trace_error(r));
+	else if (ss_trace_partial(r))
+		fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_partial(r));
 	ss_trace_close(r);
 	if (*first > *last)	/* no records */
 		*first = *last = 0;

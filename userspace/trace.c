@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "outfile.h"
 #include "trace.h"
 
 #define WRITE_BUF_BYTES (64 * 1024)
@@ -131,7 +132,7 @@ static const char *tlv_name(__u16 tag)
 /* ---- writer ---- */
 
 struct ss_trace_writer {
-	int fd;
+	struct ss_outfile of;	/* of.fd: the partial file */
 	int err;		/* the first write error; sticks */
 	__u64 records;		/* accepted by ss_trace_write() */
 	size_t used;		/* bytes waiting in buf */
@@ -317,16 +318,14 @@ int ss_trace_create(const char *path, const struct ss_trace_meta *meta,
 		err = -ENOMEM;
 		goto out;
 	}
-	w->fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
-		err = -errno;
+	err = ss_outfile_create(&w->of, path, 0600);
+	if (err) {
 		free(w);
 		goto out;
 	}
-	err = write_all(w->fd, b.p, b.len);
+	err = write_all(w->of.fd, b.p, b.len);
 	if (err) {
-		close(w->fd);
-		unlink(path);
+		ss_outfile_discard(&w->of);
 		free(w);
 		goto out;
 	}
@@ -341,7 +340,12 @@ out:
 
 int ss_trace_fd(const struct ss_trace_writer *w)
 {
-	return w->fd;
+	return w->of.fd;
+}
+
+const char *ss_trace_partial_path(const struct ss_trace_writer *w)
+{
+	return w->of.tmp;
 }
 
 __u64 ss_trace_written(const struct ss_trace_writer *w)
@@ -354,7 +358,7 @@ int ss_trace_flush(struct ss_trace_writer *w)
 	if (w->err)
 		return w->err;
 	if (w->used) {
-		w->err = write_all(w->fd, w->buf, w->used);
+		w->err = write_all(w->of.fd, w->buf, w->used);
 		w->used = 0;
 	}
 	return w->err;
@@ -411,9 +415,10 @@ int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
 		err = ss_trace_flush(w);
 	else if (!err)
 		err = w->err;
-	/* Linux closes the fd even when close() fails; report, don't retry. */
-	if (close(w->fd) && !err && errno != EINTR)
-		err = -errno;
+	if (!err)
+		err = ss_outfile_commit(&w->of);
+	else
+		close(w->of.fd);	/* the partial file stays */
 	free(w);
 	return err;
 }
@@ -422,7 +427,7 @@ void ss_trace_abort(struct ss_trace_writer *w)
 {
 	if (!w)
 		return;
-	close(w->fd);
+	ss_outfile_discard(&w->of);
 	free(w);
 }
 
@@ -449,6 +454,7 @@ struct ss_trace_reader {
 	struct ss_trace_meta meta;
 	char *cmdline;		/* meta.argv points into it */
 	char msg[320];
+	bool partial;		/* ended without a trailer: msg says where */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -846,15 +852,18 @@ int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 	got = src_read(r, blk, sizeof(blk));
 	if (got < 0)
 		return fail_io(r, (int)got);
-	if (got == 0)
-		return fail(r, -ENODATA,
-			    "truncated at offset %llu: no trailer after %llu records (was the recording interrupted?)",
-			    (unsigned long long)at, (unsigned long long)r->records);
-	if (got >= 8 && !memcmp(blk, SS_TRAILER_MAGIC, 8)) {
-		if (got < (ssize_t)sizeof(blk))
-			return fail(r, -ENODATA,
-				    "truncated at offset %llu: trailer cut short (%zd of 64 bytes)",
-				    (unsigned long long)at, got);
+	/* No trailer, or one cut short: a recording cut off (its writer
+	 * killed, the disk full): what is complete is read. */
+	if (got < (ssize_t)sizeof(blk)) {
+		snprintf(r->msg, sizeof(r->msg),
+			 "partial: no trailer after %llu records (the file ends at offset %llu): "
+			 "the recording was cut off; read up to its last complete record",
+			 (unsigned long long)r->records, (unsigned long long)(at + (__u64)got));
+		r->partial = true;
+		r->state = AT_END;
+		return 0;
+	}
+	if (!memcmp(blk, SS_TRAILER_MAGIC, 8)) {
 		more = src_has_more(r);
 		if (more < 0)
 			return fail_io(r, more);
@@ -872,10 +881,6 @@ int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 		r->state = AT_END;
 		return 0;
 	}
-	if (got < (ssize_t)sizeof(blk))
-		return fail(r, -ENODATA,
-			    "truncated at offset %llu: record cut short (no trailer: was the recording interrupted?)",
-			    (unsigned long long)at);
 	memcpy(rec, blk, sizeof(blk));
 	if (rec->type == SS_NONE)
 		return fail(r, -EBADMSG, "record at offset %llu has type 0",
@@ -891,7 +896,12 @@ __u64 ss_trace_offset(const struct ss_trace_reader *r)
 
 const struct ss_file_trailer *ss_trace_trailer(const struct ss_trace_reader *r)
 {
-	return r->state == AT_END ? &r->trailer : NULL;
+	return r->state == AT_END && !r->partial ? &r->trailer : NULL;
+}
+
+const char *ss_trace_partial(const struct ss_trace_reader *r)
+{
+	return r->partial ? r->msg : NULL;
 }
 
 const char *ss_trace_error(const struct ss_trace_reader *r)

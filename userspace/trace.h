@@ -138,28 +138,37 @@ struct ss_trace_writer;
 struct ss_trace_reader;
 
 /*
- * Writer.  ss_trace_create() creates path with mode 0600 (truncating an
- * existing file) and writes the header and TLVs at once; an empty clock
- * is written as "CLOCK_MONOTONIC".  It returns -EINVAL for a count
+ * Writer.  ss_trace_create() writes the header and TLVs at once into
+ * PATH.partial (outfile.h: created with O_EXCL and mode 0600, given to
+ * the sudo user; PATH itself must not be a directory or a device) and
+ * ss_trace_finish() renames it over PATH when the trailer is written, so
+ * PATH never holds half a trace and an existing PATH (or a symlink there)
+ * is replaced, never written through.  A writer that dies before leaves
+ * PATH.partial, which readers read as partial.  An empty clock is written
+ * as "CLOCK_MONOTONIC".  ss_trace_create() returns -EINVAL for a count
  * without its array or a build_id_len over 20, -E2BIG if the header would
- * pass SS_HEADER_MAX (a command line of about 1 MiB), else -errno from
- * open/write; if it fails after creating the file it removes it.  Records are buffered (64 KiB); a write error sticks and
- * every later call returns it.  ss_trace_write() refuses (-EINVAL, none of
- * the batch written) records of type 0 or whose first 8 bytes spell the
- * trailer magic: the reader would reject the file.
+ * pass SS_HEADER_MAX (a command line of about 1 MiB), else outfile's or
+ * write's -errno; it leaves no file when it fails.  Records are buffered
+ * (64 KiB); a write error sticks and every later call returns it.
+ * ss_trace_write() refuses (-EINVAL, none of the batch written) records
+ * of type 0 or whose first 8 bytes spell the trailer magic: the reader
+ * would reject the file.
  */
 int ss_trace_create(const char *path, const struct ss_trace_meta *meta,
 		    struct ss_trace_writer **out);
 int ss_trace_fd(const struct ss_trace_writer *w);
+/* Where the records go until ss_trace_finish() (PATH.partial). */
+const char *ss_trace_partial_path(const struct ss_trace_writer *w);
 int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
 		   size_t n);
 int ss_trace_flush(struct ss_trace_writer *w);
 __u64 ss_trace_written(const struct ss_trace_writer *w);
-/* Writes the trailer (records = written so far), flushes, closes and
- * frees, even on error. */
+/* Writes the trailer (records = written so far), flushes, closes, renames
+ * the file into place, and frees, even on error; on error the partial
+ * file stays (copy its name first to say where). */
 int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
 		    __u32 stop_reason, __s32 exit_status);
-/* Closes without a trailer (the file then reads as interrupted) and frees. */
+/* Closes, removes the partial file and frees. */
 void ss_trace_abort(struct ss_trace_writer *w);
 
 /*
@@ -169,8 +178,11 @@ void ss_trace_abort(struct ss_trace_writer *w);
  * missing file, a bad header) so that ss_trace_error() can be read, and
  * must be closed; it is NULL only when the reader itself could not be
  * allocated (-ENOMEM).  Errors: -EBADMSG (not a trace, or
- * corrupt), -ENODATA (the file ends early: truncated or interrupted),
- * -EPROTONOSUPPORT (a newer format), -ENOMEM, or an I/O errno.
+ * corrupt), -ENODATA (the file ends inside its header), -EPROTONOSUPPORT
+ * (a newer format), -ENOMEM, or an I/O errno.  A file whose records end
+ * without a trailer (its recorder was killed, or it was cut short) is
+ * partial, not an error: it reads up to its last complete record, and
+ * ss_trace_partial() says so.
  * ss_trace_open_mem() reads the same from memory, which must outlive the
  * reader.
  */
@@ -178,15 +190,19 @@ int ss_trace_open(const char *path, struct ss_trace_reader **out);
 int ss_trace_open_mem(const void *buf, size_t len,
 		      struct ss_trace_reader **out);
 const struct ss_trace_meta *ss_trace_meta(const struct ss_trace_reader *r);
-/* 1 = *rec filled; 0 = end of records (the trailer was read and checked);
- * < 0 = error (see ss_trace_error); an error sticks. */
+/* 1 = *rec filled; 0 = end of records (the trailer was read and checked,
+ * or the file is partial); < 0 = error (see ss_trace_error); an error
+ * sticks. */
 int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec);
 /* Byte offset of the next read. */
 __u64 ss_trace_offset(const struct ss_trace_reader *r);
 /* The version fields and flags as read (zeroed before the header is). */
 const struct ss_file_header *ss_trace_header(const struct ss_trace_reader *r);
-/* NULL until ss_trace_next() returned 0. */
+/* NULL until ss_trace_next() returned 0, and for a partial file. */
 const struct ss_file_trailer *ss_trace_trailer(const struct ss_trace_reader *r);
+/* After ss_trace_next() returned 0: NULL if the file was complete, else a
+ * line saying it is partial and where it ends (no file name prefix). */
+const char *ss_trace_partial(const struct ss_trace_reader *r);
 /* The one-line message ("" if none), without the file name prefix. */
 const char *ss_trace_error(const struct ss_trace_reader *r);
 void ss_trace_close(struct ss_trace_reader *r);

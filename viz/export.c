@@ -32,6 +32,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -41,6 +42,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "outfile.h"
 #include "export_model.h"
 
 struct export_opts {
@@ -56,6 +58,7 @@ enum export_fail { FAIL_INPUT = 2, FAIL_OUTPUT = 1, FAIL_OTHER = 3 };
 struct export_result {
 	__u64 slices, instants, flows, counters, stalls, lost;
 	unsigned workers;
+	char partial[400];	/* the trace is partial: why ("" if not) */
 };
 
 /*
@@ -154,6 +157,8 @@ out:
 		res->stalls = x->nstalls;
 		res->lost = a.lost;
 		res->workers = a.nworkers;
+		snprintf(res->partial, sizeof(res->partial), "%s",
+			 ss_trace_partial(r) ? ss_trace_partial(r) : "");
 	}
 	ss_analyzer_free(an);
 	ss_analysis_free(&a);
@@ -179,38 +184,6 @@ static void usage(FILE *f)
 	      "                     wsrt-w*,tokio-runtime-w*)\n", f);
 }
 
-/* A temporary file next to path, renamed over it once complete, so that
- * a failed export never leaves half a file (or clobbers an old one). */
-static FILE *open_output(const char *path, char **tmp)
-{
-	mode_t mask = umask(0);
-	FILE *f;
-	int fd;
-
-	umask(mask);
-	if (asprintf(tmp, "%s.XXXXXX", path) < 0) {
-		*tmp = NULL;
-		return NULL;
-	}
-	fd = mkstemp(*tmp);
-	if (fd < 0) {
-		free(*tmp);
-		*tmp = NULL;
-		return NULL;
-	}
-	if (fchmod(fd, 0666 & ~mask) || !(f = fdopen(fd, "w"))) {
-		int e = errno;
-
-		close(fd);
-		unlink(*tmp);
-		free(*tmp);
-		*tmp = NULL;
-		errno = e;
-		return NULL;
-	}
-	return f;
-}
-
 int ss_cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -223,7 +196,8 @@ int ss_cmd_export(int argc, char **argv)
 	};
 	struct export_opts o = { 0 };
 	struct export_result res = { 0 };
-	char err[400], *tmp = NULL;
+	char err[400];
+	struct ss_outfile of = { .fd = -1 };
 	enum export_fail fail = FAIL_OTHER;
 	bool to_stdout;
 	FILE *out;
@@ -269,10 +243,27 @@ int ss_cmd_export(int argc, char **argv)
 	}
 	o.in = strcmp(argv[optind], "-") ? argv[optind] : "/dev/stdin";
 	to_stdout = !strcmp(o.out, "-");
-	out = to_stdout ? stdout : open_output(o.out, &tmp);
-	if (!out) {
-		fprintf(stderr, "stallscope: cannot write %s: %s\n", o.out, strerror(errno));
-		return 1;
+	if (to_stdout) {
+		out = stdout;
+	} else {
+		/* PATH.partial, renamed over PATH when complete (outfile.h). */
+		ret = ss_outfile_check(o.out);
+		if (!ret)
+			ret = ss_outfile_create(&of, o.out, 0666);
+		if (ret) {
+			fprintf(stderr, "stallscope: cannot write %s: %s\n", o.out,
+				ss_outfile_strerror(ret));
+			return ret == -EISDIR || ret == SS_OUTFILE_NOT_REGULAR ? 2 : 1;
+		}
+		int fd = fcntl(of.fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0 || !(out = fdopen(fd, "w"))) {
+			fprintf(stderr, "stallscope: cannot write %s: %s\n", o.out,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			ss_outfile_discard(&of);
+			return 1;
+		}
 	}
 
 	ret = export_trace(&o, out, &res, &fail, err, sizeof(err));
@@ -282,15 +273,14 @@ int ss_cmd_export(int argc, char **argv)
 			fail = FAIL_OUTPUT;
 			snprintf(err, sizeof(err), "%s", strerror(errno));
 		}
-		if (!ret && rename(tmp, o.out)) {
-			ret = -errno;
+		if (!ret && (ret = ss_outfile_commit(&of))) {
 			fail = FAIL_OUTPUT;
-			snprintf(err, sizeof(err), "%s", strerror(errno));
+			snprintf(err, sizeof(err), "%s", strerror(-ret));
 		}
-		if (ret)
-			unlink(tmp);
-		free(tmp);
+		ss_outfile_discard(&of);	/* after a commit: nothing left */
 	}
+	if (res.partial[0])
+		fprintf(stderr, "stallscope: %s: %s\n", argv[optind], res.partial);
 	if (ret < 0) {
 		if (fail == FAIL_INPUT)
 			fprintf(stderr, "stallscope: %s: %s\n", argv[optind], err);

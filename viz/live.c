@@ -422,7 +422,7 @@ static void view_write(struct live *l)
 	}
 	for (unsigned i = 1;; i++) {
 		snprintf(path, sizeof(path), "stallscope-live-%u.trace", i);
-		if (access(path, F_OK))
+		if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW))
 			break;
 	}
 	err = ss_live_model_write(&l->m, l->meta, from, to, path, &n);
@@ -434,13 +434,9 @@ static void view_write(struct live *l)
 		say(l, "w: cannot write %s: %s", path, strerror(-err));
 		return;
 	}
-	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
-	if (su && sg && geteuid() == 0 && chown(path, (uid_t)atoi(su), (gid_t)atoi(sg)))
-		say(l, "w: wrote %s but cannot give it to uid %s", path, su);
-	else
-		say(l, "w: wrote %zu records (%.3f-%.3f s) to %s", n,
-		    (double)(from > l->m.first_ts ? from - l->m.first_ts : 0) / 1e9,
-		    (double)(to > l->m.first_ts ? to - l->m.first_ts : 0) / 1e9, path);
+	say(l, "w: wrote %zu records (%.3f-%.3f s) to %s", n,
+	    (double)(from > l->m.first_ts ? from - l->m.first_ts : 0) / 1e9,
+	    (double)(to > l->m.first_ts ? to - l->m.first_ts : 0) / 1e9, path);
 }
 
 /* Returns false to quit. */
@@ -694,6 +690,8 @@ static int replay_open(struct live *l, char *err, size_t errlen)
 	if (ret < 0)
 		snprintf(err, errlen, "%s", ss_trace_error(r)[0] ? ss_trace_error(r) :
 			 strerror(-ret));
+	else if (ss_trace_partial(r))
+		say(l, "%s", ss_trace_partial(r));
 	ss_trace_close(r);
 	if (ret < 0)
 		return ret;

@@ -870,7 +870,6 @@ int ss_live_model_write(const struct ss_live_model *m,
 	}
 	if (err) {
 		ss_trace_abort(w);
-		unlink(path);
 		return err;
 	}
 	return ss_trace_finish(w, lost, to, SS_STOP_DURATION, -1);

@@ -135,7 +135,7 @@ function pliteral(path,   t) {
 
 # The shape: keys, their order and their types (docs/analyzer.md).
 function shape(   top, causes, dkeys, i, d, p, k, nk, ints, strs) {
-	top = "duration_ns,workers,events,lost_events,wasted_worker_ns,delay_by_cause,detections"
+	top = "duration_ns,workers,events,lost_events,partial,wasted_worker_ns,delay_by_cause,detections"
 	causes = "all_busy,lifo_pinned,driver_starved,inject_lag,kernel_runq"
 	dkeys = "kind,start_ns,offset_ms,duration_ns,worker,task,task_name,blocker_task,blocker_name,idle_workers,parked_workers,steal_ns,sock,uncertain"
 	if (K[""] != "o") return "not a JSON object"
@@ -143,6 +143,7 @@ function shape(   top, causes, dkeys, i, d, p, k, nk, ints, strs) {
 	if (K["delay_by_cause"] != "o" || KO["delay_by_cause"] != causes)
 		return "delay_by_cause keys are " KO["delay_by_cause"] ", want " causes
 	if (K["detections"] != "a") return "detections is not a list"
+	if (K["partial"] != "b") return "partial is " J["partial"] ", not a boolean"
 	nk = split("duration_ns,workers,events,lost_events,wasted_worker_ns", ints, ",")
 	for (i = 1; i <= nk; i++)
 		if (K[ints[i]] != "n" || J[ints[i]] !~ /^[0-9]+$/) return ints[i] " is " J[ints[i]] ", not a count"
@@ -395,13 +396,16 @@ fi
 
 # ---- 2. bad input ----------------------------------------------------------------------
 
-# Damaged copies of one golden trace: cut inside a record, cut before the
-# trailer (an interrupted recording), a record of type 0, a bad magic;
-# an empty file and a missing one.
+# Damaged copies of one golden trace: cut inside its header, a record of
+# type 0, a bad magic; an empty file and a missing one.  Cut after the
+# header (inside a record, or before the trailer: an interrupted
+# recording), it is partial: read up to its last complete record, and
+# said so.
 src=$tmp/bad-src.trace
 if "$mktrace" "$golden/stuck_lifo.txt" "$src" 2>/dev/null; then
 	size=$(stat -c %s "$src")
 	hlen=$(od -An -tu4 -j12 -N4 "$src" | tr -d ' ')
+	head -c $((hlen - 10)) "$src" >"$tmp/headcut.trace"
 	head -c $((size - 100)) "$src" >"$tmp/truncated.trace"
 	head -c $((size - 64)) "$src" >"$tmp/interrupted.trace"
 	cp "$src" "$tmp/corrupted.trace"
@@ -409,7 +413,7 @@ if "$mktrace" "$golden/stuck_lifo.txt" "$src" 2>/dev/null; then
 	cp "$src" "$tmp/badmagic.trace"
 	printf 'X' | dd of="$tmp/badmagic.trace" bs=1 seek=0 conv=notrunc status=none
 	: >"$tmp/empty.trace"
-	for kind in truncated interrupted corrupted badmagic empty missing; do
+	for kind in headcut corrupted badmagic empty missing; do
 		f=$tmp/$kind.trace
 		for cmd in "report" "report --json" "check" "timeline"; do
 			name="analyze_${cmd// --/_}_rejects_${kind}_file"
@@ -422,6 +426,29 @@ if "$mktrace" "$golden/stuck_lifo.txt" "$src" 2>/dev/null; then
 				ok "$name"
 			else
 				not_ok "$name" "exit $rc (want 2), $nerr stderr lines (want 1 'stallscope: $f: ...'): $(head -3 "$tmp/b.err" | tr '\n' '|') stdout: $(head -3 "$tmp/b.out" | tr '\n' '|')"
+			fi
+		done
+	done
+	for kind in truncated interrupted; do
+		f=$tmp/$kind.trace
+		for cmd in "report" "report --json" "check" "timeline"; do
+			name="analyze_${cmd// --/_}_reads_${kind}_file_as_partial"
+			# shellcheck disable=SC2086
+			timeout $((30 * slow)) "$ss" $cmd "$f" >"$tmp/b.out" 2>"$tmp/b.err"
+			rc=$?
+			nerr=$(wc -l <"$tmp/b.err")
+			case $cmd in
+			report) said='^  partial: the recording was cut off' ;;
+			"report --json") said='"partial":true,' ;;
+			check) said='stuck_lifo' ;;
+			timeline) said='stuck_lifo' ;;
+			esac
+			if { [ $rc -eq 0 ] || { [ "$cmd" = check ] && [ $rc -eq 1 ]; }; } &&
+				[ "$nerr" -eq 1 ] && grep -Eq -- "$said" "$tmp/b.out" &&
+				grep -q "^stallscope: $f: partial: no trailer after [0-9]* records (the file ends at offset [0-9]*)" "$tmp/b.err"; then
+				ok "$name"
+			else
+				not_ok "$name" "exit $rc, $nerr stderr lines (want 1 'stallscope: $f: partial: ...'): $(head -3 "$tmp/b.err" | tr '\n' '|') stdout: $(head -5 "$tmp/b.out" | tr '\n' '|')"
 			fi
 		done
 	done

@@ -367,18 +367,50 @@ else
 	not_ok export_bad_file_one_line_exit_2 "exit $rc: $out; $(ls "$tmp")"
 fi
 if [ -e "$trace" ]; then
-	# Cut mid-record: found at the end, after most of the output was
-	# written; the old output stays as it was.
-	head -c $(( $(stat -c %s "$trace") / 2 + 13 )) "$trace" >"$tmp/cut.trace"
-	echo old >"$tmp/cut.pf"
-	out=$("$ss" export "$tmp/cut.trace" -o "$tmp/cut.pf" --format json 2>&1); rc=$?
+	# A record of type 0 in the middle: found after most of the output
+	# was written; the old output stays as it was, and no partial file.
+	cp "$trace" "$tmp/bad0.trace"
+	hlen=$(od -An -tu4 -j12 -N4 "$trace" | tr -d ' ')
+	nrec=$(( ($(stat -c %s "$trace") - hlen) / 64 ))
+	printf '\0\0\0\0' | dd of="$tmp/bad0.trace" bs=1 seek=$((hlen + nrec / 2 * 64 + 8)) conv=notrunc status=none
+	echo old >"$tmp/bad0.pf"
+	out=$("$ss" export "$tmp/bad0.trace" -o "$tmp/bad0.pf" --format json 2>&1); rc=$?
 	if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" = 1 ] &&
-		grep -q "^stallscope: $tmp/cut.trace: truncated at offset" <<<"$out" &&
-		[ "$(cat "$tmp/cut.pf")" = old ] && [ "$(ls "$tmp" | grep -c '^cut.pf')" = 1 ]; then
-		ok export_truncated_file_keeps_the_old_output
+		grep -q "^stallscope: $tmp/bad0.trace: record at offset [0-9]* has type 0" <<<"$out" &&
+		[ "$(cat "$tmp/bad0.pf")" = old ] && [ "$(ls "$tmp" | grep -c '^bad0.pf')" = 1 ]; then
+		ok export_corrupt_file_keeps_the_old_output
 	else
-		not_ok export_truncated_file_keeps_the_old_output "exit $rc: $out; $(ls "$tmp")"
+		not_ok export_corrupt_file_keeps_the_old_output "exit $rc: $out; $(ls "$tmp")"
 	fi
+	# Cut mid-record (a recorder killed): exported up to there, said so.
+	head -c $(( $(stat -c %s "$trace") / 2 + 13 )) "$trace" >"$tmp/cut.trace"
+	out=$("$ss" export "$tmp/cut.trace" -o "$tmp/cut.json" --format json 2>&1); rc=$?
+	if [ $rc -eq 0 ] && grep -q "^stallscope: $tmp/cut.trace: partial: no trailer after" <<<"$out" &&
+		python3 -m json.tool "$tmp/cut.json" >/dev/null 2>&1; then
+		ok export_partial_file_exports_and_says_so
+	else
+		not_ok export_partial_file_exports_and_says_so "exit $rc: $out"
+	fi
+fi
+# The output path: a directory or a device is refused before anything is
+# read; a symlink there is replaced, never written through.
+mkdir -p "$tmp/outdir"
+for o in "$tmp/outdir" /dev/null; do
+	out=$("$ss" export "$tmp/mix.trace" -o "$o" 2>&1); rc=$?
+	if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q "^stallscope: cannot write $o: " <<<"$out" &&
+		[ ! -e "$o.partial" ]; then
+		ok "export_refuses_output_${o//\//_}"
+	else
+		not_ok "export_refuses_output_${o//\//_}" "exit $rc: $out"
+	fi
+done
+echo precious >"$tmp/target"
+ln -sf "$tmp/target" "$tmp/link.pf"
+out=$("$ss" export "$tmp/mix.trace" -o "$tmp/link.pf" 2>&1); rc=$?
+if [ $rc -eq 0 ] && [ "$(cat "$tmp/target")" = precious ] && [ -f "$tmp/link.pf" ] && [ ! -L "$tmp/link.pf" ]; then
+	ok export_symlink_at_output_is_replaced_not_followed
+else
+	not_ok export_symlink_at_output_is_replaced_not_followed "exit $rc: $out; $(ls -l "$tmp")"
 fi
 out=$("$ss" export "$tmp/missing.trace" -o "$tmp/m.pf" 2>&1); rc=$?
 if [ $rc -eq 2 ] && grep -q "^stallscope: $tmp/missing.trace: .*No such file" <<<"$out"; then

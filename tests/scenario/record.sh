@@ -6,6 +6,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ss=$BUILD/bin/stallscope
+slow=${TEST_SLOW:-1}
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -211,6 +212,54 @@ elif dump_ok record_stops_cleanly_on_sigterm "$tmp/term.trace"; then
 		END { if (!found) print "no trailer" }' "$tmp/term.trace.txt"
 	owner=$(stat -c %u:%g "$tmp/term.trace")
 	if [ "$owner" = 65534:65534 ]; then ok record_file_owned_by_the_sudo_user; else not_ok record_file_owned_by_the_sudo_user "owner $owner"; fi
+fi
+
+# ---- the output file, written safely as root ----
+# A symlink at the output path is replaced, its target untouched.
+echo precious >"$tmp/precious"
+ln -s "$tmp/precious" "$tmp/link.trace"
+out=$(WSRT_LIFO_STEALABLE=0 timeout 60 "$ss" record -o "$tmp/link.trace" -- \
+	"$BUILD/bin/lifo-stall" --block-ms 20 2>&1); rc=$?
+if [ $rc -eq 0 ] && [ "$(cat "$tmp/precious")" = precious ] && [ -f "$tmp/link.trace" ] &&
+	[ ! -L "$tmp/link.trace" ] && "$ss" dump "$tmp/link.trace" >/dev/null 2>&1 &&
+	[ -z "$(ls "$tmp" | grep partial)" ]; then
+	ok record_symlink_at_output_is_replaced_not_followed
+else
+	not_ok record_symlink_at_output_is_replaced_not_followed "exit $rc: $out; $(ls -l "$tmp")"
+fi
+# A directory or a device: one line, exit 2, before the target runs.
+mkdir "$tmp/outdir"
+for o in "$tmp/outdir" /dev/null; do
+	out=$("$ss" record -o "$o" -- "$BUILD/bin/lifo-stall" --block-ms 20 2>&1); rc=$?
+	if [ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" = 1 ] &&
+		grep -q "^stallscope: cannot write $o: " <<<"$out" && [ ! -e "$o.partial" ]; then
+		ok "record_refuses_output_${o//\//_}"
+	else
+		not_ok "record_refuses_output_${o//\//_}" "exit $rc: $out"
+	fi
+done
+# A recorder killed (SIGKILL) mid-recording leaves FILE.partial, never
+# FILE, readable up to its last complete record, and said to be partial.
+# (The target, orphaned, ends by itself: its block is 3 s.)
+WSRT_LIFO_STEALABLE=0 "$ss" record -o "$tmp/killed.trace" -- \
+	"$BUILD/bin/lifo-stall" --block-ms 3000 >"$tmp/killed.out" 2>&1 &
+rec=$!
+pids+=("$rec")
+# Until records have reached the file (it is flushed every second).
+for _ in $(seq $((200 * slow))); do
+	"$ss" dump "$tmp/killed.trace.partial" 2>&1 >/dev/null |
+		grep -q 'no trailer after [1-9]' && break
+	sleep 0.1
+done
+kill -KILL "$rec"
+wait "$rec" 2>/dev/null
+rep=$("$ss" report "$tmp/killed.trace.partial" 2>"$tmp/killed.err"); rc=$?
+if [ $rc -eq 0 ] && [ ! -e "$tmp/killed.trace" ] &&
+	grep -q '^  partial: the recording was cut off' <<<"$rep" &&
+	grep -q "^stallscope: $tmp/killed.trace.partial: partial: no trailer after [1-9][0-9]* records" "$tmp/killed.err"; then
+	ok record_killed_leaves_a_readable_partial_file
+else
+	not_ok record_killed_leaves_a_readable_partial_file "exit $rc: $rep $(cat "$tmp/killed.err"); $(ls "$tmp")"
 fi
 
 # ---- errors ----
