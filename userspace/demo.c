@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "outfile.h"
 #include "prereq.h"
 #include "timeline.h"
 
@@ -102,18 +103,6 @@ static void on_signal(int sig)
 }
 
 /* ---- small helpers ------------------------------------------------------------------ */
-
-/* Through sudo: what we create belongs to whoever asked for it (record
- * does the same for its trace). */
-static void give_to_sudo_user(const char *path)
-{
-	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
-
-	if (su && sg && geteuid() == 0 &&
-	    chown(path, (uid_t)atoi(su), (gid_t)atoi(sg)))
-		fprintf(stderr, "stallscope: cannot give %s to uid %s: %s\n",
-			path, su, strerror(errno));
-}
 
 /* dir/name into buf; false if it does not fit. */
 static bool path_join(char *buf, size_t len, const char *dir, const char *name)
@@ -239,7 +228,6 @@ static bool export_run(const struct run *r, const char *self)
 			return false;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return false;
-	give_to_sudo_user(r->pftrace);
 	return true;
 }
 
@@ -256,14 +244,18 @@ static int record_run(const struct run *r, const char *self, const char *prog)
 		return -1;
 	}
 	if (pid == 0) {
-		int out = open(r->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int log = open(r->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* Never through a symlink; through sudo, the user's files
+		 * (record and export do the same for theirs). */
+		int fl = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
+		int out = open(r->out, fl, 0644), log = open(r->log, fl, 0644);
 
 		if (out < 0 || log < 0) {
 			fprintf(stderr, "stallscope: cannot create %s: %s\n",
 				out < 0 ? r->out : r->log, strerror(errno));
 			_exit(126);
 		}
+		(void)ss_give_to_sudo_user(out);
+		(void)ss_give_to_sudo_user(log);
 		if (dup2(out, 1) < 0 || dup2(log, 2) < 0)
 			_exit(126);
 		signal(SIGINT, SIG_DFL);
@@ -301,8 +293,6 @@ static int record_run(const struct run *r, const char *self, const char *prog)
 			kill(pid, SIGKILL);
 		}
 	}
-	give_to_sudo_user(r->out);
-	give_to_sudo_user(r->log);
 	if (termed)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -579,11 +569,16 @@ int ss_cmd_demo(int argc, char **argv)
 		dir = defdir;
 	}
 	struct stat st;
-	if (mkdir(dir, 0755) && !(errno == EEXIST && !stat(dir, &st) && S_ISDIR(st.st_mode))) {
+	if (!mkdir(dir, 0755)) {
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)ss_give_to_sudo_user(fd);
+			close(fd);
+		}
+	} else if (!(errno == EEXIST && !stat(dir, &st) && S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "stallscope: cannot create %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
-	give_to_sudo_user(dir);
 	printf("stallscope demo: traces and the examples' output go to %s\n", dir);
 
 	/* Ctrl-C reaches the recorder too (it stops and ends its example);
