@@ -50,6 +50,7 @@
 #include "prereq.h"
 #include "procfs.h"
 #include "recorder.h"
+#include "self.h"
 #include "stallscope.skel.h"
 #include "target.h"
 #include "trace.h"
@@ -96,7 +97,6 @@ static const struct probe_def shim_probes[] = {
 	{ "futex_wake", SS_SHIM_FUTEX_WAKE },
 	{ "thread_name", SS_SHIM_THREAD_NAME },
 };
-#define SHIM_NAME "libstallscope-preload.so"
 #define N_PROBES(defs) ((unsigned)(sizeof(defs) / sizeof((defs)[0])))
 
 struct ss_recorder {
@@ -318,7 +318,7 @@ static bool is_shim(const char *path)
 {
 	const char *base = strrchr(path, '/');
 
-	return !strcmp(base ? base + 1 : path, SHIM_NAME);
+	return !strcmp(base ? base + 1 : path, SS_SHIM_NAME);
 }
 
 /* The runtime's probes in the target's executable and libraries; the
@@ -359,7 +359,7 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 		shim = ss_shim_path();
 		if (!shim)
 			fprintf(stderr,
-				"stallscope: no preload shim next to this binary (../lib/" SHIM_NAME
+				"stallscope: no preload shim next to this binary (../lib/" SS_SHIM_NAME
 				"): recording without it\n");
 		else if (!(nshim = attach_probes(r, shim, "stallscope", shim_probes,
 						 N_PROBES(shim_probes))))
