@@ -604,12 +604,12 @@ static void die_usage(void)
 	fprintf(stderr,
 		"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
 		"                         (-p PID | -- CMD [ARGS...])\n"
-		"  -o FILE         the trace file (default " DEFAULT_OUT ")\n"
-		"  --duration S    stop after S seconds (a started CMD is then terminated)\n"
-		"  --kernel-only   kernel events only, as for any unmodified binary\n"
-		"  --no-preload    start CMD without the preload shim\n"
-		"  -p PID          attach to a running process\n"
-		"  -v              show libbpf's messages\n");
+		"  -o, --output FILE  the trace file (default " DEFAULT_OUT ")\n"
+		"  --duration S       stop after S seconds (a started CMD is then terminated)\n"
+		"  --kernel-only      kernel events only, as for any unmodified binary\n"
+		"  --no-preload       start CMD without the preload shim\n"
+		"  -p, --pid PID      attach to a running process\n"
+		"  -v, --verbose      show libbpf's messages\n");
 }
 
 /* The sink: the trace file. */
