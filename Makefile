@@ -6,6 +6,7 @@
 #   make check-tsan      the same under TSan (build/tsan)
 #   make bench           benchmarks (never part of check)
 #   make demo            the stall scenarios, legacy vs fixed
+#   make install         install what is built (PREFIX, DESTDIR); uninstall
 #
 # Knobs: V=1 shows commands, WERROR=1 adds -Werror (CI), BUILD=dir.
 
@@ -63,8 +64,17 @@ VIZ_SRCS    := $(wildcard viz/*.c)
 VIZ_OBJS    := $(VIZ_SRCS:%.c=$(BUILD)/%.o)
 STALLSCOPE  := $(BUILD)/bin/stallscope
 
+# One version for the command and the runtime: SS_VERSION.  The shared
+# runtime is libwsrt.so.VERSION, soname libwsrt.so.SOVERSION (a new
+# SOVERSION whenever wsrt.h changes incompatibly), and libwsrt.so, the
+# name -lwsrt links, points at the soname, in the build tree as installed.
+VERSION        := $(shell sed -n 's/^\#define SS_VERSION "\(.*\)"/\1/p' userspace/cmds.h)
+WSRT_SOVERSION := 0
+WSRT_SONAME    := libwsrt.so.$(WSRT_SOVERSION)
+WSRT_REALNAME  := libwsrt.so.$(VERSION)
 LIBWSRT     := $(BUILD)/lib/libwsrt.a
 LIBWSRT_SO  := $(BUILD)/lib/libwsrt.so
+LIBWSRT_SO_REAL := $(BUILD)/lib/$(WSRT_REALNAME)
 LIBWSRT_NP  := $(BUILD)/noprobes/libwsrt.a
 
 EXAMPLES    := $(BUILD)/bin/lifo-stall $(BUILD)/bin/http-stall
@@ -83,7 +93,8 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 
 include preload/preload.mk
 
-.PHONY: all deps check check-asan check-tsan bench demo fuzz clean help
+.PHONY: all deps check check-asan check-tsan bench demo fuzz clean help \
+        install uninstall
 
 all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
      $(BUILD)/tests/mktrace \
@@ -144,10 +155,17 @@ $(LIBWSRT_NP): $(NOPROBE_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBWSRT_SO): $(RUNTIME_OBJS)
+$(LIBWSRT_SO_REAL): $(RUNTIME_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -shared -Wl,--no-undefined -Wl,-soname,libwsrt.so $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) -shared -Wl,--no-undefined -Wl,-soname,$(WSRT_SONAME) $(LDFLAGS) -o $@ $^
+
+# The links are as new as what they point at (make follows them).
+$(BUILD)/lib/$(WSRT_SONAME): $(LIBWSRT_SO_REAL)
+	$(Q)ln -sfn $(WSRT_REALNAME) $@
+
+$(LIBWSRT_SO): $(BUILD)/lib/$(WSRT_SONAME)
+	$(Q)ln -sfn $(WSRT_SONAME) $@
 
 $(BUILD)/bin/%: examples/%.c $(LIBWSRT)
 	$(call msg,CCLD,$@)
@@ -234,6 +252,63 @@ bench: $(BENCHES) $(BUILD)/bin/http-stall $(STALLSCOPE) | deps
 demo: all
 	$(Q)$(STALLSCOPE) demo all
 
+# ---- make install / make uninstall ----------------------------------------
+# PREFIX (default /usr/local) and DESTDIR as packagers expect; BINDIR,
+# LIBDIR, INCLUDEDIR, MANDIR and PKGCONFIGDIR may be set one by one.
+# Installs what is built (run `make` first; the sanitizer builds install
+# with BUILD=build/asan SAN=asan) and builds nothing itself when that is
+# up to date.  stallscope finds its shim and the examples `demo` runs from
+# its own location (userspace/self.c: BIN/../lib, BIN/../libexec/stallscope),
+# so those two directories follow BINDIR and are not knobs.
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SHIMDIR      := $(dir $(BINDIR:%/=%))lib
+EXAMPLEDIR   := $(dir $(BINDIR:%/=%))libexec/stallscope
+INSTALL      ?= install
+MAN_PAGES    := $(wildcard man/*.1)
+# What install writes, for uninstall to remove exactly that.
+INSTALLED    := $(BINDIR)/stallscope $(SHIMDIR)/$(notdir $(PRELOAD_SO)) \
+                $(LIBDIR)/libwsrt.a $(LIBDIR)/$(WSRT_REALNAME) \
+                $(LIBDIR)/$(WSRT_SONAME) $(LIBDIR)/libwsrt.so \
+                $(INCLUDEDIR)/wsrt.h $(PKGCONFIGDIR)/wsrt.pc \
+                $(addprefix $(EXAMPLEDIR)/,$(notdir $(EXAMPLES))) \
+                $(addprefix $(MANDIR)/man1/,$(notdir $(MAN_PAGES)))
+
+# A directory for wsrt.pc: under ${prefix} when it is (relocatable).
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+install: $(STALLSCOPE) $(PRELOAD_SO) $(LIBWSRT) $(LIBWSRT_SO_REAL) $(EXAMPLES) \
+         $(MAN_PAGES) runtime/wsrt.h runtime/wsrt.pc.in
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(SHIMDIR)' '$(DESTDIR)$(LIBDIR)' \
+		'$(DESTDIR)$(INCLUDEDIR)' '$(DESTDIR)$(PKGCONFIGDIR)' '$(DESTDIR)$(EXAMPLEDIR)' \
+		'$(DESTDIR)$(MANDIR)/man1'
+	$(Q)$(INSTALL) -m 755 $(STALLSCOPE) '$(DESTDIR)$(BINDIR)/'
+	$(Q)$(INSTALL) -m 644 $(PRELOAD_SO) '$(DESTDIR)$(SHIMDIR)/'
+	$(Q)$(INSTALL) -m 644 $(LIBWSRT) '$(DESTDIR)$(LIBDIR)/'
+	$(Q)$(INSTALL) -m 644 $(LIBWSRT_SO_REAL) '$(DESTDIR)$(LIBDIR)/'
+	$(Q)ln -sfn $(WSRT_REALNAME) '$(DESTDIR)$(LIBDIR)/$(WSRT_SONAME)'
+	$(Q)ln -sfn $(WSRT_SONAME) '$(DESTDIR)$(LIBDIR)/libwsrt.so'
+	$(Q)$(INSTALL) -m 644 runtime/wsrt.h '$(DESTDIR)$(INCLUDEDIR)/'
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
+		-e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' \
+		runtime/wsrt.pc.in > '$(DESTDIR)$(PKGCONFIGDIR)/wsrt.pc'
+	$(Q)chmod 644 '$(DESTDIR)$(PKGCONFIGDIR)/wsrt.pc'
+	$(Q)$(INSTALL) -m 755 $(EXAMPLES) '$(DESTDIR)$(EXAMPLEDIR)/'
+	$(Q)$(INSTALL) -m 644 $(MAN_PAGES) '$(DESTDIR)$(MANDIR)/man1/'
+	$(Q)if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+# Only what install wrote, and the examples' directory once empty.
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(foreach f,$(INSTALLED),'$(DESTDIR)$(f)')
+	$(Q)if [ -d '$(DESTDIR)$(EXAMPLEDIR)' ]; then rmdir --ignore-fail-on-non-empty '$(DESTDIR)$(EXAMPLEDIR)'; fi
+	$(Q)if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
 clean:
 	rm -rf build
 
@@ -247,7 +322,11 @@ help:
 	@echo '  bench        scheduler benchmarks, both LIFO modes, probes vs none'
 	@echo '  demo         record the stall scenarios legacy vs fixed and show the stalls (root)'
 	@echo '  fuzz         run every fuzz target for FUZZ_SECONDS (default 300) each'
+	@echo '  install      install the built command, shim, libwsrt (+ wsrt.h, wsrt.pc),'
+	@echo '               examples and man pages under $$(DESTDIR)$$(PREFIX) (default /usr/local)'
+	@echo '  uninstall    remove exactly what install put there'
 	@echo '  clean        remove build/'
 	@echo 'knobs: V=1 (show commands) WERROR=1 (warnings are errors) BUILD=dir'
+	@echo '       PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, MANDIR, PKGCONFIGDIR (install)'
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -23,6 +23,9 @@ PKGS=(
 	python3			# tests: json.tool checks the Chrome JSON export
 	libncurses-dev		# stallscope live
 	tmux			# tests: stallscope live in a real terminal
+	groff-base		# tests: the man pages render without warnings (groff -ww)
+	man-db			# tests: ... and through man --warnings -l
+	pkgconf			# tests: the installed wsrt.pc (make install)
 )
 
 missing=()

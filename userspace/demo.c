@@ -19,8 +19,9 @@
  * Owns: the scenarios' table, running them, the side-by-side reading.
  * Does not own: recording (record.c, run as a child so that each run
  * loads and unloads its BPF programs like any user's), the analysis or
- * the drawing.  Builds nothing: the examples must sit next to the
- * stallscope binary, as `make` puts them.
+ * the drawing.  Builds nothing: the examples come with the stallscope
+ * binary (self.c): in BIN/../libexec/stallscope/ where `make install`
+ * puts them, or next to it in a build tree.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +41,7 @@
 #include "cmds.h"
 #include "outfile.h"
 #include "prereq.h"
+#include "self.h"
 #include "timeline.h"
 
 #define RUN_TIMEOUT_S 120	/* http-stall's client gives up after 30 s */
@@ -47,7 +49,7 @@
 
 struct scenario {
 	const char *name;	/* on the command line and in file names */
-	const char *prog;	/* the example, next to stallscope */
+	const char *prog;	/* the example that comes with stallscope */
 	const char *env;	/* the switch: 0 legacy, 1 fixed */
 	const char *about;	/* what it does, for people */
 	const char *legacy_why, *fixed_why;
@@ -383,9 +385,8 @@ static void show_run(struct run *r)
 
 /* One scenario, both ways; false if a run failed. */
 static bool run_scenario(const struct scenario *sc, const char *dir,
-			 const char *bindir, const char *self, struct run runs[2])
+			 const char *prog, const char *self, struct run runs[2])
 {
-	char prog[PATH_MAX];
 	bool ok = true;
 
 	for (int fixed = 0; fixed < 2; fixed++)
@@ -394,10 +395,6 @@ static bool run_scenario(const struct scenario *sc, const char *dir,
 	for (size_t i = strlen(sc->prog); i < 66; i++)
 		putchar('=');
 	printf("\n%s\n", sc->about);
-	if (!path_join(prog, sizeof(prog), bindir, sc->prog)) {
-		fprintf(stderr, "stallscope: %s: path too long\n", bindir);
-		return false;
-	}
 	for (int fixed = 0; fixed < 2 && !interrupted; fixed++) {
 		struct run *r = &runs[fixed];
 		char name[3][64];
@@ -486,9 +483,10 @@ static void usage(FILE *f)
 		"usage: stallscope demo [lifo|http|all] [-o DIR]\n"
 		"Records each stall scenario twice, legacy and fixed, then shows what the\n"
 		"example measured, the stalls found and the timeline of each run.  Needs\n"
-		"root (it records with BPF) and the examples next to this binary.\n"
-		"  -o DIR   where the traces and the examples' output go\n"
-		"           (default ./stallscope-demo-YYYYmmdd-HHMMSS)\n");
+		"root (it records with BPF) and the examples installed with stallscope\n"
+		"(BIN/../libexec/stallscope/, or BIN/ itself in a build tree).\n"
+		"  -o, --output DIR   where the traces and the examples' output go\n"
+		"                     (default ./stallscope-demo-YYYYmmdd-HHMMSS)\n");
 }
 
 int ss_cmd_demo(int argc, char **argv)
@@ -500,9 +498,10 @@ int ss_cmd_demo(int argc, char **argv)
 	};
 	struct run runs[NSCENARIOS][2];
 	bool chosen[NSCENARIOS] = { 0 }, ok = true;
-	char self[PATH_MAX], bindir[PATH_MAX], defdir[64];
+	static const char *const example_dirs[] = SS_EXAMPLE_DIRS;
+	char self[PATH_MAX], defdir[64], *progs[NSCENARIOS] = { 0 };
 	const char *dir = NULL, *which = "all";
-	int c;
+	int c, ret;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -534,30 +533,30 @@ int ss_cmd_demo(int argc, char **argv)
 
 	if (ss_prereq_prepare("demo"))
 		return 2;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0) {
+	int err = ss_self_exe(self, sizeof(self));
+	if (err) {
 		fprintf(stderr, "stallscope: cannot read /proc/self/exe: %s\n",
-			strerror(errno));
+			strerror(-err));
 		return 1;
 	}
-	self[n] = '\0';
-	memcpy(bindir, self, (size_t)n + 1);
-	*strrchr(bindir, '/') = '\0';	/* readlink gives an absolute path */
 	for (size_t i = 0; i < NSCENARIOS; i++) {
-		char prog[PATH_MAX];
-
 		if (!chosen[i])
 			continue;
-		if (!path_join(prog, sizeof(prog), bindir, scenarios[i].prog)) {
-			fprintf(stderr, "stallscope: %s: path too long\n", bindir);
-			return 1;
+		progs[i] = ss_self_find(example_dirs, scenarios[i].prog, X_OK);
+		if (!progs[i]) {
+			char *bin = strrchr(self, '/');	/* an absolute path */
+
+			fprintf(stderr, "stallscope: no %s in %.*s/../libexec/stallscope/ or "
+				"%.*s/: the demo runs the examples installed with stallscope "
+				"(`make install`) or built next to it (`make`)\n",
+				scenarios[i].prog, (int)(bin - self), self,
+				(int)(bin - self), self);
+			ok = false;
 		}
-		if (access(prog, X_OK)) {
-			fprintf(stderr, "stallscope: %s: %s: the demo runs the examples "
-				"next to stallscope (`make` builds them)\n", prog,
-				strerror(errno));
-			return 1;
-		}
+	}
+	if (!ok) {
+		ret = 1;
+		goto out;
 	}
 
 	if (!dir) {
@@ -577,7 +576,8 @@ int ss_cmd_demo(int argc, char **argv)
 		}
 	} else if (!(errno == EEXIST && !stat(dir, &st) && S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "stallscope: cannot create %s: %s\n", dir, strerror(errno));
-		return 1;
+		ret = 1;
+		goto out;
 	}
 	printf("stallscope demo: traces and the examples' output go to %s\n", dir);
 
@@ -588,11 +588,12 @@ int ss_cmd_demo(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	for (size_t i = 0; i < NSCENARIOS && !interrupted; i++)
-		if (chosen[i] && !run_scenario(&scenarios[i], dir, bindir, self, runs[i]))
+		if (chosen[i] && !run_scenario(&scenarios[i], dir, progs[i], self, runs[i]))
 			ok = false;
 	if (interrupted) {
 		fprintf(stderr, "stallscope: demo interrupted; what was recorded is in %s\n", dir);
-		return 1;
+		ret = 1;
+		goto out;
 	}
 
 	printf("\n== conclusion ");
@@ -607,7 +608,11 @@ int ss_cmd_demo(int argc, char **argv)
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "stallscope: cannot write the demo's output: %s\n",
 			strerror(errno));
-		return 1;
+		ok = false;
 	}
-	return ok ? 0 : 1;
+	ret = ok ? 0 : 1;
+out:
+	for (size_t i = 0; i < NSCENARIOS; i++)
+		free(progs[i]);
+	return ret;
 }

@@ -51,6 +51,7 @@
 #include "prereq.h"
 #include "procfs.h"
 #include "recorder.h"
+#include "self.h"
 #include "stallscope.skel.h"
 #include "target.h"
 #include "trace.h"
@@ -98,7 +99,6 @@ static const struct probe_def shim_probes[] = {
 	{ "futex_wake", SS_SHIM_FUTEX_WAKE },
 	{ "thread_name", SS_SHIM_THREAD_NAME },
 };
-#define SHIM_NAME "libstallscope-preload.so"
 #define N_PROBES(defs) ((unsigned)(sizeof(defs) / sizeof((defs)[0])))
 
 struct ss_recorder {
@@ -320,7 +320,7 @@ static bool is_shim(const char *path)
 {
 	const char *base = strrchr(path, '/');
 
-	return !strcmp(base ? base + 1 : path, SHIM_NAME);
+	return !strcmp(base ? base + 1 : path, SS_SHIM_NAME);
 }
 
 /* The runtime's probes in the target's executable and libraries; the
@@ -361,7 +361,7 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 		shim = ss_shim_path();
 		if (!shim)
 			fprintf(stderr,
-				"stallscope: no preload shim next to this binary (../lib/" SHIM_NAME
+				"stallscope: no preload shim next to this binary (../lib/" SS_SHIM_NAME
 				"): recording without it\n");
 		else if (!(nshim = attach_probes(r, shim, "stallscope", shim_probes,
 						 N_PROBES(shim_probes))))
@@ -606,12 +606,12 @@ static void die_usage(void)
 	fprintf(stderr,
 		"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
 		"                         (-p PID | -- CMD [ARGS...])\n"
-		"  -o FILE         the trace file (default " DEFAULT_OUT ")\n"
-		"  --duration S    stop after S seconds (a started CMD is then terminated)\n"
-		"  --kernel-only   kernel events only, as for any unmodified binary\n"
-		"  --no-preload    start CMD without the preload shim\n"
-		"  -p PID          attach to a running process\n"
-		"  -v              show libbpf's messages\n");
+		"  -o, --output FILE  the trace file (default " DEFAULT_OUT ")\n"
+		"  --duration S       stop after S seconds (a started CMD is then terminated)\n"
+		"  --kernel-only      kernel events only, as for any unmodified binary\n"
+		"  --no-preload       start CMD without the preload shim\n"
+		"  -p, --pid PID      attach to a running process\n"
+		"  -v, --verbose      show libbpf's messages\n");
 }
 
 /* The sink: the trace file (PATH.partial until it is complete). */

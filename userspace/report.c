@@ -261,8 +261,19 @@ static int parse_cmd(int argc, char **argv, bool report, struct cmd_opts *o)
 		{ 0 },
 	};
 	const char *usage = report ?
-		"usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n" :
-		"usage: stallscope check FILE [--max-stall MS] [--workers PATTERN]\n";
+		"usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n"
+		"Finds the stalls in a trace and explains each; sums up every worker's\n"
+		"states, the wake -> run delays by cause and the wasted worker time.\n"
+		"  --json              one line of JSON instead of text\n"
+		"  --threshold MS      shortest stall reported (default 10)\n"
+		"  --workers PATTERN   kernel-only traces: worker thread names (default\n"
+		"                      wsrt-w*,tokio-runtime-w*)\n" :
+		"usage: stallscope check FILE [--max-stall MS] [--workers PATTERN]\n"
+		"Exits 1, with one line per stall, if the trace has a stall of at least\n"
+		"MS; 0 if it has none; 2 if the file is bad.  For CI.\n"
+		"  --max-stall MS      fail on a stall this long or longer (default 10)\n"
+		"  --workers PATTERN   kernel-only traces: worker thread names (default\n"
+		"                      wsrt-w*,tokio-runtime-w*)\n";
 	int c;
 
 	o->ms = 10000000ULL;

@@ -25,7 +25,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: stallscope COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(f, "\n`stallscope COMMAND --help` for a command's options.\n");
+	fprintf(f, "\noptions:\n"
+		   "  -h, --help  this text\n"
+		   "  --version   stallscope's version\n"
+		   "\n`stallscope COMMAND --help` for a command's options; man stallscope.\n");
 }
 
 int main(int argc, char **argv)

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "self.h"
 #include "target.h"
 
 #define STOP_GRACE_MS 2000
@@ -50,21 +51,12 @@ char *ss_find_in_path(const char *cmd)
 	return NULL;
 }
 
-/* The preload shim next to this binary: BIN/../lib/. */
+/* The preload shim that comes with this binary: BIN/../lib/ (self.c). */
 char *ss_shim_path(void)
 {
-	char self[PATH_MAX], buf[PATH_MAX + 64];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	static const char *const dirs[] = SS_SHIM_DIRS;
 
-	if (n <= 0)
-		return NULL;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	snprintf(buf, sizeof(buf), "%s/../lib/libstallscope-preload.so", self);
-	return access(buf, R_OK) ? NULL : realpath(buf, NULL);
+	return ss_self_find(dirs, SS_SHIM_NAME, R_OK);
 }
 
 int ss_target_start(struct ss_target *t, char **cmd, bool preload)

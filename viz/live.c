@@ -721,13 +721,14 @@ static void usage(FILE *f)
 		"usage: stallscope live [OPTIONS] (-p PID | -- CMD [ARGS...] | FILE)\n"
 		"Watches a runtime's workers as it runs: one lane per worker, the stalls as\n"
 		"they are found.  FILE replays a recording the same way.\n"
-		"  -p PID           attach to a running process\n"
+		"  -p, --pid PID    attach to a running process\n"
 		"  -- CMD [ARGS]    start CMD and watch it (its output is shown after)\n"
 		"  --threshold MS   shortest stall reported (default 10)\n"
 		"  --kernel-only    kernel events only (live)\n"
 		"  --no-preload     start CMD without the preload shim (live)\n"
 		"  --speed X        replay at X times real time (default 1)\n"
 		"  --step           replay paused: n steps one column, space plays\n"
+		"  -v, --verbose    show libbpf's messages (live)\n"
 		"keys: q quit, space pause, +/- zoom, arrows scroll, s stall, w write, ? help\n");
 }
 
