@@ -193,6 +193,12 @@ $(BUILD)/tests/test_live_model: tests/unit/test_live_model.c viz/live_model.c vi
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -Itests $< viz/live_model.c $(TRACE_SRCS) tests/harness.c $(LDFLAGS) -o $@
 
+# The event rings: the runtime's writer against userspace's decoder.
+$(BUILD)/tests/test_ring: tests/unit/test_ring.c userspace/ringdec.c userspace/ringdec.h bpf/ring.h bpf/record.h tests/harness.c tests/harness.h $(LIBWSRT)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iruntime -Iuserspace -Itests $< userspace/ringdec.c tests/harness.c $(LIBWSRT) $(LDFLAGS) -o $@
+
 $(BUILD)/tests/test_pb: tests/unit/test_pb.c viz/pb.c viz/pb.h tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)

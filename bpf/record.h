@@ -132,12 +132,27 @@ enum ss_type {
 	SS_VCPU_STEAL = 107,
 
 	/* Written by userspace. */
-	/* Lost events: args: count lost on `cpu` since the previous record of
-	 * this kind (failed ring-buffer reservations counted in BPF). */
+	/* Lost events: args: count lost, where (SS_LOST_*).  KERNEL: on `cpu`
+	 * since the previous record of this kind (failed reservations in the
+	 * BPF ring buffer, counted in BPF).  RING: slots of thread `tid`'s
+	 * event ring (ring.h) overwritten before they were copied out, or
+	 * events dropped for want of a ring (tid 0); cpu is SS_CPU_NONE. */
 	SS_LOST = 160,
 	/* A thread that existed at attach time: args[0..1] = comm. */
 	SS_THREAD_AT_ATTACH = 161,
+	/* A drain of a thread's event ring (struct ss_ring_chunk, ring.h):
+	 * only between BPF and the recorder, never in a trace file. */
+	SS_RING_CHUNK = 162,
+	/* In a trace file: struct ss_ring_chunk with this type, then `count`
+	 * ring slots (32 bytes each, their ts already CLOCK_MONOTONIC ns),
+	 * zero-padded to a multiple of 64 bytes.  Readers hand out the
+	 * events they hold as records (userspace/ringdec.c). */
+	SS_RING_BLOCK = 163,
 };
+
+#define SS_LOST_KERNEL 0	/* SS_LOST args[1] */
+#define SS_LOST_RING 1
+#define SS_CPU_NONE 0xffffffffU	/* a record's cpu when it is not known */
 
 /* Argument codes of the wsrt probes (runtime/wsrt_probes.h: the same
  * numbers; they are part of this ABI). */
