@@ -25,6 +25,7 @@
 #include <bpf/usdt.bpf.h>
 
 #include "record.h"
+#include "ring.h"
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -75,12 +76,17 @@ struct {
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline void count(__u32 which)
+static __always_inline void count_n(__u32 which, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &which);
 
 	if (c)
-		__sync_fetch_and_add(c, 1);
+		__sync_fetch_and_add(c, n);
+}
+
+static __always_inline void count(__u32 which)
+{
+	count_n(which, 1);
 }
 
 static __always_inline struct ss_record *reserve_only(__u32 type, __u32 tid)
@@ -171,6 +177,231 @@ static __always_inline struct ss_record *reserve(__u32 type, __u32 tid)
 	return reserve_only(type, tid);
 }
 
+/* ---- event rings: copying them out (ring.h) -------------------------------------- */
+
+/* Per traced thread with a ring: where it is and the drains' cursor. */
+struct ring_state {
+	__u64 ring;		/* the ring's address in the target */
+	__u64 tail;		/* next sequence number to claim (CAS) */
+	__u32 cap;		/* slots */
+	__u32 pad;
+};
+
+/* tid -> its ring.  Filled by the ring_flush probe (fired once when a
+ * ring is made, then every half ring) and by the recorder from the
+ * target's registry (rings made before it attached); emptied at thread
+ * exit and by the ring_retire probe. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct ring_state);
+} rings SEC(".maps");
+
+#define RING_PIECE_MAX 11	/* a piece is at most 2^11 slots: 64 KiB */
+#define RING_PIECES 24		/* per drain: up to 16 full pieces, and the rest */
+#define RING_DRAIN_SWITCH 2048	/* slots, at most, inside the scheduler */
+#define RING_DRAIN_MAX 16384	/* slots, at most, per drain elsewhere */
+
+/*
+ * Steps 1-3 of the consumer (ring.h), in pieces of 2^k slots (the ring
+ * buffer wants a constant size), each a struct ss_ring_chunk and its
+ * slots.  RING_READ(dst, size, src) reads the target's memory: the
+ * current task's (bpf_probe_read_user: it must not fault, so rings are
+ * made pre-faulted) or, in the sleepable pull, a given task's.
+ */
+#define RING_PIECE(K)                                                          \
+	case K: {                                                              \
+		struct ss_ring_chunk *c = bpf_ringbuf_reserve(                 \
+			&events, sizeof(*c) + (sizeof(struct ss_ring_slot) << K), 0); \
+		if (!c) {                                                      \
+			count_n(SS_COUNTER_LOST, left);                        \
+			return 0;                                              \
+		}                                                              \
+		if (RING_READ(c + 1, sizeof(struct ss_ring_slot) << K,         \
+			      (void *)(st->ring + sizeof(struct ss_ring) +     \
+				       idx * sizeof(struct ss_ring_slot)))) {  \
+			bpf_ringbuf_discard(c, BPF_RB_NO_WAKEUP);              \
+			count_n(SS_COUNTER_LOST, left);                        \
+			return 0;                                              \
+		}                                                              \
+		c->count = 1U << K;                                            \
+		chunk = c;                                                     \
+		break;                                                         \
+	}
+
+#define DEFINE_RING_DRAIN(NAME, ...)                                           \
+static __always_inline int NAME(struct ring_state *st, __u32 tid, __u32 why,   \
+				__u64 max, ##__VA_ARGS__)                      \
+{                                                                              \
+	__u64 h1 = 0, h2 = 0, tail = st->tail, from, left, seq;                \
+	__u64 mask = st->cap - 1, skipped = 0;                                 \
+                                                                               \
+	if (!st->cap || (st->cap & mask) ||                                    \
+	    RING_READ(&h1, sizeof(h1), (void *)(st->ring + 24)) || h1 <= tail) \
+		return 0;                                                      \
+	/* Slot h1 - cap may be under the producer's pen (slot h1). */         \
+	from = h1 - tail >= st->cap ? h1 - st->cap + 1 : tail;                 \
+	skipped = from - tail;                                                 \
+	left = h1 - from;                                                      \
+	if (left > max)                                                        \
+		left = max;                                                    \
+	if (__sync_val_compare_and_swap(&st->tail, tail, from + left) != tail) \
+		return 0;	/* another drain claimed it */                 \
+	seq = from;                                                            \
+	for (int i = 0; i < RING_PIECES && left; i++) {                        \
+		struct ss_ring_chunk *chunk = NULL;                            \
+		__u64 idx = seq & mask, run = st->cap - idx;                   \
+		int k = 0;                                                     \
+                                                                               \
+		if (run > left)                                                \
+			run = left;                                            \
+		while (k < RING_PIECE_MAX && (2ULL << k) <= run)               \
+			k++;                                                   \
+		switch (k) {                                                   \
+		RING_PIECE(0) RING_PIECE(1) RING_PIECE(2) RING_PIECE(3)        \
+		RING_PIECE(4) RING_PIECE(5) RING_PIECE(6) RING_PIECE(7)        \
+		RING_PIECE(8) RING_PIECE(9) RING_PIECE(10) RING_PIECE(11)      \
+		default:                                                       \
+			return 0;                                              \
+		}                                                              \
+		if (!chunk)                                                    \
+			return 0;                                              \
+		/* Step 3: what the producer may have overwritten meanwhile. */ \
+		if (RING_READ(&h2, sizeof(h2), (void *)(st->ring + 24)))        \
+			h2 = ~0ULL;	/* unknown: the recorder drops them */ \
+		chunk->ts = bpf_ktime_get_ns();                                \
+		chunk->type = SS_RING_CHUNK;                                   \
+		chunk->tid = tid;                                              \
+		chunk->cpu = bpf_get_smp_processor_id();                       \
+		chunk->first = seq;                                            \
+		chunk->head_after = h2;                                        \
+		chunk->skipped = skipped;                                      \
+		chunk->cap = st->cap;                                          \
+		chunk->why = why;                                              \
+		chunk->ring = st->ring;                                        \
+		skipped = 0;                                                   \
+		seq += chunk->count;                                           \
+		left -= chunk->count;                                          \
+		count(SS_COUNTER_EMITTED);                                     \
+		submit((struct ss_record *)chunk);                             \
+	}                                                                      \
+	if (left)                                                              \
+		count_n(SS_COUNTER_LOST, left);                                \
+	return 0;                                                              \
+}
+
+#define RING_READ(dst, size, src) bpf_probe_read_user(dst, size, src)
+DEFINE_RING_DRAIN(ring_drain_current)
+#undef RING_READ
+#define RING_READ(dst, size, src) bpf_copy_from_user_task(dst, size, src, task, 0)
+DEFINE_RING_DRAIN(ring_drain_task, struct task_struct *task)
+#undef RING_READ
+
+/* A ring the map does not know yet (its thread's first flush). */
+static __always_inline struct ring_state *ring_learn(__u32 tid, __u64 ring)
+{
+	struct ring_state *st = bpf_map_lookup_elem(&rings, &tid), fresh = { 0 };
+	__u64 head = 0;
+	__u32 cap = 0;
+
+	if (st && st->ring == ring)
+		return st;
+	if (bpf_probe_read_user(&cap, sizeof(cap), (void *)(ring + 12)) ||
+	    bpf_probe_read_user(&head, sizeof(head), (void *)(ring + 24)) ||
+	    !cap || (cap & (cap - 1)))
+		return NULL;
+	fresh.ring = ring;
+	fresh.cap = cap;
+	/* From the oldest slot it still holds: the recorder keeps only what
+	 * is younger than the recording. */
+	fresh.tail = head >= cap ? head - cap + 1 : 0;
+	bpf_map_update_elem(&rings, &tid, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&rings, &tid);
+}
+
+/* ring_flush(ring): the owner's ring is half full since its last flush
+ * (or was just made). */
+SEC("usdt")
+int handle_ring_flush(struct pt_regs *ctx)
+{
+	struct ring_state *st;
+	long ring = 0;
+
+	if (!current_is_target() || bpf_usdt_arg(ctx, 0, &ring) || !ring)
+		return 0;
+	st = ring_learn(current_tid(), (__u64)ring);
+	if (st)
+		ring_drain_current(st, current_tid(), SS_DRAIN_FLUSH, RING_DRAIN_MAX);
+	return 0;
+}
+
+/* ring_retire(ring): the owner is exiting; what is left, then forget it. */
+SEC("usdt")
+int handle_ring_retire(struct pt_regs *ctx)
+{
+	__u32 tid = current_tid();
+	struct ring_state *st;
+	long ring = 0;
+
+	if (!current_is_target() || bpf_usdt_arg(ctx, 0, &ring) || !ring)
+		return 0;
+	st = bpf_map_lookup_elem(&rings, &tid);
+	if (st && st->ring == (__u64)ring)
+		ring_drain_current(st, tid, SS_DRAIN_RETIRE, RING_DRAIN_MAX);
+	bpf_map_delete_elem(&rings, &tid);
+	return 0;
+}
+
+/* The periodic pull: the recorder reads this iterator every few ms, so
+ * a thread that never leaves its CPU still shows up. */
+SEC("iter.s/task")
+int handle_ring_pull(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct ring_state *st;
+	__u32 tid;
+
+	if (!task || task->tgid != targ_tgid)
+		return 0;
+	tid = task->pid;
+	st = bpf_map_lookup_elem(&rings, &tid);
+	if (st)
+		ring_drain_task(st, tid, SS_DRAIN_PULL, RING_DRAIN_MAX, task);
+	return 0;
+}
+
+/* exit_group: this thread's ring, and every other thread's (they share
+ * this address space, and will die without another chance). */
+static long drain_one(struct bpf_map *map, __u32 *tid, struct ring_state *st,
+		      void *ctx)
+{
+	ring_drain_current(st, *tid, SS_DRAIN_EXIT, RING_DRAIN_MAX);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_exit_group")
+int handle_exit_group(struct trace_event_raw_sys_enter *ctx)
+{
+	if (current_is_target())
+		bpf_for_each_map_elem(&rings, drain_one, NULL, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_exit")
+int handle_exit(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = current_tid();
+	struct ring_state *st;
+
+	if (!current_is_target())
+		return 0;
+	st = bpf_map_lookup_elem(&rings, &tid);
+	if (st)
+		ring_drain_current(st, tid, SS_DRAIN_EXIT, RING_DRAIN_MAX);
+	return 0;
+}
+
 /* ---- USDT: the runtime's and the shim's probes ---------------------------- */
 
 SEC("usdt")
@@ -206,6 +437,14 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	steal_sample(p);
 	if (!p && !n)
 		return 0;
+	if (p) {
+		/* Still in prev's address space: its ring, before it sleeps. */
+		__u32 tid = prev->pid;
+		struct ring_state *st = bpf_map_lookup_elem(&rings, &tid);
+
+		if (st)
+			ring_drain_current(st, tid, SS_DRAIN_SWITCH, RING_DRAIN_SWITCH);
+	}
 	r = reserve_only(SS_SCHED_SWITCH, prev->pid);
 	if (!r)
 		return 0;
@@ -272,6 +511,10 @@ int BPF_PROG(handle_process_exit, struct task_struct *task, bool group_dead)
 
 	if (task->tgid != targ_tgid)
 		return 0;
+	{
+		__u32 tid = task->pid;
+		bpf_map_delete_elem(&rings, &tid);	/* its memory may be gone */
+	}
 	r = reserve(SS_THREAD_EXIT, task->pid);
 	if (!r)
 		return 0;
@@ -474,3 +717,4 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	submit(r);
 	return 0;
 }
+

@@ -12,6 +12,7 @@
  *  1. its first event while traced: mapped pre-faulted (MAP_POPULATE), so
  *     a BPF drain that may not fault can read it; registered in the first
  *     free registry entry; a pthread key's destructor will retire it;
+ *     ring_flush fired once, so that the tracer knows it at once;
  *  2. every cap/2 events: ring_flush(ring), which the tracer attaches;
  *  3. at thread exit (the key's destructor): ring_retire(ring), whose BPF
  *     program copies out what is left and forgets the ring; then the
@@ -169,6 +170,9 @@ struct ss_ring *ss_ring_make(void)
 		goto lost;
 	}
 	ss_ring_mine = r;
+	/* The tracer learns of the ring at once (its flush handler does). */
+	if (SS_RING_ANCHOR.gate)
+		STAP_PROBE1(SS_RING_PROVIDER, ring_flush, (unsigned long long)(uintptr_t)r);
 	errno = saved;
 	return r;
 lost:

@@ -51,6 +51,7 @@
 #include "prereq.h"
 #include "procfs.h"
 #include "recorder.h"
+#include "ringrec.h"
 #include "self.h"
 #include "stallscope.skel.h"
 #include "target.h"
@@ -61,6 +62,7 @@
 #define HEADER_DELAY_NS 20000000ULL	/* after exec: let ld.so map libraries */
 #define LOST_CHECK_NS 100000000ULL
 #define FLUSH_NS 1000000000ULL		/* the trace file, at least this often */
+#define PULL_NS 5000000ULL		/* the event rings, at least this often */
 
 struct probe_def {
 	const char *name;
@@ -121,6 +123,9 @@ struct ss_recorder {
 	__u64 start_ns, start_real_ns, exec_ns, last_lost;
 	struct ss_trace_meta meta;
 	bool own_argv;			/* meta.argv is ours (-p) */
+	struct ss_ringrec *rr;		/* the event rings' records */
+	struct bpf_link *pull;		/* the rings' periodic pull (iterator) */
+	__u64 last_pull;
 };
 
 static __u64 mono_ns(void)
@@ -174,15 +179,46 @@ static void emit(struct ss_recorder *r, const struct ss_record *rec)
 	r->pending[r->npending++] = *rec;
 }
 
+static void emit_ring_record(void *arg, const struct ss_record *rec)
+{
+	struct ss_recorder *r = arg;
+
+	if (rec->type != SS_LOST)
+		r->events++;
+	emit(r, rec);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct ss_recorder *r = ctx;
 
 	if (size < sizeof(struct ss_record))
 		return 0;
+	if (((const struct ss_record *)data)->type == SS_RING_CHUNK) {
+		(void)ss_ringrec_chunk(r->rr, data, size);
+		return 0;
+	}
 	r->events++;
 	emit(r, data);
 	return 0;
+}
+
+/* The periodic pull: the iterator drains the rings of threads that have
+ * not left their CPU (bpf/stallscope.bpf.c, handle_ring_pull). */
+static void pull_rings(struct ss_recorder *r)
+{
+	char buf[256];
+	int fd;
+
+	ss_ringrec_sample(r->rr);
+	if (!r->pull)
+		return;
+	fd = bpf_iter_create(bpf_link__fd(r->pull));
+	if (fd < 0)
+		return;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
 }
 
 /* Turns the BPF per-CPU lost counters into SS_LOST records (deltas). */
@@ -323,12 +359,48 @@ static bool is_shim(const char *path)
 	return !strcmp(base ? base + 1 : path, SS_SHIM_NAME);
 }
 
+/* The event rings of one provider in path: their flush and retire
+ * probes, through which everything else arrives.  False if path has no
+ * rings (then its probes are attached one by one). */
+static bool attach_ring(struct ss_recorder *r, const char *path,
+			const char *provider)
+{
+	struct bpf_link *l;
+
+	l = bpf_program__attach_usdt(r->skel->progs.handle_ring_flush, r->t.pid,
+				     path, provider, "ring_flush", NULL);
+	if (!l)
+		return false;
+	if (add_link(r, l)) {
+		bpf_link__destroy(l);
+		return false;
+	}
+	l = bpf_program__attach_usdt(r->skel->progs.handle_ring_retire, r->t.pid,
+				     path, provider, "ring_retire", NULL);
+	if (l && add_link(r, l))
+		bpf_link__destroy(l);
+	return true;
+}
+
+static unsigned attach_runtime(struct ss_recorder *r, const char *path)
+{
+	if (attach_ring(r, path, "wsrt"))
+		return 1;
+	return attach_probes(r, path, "wsrt", wsrt_probes, N_PROBES(wsrt_probes));
+}
+
+static unsigned attach_shim(struct ss_recorder *r, const char *path)
+{
+	if (attach_ring(r, path, "stallscope"))
+		return 1;
+	return attach_probes(r, path, "stallscope", shim_probes, N_PROBES(shim_probes));
+}
+
 /* The runtime's probes in the target's executable and libraries; the
  * preload shim's in the shim the target runs with. */
 static void attach_usdt(struct ss_recorder *r, const char *exe)
 {
-	unsigned n = attach_probes(r, exe, "wsrt", wsrt_probes,
-				   N_PROBES(wsrt_probes));
+	unsigned n = attach_runtime(r, exe);
 	unsigned nshim = 0;
 	char *shim = NULL;
 
@@ -345,13 +417,9 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 				if (seen)
 					continue;
 				if (is_shim(m[i].path))
-					nshim += attach_probes(r, m[i].path, "stallscope",
-							       shim_probes,
-							       N_PROBES(shim_probes));
+					nshim += attach_shim(r, m[i].path);
 				else
-					n += attach_probes(r, m[i].path, "wsrt",
-							   wsrt_probes,
-							   N_PROBES(wsrt_probes));
+					n += attach_runtime(r, m[i].path);
 			}
 			free(m);
 		}
@@ -363,8 +431,7 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 			fprintf(stderr,
 				"stallscope: no preload shim next to this binary (../lib/" SS_SHIM_NAME
 				"): recording without it\n");
-		else if (!(nshim = attach_probes(r, shim, "stallscope", shim_probes,
-						 N_PROBES(shim_probes))))
+		else if (!(nshim = attach_shim(r, shim)))
 			fprintf(stderr,
 				"stallscope: %s has no stallscope probes: recording without them\n",
 				shim);
@@ -449,6 +516,9 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	r->skel->rodata->targ_tgid = (__u32)r->t.pid;
 	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
 	bpf_program__set_autoattach(r->skel->progs.handle_usdt, false);
+	bpf_program__set_autoattach(r->skel->progs.handle_ring_flush, false);
+	bpf_program__set_autoattach(r->skel->progs.handle_ring_retire, false);
+	bpf_program__set_autoattach(r->skel->progs.handle_ring_pull, false);
 	if ((err = stallscope_bpf__load(r->skel))) {
 		fprintf(stderr, "stallscope: cannot load the BPF programs: %s\n", strerror(-err));
 		goto fail;
@@ -458,8 +528,23 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	/* The probes first: attaching uprobes can wait seconds behind other
 	 * recordings' detaches (the kernel serializes them), and the
 	 * tracepoints would meanwhile record that wait into the trace. */
-	if (!o->kernel_only)
+	/* Before the probes: the rings' slots from before now are not ours. */
+	if ((err = ss_ringrec_new(&r->rr, emit_ring_record, r))) {
+		fprintf(stderr, "stallscope: %s\n", strerror(-err));
+		goto fail;
+	}
+	if (!o->kernel_only) {
+		union bpf_iter_link_info linfo = { .task.pid = (__u32)r->t.pid };
+		LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &linfo,
+			    .link_info_len = sizeof(linfo));
+
 		attach_usdt(r, r->exe);
+		r->pull = bpf_program__attach_iter(r->skel->progs.handle_ring_pull, &io);
+		if (!r->pull)
+			fprintf(stderr, "stallscope: cannot attach the rings' pull: %s: "
+					"busy threads show up only when they sleep\n",
+				strerror(errno));
+	}
 	if ((err = stallscope_bpf__attach(r->skel))) {
 		fprintf(stderr, "stallscope: cannot attach the BPF programs: %s\n", strerror(-err));
 		goto fail;
@@ -511,16 +596,29 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 {
 	/* Woken early only when the ring fills (bpf submit()); else this
 	 * is a timer, and consume drains what came. */
-	int err = ring_buffer__poll(r->rb, timeout_ms);
-	__u64 now;
+	int err;
+	__u64 now = mono_ns();
 
+	/* Wait no longer than the next pull is due. */
+	if (r->last_pull + PULL_NS > now &&
+	    (__u64)timeout_ms * 1000000ULL > r->last_pull + PULL_NS - now)
+		timeout_ms = (int)((r->last_pull + PULL_NS - now + 999999) / 1000000);
+	else if (r->last_pull + PULL_NS <= now)
+		timeout_ms = 0;
+	err = ring_buffer__poll(r->rb, timeout_ms);
 	if (err >= 0)
 		err = ring_buffer__consume(r->rb);
+	now = mono_ns();
+	if (now - r->last_pull >= PULL_NS) {
+		pull_rings(r);
+		r->last_pull = now;
+		if (err >= 0)
+			err = ring_buffer__consume(r->rb);
+	}
 	if (err < 0 && err != -EINTR) {
 		fprintf(stderr, "stallscope: reading the ring buffer: %s\n", strerror(-err));
 		return err;
 	}
-	now = mono_ns();
 	if (now - r->last_lost >= LOST_CHECK_NS) {
 		account_lost(r);
 		r->last_lost = now;
@@ -537,7 +635,8 @@ int ss_recorder_stop(struct ss_recorder *r)
 {
 	int err;
 
-	/* Everything the target did up to now is in the ring: drain it. */
+	/* Everything the target did up to now: the rings, then the buffer. */
+	pull_rings(r);
 	ring_buffer__consume(r->rb);
 	account_lost(r);
 	err = start_sink(r);
@@ -570,6 +669,8 @@ void ss_recorder_free(struct ss_recorder *r)
 	ss_target_close(&r->t);
 	for (unsigned i = 0; i < r->nlinks; i++)
 		bpf_link__destroy(r->links[i]);
+	bpf_link__destroy(r->pull);
+	ss_ringrec_free(r->rr);
 	free(r->links);
 	ring_buffer__free(r->rb);
 	stallscope_bpf__destroy(r->skel);

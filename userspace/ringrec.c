@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recorder's side of the event rings (bpf/ring.h): what the BPF
+ * drains hand over, turned into records.
+ *
+ * Owns: the clock — TSC to CLOCK_MONOTONIC, from (TSC, CLOCK_MONOTONIC)
+ * pairs sampled here; checking each chunk (sequence numbers, what the
+ * producer may have overwritten while it was copied, slots older than the
+ * recording); counting what was lost, per thread, as SS_LOST records.
+ * Does not own: the slot layouts (ringdec.c), the BPF side, attaching.
+ *
+ * The clock.  A slot's time is the TSC at the event.  Pairs are sampled
+ * with the TSC read on both sides of clock_gettime (the narrowest window
+ * of a few tries, its midpoint), at the start and before each chunk whose
+ * drain is newer than the last pair, so every slot falls between two
+ * pairs and is interpolated, never extrapolated.  The error is the
+ * pairs' half-window (measured here: 100-400 ns in a VM) plus any change
+ * of the TSC rate between two pairs, which are milliseconds apart;
+ * bench/ measures it against the kernel's own timestamps.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include "ringdec.h"
+#include "ringrec.h"
+
+#define NPAIRS 4096		/* pairs kept: seconds at the sampling rate */
+#define SAMPLE_TRIES 5
+
+struct pair {
+	__u64 tsc, ns;
+};
+
+struct ss_ringrec {
+	struct pair pairs[NPAIRS];	/* by time; a ring of the newest */
+	unsigned npairs, newest;
+	__u64 start_tsc;		/* slots before it are an earlier session's */
+	__u64 lost, garbage;
+	ss_ringrec_emit_fn emit;
+	void *arg;
+};
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static const struct pair *pair_at(const struct ss_ringrec *rr, unsigned i)
+{
+	/* i = 0 is the oldest kept. */
+	return &rr->pairs[(rr->newest + NPAIRS + 1 - rr->npairs + i) % NPAIRS];
+}
+
+void ss_ringrec_sample(struct ss_ringrec *rr)
+{
+	struct pair best = { 0 };
+	__u64 width = ~0ULL;
+
+	for (int i = 0; i < SAMPLE_TRIES; i++) {
+		__u64 a = __rdtsc(), ns = mono_ns(), b = __rdtsc();
+
+		if (b - a < width) {
+			width = b - a;
+			best.tsc = a + (b - a) / 2;
+			best.ns = ns;
+		}
+	}
+	if (rr->npairs) {
+		const struct pair *last = &rr->pairs[rr->newest];
+		/* Both must move forward, or the segment is useless. */
+		if (best.tsc <= last->tsc || best.ns <= last->ns)
+			return;
+	}
+	rr->newest = (rr->newest + 1) % NPAIRS;
+	rr->pairs[rr->newest] = best;
+	if (rr->npairs < NPAIRS)
+		rr->npairs++;
+}
+
+__u64 ss_ringrec_last_sample_ns(const struct ss_ringrec *rr)
+{
+	return rr->npairs ? rr->pairs[rr->newest].ns : 0;
+}
+
+/* The segment [i, i+1] holding tsc (the first or last one outside). */
+static unsigned segment(const struct ss_ringrec *rr, __u64 tsc)
+{
+	unsigned lo = 0, hi = rr->npairs - 1;
+
+	while (hi - lo > 1) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (pair_at(rr, mid)->tsc <= tsc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+__u64 ss_ringrec_tsc_to_ns(const struct ss_ringrec *rr, __u64 tsc)
+{
+	const struct pair *a, *b;
+
+	if (rr->npairs < 2)
+		return rr->npairs ? rr->pairs[rr->newest].ns : 0;
+	unsigned i = segment(rr, tsc);
+	a = pair_at(rr, i);
+	b = pair_at(rr, i + 1);
+	double slope = (double)(b->ns - a->ns) / (double)(b->tsc - a->tsc);
+	double d = tsc >= a->tsc ? (double)(tsc - a->tsc) : -(double)(a->tsc - tsc);
+	double ns = (double)a->ns + d * slope;
+	return ns > 0 ? (__u64)(ns + 0.5) : 0;
+}
+
+int ss_ringrec_new(struct ss_ringrec **out, ss_ringrec_emit_fn emit, void *arg)
+{
+	struct ss_ringrec *rr = calloc(1, sizeof(*rr));
+
+	*out = rr;
+	if (!rr)
+		return -ENOMEM;
+	rr->emit = emit;
+	rr->arg = arg;
+	rr->newest = NPAIRS - 1;
+	ss_ringrec_sample(rr);
+	rr->start_tsc = rr->pairs[rr->newest].tsc;
+	return 0;
+}
+
+void ss_ringrec_free(struct ss_ringrec *rr)
+{
+	free(rr);
+}
+
+void ss_ringrec_stats(const struct ss_ringrec *rr, __u64 *lost, __u64 *garbage)
+{
+	*lost = rr->lost;
+	*garbage = rr->garbage;
+}
+
+static void emit_lost(struct ss_ringrec *rr, __u32 tid, __u64 ts, __u64 n)
+{
+	struct ss_record rec = { .ts = ts, .type = SS_LOST, .tid = tid,
+				 .cpu = SS_CPU_NONE };
+
+	rec.args[0] = n;
+	rec.args[1] = SS_LOST_RING;
+	rr->lost += n;
+	rr->emit(rr->arg, &rec);
+}
+
+void ss_ringrec_lost_unringed(struct ss_ringrec *rr, __u64 n)
+{
+	if (n)
+		emit_lost(rr, 0, mono_ns(), n);
+}
+
+/*
+ * One chunk: checked, then each whole event younger than the recording
+ * decoded.  Slots the producer may have overwritten while they were
+ * copied, or lapped before (skipped), are lost; slots whose sequence
+ * number is not theirs are garbage (never seen in a working system: the
+ * chunk is dropped whole, and counted lost).
+ */
+int ss_ringrec_chunk(struct ss_ringrec *rr, const void *data, size_t size)
+{
+	const struct ss_ring_chunk *c = data;
+	const struct ss_ring_slot *s = (const struct ss_ring_slot *)(c + 1);
+	__u64 lost, first_ok, n;
+	size_t i = 0;
+
+	if (size < sizeof(*c) || c->type != SS_RING_CHUNK)
+		return -EBADMSG;
+	n = c->count;
+	if (!n || n > (size - sizeof(*c)) / sizeof(*s) || !c->cap ||
+	    (c->cap & (c->cap - 1))) {
+		rr->garbage++;
+		return -EBADMSG;
+	}
+	/* Valid: seq + cap > head_after (bpf/ring.h, step 3). */
+	first_ok = c->head_after == ~0ULL ? c->first + n :
+		   c->head_after >= c->cap ? c->head_after - c->cap + 1 : 0;
+	lost = c->skipped;
+	i = 0;
+	if (first_ok > c->first) {
+		i = first_ok - c->first < n ? first_ok - c->first : n;
+		lost += i;
+	}
+	for (size_t k = i; k < n; k++)
+		if (s[k].seq != (__u16)(c->first + k)) {
+			rr->garbage++;
+			emit_lost(rr, c->tid, c->ts, c->skipped + n);
+			return -EBADMSG;
+		}
+	/* Before decoding: a pair after every slot of this chunk. */
+	if (ss_ringrec_last_sample_ns(rr) < c->ts)
+		ss_ringrec_sample(rr);
+	while (i < n) {
+		struct ss_record rec;
+		unsigned k = ss_ringdec_one(&s[i], n - i, c->tid, &rec);
+
+		if (!k) {	/* the second half of an event lost before */
+			lost++;
+			i++;
+			continue;
+		}
+		i += k;
+		if (rec.ts < rr->start_tsc)
+			continue;	/* an earlier recording's */
+		rec.ts = ss_ringrec_tsc_to_ns(rr, rec.ts);
+		rr->emit(rr->arg, &rec);
+	}
+	if (lost)
+		emit_lost(rr, c->tid, c->ts, lost);
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* The recorder's side of the event rings: chunks into records (ringrec.c). */
+#ifndef STALLSCOPE_RINGREC_H
+#define STALLSCOPE_RINGREC_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "bpf/record.h"
+
+typedef void (*ss_ringrec_emit_fn)(void *arg, const struct ss_record *rec);
+
+struct ss_ringrec;
+
+/* Samples the first clock pair: slots older than now are not this
+ * recording's.  Records (decoded events, SS_LOST) go to emit. */
+int ss_ringrec_new(struct ss_ringrec **out, ss_ringrec_emit_fn emit, void *arg);
+void ss_ringrec_free(struct ss_ringrec *rr);
+/* A (TSC, CLOCK_MONOTONIC) pair; call every few ms. */
+void ss_ringrec_sample(struct ss_ringrec *rr);
+__u64 ss_ringrec_last_sample_ns(const struct ss_ringrec *rr);
+__u64 ss_ringrec_tsc_to_ns(const struct ss_ringrec *rr, __u64 tsc);
+/* One struct ss_ring_chunk and its slots, as BPF handed it over: 0, or
+ * -EBADMSG for a malformed one (counted, never decoded). */
+int ss_ringrec_chunk(struct ss_ringrec *rr, const void *data, size_t size);
+/* n events the target dropped for want of a ring (its anchor's count). */
+void ss_ringrec_lost_unringed(struct ss_ringrec *rr, __u64 n);
+/* Slots lost so far, and malformed chunks. */
+void ss_ringrec_stats(const struct ss_ringrec *rr, __u64 *lost, __u64 *garbage);
+
+#endif
