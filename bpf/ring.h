@@ -112,6 +112,12 @@ struct ss_ring_chunk {
 
 _Static_assert(sizeof(struct ss_ring_chunk) == 64, "ring ABI: chunk header");
 
+/* The libraries with rings: a thread may have one of each (the tracer
+ * tells them apart by the provider of their ring_flush probe). */
+#define SS_RING_WSRT 0		/* provider wsrt: the runtime */
+#define SS_RING_SHIM 1		/* provider stallscope: the preload shim */
+#define SS_RING_PROVIDERS 2
+
 /* Drain points (ss_ring_chunk.why). */
 #define SS_DRAIN_FLUSH 1	/* the owner's ring_flush probe: half full */
 #define SS_DRAIN_SWITCH 2	/* sched_switch: the owner left the CPU */

@@ -187,14 +187,19 @@ struct ring_state {
 	__u32 pad;
 };
 
-/* tid -> its ring.  Filled by the ring_flush probe (fired once when a
- * ring is made, then every half ring) and by the recorder from the
- * target's registry (rings made before it attached); emptied at thread
- * exit and by the ring_retire probe. */
+/* (tid, provider) -> its ring.  Filled by the ring_flush probe (fired
+ * once when a ring is made, then every half ring; its cookie is the
+ * provider) and by the recorder from the target's registry (rings made
+ * before it attached); emptied at thread exit and by ring_retire. */
+struct ring_key {
+	__u32 tid;
+	__u32 provider;		/* SS_RING_WSRT, SS_RING_SHIM */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__type(key, struct ring_key);
 	__type(value, struct ring_state);
 } rings SEC(".maps");
 
@@ -299,9 +304,10 @@ DEFINE_RING_DRAIN(ring_drain_task, struct task_struct *task)
 #undef RING_READ
 
 /* A ring the map does not know yet (its thread's first flush). */
-static __always_inline struct ring_state *ring_learn(__u32 tid, __u64 ring)
+static __always_inline struct ring_state *ring_learn(struct ring_key *key,
+						     __u64 ring)
 {
-	struct ring_state *st = bpf_map_lookup_elem(&rings, &tid), fresh = { 0 };
+	struct ring_state *st = bpf_map_lookup_elem(&rings, key), fresh = { 0 };
 	__u64 head = 0;
 	__u32 cap = 0;
 
@@ -316,23 +322,25 @@ static __always_inline struct ring_state *ring_learn(__u32 tid, __u64 ring)
 	/* From the oldest slot it still holds: the recorder keeps only what
 	 * is younger than the recording. */
 	fresh.tail = head >= cap ? head - cap + 1 : 0;
-	bpf_map_update_elem(&rings, &tid, &fresh, BPF_ANY);
-	return bpf_map_lookup_elem(&rings, &tid);
+	bpf_map_update_elem(&rings, key, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&rings, key);
 }
 
 /* ring_flush(ring): the owner's ring is half full since its last flush
- * (or was just made). */
+ * (or was just made).  The cookie is the provider. */
 SEC("usdt")
 int handle_ring_flush(struct pt_regs *ctx)
 {
+	struct ring_key key = { current_tid(), (__u32)bpf_usdt_cookie(ctx) };
 	struct ring_state *st;
 	long ring = 0;
 
-	if (!current_is_target() || bpf_usdt_arg(ctx, 0, &ring) || !ring)
+	if (!current_is_target() || key.provider >= SS_RING_PROVIDERS ||
+	    bpf_usdt_arg(ctx, 0, &ring) || !ring)
 		return 0;
-	st = ring_learn(current_tid(), (__u64)ring);
+	st = ring_learn(&key, (__u64)ring);
 	if (st)
-		ring_drain_current(st, current_tid(), SS_DRAIN_FLUSH, RING_DRAIN_MAX);
+		ring_drain_current(st, key.tid, SS_DRAIN_FLUSH, RING_DRAIN_MAX);
 	return 0;
 }
 
@@ -340,16 +348,16 @@ int handle_ring_flush(struct pt_regs *ctx)
 SEC("usdt")
 int handle_ring_retire(struct pt_regs *ctx)
 {
-	__u32 tid = current_tid();
+	struct ring_key key = { current_tid(), (__u32)bpf_usdt_cookie(ctx) };
 	struct ring_state *st;
 	long ring = 0;
 
 	if (!current_is_target() || bpf_usdt_arg(ctx, 0, &ring) || !ring)
 		return 0;
-	st = bpf_map_lookup_elem(&rings, &tid);
+	st = bpf_map_lookup_elem(&rings, &key);
 	if (st && st->ring == (__u64)ring)
-		ring_drain_current(st, tid, SS_DRAIN_RETIRE, RING_DRAIN_MAX);
-	bpf_map_delete_elem(&rings, &tid);
+		ring_drain_current(st, key.tid, SS_DRAIN_RETIRE, RING_DRAIN_MAX);
+	bpf_map_delete_elem(&rings, &key);
 	return 0;
 }
 
@@ -359,24 +367,27 @@ SEC("iter.s/task")
 int handle_ring_pull(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
+	struct ring_key wsrt, shim;
 	struct ring_state *st;
-	__u32 tid;
 
 	if (!task || task->tgid != targ_tgid)
 		return 0;
-	tid = task->pid;
-	st = bpf_map_lookup_elem(&rings, &tid);
-	if (st)
-		ring_drain_task(st, tid, SS_DRAIN_PULL, RING_DRAIN_MAX, task);
+	wsrt.tid = shim.tid = task->pid;
+	wsrt.provider = SS_RING_WSRT;
+	shim.provider = SS_RING_SHIM;
+	if ((st = bpf_map_lookup_elem(&rings, &wsrt)))
+		ring_drain_task(st, wsrt.tid, SS_DRAIN_PULL, RING_DRAIN_MAX, task);
+	if ((st = bpf_map_lookup_elem(&rings, &shim)))
+		ring_drain_task(st, shim.tid, SS_DRAIN_PULL, RING_DRAIN_MAX, task);
 	return 0;
 }
 
 /* exit_group: this thread's ring, and every other thread's (they share
  * this address space, and will die without another chance). */
-static long drain_one(struct bpf_map *map, __u32 *tid, struct ring_state *st,
-		      void *ctx)
+static long drain_one(struct bpf_map *map, struct ring_key *key,
+		      struct ring_state *st, void *ctx)
 {
-	ring_drain_current(st, *tid, SS_DRAIN_EXIT, RING_DRAIN_MAX);
+	ring_drain_current(st, key->tid, SS_DRAIN_EXIT, RING_DRAIN_MAX);
 	return 0;
 }
 
@@ -388,17 +399,23 @@ int handle_exit_group(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* A thread's rings, before it leaves (sched_switch, exit). */
+static __always_inline void drain_thread(__u32 tid, __u32 why, __u64 max)
+{
+	struct ring_key wsrt = { tid, SS_RING_WSRT }, shim = { tid, SS_RING_SHIM };
+	struct ring_state *st;
+
+	if ((st = bpf_map_lookup_elem(&rings, &wsrt)))
+		ring_drain_current(st, tid, why, max);
+	if ((st = bpf_map_lookup_elem(&rings, &shim)))
+		ring_drain_current(st, tid, why, max);
+}
+
 SEC("tracepoint/syscalls/sys_enter_exit")
 int handle_exit(struct trace_event_raw_sys_enter *ctx)
 {
-	__u32 tid = current_tid();
-	struct ring_state *st;
-
-	if (!current_is_target())
-		return 0;
-	st = bpf_map_lookup_elem(&rings, &tid);
-	if (st)
-		ring_drain_current(st, tid, SS_DRAIN_EXIT, RING_DRAIN_MAX);
+	if (current_is_target())
+		drain_thread(current_tid(), SS_DRAIN_EXIT, RING_DRAIN_MAX);
 	return 0;
 }
 
@@ -437,14 +454,9 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	steal_sample(p);
 	if (!p && !n)
 		return 0;
-	if (p) {
-		/* Still in prev's address space: its ring, before it sleeps. */
-		__u32 tid = prev->pid;
-		struct ring_state *st = bpf_map_lookup_elem(&rings, &tid);
-
-		if (st)
-			ring_drain_current(st, tid, SS_DRAIN_SWITCH, RING_DRAIN_SWITCH);
-	}
+	/* Still in prev's address space: its rings, before it sleeps. */
+	if (p)
+		drain_thread(prev->pid, SS_DRAIN_SWITCH, RING_DRAIN_SWITCH);
 	r = reserve_only(SS_SCHED_SWITCH, prev->pid);
 	if (!r)
 		return 0;
@@ -512,8 +524,11 @@ int BPF_PROG(handle_process_exit, struct task_struct *task, bool group_dead)
 	if (task->tgid != targ_tgid)
 		return 0;
 	{
-		__u32 tid = task->pid;
-		bpf_map_delete_elem(&rings, &tid);	/* its memory may be gone */
+		struct ring_key key = { task->pid, SS_RING_WSRT };
+
+		bpf_map_delete_elem(&rings, &key);	/* its memory may be gone */
+		key.provider = SS_RING_SHIM;
+		bpf_map_delete_elem(&rings, &key);
 	}
 	r = reserve(SS_THREAD_EXIT, task->pid);
 	if (!r)

@@ -31,6 +31,8 @@
 #include <linux/types.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../bpf/record.h"
@@ -84,6 +86,26 @@ long shim_syscall_errno(long nr, long a, long b, long c, long d, long e,
 		return -1;
 	}
 	return r;
+}
+
+/*
+ * The caller's timespec for the event ring (shim_probes.h), through
+ * process_vm_readv on ourselves: a bad pointer fails with EFAULT there
+ * instead of crashing the program.  Our pid is asked of the kernel each
+ * time (a fork's child has its own); both are raw syscalls, errno kept.
+ */
+_Bool shim_timespec_read(const void *ts, long long *sec, long long *nsec)
+{
+	struct timespec t;
+	struct iovec local = { &t, sizeof(t) }, remote = { (void *)ts, sizeof(t) };
+	long pid = shim_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);
+
+	if (shim_raw_syscall(SYS_process_vm_readv, pid, (long)&local, 1,
+			     (long)&remote, 1, 0) != (long)sizeof(t))
+		return 0;
+	*sec = t.tv_sec;
+	*nsec = t.tv_nsec;
+	return 1;
 }
 
 /*

@@ -10,7 +10,8 @@
 # sanitizer builds still build and test it: tests/scenario/preload.sh.
 
 PRELOAD_SRCS    := $(wildcard preload/*.c)
-PRELOAD_OBJS    := $(PRELOAD_SRCS:%.c=$(BUILD)/%.o)
+# The shim's own copy of the event rings (runtime/ring.c, provider stallscope).
+PRELOAD_OBJS    := $(PRELOAD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/preload/ring.o
 PRELOAD_SO      := $(BUILD)/lib/libstallscope-preload.so
 PRELOAD_CFLAGS  := $(filter-out -fsanitize=% -fno-sanitize%,$(CFLAGS))
 PRELOAD_LDFLAGS := $(filter-out -fsanitize=%,$(LDFLAGS))
@@ -31,6 +32,12 @@ $(BUILD)/preload/%.o: preload/%.c | deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(PRELOAD_CFLAGS) -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/preload/ring.o: runtime/ring.c | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(PRELOAD_CFLAGS) -fvisibility=hidden -DSS_RING_PROVIDER=stallscope \
+		-DSS_RING_DEFAULT_KB=64 -c $< -o $@
 
 $(PRELOAD_SO): $(PRELOAD_OBJS) preload/preload.map
 	$(call msg,LD,$@)

@@ -52,6 +52,7 @@
 #include "procfs.h"
 #include "recorder.h"
 #include "ringrec.h"
+#include "bpf/ring.h"
 #include "self.h"
 #include "stallscope.skel.h"
 #include "target.h"
@@ -365,10 +366,12 @@ static bool is_shim(const char *path)
 static bool attach_ring(struct ss_recorder *r, const char *path,
 			const char *provider)
 {
+	LIBBPF_OPTS(bpf_usdt_opts, opts,
+		    .usdt_cookie = strcmp(provider, "wsrt") ? SS_RING_SHIM : SS_RING_WSRT);
 	struct bpf_link *l;
 
 	l = bpf_program__attach_usdt(r->skel->progs.handle_ring_flush, r->t.pid,
-				     path, provider, "ring_flush", NULL);
+				     path, provider, "ring_flush", &opts);
 	if (!l)
 		return false;
 	if (add_link(r, l)) {
@@ -376,7 +379,7 @@ static bool attach_ring(struct ss_recorder *r, const char *path,
 		return false;
 	}
 	l = bpf_program__attach_usdt(r->skel->progs.handle_ring_retire, r->t.pid,
-				     path, provider, "ring_retire", NULL);
+				     path, provider, "ring_retire", &opts);
 	if (l && add_link(r, l))
 		bpf_link__destroy(l);
 	return true;

@@ -6,8 +6,10 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
-declared=$(grep -v '^#define WSRT_SDT' "$root/runtime/wsrt_probes.h" | sed -n 's/.*WSRT_SDT\([0-9]\)(\([a-z_]*\),.*/\2 \1/p' | sort -u)
-[ -n "$declared" ] || { not_ok probes_declared "no WSRT_SDT probes found in wsrt_probes.h"; exit 0; }
+# The runtime's probes, and the rings' two (runtime/ring.c).
+declared=$({ sed -n 's/.*STAP_PROBE\([0-9]\)(wsrt, \([a-z_]*\),.*/\2 \1/p' "$root/runtime/wsrt_probes.h"
+	sed -n 's/.*STAP_PROBE\([0-9]\)(SS_RING_PROVIDER, \([a-z_]*\),.*/\2 \1/p' "$root/runtime/ring.c"; } | sort -u)
+[ "$(wc -l <<<"$declared")" -ge 20 ] || { not_ok probes_declared "not every probe found in wsrt_probes.h: $declared"; exit 0; }
 
 notes=$(readelf -n "$BUILD/bin/lifo-stall" 2>/dev/null)
 in_binary=$(awk '/Provider: wsrt/ { p = 1; next } p && /Name:/ { print $2; p = 0 }' <<<"$notes" | sort -u)
