@@ -149,7 +149,8 @@ struct ss_trace_reader;
  * without its array or a build_id_len over 20, -E2BIG if the header would
  * pass SS_HEADER_MAX (a command line of about 1 MiB), else outfile's or
  * write's -errno; it leaves no file when it fails.  Records are buffered
- * (64 KiB); a write error sticks and every later call returns it.
+ * (1 MiB) and written around the page cache where the filesystem allows
+ * (trace.c says why); a write error sticks and every later call returns it.
  * ss_trace_write() refuses (-EINVAL, none of the batch written) records
  * of type 0 or whose first 8 bytes spell the trailer magic: the reader
  * would reject the file.
@@ -161,6 +162,9 @@ int ss_trace_fd(const struct ss_trace_writer *w);
 const char *ss_trace_partial_path(const struct ss_trace_writer *w);
 int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
 		   size_t n);
+/* Writes what is buffered: all of it through the page cache, or, going
+ * around it (O_DIRECT, where the filesystem allows), its whole 4 KiB
+ * blocks — the rest waits for the next flush or the end. */
 int ss_trace_flush(struct ss_trace_writer *w);
 __u64 ss_trace_written(const struct ss_trace_writer *w);
 /* Writes the trailer (records = written so far), flushes, closes, renames
