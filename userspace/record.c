@@ -51,6 +51,7 @@
 #include "prereq.h"
 #include "procfs.h"
 #include "recorder.h"
+#include "ringdec.h"
 #include "ringrec.h"
 #include "bpf/ring.h"
 #include "self.h"
@@ -178,6 +179,30 @@ static void emit(struct ss_recorder *r, const struct ss_record *rec)
 		r->cappending = nc;
 	}
 	r->pending[r->npending++] = *rec;
+}
+
+static void emit_ring_block(void *arg, const struct ss_ring_chunk *hdr,
+			    const struct ss_ring_slot *slots, __u64 events)
+{
+	struct ss_recorder *r = arg;
+	int err;
+
+	r->events += events;
+	if (!r->started_sink) {
+		/* Before the header: held as records, like the others. */
+		struct ss_record rec;
+		for (__u32 i = 0; i < hdr->count;) {
+			unsigned k = ss_ringdec_one(&slots[i], hdr->count - i, hdr->tid, &rec);
+			if (!k)
+				break;
+			i += k;
+			emit(r, &rec);
+		}
+		return;
+	}
+	err = r->err ? r->err : r->o.on_block(r->o.arg, hdr, slots);
+	if (err && !r->err)
+		r->err = err;
 }
 
 static void emit_ring_record(void *arg, const struct ss_record *rec)
@@ -532,7 +557,8 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	 * recordings' detaches (the kernel serializes them), and the
 	 * tracepoints would meanwhile record that wait into the trace. */
 	/* Before the probes: the rings' slots from before now are not ours. */
-	if ((err = ss_ringrec_new(&r->rr, emit_ring_record, r))) {
+	if ((err = ss_ringrec_new(&r->rr, emit_ring_record,
+				  r->o.on_block ? emit_ring_block : NULL, r))) {
 		fprintf(stderr, "stallscope: %s\n", strerror(-err));
 		goto fail;
 	}
@@ -650,7 +676,11 @@ int ss_recorder_stop(struct ss_recorder *r)
 void ss_recorder_stats(const struct ss_recorder *r, struct ss_recorder_stats *s)
 {
 	s->events = r->events;
-	s->lost = r->lost;
+	__u64 ring_lost = 0, garbage = 0;
+
+	if (r->rr)
+		ss_ringrec_stats(r->rr, &ring_lost, &garbage);
+	s->lost = r->lost + ring_lost;
 	s->start_ns = r->start_ns;
 	s->exited = r->t.exited;
 	s->exit_status = r->t.exited ? r->t.exit_status : -1;
@@ -742,6 +772,19 @@ static int file_records(void *arg, const struct ss_record *recs, size_t n)
 	return err;
 }
 
+static int file_block(void *arg, const struct ss_ring_chunk *hdr,
+		      const struct ss_ring_slot *slots)
+{
+	struct rec_cmd *c = arg;
+	int err = ss_trace_write_block(c->w, hdr, slots);
+
+	if (err && !c->write_err) {
+		c->write_err = err;
+		fprintf(stderr, "stallscope: writing %s: %s\n", c->out_path, strerror(-err));
+	}
+	return err;
+}
+
 static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 		      char **argv)
 {
@@ -823,6 +866,7 @@ int ss_cmd_record(int argc, char **argv)
 	struct rec_cmd c = { .out_path = DEFAULT_OUT };
 	struct ss_recorder_opts o = { .cmd_name = "record", .ring_bytes = DEFAULT_RING_BYTES,
 				      .on_start = file_start, .on_records = file_records,
+				      .on_block = file_block,
 				      .arg = &c };
 	struct ss_recorder *r = NULL;
 	struct ss_recorder_stats st;

@@ -35,6 +35,10 @@
 typedef int (*ss_recorder_start_fn)(void *arg, const struct ss_trace_meta *meta);
 typedef int (*ss_recorder_records_fn)(void *arg, const struct ss_record *recs,
 				      size_t n);
+/* Events from the threads' rings as checked slots (ringrec.h), for a sink
+ * that keeps them so (a trace file: 32 bytes an event). */
+typedef int (*ss_recorder_block_fn)(void *arg, const struct ss_ring_chunk *hdr,
+				    const struct ss_ring_slot *slots);
 
 struct ss_recorder_opts {
 	const char *cmd_name;	/* "record", "live": for messages */
@@ -46,6 +50,7 @@ struct ss_recorder_opts {
 	unsigned ring_bytes;	/* 0: 16 MiB */
 	ss_recorder_start_fn on_start;
 	ss_recorder_records_fn on_records;
+	ss_recorder_block_fn on_block;	/* NULL: ring events as records too */
 	void *arg;
 };
 

@@ -41,7 +41,9 @@ struct ss_ringrec {
 	__u64 start_tsc;		/* slots before it are an earlier session's */
 	__u64 lost, garbage;
 	ss_ringrec_emit_fn emit;
+	ss_ringrec_block_fn block;	/* NULL: every event through emit */
 	void *arg;
+	struct ss_ring_slot scratch[SS_BLOCK_SLOTS];
 };
 
 static __u64 mono_ns(void)
@@ -119,7 +121,8 @@ __u64 ss_ringrec_tsc_to_ns(const struct ss_ringrec *rr, __u64 tsc)
 	return ns > 0 ? (__u64)(ns + 0.5) : 0;
 }
 
-int ss_ringrec_new(struct ss_ringrec **out, ss_ringrec_emit_fn emit, void *arg)
+int ss_ringrec_new(struct ss_ringrec **out, ss_ringrec_emit_fn emit,
+		   ss_ringrec_block_fn block, void *arg)
 {
 	struct ss_ringrec *rr = calloc(1, sizeof(*rr));
 
@@ -127,6 +130,7 @@ int ss_ringrec_new(struct ss_ringrec **out, ss_ringrec_emit_fn emit, void *arg)
 	if (!rr)
 		return -ENOMEM;
 	rr->emit = emit;
+	rr->block = block;
 	rr->arg = arg;
 	rr->newest = NPAIRS - 1;
 	ss_ringrec_sample(rr);
@@ -160,6 +164,72 @@ void ss_ringrec_lost_unringed(struct ss_ringrec *rr, __u64 n)
 {
 	if (n)
 		emit_lost(rr, 0, mono_ns(), n);
+}
+
+/* Every whole event younger than the recording, as a record; the
+ * slots lost (halves of events lost before) counted. */
+static __u64 as_records(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
+			const struct ss_ring_slot *s, size_t n)
+{
+	__u64 lost = 0;
+	size_t i = 0;
+
+	while (i < n) {
+		struct ss_record rec;
+		unsigned k = ss_ringdec_one(&s[i], n - i, c->tid, &rec);
+
+		if (!k) {	/* the second half of an event lost before */
+			lost++;
+			i++;
+			continue;
+		}
+		i += k;
+		if (rec.ts < rr->start_tsc)
+			continue;	/* an earlier recording's */
+		rec.ts = ss_ringrec_tsc_to_ns(rr, rec.ts);
+		rr->emit(rr->arg, &rec);
+	}
+	return lost;
+}
+
+/* The same as blocks of slots, their times turned into ns: what a trace
+ * file keeps (32 bytes an event, not a 64-byte record). */
+static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
+		       const struct ss_ring_slot *s, size_t n)
+{
+	struct ss_ring_chunk h = *c;
+	__u64 lost = 0, events = 0;
+	size_t i = 0, used = 0;
+	struct ss_record probe;
+
+	while (i < n) {
+		unsigned k = ss_ringdec_one(&s[i], n - i, c->tid, &probe);
+
+		if (!k) {
+			lost++;
+			i++;
+			continue;
+		}
+		if (s[i].ts >= rr->start_tsc) {
+			if (used + k > SS_BLOCK_SLOTS) {
+				h.count = (__u32)used;
+				rr->block(rr->arg, &h, rr->scratch, events);
+				used = events = 0;
+			}
+			rr->scratch[used] = s[i];
+			rr->scratch[used].ts = ss_ringrec_tsc_to_ns(rr, s[i].ts);
+			if (k == 2)
+				rr->scratch[used + 1] = s[i + 1];
+			used += k;
+			events++;
+		}
+		i += k;
+	}
+	if (used) {
+		h.count = (__u32)used;
+		rr->block(rr->arg, &h, rr->scratch, events);
+	}
+	return lost;
 }
 
 /*
@@ -202,21 +272,10 @@ int ss_ringrec_chunk(struct ss_ringrec *rr, const void *data, size_t size)
 	/* Before decoding: a pair after every slot of this chunk. */
 	if (ss_ringrec_last_sample_ns(rr) < c->ts)
 		ss_ringrec_sample(rr);
-	while (i < n) {
-		struct ss_record rec;
-		unsigned k = ss_ringdec_one(&s[i], n - i, c->tid, &rec);
-
-		if (!k) {	/* the second half of an event lost before */
-			lost++;
-			i++;
-			continue;
-		}
-		i += k;
-		if (rec.ts < rr->start_tsc)
-			continue;	/* an earlier recording's */
-		rec.ts = ss_ringrec_tsc_to_ns(rr, rec.ts);
-		rr->emit(rr->arg, &rec);
-	}
+	if (rr->block)
+		lost += as_blocks(rr, c, s + i, n - i);
+	else
+		lost += as_records(rr, c, s + i, n - i);
 	if (lost)
 		emit_lost(rr, c->tid, c->ts, lost);
 	return 0;

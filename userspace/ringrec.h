@@ -8,13 +8,22 @@
 
 #include "bpf/record.h"
 
+#include "bpf/ring.h"
+
 typedef void (*ss_ringrec_emit_fn)(void *arg, const struct ss_record *rec);
+/* Checked slots of whole events, their ts CLOCK_MONOTONIC ns: hdr->count
+ * slots (at most SS_BLOCK_SLOTS), holding `events` events. */
+typedef void (*ss_ringrec_block_fn)(void *arg, const struct ss_ring_chunk *hdr,
+				    const struct ss_ring_slot *slots, __u64 events);
+#define SS_BLOCK_SLOTS 2048
 
 struct ss_ringrec;
 
 /* Samples the first clock pair: slots older than now are not this
- * recording's.  Records (decoded events, SS_LOST) go to emit. */
-int ss_ringrec_new(struct ss_ringrec **out, ss_ringrec_emit_fn emit, void *arg);
+ * recording's.  Records (SS_LOST, and the events unless block is given)
+ * go to emit; with block, the events go there as checked slots. */
+int ss_ringrec_new(struct ss_ringrec **out, ss_ringrec_emit_fn emit,
+		   ss_ringrec_block_fn block, void *arg);
 void ss_ringrec_free(struct ss_ringrec *rr);
 /* A (TSC, CLOCK_MONOTONIC) pair; call every few ms. */
 void ss_ringrec_sample(struct ss_ringrec *rr);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "ringdec.h"
 #include "trace.h"
 
 #define WRITE_BUF_BYTES (1024 * 1024)
@@ -449,6 +450,33 @@ int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
 	return 0;
 }
 
+int ss_trace_write_block(struct ss_trace_writer *w, const struct ss_ring_chunk *hdr,
+			 const struct ss_ring_slot *slots)
+{
+	static const unsigned char zero[RECORD_BYTES];
+	struct ss_ring_chunk h = *hdr;
+	size_t bytes = (size_t)h.count * sizeof(*slots);
+	struct ss_record probe;
+
+	if (w->err)
+		return w->err;
+	if (!h.count || h.count > SS_BLOCK_MAX_SLOTS)
+		return -EINVAL;
+	/* What the reader would refuse, refused here. */
+	for (__u32 i = 0; i < h.count;) {
+		unsigned k = ss_ringdec_one(&slots[i], h.count - i, h.tid, &probe);
+		if (!k)
+			return -EINVAL;
+		i += k;
+	}
+	h.type = SS_RING_BLOCK;
+	if (append(w, &h, sizeof(h)) || append(w, slots, bytes) ||
+	    (bytes % RECORD_BYTES && append(w, zero, RECORD_BYTES - bytes % RECORD_BYTES)))
+		return w->err;
+	w->records += 1 + (bytes + RECORD_BYTES - 1) / RECORD_BYTES;
+	return 0;
+}
+
 int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
 		    __u32 stop_reason, __s32 exit_status)
 {
@@ -508,6 +536,9 @@ struct ss_trace_reader {
 	char *cmdline;		/* meta.argv points into it */
 	char msg[320];
 	bool partial;		/* ended without a trailer: msg says where */
+	/* The block being handed out, event by event. */
+	struct ss_ring_slot *block;	/* SS_BLOCK_MAX_SLOTS */
+	__u32 block_n, block_i, block_tid;
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -891,10 +922,54 @@ const struct ss_file_header *ss_trace_header(const struct ss_trace_reader *r)
 	return &r->hdr;
 }
 
+/* A block's header was just read at offset at: its slots, checked. */
+static int read_block(struct ss_trace_reader *r, const struct ss_ring_chunk *h,
+		      __u64 at)
+{
+	size_t bytes = (size_t)h->count * sizeof(struct ss_ring_slot);
+	size_t padded = (bytes + RECORD_BYTES - 1) / RECORD_BYTES * RECORD_BYTES;
+	struct ss_record probe;
+	ssize_t got;
+
+	if (!h->count || h->count > SS_BLOCK_MAX_SLOTS)
+		return fail(r, -EBADMSG, "block at offset %llu has %u slots (1..%u)",
+			    (unsigned long long)at, h->count, SS_BLOCK_MAX_SLOTS);
+	if (!r->block &&
+	    !(r->block = malloc(SS_BLOCK_MAX_SLOTS * sizeof(struct ss_ring_slot) +
+				RECORD_BYTES)))
+		return fail(r, -ENOMEM, "out of memory reading a block");
+	got = src_read(r, r->block, padded);
+	if (got < 0)
+		return fail_io(r, (int)got);
+	if ((size_t)got < padded) {
+		/* Cut short: partial, like a file without its trailer. */
+		snprintf(r->msg, sizeof(r->msg),
+			 "partial: no trailer after %llu records (the file ends at offset %llu): "
+			 "the recording was cut off; read up to its last complete record",
+			 (unsigned long long)r->records, (unsigned long long)(r->off));
+		r->partial = true;
+		r->state = AT_END;
+		return 0;
+	}
+	for (__u32 i = 0; i < h->count;) {
+		unsigned k = ss_ringdec_one(&r->block[i], h->count - i, h->tid, &probe);
+		if (!k)
+			return fail(r, -EBADMSG,
+				    "block at offset %llu: slot %u is not part of a whole known event",
+				    (unsigned long long)at, i);
+		i += k;
+	}
+	r->records += 1 + padded / RECORD_BYTES;
+	r->block_n = h->count;
+	r->block_i = 0;
+	r->block_tid = h->tid;
+	return 1;
+}
+
 int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 {
 	unsigned char blk[RECORD_BYTES];
-	__u64 at = r->off;
+	__u64 at;
 	ssize_t got;
 	int more;
 
@@ -902,6 +977,14 @@ int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 		return 0;
 	if (r->state == FAILED)
 		return r->err;
+	while (r->block_i < r->block_n) {
+		unsigned k = ss_ringdec_one(&r->block[r->block_i],
+					    r->block_n - r->block_i, r->block_tid, rec);
+		r->block_i += k;	/* checked when read: never 0 */
+		if (k)
+			return 1;
+	}
+	at = r->off;
 	got = src_read(r, blk, sizeof(blk));
 	if (got < 0)
 		return fail_io(r, (int)got);
@@ -938,6 +1021,15 @@ int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 	if (rec->type == SS_NONE)
 		return fail(r, -EBADMSG, "record at offset %llu has type 0",
 			    (unsigned long long)at);
+	if (rec->type == SS_RING_BLOCK) {
+		struct ss_ring_chunk h;
+		int ret;
+
+		memcpy(&h, blk, sizeof(h));
+		if ((ret = read_block(r, &h, at)) <= 0)
+			return ret;
+		return ss_trace_next(r, rec);
+	}
 	r->records++;
 	return 1;
 }
@@ -969,6 +1061,7 @@ void ss_trace_close(struct ss_trace_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->buf);
+	free(r->block);
 	free(r->cmdline);
 	free(r->meta.argv);
 	free(r->meta.mappings);

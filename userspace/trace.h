@@ -6,7 +6,10 @@
  *
  *   file header (32 bytes)            struct ss_file_header
  *   metadata TLVs, to header_len      struct ss_tlv + value + zero padding
- *   records (64 bytes each)           struct ss_record (bpf/record.h)
+ *   records (64 bytes each)           struct ss_record (bpf/record.h), or
+ *                                     a block of event-ring slots: a 64-byte
+ *                                     SS_RING_BLOCK header, then its slots
+ *                                     (32 bytes each) padded to 64 bytes
  *   trailer (64 bytes), last          struct ss_file_trailer
  *
  * All fields are little-endian (x86_64 native) and naturally aligned.
@@ -15,7 +18,9 @@
  * problem it meets in one line naming the byte offset.
  *
  * What the records mean is bpf/record.h's business; this module only
- * moves them (and rejects type 0).  It prints nothing: callers get 0 or
+ * moves them (and rejects type 0), and hands out a block's events as
+ * records (userspace/ringdec.c decodes them; a slot that is not part of a
+ * whole known event makes the file corrupt).  It prints nothing: callers get 0 or
  * -errno, and the reader's message from ss_trace_error().
  */
 #ifndef STALLSCOPE_TRACE_H
@@ -25,10 +30,13 @@
 #include <linux/types.h>
 
 #include "bpf/record.h"
+#include "bpf/ring.h"
 
 #define SS_FILE_MAGIC "STALLSCP"	/* 8 bytes, no NUL */
-#define SS_FILE_VERSION 1		/* this writer's format version */
-#define SS_READER_VERSION 1		/* the newest format this reader reads */
+#define SS_FILE_VERSION 2		/* this writer's format version */
+#define SS_READER_VERSION 2		/* the newest format this reader reads */
+/* Slots in one SS_RING_BLOCK, at most (the reader holds one block). */
+#define SS_BLOCK_MAX_SLOTS 4096
 #define SS_FILE_KERNEL_ONLY (1U << 0)	/* flags: recorded with --kernel-only */
 
 /* The reader refuses a longer header rather than allocate for it. */
@@ -99,7 +107,7 @@ _Static_assert(sizeof(struct ss_tlv_mapping) == 48, "trace file mapping: 48 byte
  */
 struct ss_file_trailer {
 	char magic[8];
-	__u64 records;		/* records in the file */
+	__u64 records;		/* 64-byte units before it: records, blocks' */
 	__u64 lost;		/* events lost (sum of SS_LOST records' counts) */
 	__u64 end_mono_ns;	/* when recording stopped */
 	__u32 stop_reason;	/* SS_STOP_* */
@@ -162,10 +170,16 @@ int ss_trace_fd(const struct ss_trace_writer *w);
 const char *ss_trace_partial_path(const struct ss_trace_writer *w);
 int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
 		   size_t n);
+/* A block of event-ring slots (their ts CLOCK_MONOTONIC ns): hdr (type
+ * set to SS_RING_BLOCK here) and hdr->count slots, 1..SS_BLOCK_MAX_SLOTS,
+ * each starting or continuing a whole known event.  -EINVAL if not. */
+int ss_trace_write_block(struct ss_trace_writer *w, const struct ss_ring_chunk *hdr,
+			 const struct ss_ring_slot *slots);
 /* Writes what is buffered: all of it through the page cache, or, going
  * around it (O_DIRECT, where the filesystem allows), its whole 4 KiB
  * blocks — the rest waits for the next flush or the end. */
 int ss_trace_flush(struct ss_trace_writer *w);
+/* 64-byte units written so far (what the trailer counts). */
 __u64 ss_trace_written(const struct ss_trace_writer *w);
 /* Writes the trailer (records = written so far), flushes, closes, renames
  * the file into place, and frees, even on error; on error the partial

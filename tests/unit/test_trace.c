@@ -754,20 +754,21 @@ TEST(trace_newer_min_reader_asks_for_a_newer_stallscope)
 	struct ss_trace_reader *r;
 	int rc;
 
-	hdr(b)->version = 2;
-	hdr(b)->min_reader = 2;
+	hdr(b)->version = 3;
+	hdr(b)->min_reader = 3;
 	expect_error(b.p, b.len, -EPROTONOSUPPORT,
-		     "needs stallscope >= 2 (file format 2, this reader reads up to 1)");
+		     "needs stallscope >= 3 (file format 3, this reader reads up to 2)");
 
 	/* A newer format that older readers may still read: read it. */
-	hdr(b)->min_reader = 1;
+	hdr(b)->min_reader = 2;
 	ASSERT_EQ(ss_trace_open_mem(b.p, b.len, &r), 0);
-	ASSERT_EQ(ss_trace_header(r)->version, 2);
+	ASSERT_EQ(ss_trace_header(r)->version, 3);
 	ASSERT_EQ(drain(r, &rc), 3);
 	ASSERT_EQ(rc, 0);
 	ss_trace_close(r);
 
 	/* Nonsense versions are corruption. */
+	hdr(b)->version = 2;
 	hdr(b)->min_reader = 3;
 	expect_error(b.p, b.len, -EBADMSG, "corrupt at offset 10: min_reader 3 with format version 2");
 	hdr(b)->version = 0;
@@ -1137,8 +1138,8 @@ TEST(trace_layout_is_the_documented_one)
 	unsigned tlvs = 0;
 
 	ASSERT_EQ(memcmp(h->magic, "STALLSCP", 8), 0);
-	ASSERT_EQ(h->version, 1);
-	ASSERT_EQ(h->min_reader, 1);
+	ASSERT_EQ(h->version, 2);
+	ASSERT_EQ(h->min_reader, 2);
 	ASSERT_EQ(h->record_size, 64);
 	ASSERT_EQ(h->flags, SS_FILE_KERNEL_ONLY);
 	ASSERT_EQ(h->reserved, 0);
