@@ -667,6 +667,7 @@ int ss_recorder_stop(struct ss_recorder *r)
 	/* Everything the target did up to now: the rings, then the buffer. */
 	pull_rings(r);
 	ring_buffer__consume(r->rb);
+	ss_ringrec_finish(r->rr);
 	account_lost(r);
 	err = start_sink(r);
 	ss_target_stop(&r->t);

@@ -29,10 +29,21 @@
 #include "ringrec.h"
 
 #define NPAIRS 4096		/* pairs kept: seconds at the sampling rate */
+#define NCARRIES 1024		/* rings with a first half waiting, at most */
 #define SAMPLE_TRIES 5
 
 struct pair {
 	__u64 tsc, ns;
+};
+
+/* A two-slot event whose halves a drain put in two pieces (BPF cuts
+ * pieces by size, not by event): the first half waits here for the next
+ * piece of the same ring. */
+struct carry {
+	__u64 ring;		/* 0: free */
+	__u64 seq;		/* the first half's sequence number */
+	__u32 tid;
+	struct ss_ring_slot first;
 };
 
 struct ss_ringrec {
@@ -44,6 +55,7 @@ struct ss_ringrec {
 	ss_ringrec_block_fn block;	/* NULL: every event through emit */
 	void *arg;
 	struct ss_ring_slot scratch[SS_BLOCK_SLOTS];
+	struct carry carries[NCARRIES];
 };
 
 static __u64 mono_ns(void)
@@ -160,6 +172,15 @@ static void emit_lost(struct ss_ringrec *rr, __u32 tid, __u64 ts, __u64 n)
 	rr->emit(rr->arg, &rec);
 }
 
+void ss_ringrec_finish(struct ss_ringrec *rr)
+{
+	for (unsigned i = 0; i < NCARRIES; i++)
+		if (rr->carries[i].ring) {
+			emit_lost(rr, rr->carries[i].tid, mono_ns(), 1);
+			rr->carries[i].ring = 0;
+		}
+}
+
 void ss_ringrec_lost_unringed(struct ss_ringrec *rr, __u64 n)
 {
 	if (n)
@@ -232,6 +253,35 @@ static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 	return lost;
 }
 
+/* The carry of this ring, or a free entry for it (NULL: table full). */
+static struct carry *carry_of(struct ss_ringrec *rr, __u32 tid, __u64 ring)
+{
+	unsigned h = (unsigned)((ring >> 6) ^ tid) % NCARRIES;
+
+	for (unsigned k = 0; k < NCARRIES; k++) {
+		struct carry *c = &rr->carries[(h + k) % NCARRIES];
+		if (!c->ring || (c->ring == ring && c->tid == tid))
+			return c;
+	}
+	return NULL;
+}
+
+/* The two halves together, delivered as the rest are. */
+static void deliver_pair(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
+			 const struct ss_ring_slot *first,
+			 const struct ss_ring_slot *second)
+{
+	struct ss_ring_slot two[2] = { *first, *second };
+	struct ss_ring_chunk h = *c;
+
+	h.count = 2;
+	h.first = c->first - 1;
+	if (rr->block)
+		(void)as_blocks(rr, &h, two, 2);
+	else
+		(void)as_records(rr, &h, two, 2);
+}
+
 /*
  * One chunk: checked, then each whole event younger than the recording
  * decoded.  Slots the producer may have overwritten while they were
@@ -272,6 +322,28 @@ int ss_ringrec_chunk(struct ss_ringrec *rr, const void *data, size_t size)
 	/* Before decoding: a pair after every slot of this chunk. */
 	if (ss_ringrec_last_sample_ns(rr) < c->ts)
 		ss_ringrec_sample(rr);
+
+	/* Halves of an event split between two pieces of one drain. */
+	struct carry *cy = carry_of(rr, c->tid, c->ring);
+	if (cy && cy->ring) {
+		if (i < n && c->first + i == cy->seq + 1 && s[i].type == SS_RING_EXT) {
+			struct ss_ring_chunk h = *c;
+			h.first = c->first + i;
+			deliver_pair(rr, &h, &cy->first, &s[i]);
+			i++;
+		} else {
+			lost++;
+		}
+		cy->ring = 0;
+	}
+	if (cy && i < n && s[n - 1].type != SS_RING_EXT &&
+	    ss_ringdec_slots(s[n - 1].type) == 2) {
+		cy->ring = c->ring;
+		cy->tid = c->tid;
+		cy->seq = c->first + n - 1;
+		cy->first = s[n - 1];
+		n--;
+	}
 	if (rr->block)
 		lost += as_blocks(rr, c, s + i, n - i);
 	else

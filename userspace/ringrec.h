@@ -32,6 +32,8 @@ __u64 ss_ringrec_tsc_to_ns(const struct ss_ringrec *rr, __u64 tsc);
 /* One struct ss_ring_chunk and its slots, as BPF handed it over: 0, or
  * -EBADMSG for a malformed one (counted, never decoded). */
 int ss_ringrec_chunk(struct ss_ringrec *rr, const void *data, size_t size);
+/* At the end: first halves still waiting for their second are lost. */
+void ss_ringrec_finish(struct ss_ringrec *rr);
 /* n events the target dropped for want of a ring (its anchor's count). */
 void ss_ringrec_lost_unringed(struct ss_ringrec *rr, __u64 n);
 /* Slots lost so far, and malformed chunks. */
