@@ -22,7 +22,7 @@
  * (export_track.c), so overlapping stalls keep their lanes.  Perfetto
  * shows a thread as "NAME TID", so names carry no tid: "worker 0",
  * "stalls: worker 0, lane".  thread_sort_index gives the model's order
- * (Perfetto >= 56 and chrome://tracing honour it).  A counter is
+ * (Perfetto >= 57 and chrome://tracing honour it).  A counter is
  * "NAME SERIES" in Perfetto: json_name and series split its name.  Flows
  * are version 2 (bind_id with flow_out / flow_in on the slices they join).
  *
@@ -33,8 +33,9 @@
  *
  * Times: "ts" is microseconds, CLOCK_MONOTONIC as in the trace file,
  * printed exactly to the nanosecond (N.NNN).  Perfetto >= 51 reads it as
- * llround(double(N) + NNN / 1000.0) * 1000 ns: the exact ns while the
- * clock is under about 2^52 ns (52 days of uptime); past that a double
+ * llround((double(N) + NNN / 1000.0) * 1000) ns (json_trace_tokenizer.cc
+ * CoerceToTs): the exact ns while the clock is under about 2^52 ns (52
+ * days of uptime); past that a double
  * can't hold the ns and a time may read 1 ns off, but never out of
  * order, since that reading is monotonic and B/E carry no durations.  No
  * "displayTimeUnit": it only says how to display times, and Perfetto

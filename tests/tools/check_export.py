@@ -550,7 +550,7 @@ def check_json(path):
             err('events on thread %s, which has no name' % (track,))
 
     # -- 4. the UI: a process group per pid ("NAME PID"), in it the thread
-    # groups ordered by thread_sort_index (Perfetto >= 56), the main
+    # groups ordered by thread_sort_index (Perfetto >= 57), the main
     # thread first, then by tid, each shown as "NAME TID"; then the
     # process's counters by name (TraceProcessorTrack, sortOrder 30).
     ui = []
