@@ -4,31 +4,32 @@
  * timeline for the Perfetto UI (TrackEvent protobuf, the default) or for
  * chrome://tracing (JSON).  docs/export.md is the user's view.
  *
- *   process track (the target)
+ *   the target ("lifo-stall (9720)"), in this order:
  *     stalls                       a group:
  *       stalls: worker N           one slice per detection, spanning the
  *       stalls: runtime            stall, named by its kind; overlapping
  *                                  ones take another lane (" #2")
  *       lost events                where ring-buffer drops may be
- *     worker N (tid)               a thread track per worker: task polls
- *                                  ("task 17 (handle_request)"), searching,
- *                                  parked on the driver / a futex, off-CPU
- *                                  while runnable (nested in a poll);
- *                                  instants: notify, steal, wake worker
+ *     worker N (tid)               a track per worker (and thread it was):
+ *                                  task polls ("task 17 (handle_request)"),
+ *                                  searching, parked on the driver / a
+ *                                  futex, off-CPU while runnable (nested in
+ *                                  a poll); instants: notify, steal, wake
  *     main (tid), other threads    the main thread, and threads that hit a
  *                                  runtime probe: their parks, futex waits
  *                                  and epoll_waits, notifies from outside
- *     counters                     idle workers, inject queue, readiness
- *                                  pending, per worker local queue and
- *                                  LIFO slot
+ *     idle workers, inject queue,  counters; then per worker its LIFO slot
+ *     readiness pending            and local queue
  *   flows: notify -> the poll it caused; victim -> thief for a steal.
  *
  * Owns: the command (options, the output file written under a temporary
  * name and renamed when complete, the messages and exit codes) and the
- * pass over the trace: records fed to the analyzer, whose callbacks
- * (on_state, on_record, on_detection) drive the model (export_model.h).
- * Memory: per worker, per thread that matters, per live task and per
- * stall lane; not per record.
+ * passes over the trace: for JSON a first one learning its tids and
+ * highest worker number (a pipe is copied to a file for it), then the one
+ * that feeds records to the analyzer, whose callbacks (on_state,
+ * on_record, on_detection) drive the model (export_model.h).  Memory:
+ * per worker, per thread that matters, per live task and per stall lane;
+ * not per record.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,6 +62,169 @@ struct export_result {
 	char partial[400];	/* the trace is partial: why ("" if not) */
 };
 
+/* ---- the first pass (JSON) --------------------------------------------------------- */
+
+/* Every tid the trace names, and the highest worker number, so that the
+ * JSON's pseudo-tids are no thread's and its counter names sort by
+ * worker number.  A set of tids: open addressing, 0 is empty. */
+struct prepass_state {
+	__u32 *slots;
+	size_t cap, n;
+	int max_worker;
+	int err;
+};
+
+static void tid_add(struct prepass_state *p, __u32 tid)
+{
+	size_t i;
+
+	if (!tid || p->err)
+		return;
+	if (2 * (p->n + 1) > p->cap) {
+		size_t ocap = p->cap, cap = ocap ? 2 * ocap : 1024;
+		__u32 *old = p->slots, *n = calloc(cap, sizeof(*n));
+
+		if (!n) {
+			p->err = -ENOMEM;
+			return;
+		}
+		p->slots = n;
+		p->cap = cap;
+		p->n = 0;
+		for (size_t j = 0; j < ocap; j++)
+			if (old[j])
+				tid_add(p, old[j]);
+		free(old);
+	}
+	for (i = (tid * 2654435761U) % p->cap; p->slots[i]; i = (i + 1) % p->cap)
+		if (p->slots[i] == tid)
+			return;
+	p->slots[i] = tid;
+	p->n++;
+}
+
+static void worker_seen(struct prepass_state *p, __s64 w)
+{
+	if (ss_x_valid_worker(w) && w > p->max_worker)
+		p->max_worker = (int)w;
+}
+
+static void prepass_state_fn(void *arg, unsigned worker, __u64 ts, enum ss_wstate state,
+			     __u64 task)
+{
+	(void)ts, (void)state, (void)task;
+	worker_seen(arg, worker);
+}
+
+/* The tids and worker numbers the model may make tracks of. */
+static void prepass_record(void *arg, const struct ss_record *r, int worker)
+{
+	struct prepass_state *p = arg;
+	__s64 a0 = (__s32)(__u32)r->args[0], a1 = (__s32)(__u32)r->args[1];
+
+	tid_add(p, r->tid);
+	worker_seen(p, worker);
+	switch (r->type) {
+	case SS_WSRT_WORKER_START:
+		tid_add(p, (__u32)r->args[1]);
+		worker_seen(p, a0);
+		break;
+	case SS_SHIM_THREAD_NAME:
+		tid_add(p, (__u32)r->args[2]);
+		break;
+	case SS_WSRT_NOTIFY:
+		worker_seen(p, a1);
+		break;
+	case SS_WSRT_STEAL:
+		worker_seen(p, a0);
+		worker_seen(p, a1);
+		break;
+	case SS_WSRT_POLL_START:
+	case SS_WSRT_INJECT_POP:
+	case SS_WSRT_OVERFLOW:
+		worker_seen(p, a0);
+		break;
+	default:
+		break;
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Reads the trace once for pre; 0 or -errno (a bad trace is left for the
+ * pass that writes to report). */
+static int prepass(const struct export_opts *o, struct ss_export_prepass *pre)
+{
+	struct prepass_state p = { .max_worker = 0 };
+	struct ss_analyze_opts ao = {
+		.threshold_ns = o->threshold_ns, .worker_pattern = o->workers,
+		.on_state = prepass_state_fn, .on_record = prepass_record, .arg = &p,
+	};
+	struct ss_trace_reader *r = NULL;
+	struct ss_analysis a;
+	size_t n = 0;
+
+	memset(&a, 0, sizeof(a));
+	pre->worker_digits = 1;
+	if (ss_trace_open(o->in, &r) == 0 && r) {
+		ss_analyze(r, &ao, &a);
+		ss_analysis_free(&a);
+	}
+	ss_trace_close(r);
+	if (p.err) {
+		free(p.slots);
+		return p.err;
+	}
+	for (int m = p.max_worker; m >= 10; m /= 10)
+		pre->worker_digits++;
+	for (size_t i = 0; i < p.cap; i++)
+		if (p.slots[i])
+			p.slots[n++] = p.slots[i];
+	if (n)	/* p.slots is NULL for a trace without a tid */
+		qsort(p.slots, n, sizeof(*p.slots), cmp_u32);
+	pre->tids = p.slots;
+	pre->ntids = n;
+	return 0;
+}
+
+/* ---- the export ------------------------------------------------------------------- */
+
+/* The root track (the target), its description, and the stalls group. */
+static void make_root(struct ss_export *x)
+{
+	const struct ss_trace_meta *m = x->meta;
+	char comm[17], *d;
+	size_t len, used;
+
+	ss_x_sanitize(comm, sizeof(comm), m->comm);
+	x->root = ss_x_track_new(x, SS_XT_ROOT, NULL, 0, "%s (%u)", comm[0] ? comm : "target",
+				 m->pid);
+	if (!x->root)
+		return;
+	snprintf(x->root->t.json_name, sizeof(x->root->t.json_name), "%s",
+		 comm[0] ? comm : "target");
+	d = x->root->t.description;
+	len = sizeof(x->root->t.description);
+	used = (size_t)snprintf(d, len, "the traced process, pid %u%s", m->pid,
+				m->argc ? ":" : "");
+	for (unsigned i = 0; i < m->argc && used + 1 < len; i++) {
+		char arg[256];
+
+		ss_x_sanitize(arg, sizeof(arg), m->argv[i]);
+		used += (size_t)snprintf(d + used, len - used, " %s", arg);
+	}
+	x->stalls_group = ss_x_track_new(x, SS_XT_GROUP, x->root, SS_XR_STALLS, "stalls");
+	if (x->stalls_group)
+		snprintf(x->stalls_group->t.description,
+			 sizeof(x->stalls_group->t.description), "%s",
+			 "stalls the analyzer found, and where events were lost");
+}
+
 /*
  * Reads the trace at o->in, writes the export onto out.  Returns 0, or a
  * -errno with the reason in err and *fail saying whether the trace, the
@@ -72,6 +236,7 @@ static int export_trace(const struct export_opts *o, FILE *out,
 {
 	struct ss_trace_reader *r = NULL;
 	struct ss_analyzer *an = NULL;
+	struct ss_export_prepass pre = { .worker_digits = 1 };
 	struct ss_analysis a;
 	struct ss_export *x;
 	struct ss_record rec;
@@ -79,22 +244,30 @@ static int export_trace(const struct export_opts *o, FILE *out,
 
 	*fail = FAIL_INPUT;
 	memset(&a, 0, sizeof(a));
+	if (o->json && (ret = prepass(o, &pre)) < 0) {
+		snprintf(err, errlen, "%s", strerror(-ret));
+		*fail = FAIL_OTHER;
+		return ret;
+	}
 	ret = ss_trace_open(o->in, &r);
 	if (ret < 0 || !r) {
 		snprintf(err, errlen, "%s", r && ss_trace_error(r)[0] ?
 			 ss_trace_error(r) : strerror(-ret));
 		ss_trace_close(r);
+		free(pre.tids);
 		return ret;
 	}
 	x = calloc(1, sizeof(*x));
 	if (!x) {
 		ss_trace_close(r);
+		free(pre.tids);
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		*fail = FAIL_OTHER;
 		return -ENOMEM;
 	}
 	x->meta = ss_trace_meta(r);
 	x->a = &a;
+	x->pre = &pre;
 	x->syms = ss_symbols_new(x->meta);
 	x->symcache = calloc(SS_X_SYM_SLOTS, sizeof(*x->symcache));
 	x->w = o->json ? ss_xwriter_json(out, x->meta) : ss_xwriter_perfetto(out, x->meta);
@@ -104,18 +277,10 @@ static int export_trace(const struct export_opts *o, FILE *out,
 			.on_state = ss_x_on_state, .on_record = ss_x_on_record,
 			.on_detection = ss_x_on_detection, .arg = x,
 		};
-		char comm[17];
 
-		ss_x_sanitize(comm, sizeof(comm), x->meta->comm);
 		if (x->w)
 			an = ss_analyzer_new(x->meta, &ao, &a);
-		x->process = ss_x_track_new(x, SS_XT_PROCESS, NULL, 0, "%s",
-				       comm[0] ? comm : "target");
-		x->stalls_group = ss_x_track_new(x, SS_XT_GROUP, x->process, SS_XR_STALLS, "stalls");
-		if (x->stalls_group)
-			snprintf(x->stalls_group->t.description,
-				 sizeof(x->stalls_group->t.description), "%s",
-				 "stalls the analyzer found, and where events were lost");
+		make_root(x);
 	}
 	if (!x->w || !an || !x->symcache || x->err) {
 		ret = -ENOMEM;
@@ -123,7 +288,6 @@ static int export_trace(const struct export_opts *o, FILE *out,
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto out;
 	}
-	ss_x_declare(x, x->process);
 
 	while ((ret = ss_trace_next(r, &rec)) > 0)
 		if ((ret = ss_analyzer_feed(an, &rec)) < 0 || (ret = x->err) < 0)
@@ -165,6 +329,7 @@ out:
 	ss_x_exporter_free(x);
 	free(x);
 	ss_trace_close(r);
+	free(pre.tids);
 	return ret;
 }
 
@@ -184,6 +349,65 @@ static void usage(FILE *f)
 	      "                     wsrt-w*,tokio-runtime-w*)\n", f);
 }
 
+/* If in is not a regular file (a pipe), copies it to a temporary file,
+ * named in *path (NULL otherwise).  0 or -errno. */
+static int spool(const char *in, char **path)
+{
+	const char *dir = getenv("TMPDIR");
+	char buf[65536];
+	struct stat st;
+	ssize_t n;
+	int ifd, ofd, ret = 0;
+
+	*path = NULL;
+	if (stat(in, &st) == 0 && S_ISREG(st.st_mode))
+		return 0;
+	if ((ifd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (asprintf(path, "%s/stallscope-export.XXXXXX", dir && dir[0] ? dir : "/tmp") < 0) {
+		*path = NULL;
+		close(ifd);
+		return -ENOMEM;
+	}
+	if ((ofd = mkstemp(*path)) < 0) {
+		ret = -errno;
+		free(*path);
+		*path = NULL;
+		close(ifd);
+		return ret;
+	}
+	while ((n = read(ifd, buf, sizeof(buf))) != 0) {
+		ssize_t w;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		if ((w = write(ofd, buf, (size_t)n)) != n) {
+			ret = w < 0 ? -errno : -ENOSPC;	/* short: the disk is full */
+			break;
+		}
+	}
+	if (close(ofd) && !ret)
+		ret = -errno;
+	close(ifd);
+	if (ret) {
+		unlink(*path);
+		free(*path);
+		*path = NULL;
+	}
+	return ret;
+}
+
+static void unspool(char *path)
+{
+	if (path)
+		unlink(path);
+	free(path);
+}
+
 int ss_cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -196,7 +420,7 @@ int ss_cmd_export(int argc, char **argv)
 	};
 	struct export_opts o = { 0 };
 	struct export_result res = { 0 };
-	char err[400];
+	char err[400], *spooled = NULL;
 	struct ss_outfile of = { .fd = -1 };
 	enum export_fail fail = FAIL_OTHER;
 	bool to_stdout;
@@ -242,6 +466,13 @@ int ss_cmd_export(int argc, char **argv)
 		return 2;
 	}
 	o.in = strcmp(argv[optind], "-") ? argv[optind] : "/dev/stdin";
+	/* JSON reads the trace twice: a pipe is copied to a file first. */
+	if (o.json && (ret = spool(o.in, &spooled)) < 0) {
+		fprintf(stderr, "stallscope: %s: %s\n", argv[optind], strerror(-ret));
+		return 2;
+	}
+	if (spooled)
+		o.in = spooled;
 	to_stdout = !strcmp(o.out, "-");
 	if (to_stdout) {
 		out = stdout;
@@ -253,6 +484,7 @@ int ss_cmd_export(int argc, char **argv)
 		if (ret) {
 			fprintf(stderr, "stallscope: cannot write %s: %s\n", o.out,
 				ss_outfile_strerror(ret));
+			unspool(spooled);
 			return ret == -EISDIR || ret == SS_OUTFILE_NOT_REGULAR ? 2 : 1;
 		}
 		int fd = fcntl(of.fd, F_DUPFD_CLOEXEC, 3);
@@ -262,11 +494,13 @@ int ss_cmd_export(int argc, char **argv)
 			if (fd >= 0)
 				close(fd);
 			ss_outfile_discard(&of);
+			unspool(spooled);
 			return 1;
 		}
 	}
 
 	ret = export_trace(&o, out, &res, &fail, err, sizeof(err));
+	unspool(spooled);
 	if (!to_stdout) {
 		if (fclose(out) && !ret) {
 			ret = -errno;

@@ -6,10 +6,11 @@
  * Event Format JSON (export_json.c).
  *
  * The model calls a writer with an already valid stream: every track is
- * declared before its first event, slices on a track nest (every end
- * closes the innermost open slice; the model keeps the stack and hands
- * the begin back at the end), timestamps never go back on a track, every
- * flow id is used exactly twice (one start, one end).  The writers only
+ * declared once, before its first event, with a name that never changes;
+ * slices on a track nest (every end closes the innermost open slice; the
+ * model keeps the stack and hands the begin back at the end), timestamps
+ * never go back on a track, every flow id is used exactly twice (one
+ * start, then one end no earlier than the start).  The writers only
  * encode; both see the same calls, so both files hold the same events.
  */
 #ifndef STALLSCOPE_EXPORT_H
@@ -23,10 +24,18 @@
 #define SS_X_NAME_MAX 128	/* slice, instant and track names */
 #define SS_X_ARGS_MAX 14	/* annotations on one event */
 
+/*
+ * What a track is.  Perfetto: every track is a named TrackDescriptor
+ * under the one ROOT (no process or thread descriptors: Perfetto would
+ * neither keep their order nor their descriptions, see export_perfetto.c).
+ * JSON: ROOT is the process, THREAD a thread of it, LANE a pseudo-thread
+ * of it (tid: a number no thread of the trace has); GROUP has no JSON
+ * form, COUNTER is the process's counter json_name.
+ */
 enum ss_xtrack_kind {
-	SS_XT_PROCESS,		/* the target process */
+	SS_XT_ROOT,		/* the target process: parent of every other track */
 	SS_XT_THREAD,		/* a thread of it: slices and instants */
-	SS_XT_SLICES,		/* a named track of slices (stalls, lost) */
+	SS_XT_LANE,		/* a named track of slices (stalls, lost, ...) */
 	SS_XT_GROUP,		/* a named parent of other tracks, no events */
 	SS_XT_COUNTER,		/* a named counter */
 };
@@ -34,13 +43,20 @@ enum ss_xtrack_kind {
 struct ss_xtrack {
 	enum ss_xtrack_kind kind;
 	__u64 uuid;			/* unique, non-zero */
-	__u64 parent;			/* a parent's uuid; 0: top level */
-	char name[SS_X_NAME_MAX];	/* THREAD: also its thread name */
-	char description[192];		/* "" for none */
-	const char *series;		/* COUNTER: JSON args key ("tasks") */
-	__u32 pid, tid;			/* PROCESS, THREAD */
-	__u32 json_tid;			/* JSON: the pseudo-thread of a SLICES track */
-	int rank;			/* order among siblings (smaller first) */
+	__u64 parent;			/* a parent's uuid; 0 for ROOT */
+	char name[SS_X_NAME_MAX];	/* Perfetto: what the track is called */
+	/* JSON: the process name (ROOT), the thread name (THREAD, LANE:
+	 * Perfetto shows "NAME TID"), the counter event's name (COUNTER:
+	 * Perfetto shows "NAME SERIES"). */
+	char json_name[SS_X_NAME_MAX];
+	char description[256];		/* "" for none */
+	const char *series;		/* COUNTER: JSON args key ("queue") */
+	__u32 pid;			/* the target's */
+	__u32 tid;			/* THREAD: its tid; LANE: the JSON pseudo-tid */
+	/* Order among siblings, smaller first, unique among them
+	 * (export_model.h): Perfetto's sibling_order_rank, JSON's
+	 * thread_sort_index. */
+	int rank;
 };
 
 enum ss_xarg_type { SS_XA_UINT, SS_XA_INT, SS_XA_DOUBLE, SS_XA_STRING,
@@ -76,7 +92,9 @@ struct ss_xwriter;
 /* Both writers implement this; every call may fail only by setting the
  * error the writer's finish returns. */
 struct ss_xwriter_ops {
-	void (*track)(struct ss_xwriter *w, const struct ss_xtrack *t);
+	/* Declares t (once, before its first event and after its parent's):
+	 * ts is the time of the event that needs it. */
+	void (*track)(struct ss_xwriter *w, const struct ss_xtrack *t, __u64 ts);
 	void (*begin)(struct ss_xwriter *w, const struct ss_xtrack *t,
 		      const struct ss_xevent *e);
 	/* begin: the slice as it began (ts, name, args); end args follow. */

@@ -6,26 +6,40 @@
  * which chrome://tracing and the Perfetto UI both load.
  *
  *   {"traceEvents":[
- *   {"ph":"M","name":"process_name",...},       a name per process / thread
- *   {"ph":"X","ts":..,"dur":..,...},             a slice, written when it ends
+ *   {"ph":"M","name":"process_name",...},       names, and the threads' order
+ *   {"ph":"B","ts":..,"name":..,...},            a slice begins ...
+ *   {"ph":"E","ts":..,"name":..,...},            ... and ends (its name again)
  *   {"ph":"i","s":"t",...},                      an instant
- *   {"ph":"X","dur":0,"bind_id":N,"flow_out":true,...}
- *                                                an instant a flow starts or
- *                                                ends at (flows bind to slices)
- *   {"ph":"C","name":..,"args":{"tasks":N}},     a counter value
+ *   {"ph":"B",..,"bind_id":N,"flow_out":true},   an instant a flow starts or
+ *   {"ph":"E",..},                               ends at: a slice of no
+ *                                                length (flows bind to slices)
+ *   {"ph":"C","name":..,"args":{"queue":N}},     a counter value
  *   ]}
  *
  * Threads are the target's own pid/tid; the tracks that are not threads
- * (stalls, lost events) get pseudo-threads of their own (json_tid),
- * named by metadata, so overlapping stalls keep their lanes.  Flows are
- * version 2 (bind_id with flow_out / flow_in on the slices they join).
+ * (stall and lost-event lanes, a worker whose thread was never named)
+ * are pseudo-threads of the process whose tids no thread of the trace has
+ * (export_track.c), so overlapping stalls keep their lanes.  Perfetto
+ * shows a thread as "NAME TID", so names carry no tid: "worker 0",
+ * "stalls: worker 0, lane".  thread_sort_index gives the model's order
+ * (Perfetto >= 57 and chrome://tracing honour it).  A counter is
+ * "NAME SERIES" in Perfetto: json_name and series split its name.  Flows
+ * are version 2 (bind_id with flow_out / flow_in on the slices they join).
  *
- * Times: "ts" and "dur" are microseconds, CLOCK_MONOTONIC as in the trace
- * file.  Readers multiply by 1000 in floating point and truncate, so a
- * value printed as N.NNN could read back 1 ns short and a child slice
- * could end after its parent: every time is printed half a nanosecond
- * late (N.NNN5), which truncates back to the exact ns.  No
- * "displayTimeUnit": Perfetto takes "ns" there to mean the unit of ts.
+ * Slices are B/E pairs, written as they happen, not X events: Perfetto
+ * sorts by time and then file order, so a B/E stream nests exactly as the
+ * model's calls do, zero-length slices and flows included; with X events
+ * it sorts ties by duration and end order, and breaks both.
+ *
+ * Times: "ts" is microseconds, CLOCK_MONOTONIC as in the trace file,
+ * printed exactly to the nanosecond (N.NNN).  Perfetto >= 51 reads it as
+ * llround((double(N) + NNN / 1000.0) * 1000) ns (json_trace_tokenizer.cc
+ * CoerceToTs): the exact ns while the clock is under about 2^52 ns (52
+ * days of uptime); past that a double
+ * can't hold the ns and a time may read 1 ns off, but never out of
+ * order, since that reading is monotonic and B/E carry no durations.  No
+ * "displayTimeUnit": it only says how to display times, and Perfetto
+ * ignores it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,10 +59,10 @@ struct jw {
 
 /* ---- pieces ------------------------------------------------------------------- */
 
-/* ns as microseconds, half a ns late (see the top of the file). */
+/* ns as microseconds, exactly (see the top of the file). */
 static void put_us(FILE *f, __u64 ns)
 {
-	fprintf(f, "%llu.%03llu5", (unsigned long long)(ns / 1000),
+	fprintf(f, "%llu.%03llu", (unsigned long long)(ns / 1000),
 		(unsigned long long)(ns % 1000));
 }
 
@@ -79,11 +93,11 @@ static void put_arg(FILE *f, const struct ss_xarg *a)
 	}
 }
 
-/* Opens one event object: the separator, phase, pid and tid. */
+/* Opens one event object: the separator, phase, pid and tid (counters
+ * and the process's name are the process's: its main thread). */
 static void open_event(struct jw *w, const char *ph, const struct ss_xtrack *t)
 {
-	__u32 tid = t->kind == SS_XT_THREAD ? t->tid :
-		    t->kind == SS_XT_SLICES ? t->json_tid : w->pid;
+	__u32 tid = t->kind == SS_XT_THREAD || t->kind == SS_XT_LANE ? t->tid : w->pid;
 
 	fprintf(w->out, "%s\n{\"ph\":\"%s\",\"pid\":%u,\"tid\":%u", w->first ? "" : ",",
 		ph, w->pid, tid);
@@ -102,51 +116,58 @@ static void metadata(struct jw *w, const struct ss_xtrack *t, const char *what,
 	fputs("}}", w->out);
 }
 
-/* name, cat, and the flow binding of a slice or instant. */
-static void put_common(struct jw *w, const struct ss_xevent *e)
+/* ts, name and cat of a slice or instant. */
+static void put_common(struct jw *w, __u64 ts, const struct ss_xevent *e)
 {
+	fputs(",\"ts\":", w->out);
+	put_us(w->out, ts);
 	fputs(",\"name\":", w->out);
 	ss_json_string(w->out, e->name);
 	fputs(",\"cat\":", w->out);
 	ss_json_string(w->out, e->cat);
-	if (e->flow_out || e->flow_in) {
-		/* One event carries at most one flow in this exporter. */
-		fprintf(w->out, ",\"bind_id\":%llu",
-			(unsigned long long)(e->flow_out ? e->flow_out : e->flow_in));
-		if (e->flow_out)
-			fputs(",\"flow_out\":true", w->out);
-		if (e->flow_in)
-			fputs(",\"flow_in\":true", w->out);
-	}
 }
 
-static void put_args(struct jw *w, const struct ss_xarg *a, unsigned n,
-		     const struct ss_xarg *b, unsigned m)
+/* The flow binding of a slice's begin. */
+static void put_flow(struct jw *w, const struct ss_xevent *e)
 {
-	if (!n && !m)
+	if (!e->flow_out && !e->flow_in)
+		return;
+	/* One event carries at most one flow in this exporter. */
+	fprintf(w->out, ",\"bind_id\":%llu",
+		(unsigned long long)(e->flow_out ? e->flow_out : e->flow_in));
+	if (e->flow_out)
+		fputs(",\"flow_out\":true", w->out);
+	if (e->flow_in)
+		fputs(",\"flow_in\":true", w->out);
+}
+
+static void put_args(struct jw *w, const struct ss_xarg *a, unsigned n)
+{
+	if (!n)
 		return;
 	fputs(",\"args\":{", w->out);
-	for (unsigned i = 0; i < n + m; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		if (i)
 			putc(',', w->out);
-		put_arg(w->out, i < n ? &a[i] : &b[i - n]);
+		put_arg(w->out, &a[i]);
 	}
 	putc('}', w->out);
 }
 
 /* ---- the writer's operations ---------------------------------------------------- */
 
-static void jw_track(struct ss_xwriter *xw, const struct ss_xtrack *t)
+static void jw_track(struct ss_xwriter *xw, const struct ss_xtrack *t, __u64 ts)
 {
 	struct jw *w = (struct jw *)xw;
 
+	(void)ts;	/* metadata has no time */
 	switch (t->kind) {
-	case SS_XT_PROCESS:
-		metadata(w, t, "process_name", "name", t->name, 0);
+	case SS_XT_ROOT:
+		metadata(w, t, "process_name", "name", t->json_name, 0);
 		break;
 	case SS_XT_THREAD:
-	case SS_XT_SLICES:
-		metadata(w, t, "thread_name", "name", t->name, 0);
+	case SS_XT_LANE:
+		metadata(w, t, "thread_name", "name", t->json_name, 0);
 		metadata(w, t, "thread_sort_index", "sort_index", NULL, t->rank);
 		break;
 	case SS_XT_GROUP:	/* JSON has no track groups */
@@ -158,23 +179,25 @@ static void jw_track(struct ss_xwriter *xw, const struct ss_xtrack *t)
 static void jw_begin(struct ss_xwriter *xw, const struct ss_xtrack *t,
 		     const struct ss_xevent *e)
 {
-	/* Written whole when it ends ("X"): the model keeps the begin. */
-	(void)xw, (void)t, (void)e;
+	struct jw *w = (struct jw *)xw;
+
+	open_event(w, "B", t);
+	put_common(w, e->ts, e);
+	put_flow(w, e);
+	put_args(w, e->args, e->nargs);
+	putc('}', w->out);
 }
 
+/* The name and category again: Perfetto then ends the slice they name. */
 static void jw_end(struct ss_xwriter *xw, const struct ss_xtrack *t,
 		   const struct ss_xevent *begin, __u64 ts,
 		   const struct ss_xarg *args, unsigned nargs)
 {
 	struct jw *w = (struct jw *)xw;
 
-	open_event(w, "X", t);
-	fputs(",\"ts\":", w->out);
-	put_us(w->out, begin->ts);
-	fputs(",\"dur\":", w->out);
-	put_us(w->out, ts - begin->ts);
-	put_common(w, begin);
-	put_args(w, begin->args, begin->nargs, args, nargs);
+	open_event(w, "E", t);
+	put_common(w, ts, begin);
+	put_args(w, args, nargs);
 	putc('}', w->out);
 }
 
@@ -182,16 +205,17 @@ static void jw_instant(struct ss_xwriter *xw, const struct ss_xtrack *t,
 		       const struct ss_xevent *e)
 {
 	struct jw *w = (struct jw *)xw;
-	bool flow = e->flow_out || e->flow_in;
 
-	/* Flows bind to slices: an instant that carries one is a slice
-	 * of no duration. */
-	open_event(w, flow ? "X" : "i", t);
-	fputs(",\"ts\":", w->out);
-	put_us(w->out, e->ts);
-	fputs(flow ? ",\"dur\":0" : ",\"s\":\"t\"", w->out);
-	put_common(w, e);
-	put_args(w, e->args, e->nargs, NULL, 0);
+	if (e->flow_out || e->flow_in) {
+		/* Flows bind to slices: a slice of no length. */
+		jw_begin(xw, t, e);
+		jw_end(xw, t, e, e->ts, NULL, 0);
+		return;
+	}
+	open_event(w, "i", t);
+	put_common(w, e->ts, e);
+	fputs(",\"s\":\"t\"", w->out);
+	put_args(w, e->args, e->nargs);
 	putc('}', w->out);
 }
 
@@ -204,7 +228,7 @@ static void jw_counter(struct ss_xwriter *xw, const struct ss_xtrack *t,
 	fputs(",\"ts\":", w->out);
 	put_us(w->out, ts);
 	fputs(",\"name\":", w->out);
-	ss_json_string(w->out, t->name);
+	ss_json_string(w->out, t->json_name);
 	fputs(",\"args\":{", w->out);
 	ss_json_string(w->out, t->series ? t->series : "value");
 	fprintf(w->out, ":%lld}}", (long long)value);

@@ -14,8 +14,9 @@
  *
  * Which thread a worker is can change: workers found by name (kernel
  * view) give way to the runtime's own numbering at its first probe; the
- * analyzer then reports each old worker as unknown.  A thread keeps one
- * track, renamed when a worker takes it over.
+ * analyzer then reports each old worker as unknown.  A worker has a track
+ * per thread it was (a declared track keeps its name); a thread's tracks
+ * never have slices open at once.
  *
  * Does not own: the records' other meaning (export_records.c), the
  * stream's rules (export_track.c).
@@ -170,91 +171,6 @@ static struct ss_export_track *find_thread(struct ss_export *x, __u32 tid)
 	return NULL;
 }
 
-/* A new thread track for tid (NULL past SS_X_MAX_THREADS or out of memory). */
-static struct ss_export_track *add_thread(struct ss_export *x, __u32 tid, int rank,
-				const char *name)
-{
-	struct ss_export_track *t;
-
-	if (x->nthreads == SS_X_MAX_THREADS)
-		return NULL;
-	t = ss_x_track_new(x, SS_XT_THREAD, x->process, rank, "%s", name);
-	if (!t)
-		return NULL;
-	t->t.tid = tid;
-	t->owner = -1;
-	x->threads[x->nthreads].tid = tid;
-	x->threads[x->nthreads++].track = t;
-	return t;
-}
-
-static void describe_worker(struct ss_export *x, struct ss_export_track *t, unsigned w)
-{
-	const char *comm = t->t.tid ? comm_of(x, t->t.tid) : NULL;
-
-	if (t->t.tid)
-		snprintf(t->t.name, sizeof(t->t.name), "worker %u (%u)", w, t->t.tid);
-	else
-		snprintf(t->t.name, sizeof(t->t.name), "worker %u", w);
-	t->t.rank = SS_XR_WORKER + (int)w;
-	snprintf(t->t.description, sizeof(t->t.description),
-		 "runtime worker %u, thread %s: task polls, searching, parked "
-		 "on the I/O driver or a futex, off-CPU while runnable", w,
-		 comm && comm[0] ? comm : "?");
-}
-
-/*
- * Worker w's track: the thread track of its thread.  Which thread a
- * worker is can change: a kernel-only start (workers found by name) gives
- * way to the runtime's own numbering at its first probe.  Then the track
- * of that thread is taken over and renamed (declared again: both formats
- * update a name), and nothing left open on it survives.
- */
-struct ss_export_track *ss_x_worker_track(struct ss_export *x, unsigned w)
-{
-	struct ss_export_worker *wx = &x->wx[w];
-	struct ss_export_track *t = wx->thread;
-
-	if (t && (t->t.kind == SS_XT_THREAD ? t->t.tid == wx->tid : !wx->tid))
-		return t;
-	if (t) {	/* the worker moved to another thread */
-		ss_x_slice_close_all(x, t, x->now);
-		t->owner = -1;
-		wx->thread = NULL;
-	}
-	if (!wx->tid) {	/* a worker whose thread the trace never named */
-		t = ss_x_track_new(x, SS_XT_SLICES, x->process, 0, "worker %u", w);
-	} else if ((t = find_thread(x, wx->tid))) {
-		if (t->owner >= 0 && t->owner != (int)w)
-			x->wx[t->owner].thread = NULL;
-		ss_x_slice_close_all(x, t, x->now);
-	} else {
-		t = add_thread(x, wx->tid, 0, "worker");
-	}
-	if (!t)
-		return NULL;
-	describe_worker(x, t, w);
-	if (t->declared)
-		x->w->ops->track(x->w, &t->t);	/* renamed */
-	t->owner = (int)w;
-	wx->thread = t;
-	return t;
-}
-
-struct ss_export_track *ss_x_local_track(struct ss_export *x, unsigned w)
-{
-	return ss_x_counter_track(x, &x->wx[w].local, "tasks", SS_XR_COUNTER + 10 + 2 * (int)w,
-			     "tasks in the worker's local run queue (from the probes)",
-			     "worker %u local queue", w);
-}
-
-struct ss_export_track *ss_x_lifo_track(struct ss_export *x, unsigned w)
-{
-	return ss_x_counter_track(x, &x->wx[w].lifo, "tasks", SS_XR_COUNTER + 11 + 2 * (int)w,
-			     "1 while a task waits in the worker's LIFO slot",
-			     "worker %u LIFO slot", w);
-}
-
 static bool is_worker_tid(struct ss_export *x, __u32 tid)
 {
 	for (unsigned i = 0; i < SS_MAX_WORKERS; i++)
@@ -263,19 +179,144 @@ static bool is_worker_tid(struct ss_export *x, __u32 tid)
 	return false;
 }
 
-/* The track of a thread that is not a worker: the main thread, or one
- * that hit a runtime probe (create); NULL for others, and for a thread
- * whose track a worker holds. */
-struct ss_export_track *ss_x_thread_track(struct ss_export *x, __u32 tid, bool create)
+/*
+ * Before a track shows thread tid: every other track of that thread (a
+ * worker's under another number, the thread's own) closes what it has
+ * open.  One thread is one JSON thread: its slices must nest there too.
+ */
+static void claim_tid(struct ss_export *x, __u32 tid, struct ss_export_track *keep)
 {
 	struct ss_export_track *t = find_thread(x, tid);
+
+	if (t && t != keep)
+		ss_x_slice_close_all(x, t, x->now);
+	for (unsigned i = 0; i < x->nwtracks; i++)
+		if (x->wtracks[i].tid == tid && x->wtracks[i].track != keep)
+			ss_x_slice_close_all(x, x->wtracks[i].track, x->now);
+}
+
+/* Worker w's track on thread tid (0: unnamed), made on first use. */
+static struct ss_export_track *wtrack_get(struct ss_export *x, unsigned w, __u32 tid)
+{
+	struct ss_export_worker *wx = &x->wx[w];
+	const char *comm = tid ? comm_of(x, tid) : NULL;
+	struct ss_export_track *t;
+	int rank;
+
+	for (unsigned i = 0; i < x->nwtracks; i++)
+		if (x->wtracks[i].w == w && x->wtracks[i].tid == tid)
+			return x->wtracks[i].track;
+	if (x->nwtracks == SS_X_MAX_THREADS)
+		return NULL;
+	rank = SS_XR_WORKER + SS_XR_KEY(w, wx->ntracks);
+	if (tid) {
+		t = ss_x_track_new(x, SS_XT_THREAD, x->root, rank, "worker %u (%u)", w, tid);
+		if (t) {
+			t->t.tid = tid;
+			/* JSON: Perfetto shows "worker 0 9720". */
+			snprintf(t->t.json_name, sizeof(t->t.json_name), "worker %u", w);
+		}
+	} else {	/* JSON: a pseudo-thread, shown "worker 3, lane 7" */
+		t = ss_x_track_new(x, SS_XT_LANE, x->root, rank, "worker %u", w);
+		if (t)
+			snprintf(t->t.json_name, sizeof(t->t.json_name), "worker %u, lane", w);
+	}
+	if (!t)
+		return NULL;
+	wx->ntracks++;
+	if (tid)
+		snprintf(t->t.description, sizeof(t->t.description),
+			 "runtime worker %u, thread %s (tid %u): task polls, searching, parked "
+			 "on the I/O driver or a futex, off-CPU while runnable", w,
+			 comm && comm[0] ? comm : "?", tid);
+	else
+		snprintf(t->t.description, sizeof(t->t.description),
+			 "runtime worker %u, its thread never named in the trace: task polls, "
+			 "searching, parked on the I/O driver or a futex", w);
+	x->wtracks[x->nwtracks].w = w;
+	x->wtracks[x->nwtracks].tid = tid;
+	x->wtracks[x->nwtracks++].track = t;
+	return t;
+}
+
+/*
+ * Worker w's track: the track of worker w on its thread.  Which thread a
+ * worker is can change: a kernel-only start (workers found by name) gives
+ * way to the runtime's own numbering at its first probe.  A declared
+ * track keeps the name it was declared with (Perfetto takes a track's
+ * first name), so the worker then gets another track, and nothing left
+ * open on the old one survives.
+ */
+struct ss_export_track *ss_x_worker_track(struct ss_export *x, unsigned w)
+{
+	struct ss_export_worker *wx = &x->wx[w];
+	struct ss_export_track *t = wx->thread;
+
+	if (t && wx->thread_tid == wx->tid)
+		return t;
+	if (t) {	/* the worker moved to another thread */
+		ss_x_slice_close_all(x, t, x->now);
+		wx->thread = NULL;
+	}
+	if (!(t = wtrack_get(x, w, wx->tid)))
+		return NULL;
+	if (wx->tid) {
+		/* Another worker number on this thread before: its time is over. */
+		for (unsigned i = 0; i < SS_MAX_WORKERS; i++)
+			if (i != w && x->wx[i].thread && x->wx[i].thread_tid == wx->tid)
+				x->wx[i].thread = NULL;
+		claim_tid(x, wx->tid, t);
+	}
+	wx->thread = t;
+	wx->thread_tid = wx->tid;
+	return t;
+}
+
+/* The counter of worker w named "worker N WHAT WORD": JSON pads N to the
+ * width of the highest worker number, since Perfetto orders a process's
+ * counters by name. */
+static struct ss_export_track *worker_counter(struct ss_export *x, struct ss_export_track **slot,
+					      unsigned w, int rank, const char *what,
+					      const char *word, const char *description)
+{
+	char name[SS_X_NAME_MAX], json_name[SS_X_NAME_MAX];
+	int digits = x->pre ? (int)x->pre->worker_digits : 1;
+
+	if (*slot)
+		return *slot;
+	snprintf(name, sizeof(name), "worker %u %s %s", w, what, word);
+	snprintf(json_name, sizeof(json_name), "worker %0*u %s", digits, w, what);
+	return ss_x_counter_track(x, slot, rank, description, name, json_name, word);
+}
+
+struct ss_export_track *ss_x_local_track(struct ss_export *x, unsigned w)
+{
+	return worker_counter(x, &x->wx[w].local, w, SS_XR_COUNTER_WORKER + 2 * (int)w + 1,
+			      "local", "queue",
+			      "tasks in the worker's local run queue (from the probes)");
+}
+
+struct ss_export_track *ss_x_lifo_track(struct ss_export *x, unsigned w)
+{
+	return worker_counter(x, &x->wx[w].lifo, w, SS_XR_COUNTER_WORKER + 2 * (int)w,
+			      "LIFO", "slot", "1 while a task waits in the worker's LIFO slot");
+}
+
+/* The track of a thread that is not a worker: the main thread, or one
+ * that hit a runtime probe (create); NULL for others, and for a thread
+ * that is a worker now. */
+struct ss_export_track *ss_x_thread_track(struct ss_export *x, __u32 tid, bool create)
+{
+	struct ss_export_track *t;
 	const char *comm;
-	char main_comm[17], name[SS_X_NAME_MAX];
+	char main_comm[17];
 	bool main = tid == x->meta->pid;
 
-	if (t)
-		return t->owner < 0 ? t : NULL;
-	if (!tid || (!create && !main) || is_worker_tid(x, tid))
+	if (!tid || is_worker_tid(x, tid))
+		return NULL;
+	if ((t = find_thread(x, tid)))
+		return t;
+	if ((!create && !main) || x->nthreads == SS_X_MAX_THREADS)
 		return NULL;
 	if (main && x->meta->comm[0]) {
 		ss_x_sanitize(main_comm, sizeof(main_comm), x->meta->comm);
@@ -284,17 +325,24 @@ struct ss_export_track *ss_x_thread_track(struct ss_export *x, __u32 tid, bool c
 		comm = comm_of(x, tid);
 	}
 	if (main)
-		snprintf(name, sizeof(name), "main (%u)", tid);
+		t = ss_x_track_new(x, SS_XT_THREAD, x->root, SS_XR_MAIN, "main (%u)", tid);
 	else
-		snprintf(name, sizeof(name), "%s (%u)", comm && comm[0] ? comm : "thread", tid);
-	t = add_thread(x, tid, main ? SS_XR_MAIN : SS_XR_THREAD + (int)x->nthreads, name);
+		t = ss_x_track_new(x, SS_XT_THREAD, x->root, SS_XR_THREAD + (int)x->nthreads,
+				   "%s (%u)", comm && comm[0] ? comm : "thread", tid);
 	if (!t)
 		return NULL;
-	snprintf(t->t.description, sizeof(t->t.description), "%s%s: %s",
+	t->t.tid = tid;
+	/* JSON: Perfetto shows "main 9719". */
+	snprintf(t->t.json_name, sizeof(t->t.json_name), "%s",
+		 main ? "main" : comm && comm[0] ? comm : "thread");
+	snprintf(t->t.description, sizeof(t->t.description), "%s%s (tid %u): %s",
 		 main ? "the target's main thread " : "thread ",
-		 comm && comm[0] ? comm : "?", main ? "block_on parks, futex and "
+		 comm && comm[0] ? comm : "?", tid, main ? "block_on parks, futex and "
 		 "epoll waits, tasks woken from outside the runtime"
 		 : "a thread of the target that is not a worker");
+	x->threads[x->nthreads].tid = tid;
+	x->threads[x->nthreads++].track = t;
+	claim_tid(x, tid, t);
 	return t;
 }
 
@@ -334,6 +382,7 @@ void ss_x_poll_open(struct ss_export *x, struct ss_export_track *t, __u64 ts,
 	if (tx && tx->flow) {
 		e.flow_in = tx->flow;
 		tx->flow = 0;
+		ts = ss_x_not_before(ts, tx->flow_ts);
 	}
 	ss_x_slice_open(x, t, ts, SS_XK_POLL, task, &e);
 }
@@ -383,15 +432,13 @@ void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
 	wx->state = s;
 	if (idle != x->idle_workers || !x->idle) {
 		x->idle_workers = idle;
-		ss_x_counter_set(x, ss_x_counter_track(x, &x->idle, "workers", SS_XR_COUNTER,
-			    "workers searching or parked", "idle workers", 0),
+		ss_x_counter_set(x, ss_x_counter_track(x, &x->idle, SS_XR_COUNTER,
+			    "workers searching or parked", "idle workers", "idle", "workers"),
 			    ts, idle);
 	}
 	if (s == SS_W_UNKNOWN) {	/* the analyzer forgot this worker */
-		if (wx->thread) {
+		if (wx->thread)
 			ss_x_worker_close(x, wx->thread, ts, r);
-			wx->thread->owner = -1;
-		}
 		wx->thread = NULL;
 		wx->tid = 0;
 		wx->in_epoll = false;

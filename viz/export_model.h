@@ -23,16 +23,34 @@
 #include "symbols.h"
 
 #define SS_X_STACK_MAX 4		/* open slices per track: poll + off-CPU, ... */
-#define SS_X_MAX_THREADS 1024	/* non-worker thread tracks */
+#define SS_X_MAX_THREADS 1024	/* thread tracks, and worker tracks (one per worker and thread) */
 #define SS_X_MAX_NAMES 4096		/* thread names remembered */
 #define SS_X_MAX_CPUS 1024		/* lost-event ranges are per CPU */
 #define SS_X_SYM_SLOTS 1024		/* poll-function names cached */
 #define SS_X_QUEUED_MAX 16		/* state changes of one record */
-#define SS_X_JSON_TID_BASE 1000000000U	/* above any pid_max (2^22) */
 
-/* Ranks: the order of the process's children. */
-enum { SS_XR_STALLS = 0, SS_XR_LOST = 9000, SS_XR_WORKER = 10000,
-       SS_XR_MAIN = 20000, SS_XR_THREAD = 20001, SS_XR_COUNTER = 30000 };
+/*
+ * Ranks: the order of the tracks, unique among siblings (Perfetto's UI
+ * orders EXPLICIT children by rank, and ties in no stated way; JSON's
+ * thread_sort_index, the same numbers, orders a process's threads).
+ * Under the root: the stalls group, then the workers by number (a
+ * worker's tracks in the order its threads took its number), the main
+ * thread, other threads by first use, the counters.  In the stalls group:
+ * per worker, then the runtime's, then lost events; each with its lanes.
+ * Stall lanes rank below the workers also as JSON pseudo-threads.
+ */
+#define SS_XR_KEY(major, minor) ((int)(((unsigned)(major) << 16) | \
+				       ((minor) < 0xffffU ? (unsigned)(minor) : 0xffffU)))
+enum {
+	SS_XR_STALLS = 0,		/* the group; its lanes: SS_XR_KEY(group, lane) */
+	SS_XR_LANES_RUNTIME = SS_MAX_WORKERS,	/* lane group of stalls on no worker */
+	SS_XR_LANES_LOST = SS_MAX_WORKERS + 1,	/* ... of lost-event ranges */
+	SS_XR_WORKER = 1 << 25,		/* + SS_XR_KEY(worker, its n-th track) */
+	SS_XR_MAIN = 1 << 26,
+	SS_XR_THREAD = (1 << 26) + 1,	/* + the n-th thread track */
+	SS_XR_COUNTER = 1 << 27,	/* idle, inject, readiness pending, then */
+	SS_XR_COUNTER_WORKER = (1 << 27) + 16,	/* + 2 w: LIFO slot, + 2 w + 1: local queue */
+};
 
 /* What opened a slice: closing one kind closes what is nested in it. */
 enum ss_export_open_kind {
@@ -48,24 +66,37 @@ struct ss_export_open {
 
 struct ss_export_track {
 	struct ss_xtrack t;
+	struct ss_export_track *parent;
 	bool declared;
 	__u64 last_ts;		/* the latest time written on it */
 	unsigned depth;
 	struct ss_export_open stack[SS_X_STACK_MAX];
 	__s64 value;		/* COUNTER: the last value written */
-	struct ss_export_track *next_lane;	/* SLICES lanes of one key */
-	int owner;		/* THREAD: the worker it shows, -1 none */
+	struct ss_export_track *next_lane;	/* LANE: the next lane of its group */
+};
+
+/* A worker's track on one thread: a new one when the worker's number
+ * moves to another thread, since a declared track keeps its name. */
+struct ss_export_wtrack {
+	unsigned w;
+	__u32 tid;		/* 0: a worker whose thread the trace never named */
+	struct ss_export_track *track;
 };
 
 struct ss_export_worker {
 	struct ss_export_track *thread, *local, *lifo, *stalls;
 	__u32 tid;
+	__u32 thread_tid;	/* the tid `thread` is for */
+	unsigned ntracks;	/* tracks it had: the rank of the next */
 	enum ss_wstate state;
 	__s64 local_depth;
 	__u64 lifo_task;	/* 0: the slot is empty */
 	bool in_epoll;
 };
 
+/* A thread that is not a worker: the main thread, or one that hit a
+ * runtime probe.  While its tid is a worker's, its events are the
+ * worker's (one thread, one JSON thread: nothing of it is left open). */
 struct ss_export_thread {
 	__u32 tid;
 	struct ss_export_track *track;
@@ -75,6 +106,7 @@ struct ss_export_task {
 	__u64 id, fn;
 	__u64 flow;			/* a notify's flow waiting for the poll */
 	struct ss_export_track *flow_track;	/* ... started there */
+	__u64 flow_ts;			/* ... at this time */
 	bool done;
 	struct ss_export_task *next;
 };
@@ -84,18 +116,28 @@ struct ss_export_sym {
 	char name[SS_NAME_MAX];
 };
 
+/* What a first pass over the trace learnt (export.c), for JSON names. */
+struct ss_export_prepass {
+	unsigned worker_digits;	/* of the highest worker number: names sort right */
+	__u32 *tids;		/* every tid the trace names, sorted: pseudo-tids avoid them */
+	size_t ntids;
+};
+
 struct ss_export {
 	struct ss_xwriter *w;
 	const struct ss_trace_meta *meta;
 	struct ss_analysis *a;
 	struct ss_symbols *syms;
 	struct ss_export_sym *symcache;
+	const struct ss_export_prepass *pre;
 	struct ss_export_track **tracks;
 	size_t ntracks, captracks;
-	__u32 next_json_tid;
-	struct ss_export_track *process, *stalls_group, *runtime_stalls, *lost_lanes;
+	__u32 next_pseudo_tid;
+	struct ss_export_track *root, *stalls_group, *runtime_stalls, *lost_lanes;
 	struct ss_export_track *idle, *inject, *ready;
 	struct ss_export_worker wx[SS_MAX_WORKERS];
+	struct ss_export_wtrack wtracks[SS_X_MAX_THREADS];
+	unsigned nwtracks;
 	struct ss_export_thread threads[SS_X_MAX_THREADS];
 	unsigned nthreads;
 	struct { __u32 tid; char comm[17]; } names[SS_X_MAX_NAMES];
@@ -116,6 +158,13 @@ struct ss_export {
 	int err;
 };
 
+/* ts, or the start of the flow an event ends if that is later: a flow's
+ * end must not come before its start in Perfetto's sorted order. */
+static inline __u64 ss_x_not_before(__u64 ts, __u64 start)
+{
+	return ts < start ? start : ts;
+}
+
 static inline bool ss_x_valid_worker(__s64 w)
 {
 	return w >= 0 && w < SS_MAX_WORKERS;
@@ -126,8 +175,8 @@ static inline bool ss_x_valid_worker(__s64 w)
 struct ss_export_track *ss_x_track_new(struct ss_export *x, enum ss_xtrack_kind kind,
 			     struct ss_export_track *parent, int rank, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-/* Declares t (and its parents) before its first event. */
-void ss_x_declare(struct ss_export *x, struct ss_export_track *t);
+/* Declares t (and its parents) before its first event, at ts. */
+void ss_x_declare(struct ss_export *x, struct ss_export_track *t, __u64 ts);
 void ss_x_ev_init(struct ss_xevent *e, const char *cat, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Annotations (at most SS_X_ARGS_MAX; more are dropped). */
@@ -148,14 +197,13 @@ void ss_x_slice_close_kind(struct ss_export *x, struct ss_export_track *t, __u64
 			   enum ss_export_open_kind kind);
 /* Writes v if it changed (t may be NULL: nothing). */
 void ss_x_counter_set(struct ss_export *x, struct ss_export_track *t, __u64 ts, __s64 v);
-/* *slot, made on first use: a counter track of the process named fmt % n. */
+/* *slot, made on first use: a counter track under the root. */
 struct ss_export_track *ss_x_counter_track(struct ss_export *x, struct ss_export_track **slot,
-				 const char *series, int rank,
-				 const char *description, const char *fmt,
-				 unsigned n);
-/* A slice from..to on the first of the lanes at *head free by `from`;
- * all busy: a new lane "NAME #N".  e->ts is set here. */
-void ss_x_lane_slice(struct ss_export *x, struct ss_export_track **head, int rank,
+				 int rank, const char *description, const char *name,
+				 const char *json_name, const char *series);
+/* A slice from..to on the first lane of group (SS_XR_KEY) at *head free
+ * by `from`; all busy: a new lane "NAME #N".  e->ts is set here. */
+void ss_x_lane_slice(struct ss_export *x, struct ss_export_track **head, unsigned group,
 		     const char *name, const char *description, __u64 from,
 		     __u64 to, struct ss_xevent *e);
 

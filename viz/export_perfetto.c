@@ -17,10 +17,23 @@
  *     1): SEQ_INCREMENTAL_STATE_CLEARED and the sequence's defaults,
  *     timestamp_clock_id = BUILTIN_CLOCK_MONOTONIC, so every timestamp
  *     that follows is a raw MONOTONIC ns as the trace file has it.
- *  3. Then, as the model calls: a TrackDescriptor per track (before its
- *     first event), and one TrackEvent per slice begin / end, instant or
- *     counter value.  Events set SEQ_NEEDS_INCREMENTAL_STATE: they use
- *     the defaults and interned strings.
+ *  3. Then, as the model calls: a TrackDescriptor per track, timestamped
+ *     with the event that needs it (so it sorts just before that event),
+ *     and one TrackEvent per slice begin / end, instant or counter value.
+ *     Events set SEQ_NEEDS_INCREMENTAL_STATE: they use the defaults and
+ *     interned strings.
+ *
+ * The tracks as trace_processor reads them (track_event_tracker.cc) and
+ * the UI shows them (the TrackEvent plugin): every track is a plain named
+ * track under one root track, the target ("lifo-stall (9720)"), whose
+ * child_ordering EXPLICIT orders its children by sibling_order_rank, as
+ * the stalls group does its lanes.  No process or thread descriptor, on
+ * purpose: the UI puts a process's thread groups before its other tracks
+ * and orders those by name whatever child_ordering says; a root thread
+ * track loses its description and is shown as "thread_name tid"; and a
+ * thread descriptor on the sequence would hang a misleading
+ * legacy_event.passthrough_utid on every slice of a track that is not a
+ * thread.  So a worker's track is "worker 0 (9720)", described.
  *
  * Interning: event names, categories and annotation names are sent once,
  * in the interned_data of the first packet that uses them, and referred
@@ -59,19 +72,11 @@ enum {
 
 	TD_UUID = 1,
 	TD_NAME = 2,
-	TD_PROCESS = 3,
-	TD_THREAD = 4,
 	TD_PARENT_UUID = 5,
 	TD_COUNTER = 8,
 	TD_CHILD_ORDERING = 11,
 	TD_SIBLING_ORDER_RANK = 12,
 	TD_DESCRIPTION = 14,
-	PD_PID = 1,
-	PD_CMDLINE = 2,
-	PD_PROCESS_NAME = 6,
-	THD_PID = 1,
-	THD_TID = 2,
-	THD_THREAD_NAME = 5,
 	CD_UNIT = 3,
 
 	TE_DEBUG_ANNOTATIONS = 4,
@@ -137,7 +142,6 @@ struct table {
 struct pw {
 	struct ss_xwriter base;
 	FILE *out;
-	const struct ss_trace_meta *meta;	/* the command line */
 	struct ss_pb pkt, ev;		/* the packet; the TrackEvent inside it */
 	struct table tables[T_N];
 	/* Strings this event interned: sent in its packet's interned_data. */
@@ -320,52 +324,34 @@ static void named_event(struct pw *w, const struct ss_xtrack *t,
 
 /* ---- the writer's operations ---------------------------------------------------- */
 
-static void pw_track(struct ss_xwriter *xw, const struct ss_xtrack *t)
+static void pw_track(struct ss_xwriter *xw, const struct ss_xtrack *t, __u64 ts)
 {
 	struct pw *w = (struct pw *)xw;
 	struct ss_pb *p = &w->pkt;
 
+	ss_pb_varint(p, PKT_TIMESTAMP, ts);
 	ss_pb_varint(p, PKT_SEQUENCE_ID, SEQUENCE_ID);
 	ss_pb_begin(p, PKT_TRACK_DESCRIPTOR);
 	ss_pb_varint(p, TD_UUID, t->uuid);
 	if (t->parent)
 		ss_pb_varint(p, TD_PARENT_UUID, t->parent);
-	if (t->name[0] && t->kind != SS_XT_PROCESS)
-		ss_pb_string(p, TD_NAME, t->name);
+	ss_pb_string(p, TD_NAME, t->name);
 	if (t->description[0])
 		ss_pb_string(p, TD_DESCRIPTION, t->description);
-	ss_pb_int(p, TD_SIBLING_ORDER_RANK, t->rank);
+	if (t->parent)
+		ss_pb_int(p, TD_SIBLING_ORDER_RANK, t->rank);
 	switch (t->kind) {
-	case SS_XT_PROCESS:
-		ss_pb_begin(p, TD_PROCESS);
-		ss_pb_int(p, PD_PID, (__s32)t->pid);
-		for (unsigned i = 0; i < w->meta->argc; i++) {
-			char arg[1024];
-
-			ss_x_sanitize(arg, sizeof(arg), w->meta->argv[i]);
-			ss_pb_string(p, PD_CMDLINE, arg);
-		}
-		ss_pb_string(p, PD_PROCESS_NAME, t->name);
-		ss_pb_end(p);
+	case SS_XT_ROOT:
+	case SS_XT_GROUP:
 		ss_pb_varint(p, TD_CHILD_ORDERING, CHILD_ORDERING_EXPLICIT);
-		break;
-	case SS_XT_THREAD:
-		ss_pb_begin(p, TD_THREAD);
-		ss_pb_int(p, THD_PID, (__s32)t->pid);
-		ss_pb_int(p, THD_TID, t->tid);
-		/* Perfetto labels a thread's track with its thread name. */
-		ss_pb_string(p, THD_THREAD_NAME, t->name);
-		ss_pb_end(p);
 		break;
 	case SS_XT_COUNTER:
 		ss_pb_begin(p, TD_COUNTER);
 		ss_pb_varint(p, CD_UNIT, UNIT_COUNT);
 		ss_pb_end(p);
 		break;
-	case SS_XT_GROUP:
-		ss_pb_varint(p, TD_CHILD_ORDERING, CHILD_ORDERING_EXPLICIT);
-		break;
-	case SS_XT_SLICES:
+	case SS_XT_THREAD:
+	case SS_XT_LANE:
 		break;
 	}
 	ss_pb_end(p);
@@ -444,7 +430,6 @@ struct ss_xwriter *ss_xwriter_perfetto(FILE *out, const struct ss_trace_meta *me
 		return NULL;
 	w->base.ops = &pw_ops;
 	w->out = out;
-	w->meta = meta;
 
 	/* 1: where MONOTONIC is, and that it is the trace's clock. */
 	ss_pb_begin(&w->pkt, PKT_CLOCK_SNAPSHOT);

@@ -52,6 +52,13 @@ static void lifo_set(struct ss_export *x, __s64 w, __u64 task, __u64 ts)
 	ss_x_counter_set(x, ss_x_lifo_track(x, (unsigned)w), ts, task ? 1 : 0);
 }
 
+static struct ss_export_track *inject_track(struct ss_export *x)
+{
+	return ss_x_counter_track(x, &x->inject, SS_XR_COUNTER + 1,
+				  "tasks in the global inject queue", "inject queue",
+				  "inject", "queue");
+}
+
 static void on_notify(struct ss_export *x, const struct ss_record *r, int worker)
 {
 	__u64 id = r->args[0], dest = r->args[2], displaced = r->args[3];
@@ -81,6 +88,8 @@ static void on_notify(struct ss_export *x, const struct ss_record *r, int worker
 		if (displaced)
 			ss_x_arg_u(&e, "displaced_task", displaced);
 		ss_x_instant(x, t, r->ts, &e);
+		if (e.flow_out)
+			tx->flow_ts = e.ts;	/* its end may not be earlier */
 	}
 	if (dest == SS_DEST_LOCAL) {
 		if (ss_x_valid_worker(waker) && x->wx[waker].lifo_task == id)
@@ -122,7 +131,9 @@ static void on_steal(struct ss_export *x, const struct ss_record *r)
 		if (lifo)
 			ss_x_arg_u(&e, "lifo_task", lifo);
 		e.flow_in = flow;
-		ss_x_instant(x, to, r->ts, &e);
+		/* Not before the flow's start, which from's clamp may have
+		 * moved: Perfetto drops an arrow whose end it meets first. */
+		ss_x_instant(x, to, ss_x_not_before(r->ts, from->last_ts), &e);
 		x->nflows++;
 	}
 	local_add(x, victim, -(__s64)(count - (lifo ? 1 : 0)), r->ts);
@@ -163,7 +174,7 @@ static void on_lost(struct ss_export *x, const struct ss_record *r)
 		     r->args[0] == 1 ? "" : "s");
 	ss_x_arg_u(&e, "count", r->args[0]);
 	ss_x_arg_u(&e, "cpu", r->cpu);
-	ss_x_lane_slice(x, &x->lost_lanes, SS_XR_LOST, "lost events",
+	ss_x_lane_slice(x, &x->lost_lanes, SS_XR_LANES_LOST, "lost events",
 			"ring-buffer drops: the events were lost somewhere in each "
 			"range (the recorder counts them per CPU)", from, r->ts, &e);
 }
@@ -177,8 +188,13 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 	if (x->err)
 		return;
 	if (!x->have_first) {
+		/* The root and the stalls group first, at the earliest time
+		 * any event can have: an ancestor's descriptor then never
+		 * sorts after an event of its descendants. */
 		x->have_first = true;
 		x->first_ts = r->ts;
+		ss_x_declare(x, x->root, r->ts);
+		ss_x_declare(x, x->stalls_group, r->ts);
 	}
 	x->now = r->ts;
 	if (r->type == SS_COMM || r->type == SS_THREAD_AT_ATTACH)
@@ -238,14 +254,10 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 		on_steal(x, r);
 		break;
 	case SS_WSRT_INJECT_PUSH:
-		ss_x_counter_set(x, ss_x_counter_track(x, &x->inject, "tasks", SS_XR_COUNTER + 1,
-			    "tasks in the global inject queue", "inject queue", 0),
-			    r->ts, (__s64)r->args[2]);
+		ss_x_counter_set(x, inject_track(x), r->ts, (__s64)r->args[2]);
 		break;
 	case SS_WSRT_INJECT_POP:
-		ss_x_counter_set(x, ss_x_counter_track(x, &x->inject, "tasks", SS_XR_COUNTER + 1,
-			    "tasks in the global inject queue", "inject queue", 0),
-			    r->ts, (__s64)r->args[2]);
+		ss_x_counter_set(x, inject_track(x), r->ts, (__s64)r->args[2]);
 		if (r->args[1])
 			local_add(x, w0, (__s64)r->args[1] - 1, r->ts);
 		break;
@@ -272,7 +284,7 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 			ss_x_arg_u(&e, "task", r->args[0]);
 			e.flow_in = tx->flow;
 			tx->flow = 0;
-			ss_x_instant(x, t, r->ts, &e);
+			ss_x_instant(x, t, ss_x_not_before(r->ts, tx->flow_ts), &e);
 		}
 		if (tx && !tx->flow)
 			ss_x_task_drop(x, r->args[0]);
@@ -324,10 +336,10 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 		if (polled)
 			break;	/* a worker in epoll_wait takes it at once */
 		x->ready_pending++;
-		ss_x_counter_set(x, ss_x_counter_track(x, &x->ready, "events", SS_XR_COUNTER + 2,
+		ss_x_counter_set(x, ss_x_counter_track(x, &x->ready, SS_XR_COUNTER + 2,
 			    "socket readiness (sk_data_ready) that arrived while no worker "
-			    "was in epoll_wait, not yet harvested", "readiness pending", 0),
-			    r->ts, (__s64)x->ready_pending);
+			    "was in epoll_wait, not yet harvested", "readiness pending",
+			    "readiness", "pending"), r->ts, (__s64)x->ready_pending);
 		break;
 	}
 	case SS_THREAD_EXIT:
@@ -381,7 +393,7 @@ void ss_x_on_detection(void *arg, const struct ss_detection *det)
 	else
 		snprintf(name, sizeof(name), "stalls: runtime");
 	ss_x_lane_slice(x, on_worker ? &x->wx[d.worker].stalls : &x->runtime_stalls,
-			on_worker ? SS_XR_STALLS + 10 * (d.worker + 1) : SS_XR_STALLS,
+			on_worker ? (unsigned)d.worker : SS_XR_LANES_RUNTIME,
 			name, "the analyzer's detections, one slice per stall "
 			"spanning it (stallscope report explains each)",
 			d.start_ns, d.start_ns + d.duration_ns, &e);

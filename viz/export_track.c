@@ -3,17 +3,20 @@
  * The export's tracks (export_model.h): making them, and the rules that
  * keep what the writers get valid (export.h) whatever the trace holds:
  *
- *  - a track is declared (with its parents) just before its first event;
+ *  - a track is declared (with its parents) just before its first event,
+ *    at that event's time, and keeps its name from then on;
  *  - each track keeps its stack of open slices: an end always closes the
  *    innermost; closing a kind closes what is nested in it; a slice that
  *    would nest too deep becomes an instant, so a flow on it survives;
  *  - times never go back on a track: an event older than the track's last
  *    (a record the analyzer's reorder window applied late) is drawn at
- *    the track's latest time;
+ *    the track's latest time, and none is before the trace's first record;
  *  - a counter writes a value only when it changes, from 0 at the start of
  *    the trace;
  *  - slices that may overlap (stalls, lost-event ranges) go on lanes: the
- *    first lane free by the slice's start, else a new one.
+ *    first lane free by the slice's start, else a new one;
+ *  - JSON pseudo-tids for the tracks that are not threads: 1, 2, ...,
+ *    skipping every tid the trace names.
  *
  * Does not own: what goes on which track (export_model.c,
  * export_records.c), the encodings.
@@ -34,6 +37,30 @@ void ss_x_sanitize(char *dst, size_t len, const char *src)
 	for (; *src && i + 1 < len; src++)
 		dst[i++] = (*src >= ' ' && *src < 0x7f) ? *src : '?';
 	dst[i] = '\0';
+}
+
+/* The next JSON pseudo-tid: the smallest number above the last one that
+ * no thread of the trace has (Perfetto shows it after the name, so small
+ * is better; a real tid would merge two tracks into one thread). */
+static __u32 pseudo_tid(struct ss_export *x)
+{
+	const struct ss_export_prepass *pre = x->pre;
+
+	for (;;) {
+		__u32 tid = ++x->next_pseudo_tid;
+		size_t lo = 0, hi = pre ? pre->ntids : 0;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (pre->tids[mid] < tid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (tid != x->meta->pid && !(pre && lo < pre->ntids && pre->tids[lo] == tid))
+			return tid;
+	}
 }
 
 struct ss_export_track *ss_x_track_new(struct ss_export *x, enum ss_xtrack_kind kind,
@@ -62,33 +89,36 @@ struct ss_export_track *ss_x_track_new(struct ss_export *x, enum ss_xtrack_kind 
 	/* Any unique non-zero number: "SS" and the track's index. */
 	t->t.uuid = (0x5353ULL << 48) | x->ntracks;
 	t->t.kind = kind;
+	t->parent = parent;
 	t->t.parent = parent ? parent->t.uuid : 0;
 	t->t.pid = x->meta->pid;
 	t->t.rank = rank;
-	if (kind == SS_XT_SLICES)
-		t->t.json_tid = SS_X_JSON_TID_BASE + x->next_json_tid++;
+	if (kind == SS_XT_LANE)
+		t->t.tid = pseudo_tid(x);
 	va_start(ap, fmt);
 	vsnprintf(t->t.name, sizeof(t->t.name), fmt, ap);
 	va_end(ap);
+	snprintf(t->t.json_name, sizeof(t->t.json_name), "%s", t->t.name);
 	return t;
 }
 
-/* Declares t (and its parents) before its first event. */
-void ss_x_declare(struct ss_export *x, struct ss_export_track *t)
+/* Declares t (and its parents) before its first event, at ts. */
+void ss_x_declare(struct ss_export *x, struct ss_export_track *t, __u64 ts)
 {
 	if (t->declared)
 		return;
-	if (t != x->process && t->t.parent == x->process->t.uuid)
-		ss_x_declare(x, x->process);
-	if (t->t.parent == x->stalls_group->t.uuid)
-		ss_x_declare(x, x->stalls_group);
+	if (t->parent)
+		ss_x_declare(x, t->parent, ts);
 	t->declared = true;
-	x->w->ops->track(x->w, &t->t);
+	x->w->ops->track(x->w, &t->t, ts);
 }
 
-/* ts, clamped so that a track's times never go back. */
-static __u64 at(struct ss_export_track *t, __u64 ts)
+/* ts, clamped so that a track's times never go back, nor before the
+ * trace's first record (when the root track was declared). */
+static __u64 at(struct ss_export *x, struct ss_export_track *t, __u64 ts)
 {
+	if (ts < x->first_ts)
+		ts = x->first_ts;
 	if (ts < t->last_ts)
 		ts = t->last_ts;
 	t->last_ts = ts;
@@ -144,8 +174,8 @@ void ss_x_arg_b(struct ss_xevent *e, const char *name, bool v)
 void ss_x_instant(struct ss_export *x, struct ss_export_track *t, __u64 ts,
 		    struct ss_xevent *e)
 {
-	ss_x_declare(x, t);
-	e->ts = at(t, ts);
+	e->ts = at(x, t, ts);
+	ss_x_declare(x, t, e->ts);
 	x->w->ops->instant(x->w, &t->t, e);
 	x->ninstants++;
 }
@@ -162,8 +192,8 @@ void ss_x_slice_open(struct ss_export *x, struct ss_export_track *t, __u64 ts,
 		ss_x_instant(x, t, ts, e);
 		return;
 	}
-	ss_x_declare(x, t);
-	e->ts = at(t, ts);
+	e->ts = at(x, t, ts);
+	ss_x_declare(x, t, e->ts);
 	o = &t->stack[t->depth++];
 	o->kind = kind;
 	o->task = task;
@@ -178,7 +208,7 @@ void ss_x_slice_close_top(struct ss_export *x, struct ss_export_track *t, __u64 
 {
 	struct ss_export_open *o = &t->stack[--t->depth];
 
-	x->w->ops->end(x->w, &t->t, &o->ev, at(t, ts), args, nargs);
+	x->w->ops->end(x->w, &t->t, &o->ev, at(x, t, ts), args, nargs);
 }
 
 void ss_x_slice_close_all(struct ss_export *x, struct ss_export_track *t, __u64 ts)
@@ -207,27 +237,27 @@ void ss_x_counter_set(struct ss_export *x, struct ss_export_track *t, __u64 ts, 
 	if (!t)
 		return;
 	if (!t->declared) {
-		ss_x_declare(x, t);
 		/* Zero from the start of the trace, so the graph has a
 		 * baseline before the first change. */
+		ss_x_declare(x, t, v && ts > x->first_ts ? x->first_ts : ts);
 		if (v && ts > x->first_ts) {
-			x->w->ops->counter(x->w, &t->t, at(t, x->first_ts), 0);
+			x->w->ops->counter(x->w, &t->t, at(x, t, x->first_ts), 0);
 			x->ncounters++;
 		}
 	} else if (v == t->value) {
 		return;
 	}
 	t->value = v;
-	x->w->ops->counter(x->w, &t->t, at(t, ts), v);
+	x->w->ops->counter(x->w, &t->t, at(x, t, ts), v);
 	x->ncounters++;
 }
 
 struct ss_export_track *ss_x_counter_track(struct ss_export *x, struct ss_export_track **slot,
-				   const char *series, int rank,
-				   const char *description, const char *fmt,
-				   unsigned n)
+				   int rank, const char *description, const char *name,
+				   const char *json_name, const char *series)
 {
-	if (!*slot && (*slot = ss_x_track_new(x, SS_XT_COUNTER, x->process, rank, fmt, n))) {
+	if (!*slot && (*slot = ss_x_track_new(x, SS_XT_COUNTER, x->root, rank, "%s", name))) {
+		snprintf((*slot)->t.json_name, sizeof((*slot)->t.json_name), "%s", json_name);
 		(*slot)->t.series = series;
 		snprintf((*slot)->t.description, sizeof((*slot)->t.description),
 			 "%s", description);
@@ -235,8 +265,7 @@ struct ss_export_track *ss_x_counter_track(struct ss_export *x, struct ss_export
 	return *slot;
 }
 
-
-void ss_x_lane_slice(struct ss_export *x, struct ss_export_track **head, int rank,
+void ss_x_lane_slice(struct ss_export *x, struct ss_export_track **head, unsigned group,
 		     const char *name, const char *description, __u64 from,
 		     __u64 to, struct ss_xevent *e)
 {
@@ -248,11 +277,14 @@ void ss_x_lane_slice(struct ss_export *x, struct ss_export_track **head, int ran
 		n++;
 	}
 	if (!*lane) {
-		*lane = n == 1 ? ss_x_track_new(x, SS_XT_SLICES, x->stalls_group, rank, "%s", name)
-			       : ss_x_track_new(x, SS_XT_SLICES, x->stalls_group, rank + (int)n,
-						"%s #%u", name, n);
+		*lane = n == 1 ? ss_x_track_new(x, SS_XT_LANE, x->stalls_group,
+						 SS_XR_KEY(group, n), "%s", name)
+			       : ss_x_track_new(x, SS_XT_LANE, x->stalls_group,
+						 SS_XR_KEY(group, n), "%s #%u", name, n);
 		if (!*lane)
 			return;
+		/* JSON: Perfetto shows the pseudo-tid after the name. */
+		snprintf((*lane)->t.json_name, sizeof((*lane)->t.json_name), "%s, lane", name);
 		snprintf((*lane)->t.description, sizeof((*lane)->t.description), "%s",
 			 description);
 	}

@@ -1,28 +1,38 @@
 #!/usr/bin/env bash
-# stallscope export: Perfetto TrackEvent protobuf and Chrome JSON.
+# stallscope export: Perfetto TrackEvent protobuf and Chrome JSON, as
+# Perfetto imports them.
 #
 # Every exported trace is decoded by protoc against the schema subset
 # (../shared/perfetto/perfetto_subset.proto, next to the repository) and
-# checked by tests/tools/check_export.py: no unknown (numbered) field,
-# interning and sequence flags right, MONOTONIC timestamps, every track
-# declared before use, slices nested on every track, counter values only on
-# counter tracks, times never going back on a track, every flow id used
-# exactly twice.  The JSON of the same trace must parse (json.tool) and
-# hold the same events: slices per worker, events per track and category,
-# counter series, flows, stalls.
+# checked by tests/tools/check_export.py, a model of trace_processor's
+# importer and of the UI's track tree (no trace_processor can run here):
+# no unknown (numbered) field; the sorter's order (time, then file
+# order); incremental state, interning per sequence, MONOTONIC times;
+# tracks declared before use, each with one name, and which descriptor
+# fields Perfetto honours on which kind of track; per-track slice stacks
+# with Perfetto's nesting and overlap rules; flows active only from their
+# start to their end in sorted order; counters only on counter tracks;
+# for JSON the same, with its time reading (llround(us * 1000)) and its
+# sorter.  Anything Perfetto would drop, misplace or count as an import
+# error fails.  The JSON of the same trace must hold the same events: per
+# thread and lane, slices and instants by category and their begin times
+# to the ns, counters, flows, stalls.  And the track tree the UI shows is
+# checked name by name: stalls, workers by number, main, counters.
 #
-#  1. A hand-written event stream (mktrace) exercising what a recording
+#  1. Hand-written event streams (mktrace) exercising what a recording
 #     rarely shows at once: steals, displacement, overflow, inject batches,
 #     a poll preempted, overlapping stalls on one worker, lost events on
 #     two CPUs, a cancelled and a never-polled task, a poll whose end was
-#     lost, a name that is not ASCII; and 9000 tasks, which overflow the
-#     interning tables (the sequence must be cleared and start over);
-#     and random event streams, which must export as validly.
+#     lost, a name that is not ASCII; workers renumbered; 9000 tasks,
+#     which overflow the interning tables (the sequence must be cleared
+#     and start over); 2, 4 and 16 workers; a notify applied after the
+#     analyzer's reorder window; and random event streams, which must
+#     export as validly.
 #  2. Real recordings (root and BPF, as record.sh: never skipped):
-#     lifo-stall legacy — a stuck_lifo slice of about the 200 ms block on
+#     lifo-stall legacy: a stuck_lifo slice of about the 200 ms block on
 #     the stalled worker's stall track, the same as `report` says, and the
-#     flow from task A's notify (inside A's poll) to task B's poll; and a
-#     kernel-only recording.
+#     flow from task A's notify (inside A's poll) to task B's poll; a
+#     kernel-only recording; and `stallscope demo all`'s exports.
 #  3. Bad input and bad options: one line, exit 2, no output file left.
 #
 # Every run is bounded by timeout.
@@ -220,16 +230,29 @@ elif both export_mix "$tmp/mix.trace"; then
 	else
 		not_ok export_mix_lost_ranges "$v"
 	fi
-	if grep -q 'description: "runtime worker 1, thread wsrt-w1?:' "$tmp/mix.trace.pf.txt"; then
+	if grep -q 'description: "runtime worker 1, thread wsrt-w1? (tid 102):' "$tmp/mix.trace.pf.txt"; then
 		ok export_mix_names_sanitised
 	else
 		not_ok export_mix_names_sanitised "$(grep description "$tmp/mix.trace.pf.txt")"
 	fi
+	# The track tree the UI shows: stalls, workers, main, counters.
+	want="mix (100)|  stalls|    stalls: worker 0|    stalls: worker 0 #2|    lost events|\
+    lost events #2|  worker 0 (101)|  worker 1 (102)|  main (100)|  idle workers|\
+  inject queue|  worker 0 LIFO slot|  worker 0 local queue|  worker 1 local queue"
+	v=$(q "$s" "'|'.join(d['ui'])")
+	if [ "$v" = "$want" ]; then ok export_mix_perfetto_ui_order; else not_ok export_mix_perfetto_ui_order "$v"; fi
+	want="mix 100|  stalls: worker 0, lane 3|  stalls: worker 0, lane 4|  lost events, lane 1|\
+  lost events, lane 2|  worker 0 101|  worker 1 102|  main 100|  idle workers|  inject queue|\
+  worker 0 LIFO slot|  worker 0 local queue|  worker 1 local queue"
+	v=$(q "$tmp/mix.trace.json.sum" "'|'.join(d['ui'])")
+	if [ "$v" = "$want" ]; then ok export_mix_json_ui_order; else not_ok export_mix_json_ui_order "$v"; fi
 fi
 
 # Workers found by name first (the kernel's view, names deliberately
-# crossed), then the runtime's probes number them: each thread keeps one
-# track, renamed, with nothing of the first view left open on it.
+# crossed), then the runtime's probes number them.  A declared track keeps
+# its name in Perfetto: each worker number gets a track per thread it was,
+# with nothing of the first view left open; in JSON a thread is one track,
+# named after the last worker it was.
 cat >"$tmp/swap.txt" <<'EOF'
 meta pid 100
 meta workers 2
@@ -252,12 +275,139 @@ EOF
 if ! "$mktrace" "$tmp/swap.txt" "$tmp/swap.trace" >"$tmp/mk.out" 2>&1; then
 	not_ok export_renumbered_made "$(cat "$tmp/mk.out")"
 elif both export_renumbered "$tmp/swap.trace"; then
-	v=$(q "$tmp/swap.trace.pf.sum" "sorted((t['name'], t['tid']) for t in d['tracks'] if t['kind'] == 'thread')")
-	if [ "$v" = "[('main (100)', 100), ('worker 0 (101)', 101), ('worker 1 (102)', 102)]" ]; then
-		ok export_renumbered_one_track_per_thread
+	v=$(q "$tmp/swap.trace.pf.sum" "'|'.join(d['ui'])")
+	if [ "$v" = "target (100)|  worker 0 (102)|  worker 0 (101)|  worker 1 (101)|  worker 1 (102)|  main (100)|  idle workers" ]; then
+		ok export_renumbered_a_track_per_worker_and_thread
 	else
-		not_ok export_renumbered_one_track_per_thread "$v"
+		not_ok export_renumbered_a_track_per_worker_and_thread "$v"
 	fi
+	v=$(q "$tmp/swap.trace.json.sum" "'|'.join(d['ui'])")
+	if [ "$v" = "target 100|  worker 0 101|  worker 1 102|  main 100|  idle workers" ]; then
+		ok export_renumbered_json_a_thread_per_tid
+	else
+		not_ok export_renumbered_json_a_thread_per_tid "$v"
+	fi
+fi
+
+# N workers whose tids run backwards; stuck LIFO tasks on some of them
+# (two stalls each: the LIFO task and the one queued behind it).  The UI
+# lists the workers, their stall lanes and counters by number.
+mkworkers() {	# N STALLS
+	awk -v n="$1" -v stalls="$2" 'BEGIN {
+	pid = 4000
+	print "meta pid " pid; print "meta comm nworkers"; print "meta workers " n
+	print "1000.000 comm tid=" pid " comm=nworkers"
+	split(stalls, s, ","); for (i in s) stall[s[i]] = 1
+	for (w = 0; w < n; w++) {
+		tid = pid + n - w; t = 1000 + w * 0.01
+		printf "%.3f comm tid=%d comm=wsrt-w%d\n", t, tid, w
+		printf "%.3f worker_start tid=%d worker=%d thread=%d\n", t + 0.001, tid, w, tid
+		printf "%.3f park tid=%d worker=%d kind=futex\n", t + 0.002, tid, w
+	}
+	for (w = 0; w < n; w++) {
+		tid = pid + n - w; t = 1010 + w * 100
+		a = 3 * w + 1; b = a + 1; c = a + 2; e = (w in stall) ? 50 : 0.1
+		printf "%.3f notify tid=%d task=%d waker=-1 dest=inject displaced=0\n", t, pid, a
+		printf "%.3f inject_push tid=%d task=%d count=1 len=1\n", t + 0.001, pid, a
+		printf "%.3f wake_worker tid=%d waker=-1 target=%d\n", t + 0.002, pid, w
+		printf "%.3f unpark tid=%d worker=%d kind=futex\n", t + 0.010, tid, w
+		printf "%.3f inject_pop tid=%d worker=%d count=1 len=0\n", t + 0.011, tid, w
+		printf "%.3f poll_start tid=%d worker=%d task=%d src=inject\n", t + 0.012, tid, w, a
+		printf "%.3f notify tid=%d task=%d waker=%d dest=local displaced=0\n", t + 0.013, tid, b, w
+		printf "%.3f notify tid=%d task=%d waker=%d dest=lifo displaced=0\n", t + 0.014, tid, c, w
+		printf "%.3f poll_end tid=%d worker=%d task=%d result=ready\n", t + 0.015 + e, tid, w, a
+		printf "%.3f poll_start tid=%d worker=%d task=%d src=lifo\n", t + 0.016 + e, tid, w, c
+		printf "%.3f poll_end tid=%d worker=%d task=%d result=ready\n", t + 0.017 + e, tid, w, c
+		printf "%.3f poll_start tid=%d worker=%d task=%d src=local\n", t + 0.018 + e, tid, w, b
+		printf "%.3f poll_end tid=%d worker=%d task=%d result=ready\n", t + 0.019 + e, tid, w, b
+		printf "%.3f park tid=%d worker=%d kind=futex\n", t + 0.020 + e, tid, w
+	}
+	for (w = 0; w < n; w++)
+		printf "%.3f worker_stop tid=%d worker=%d thread=%d\n", 1010 + n * 100, pid + n - w, w, pid + n - w
+	}'
+}
+# want N STALLS: the track trees the UI must show, Perfetto's line then JSON's.
+want_workers() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+n, st = int(sys.argv[1]), sorted(int(x) for x in sys.argv[2].split(','))
+pf = ['nworkers (4000)', '  stalls']
+js = ['nworkers 4000']
+for i, w in enumerate(st):
+    pf += ['    stalls: worker %d' % w, '    stalls: worker %d #2' % w]
+    js += ['  stalls: worker %d, lane %d' % (w, 2 * i + 1), '  stalls: worker %d, lane %d' % (w, 2 * i + 2)]
+pf += ['  worker %d (%d)' % (w, 4000 + n - w) for w in range(n)]
+js += ['  worker %d %d' % (w, 4000 + n - w) for w in range(n)]
+pf += ['  main (4000)', '  idle workers', '  inject queue']
+js += ['  main 4000', '  idle workers', '  inject queue']
+d = len(str(n - 1))
+for w in range(n):
+    pf += ['  worker %d LIFO slot' % w, '  worker %d local queue' % w]
+    js += ['  worker %0*d LIFO slot' % (d, w), '  worker %0*d local queue' % (d, w)]
+print('|'.join(pf))
+print('|'.join(js))
+PY
+}
+for spec in 2:1 4:3,1 16:15,1,10; do
+	n=${spec%%:*} st=${spec#*:}
+	mkworkers "$n" "$st" >"$tmp/w$n.txt"
+	if ! "$mktrace" "$tmp/w$n.txt" "$tmp/w$n.trace" >"$tmp/mk.out" 2>&1; then
+		not_ok "export_${n}_workers_made" "$(cat "$tmp/mk.out")"
+		continue
+	fi
+	both "export_${n}_workers" "$tmp/w$n.trace" || continue
+	want=$(want_workers "$n" "$st")
+	v=$(q "$tmp/w$n.trace.pf.sum" "'|'.join(d['ui'])")
+	if [ "$v" = "$(sed -n 1p <<<"$want")" ]; then
+		ok "export_${n}_workers_perfetto_ui_in_numeric_order"
+	else
+		not_ok "export_${n}_workers_perfetto_ui_in_numeric_order" "$v"
+	fi
+	v=$(q "$tmp/w$n.trace.json.sum" "'|'.join(d['ui'])")
+	if [ "$v" = "$(sed -n 2p <<<"$want")" ]; then
+		ok "export_${n}_workers_json_ui_in_numeric_order"
+	else
+		not_ok "export_${n}_workers_json_ui_in_numeric_order" "$v"
+	fi
+done
+
+# A notify applied after the analyzer's reorder window (2^18 records came
+# before it): its instant is drawn at its worker's latest time, later than
+# the poll it caused on the other worker.  The poll must not then come
+# first in Perfetto's sorted order (it would drop the arrow): the flow is
+# there, from worker 0's notify to worker 1's poll.
+awk 'BEGIN {
+	print "meta pid 300"; print "meta workers 2"
+	print "1000.000 worker_start tid=301 worker=0 thread=301"
+	print "1000.001 worker_start tid=302 worker=1 thread=302"
+	for (i = 1; i <= 10; i++) {
+		printf "%.3f poll_start tid=301 worker=0 task=%d src=local\n", 1000 + i * 10, i
+		printf "%.3f poll_end tid=301 worker=0 task=%d result=ready\n", 1001 + i * 10, i
+	}
+	for (i = 0; i < 262144 + 100; i++)
+		printf "%.6f comm tid=399 comm=filler\n", 1200 + i * 0.0001
+	print "1050.000 notify tid=301 task=99 waker=0 dest=local displaced=0"
+	print "1060.000 poll_start tid=302 worker=1 task=99 src=steal"
+	print "1060.500 poll_end tid=302 worker=1 task=99 result=ready"
+}' >"$tmp/late.txt"
+if ! "$mktrace" "$tmp/late.txt" "$tmp/late.trace" >"$tmp/mk.out" 2>&1; then
+	not_ok export_late_notify_made "$(cat "$tmp/mk.out")"
+elif both export_late_notify "$tmp/late.trace"; then
+	v=$(q "$tmp/late.trace.pf.sum" "[(f['from_track'], f['from'], f['to_track'], f['to']) for f in d['flows']]")
+	if [ "$v" = "[('worker 0 (301)', 'notify task 99 -> local', 'worker 1 (302)', 'task 99')]" ]; then
+		ok export_late_notify_keeps_its_flow
+	else
+		not_ok export_late_notify_keeps_its_flow "$v"
+	fi
+fi
+rm -f "$tmp/late.txt" "$tmp/late.trace"
+
+# JSON from a pipe (read twice: it is copied first), the same as from the file.
+if "$ss" export - -o "$tmp/pipe.json" --format json <"$tmp/mix.trace" 2>/dev/null &&
+	cmp -s "$tmp/pipe.json" "$tmp/mix.trace.json"; then
+	ok export_json_from_a_pipe
+else
+	not_ok export_json_from_a_pipe "$(diff "$tmp/pipe.json" "$tmp/mix.trace.json" 2>&1 | head -5)"
 fi
 
 # Standard output, and a threshold the stalls are under.
@@ -330,11 +480,11 @@ elif both export_lifo_legacy "$trace"; then
 	else
 		not_ok export_lifo_legacy_flow_a_notify_to_b_poll "$v; all: $(q "$s" "d['flows']")"
 	fi
-	v=$(q "$s" "sorted(t['name'] for t in d['tracks'] if t['kind'] == 'thread')")
-	if grep -Eq "^\['main \([0-9]+\)', 'worker 0 \([0-9]+\)', 'worker 1 \([0-9]+\)'\]$" <<<"$v"; then
-		ok export_lifo_legacy_thread_tracks
+	v=$(q "$s" "'|'.join(d['ui'])")
+	if grep -Eq "^lifo-stall \(([0-9]+)\)\|  stalls\|    stalls: worker [01]\|  worker 0 \([0-9]+\)\|  worker 1 \([0-9]+\)\|  main \(\1\)\|  idle workers\|" <<<"$v"; then
+		ok export_lifo_legacy_ui_stalls_workers_main_counters
 	else
-		not_ok export_lifo_legacy_thread_tracks "$v"
+		not_ok export_lifo_legacy_ui_stalls_workers_main_counters "$v"
 	fi
 	if grep -q 'primary_trace_clock: BUILTIN_CLOCK_MONOTONIC' "$trace.pf.txt" &&
 		grep -q 'timestamp_clock_id: 3' "$trace.pf.txt" &&
@@ -354,6 +504,30 @@ elif both export_kernel_only "$tmp/k.trace"; then
 		ok export_kernel_only_worker_slices
 	else
 		not_ok export_kernel_only_worker_slices "$v"
+	fi
+fi
+
+# `stallscope demo all`: each of its Perfetto files is what `export`
+# writes for its trace (so it passes the same checks), and both formats of
+# each of its traces pass them.
+dir=$tmp/demo
+if ! timeout $((300 * slow)) "$ss" demo all -o "$dir" >"$tmp/demo.out" 2>&1; then
+	not_ok export_demo_ran "$(tail -5 "$tmp/demo.out")"
+else
+	bad= n=0
+	for pf in "$dir"/*.pftrace; do
+		[ -e "$pf" ] || continue
+		n=$((n + 1))
+		name=$(basename "$pf" .pftrace)
+		cp "$dir/$name.trace" "$tmp/demo-$name.trace"
+		out=$(both "export_demo_$name" "$tmp/demo-$name.trace" | grep '^not ok')
+		[ -z "$out" ] || bad="$bad $name: $out;"
+		cmp -s "$pf" "$tmp/demo-$name.trace.pf" || bad="$bad $name: the demo's file differs from export's;"
+	done
+	if [ "$n" = 4 ] && [ -z "$bad" ]; then
+		ok export_demo_exports_import_cleanly
+	else
+		not_ok export_demo_exports_import_cleanly "$n files;$bad"
 	fi
 fi
 
