@@ -108,17 +108,34 @@ static __always_inline struct ss_record *reserve_only(__u32 type, __u32 tid)
 	return r;
 }
 
-/* Wake the recorder only once the ring is a quarter full: it drains on a
- * timer otherwise.  Waking it per record would have it preempt the
- * target's threads for every event, and its own context switches are
- * events too. */
+/* Per CPU: when this CPU last woke the recorder. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} woke SEC(".maps");
+
+#define WAKE_EVERY_NS 1000000ULL
+
+/* Wake the recorder only once the ring is a quarter full, and then at
+ * most once a millisecond per CPU: it drains on a timer otherwise.
+ * Waking it per record would have it preempt the target's threads for
+ * every event (and a wakeup is an IPI, microseconds in a VM). */
 static __always_inline void submit(struct ss_record *r)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	__u32 zero = 0;
+	__u64 *last, now;
 
-	bpf_ringbuf_submit(r, avail >= size / 4 ? BPF_RB_FORCE_WAKEUP
-					       : BPF_RB_NO_WAKEUP);
+	if (avail < size / 4 || !(last = bpf_map_lookup_elem(&woke, &zero)) ||
+	    (now = bpf_ktime_get_ns()) - *last < WAKE_EVERY_NS) {
+		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	*last = now;
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline bool current_is_target(void)
@@ -132,8 +149,9 @@ static __always_inline __u32 current_tid(void)
 }
 
 /* The steal time this CPU's current thread suffered since the last sample
- * here: every context switch on the machine samples (so a thread is only
- * charged for what it was running through), as does every record.  When
+ * here: every context switch to or from a target thread samples (so a
+ * thread is only charged for what it was running through), as does every
+ * record.  When
  * the current thread is the target's and >= STEAL_MIN_NS was stolen, a
  * vcpu_steal record says so, before the record that noticed it. */
 static __always_inline void steal_sample(bool mine)
@@ -204,7 +222,7 @@ struct {
 } rings SEC(".maps");
 
 #define RING_PIECE_MAX 11	/* a piece is at most 2^11 slots: 64 KiB */
-#define RING_PIECES 24		/* per drain: up to 16 full pieces, and the rest */
+#define RING_BULK 8		/* whole pieces per drain: RING_DRAIN_MAX's */
 #define RING_DRAIN_SWITCH 2048	/* slots, at most, inside the scheduler */
 #define RING_DRAIN_MAX 16384	/* slots, at most, per drain elsewhere */
 
@@ -215,8 +233,10 @@ struct {
  * current task's (bpf_probe_read_user: it must not fault, so rings are
  * made pre-faulted) or, in the sleepable pull, a given task's.
  */
-#define RING_PIECE(K)                                                          \
-	case K: {                                                              \
+/* One piece of 2^K slots at seq: reserved, read, described, submitted.
+ * On failure everything left of the claim is counted lost. */
+#define RING_PUT(K)                                                            \
+	do {                                                                   \
 		struct ss_ring_chunk *c = bpf_ringbuf_reserve(                 \
 			&events, sizeof(*c) + (sizeof(struct ss_ring_slot) << K), 0); \
 		if (!c) {                                                      \
@@ -225,18 +245,42 @@ struct {
 		}                                                              \
 		if (RING_READ(c + 1, sizeof(struct ss_ring_slot) << K,         \
 			      (void *)(st->ring + sizeof(struct ss_ring) +     \
-				       idx * sizeof(struct ss_ring_slot)))) {  \
+				       (seq & mask) * sizeof(struct ss_ring_slot)))) { \
 			bpf_ringbuf_discard(c, BPF_RB_NO_WAKEUP);              \
 			count_n(SS_COUNTER_LOST, left);                        \
 			return 0;                                              \
 		}                                                              \
+		/* Step 3: what the producer may have overwritten meanwhile. */ \
+		if (RING_READ(&h2, sizeof(h2), (void *)(st->ring + 24)))        \
+			h2 = ~0ULL;	/* unknown: the recorder drops them */ \
+		c->ts = bpf_ktime_get_ns();                                    \
+		c->type = SS_RING_CHUNK;                                       \
+		c->tid = tid;                                                  \
+		c->cpu = bpf_get_smp_processor_id();                           \
 		c->count = 1U << K;                                            \
-		chunk = c;                                                     \
-		break;                                                         \
-	}
+		c->first = seq;                                                \
+		c->head_after = h2;                                            \
+		c->skipped = skipped;                                          \
+		c->cap = st->cap;                                              \
+		c->why = why;                                                  \
+		c->ring = st->ring;                                            \
+		skipped = 0;                                                   \
+		seq += 1U << K;                                                \
+		left -= 1U << K;                                               \
+		count(SS_COUNTER_EMITTED);                                     \
+		submit((struct ss_record *)c);                                 \
+	} while (0)
+#define RING_PUT_IF(K)                                                         \
+	if (left & (1U << K))                                                  \
+		RING_PUT(K)
 
+/*
+ * One claim, never across the ring's end (what lies past it is the next
+ * drain's): whole 2^RING_PIECE_MAX pieces, then one piece per bit of the
+ * rest.
+ */
 #define DEFINE_RING_DRAIN(NAME, ...)                                           \
-static __always_inline int NAME(struct ring_state *st, __u32 tid, __u32 why,   \
+static __noinline int NAME(struct ring_state *st, __u32 tid, __u32 why,        \
 				__u64 max, ##__VA_ARGS__)                      \
 {                                                                              \
 	__u64 h1 = 0, h2 = 0, tail = st->tail, from, left, seq;                \
@@ -251,46 +295,16 @@ static __always_inline int NAME(struct ring_state *st, __u32 tid, __u32 why,   \
 	left = h1 - from;                                                      \
 	if (left > max)                                                        \
 		left = max;                                                    \
+	if (left > st->cap - (from & mask))                                    \
+		left = st->cap - (from & mask);                                \
 	if (__sync_val_compare_and_swap(&st->tail, tail, from + left) != tail) \
 		return 0;	/* another drain claimed it */                 \
 	seq = from;                                                            \
-	for (int i = 0; i < RING_PIECES && left; i++) {                        \
-		struct ss_ring_chunk *chunk = NULL;                            \
-		__u64 idx = seq & mask, run = st->cap - idx;                   \
-		int k = 0;                                                     \
-                                                                               \
-		if (run > left)                                                \
-			run = left;                                            \
-		while (k < RING_PIECE_MAX && (2ULL << k) <= run)               \
-			k++;                                                   \
-		switch (k) {                                                   \
-		RING_PIECE(0) RING_PIECE(1) RING_PIECE(2) RING_PIECE(3)        \
-		RING_PIECE(4) RING_PIECE(5) RING_PIECE(6) RING_PIECE(7)        \
-		RING_PIECE(8) RING_PIECE(9) RING_PIECE(10) RING_PIECE(11)      \
-		default:                                                       \
-			return 0;                                              \
-		}                                                              \
-		if (!chunk)                                                    \
-			return 0;                                              \
-		/* Step 3: what the producer may have overwritten meanwhile. */ \
-		if (RING_READ(&h2, sizeof(h2), (void *)(st->ring + 24)))        \
-			h2 = ~0ULL;	/* unknown: the recorder drops them */ \
-		chunk->ts = bpf_ktime_get_ns();                                \
-		chunk->type = SS_RING_CHUNK;                                   \
-		chunk->tid = tid;                                              \
-		chunk->cpu = bpf_get_smp_processor_id();                       \
-		chunk->first = seq;                                            \
-		chunk->head_after = h2;                                        \
-		chunk->skipped = skipped;                                      \
-		chunk->cap = st->cap;                                          \
-		chunk->why = why;                                              \
-		chunk->ring = st->ring;                                        \
-		skipped = 0;                                                   \
-		seq += chunk->count;                                           \
-		left -= chunk->count;                                          \
-		count(SS_COUNTER_EMITTED);                                     \
-		submit((struct ss_record *)chunk);                             \
-	}                                                                      \
+	for (int i = 0; i < RING_BULK && left >= (1U << RING_PIECE_MAX); i++)  \
+		RING_PUT(RING_PIECE_MAX);                                      \
+	RING_PUT_IF(10); RING_PUT_IF(9); RING_PUT_IF(8); RING_PUT_IF(7);       \
+	RING_PUT_IF(6); RING_PUT_IF(5); RING_PUT_IF(4); RING_PUT_IF(3);        \
+	RING_PUT_IF(2); RING_PUT_IF(1); RING_PUT_IF(0);                        \
 	if (left)                                                              \
 		count_n(SS_COUNTER_LOST, left);                                \
 	return 0;                                                              \
@@ -450,10 +464,14 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	bool p = prev->tgid == targ_tgid, n = next->tgid == targ_tgid;
 	struct ss_record *r;
 
-	/* On every switch: what was stolen so far was prev's. */
-	steal_sample(p);
+	/* Nothing of the target's: the cheapest way out, before anything
+	 * else (this runs at every context switch of the machine). */
 	if (!p && !n)
 		return 0;
+	/* What was stolen since the last sample was prev's: sampled when a
+	 * target thread comes on a CPU and when it leaves (and at its
+	 * records), which bounds each of its runs. */
+	steal_sample(p);
 	/* Still in prev's address space: its rings, before it sleeps. */
 	if (p)
 		drain_thread(prev->pid, SS_DRAIN_SWITCH, RING_DRAIN_SWITCH);

@@ -34,6 +34,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -128,6 +129,10 @@ struct ss_recorder {
 	struct ss_ringrec *rr;		/* the event rings' records */
 	struct bpf_link *pull;		/* the rings' periodic pull (iterator) */
 	__u64 last_pull;
+	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
+	struct ss_ring_slot early[2048];	/* a block before the header */
+	bool more;			/* the budget ran out: more is waiting */
+	bool catching_up;		/* real-time while behind (catch_up) */
 };
 
 static __u64 mono_ns(void)
@@ -181,18 +186,29 @@ static void emit(struct ss_recorder *r, const struct ss_record *rec)
 	r->pending[r->npending++] = *rec;
 }
 
-static void emit_ring_block(void *arg, const struct ss_ring_chunk *hdr,
-			    const struct ss_ring_slot *slots, __u64 events)
+/* Ring events as blocks (ringrec.h): into the sink's buffer, or, before
+ * the header, into ours, then held as records like the others. */
+static struct ss_ring_slot *ring_block_begin(void *arg, const struct ss_ring_chunk *hdr,
+					     __u32 n)
+{
+	struct ss_recorder *r = arg;
+
+	if (!r->started_sink)
+		return n <= sizeof(r->early) / sizeof(r->early[0]) ? r->early : NULL;
+	return r->err ? NULL : r->o.on_block_begin(r->o.arg, hdr, n);
+}
+
+static void ring_block_end(void *arg, const struct ss_ring_chunk *hdr, __u32 used,
+			   __u64 events)
 {
 	struct ss_recorder *r = arg;
 	int err;
 
 	r->events += events;
 	if (!r->started_sink) {
-		/* Before the header: held as records, like the others. */
 		struct ss_record rec;
-		for (__u32 i = 0; i < hdr->count;) {
-			unsigned k = ss_ringdec_one(&slots[i], hdr->count - i, hdr->tid, &rec);
+		for (__u32 i = 0; i < used;) {
+			unsigned k = ss_ringdec_one(&r->early[i], used - i, hdr->tid, &rec);
 			if (!k)
 				break;
 			i += k;
@@ -200,10 +216,14 @@ static void emit_ring_block(void *arg, const struct ss_ring_chunk *hdr,
 		}
 		return;
 	}
-	err = r->err ? r->err : r->o.on_block(r->o.arg, hdr, slots);
-	if (err && !r->err)
+	if ((err = r->o.on_block_end(r->o.arg, used)) && !r->err)
 		r->err = err;
 }
+
+static const struct ss_ringrec_blocks ring_blocks = {
+	.begin = ring_block_begin,
+	.end = ring_block_end,
+};
 
 static void emit_ring_record(void *arg, const struct ss_record *rec)
 {
@@ -214,10 +234,8 @@ static void emit_ring_record(void *arg, const struct ss_record *rec)
 	emit(r, rec);
 }
 
-static int on_event(void *ctx, void *data, size_t size)
+static int on_event_record(struct ss_recorder *r, void *data, size_t size)
 {
-	struct ss_recorder *r = ctx;
-
 	if (size < sizeof(struct ss_record))
 		return 0;
 	if (((const struct ss_record *)data)->type == SS_RING_CHUNK) {
@@ -228,6 +246,28 @@ static int on_event(void *ctx, void *data, size_t size)
 	emit(r, data);
 	return 0;
 }
+
+/* Records handled per ring_buffer__consume(), at most: a target that
+ * writes faster than we read must not keep us there (the header, the
+ * pulls and the file wait on the loop). */
+#define CONSUME_BUDGET_BYTES (1U << 20)
+#define BUDGET_SPENT (-EAGAIN)
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct ss_recorder *r = ctx;
+
+	r->consumed += size;
+	if (r->consumed >= CONSUME_BUDGET_BYTES) {
+		r->consumed = 0;
+		r->more = true;
+		/* Handled below; libbpf stops after this record. */
+		on_event_record(r, data, size);
+		return BUDGET_SPENT;
+	}
+	return on_event_record(r, data, size);
+}
+
 
 /* The periodic pull: the iterator drains the rings of threads that have
  * not left their CPU (bpf/stallscope.bpf.c, handle_ring_pull). */
@@ -558,7 +598,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	 * tracepoints would meanwhile record that wait into the trace. */
 	/* Before the probes: the rings' slots from before now are not ours. */
 	if ((err = ss_ringrec_new(&r->rr, emit_ring_record,
-				  r->o.on_block ? emit_ring_block : NULL, r))) {
+				  r->o.on_block_begin ? &ring_blocks : NULL, r))) {
 		fprintf(stderr, "stallscope: %s\n", strerror(-err));
 		goto fail;
 	}
@@ -621,6 +661,35 @@ fail:
 	return err < 0 ? err : -EINVAL;
 }
 
+/*
+ * While a backlog waits in the ring buffer (a consume ran out of budget),
+ * the recorder runs at the lowest real-time priority, so that it gets a
+ * CPU even when the target keeps every CPU busy: losing events is worse
+ * than taking the CPU time they cost from the target (which is what the
+ * benchmarks count).  Caught up, it is an ordinary process again.  Its
+ * children never inherit it (SCHED_RESET_ON_FORK).  Best effort: without
+ * the privilege, it simply stays ordinary.
+ */
+static void catch_up(struct ss_recorder *r, bool behind)
+{
+	struct sched_param sp = { .sched_priority = behind ? 1 : 0 };
+
+	if (behind == r->catching_up)
+		return;
+	if (!sched_setscheduler(0, (behind ? SCHED_FIFO : SCHED_OTHER) |
+				       SCHED_RESET_ON_FORK, &sp))
+		r->catching_up = behind;
+}
+
+/* A consume bounded by CONSUME_BUDGET_BYTES: 0 or -errno. */
+static int consume(struct ss_recorder *r)
+{
+	int err = ring_buffer__consume(r->rb);
+
+	catch_up(r, r->more);
+	return err == BUDGET_SPENT || err > 0 ? 0 : err;
+}
+
 int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 {
 	/* Woken early only when the ring fills (bpf submit()); else this
@@ -628,21 +697,28 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	int err;
 	__u64 now = mono_ns();
 
-	/* Wait no longer than the next pull is due. */
-	if (r->last_pull + PULL_NS > now &&
-	    (__u64)timeout_ms * 1000000ULL > r->last_pull + PULL_NS - now)
-		timeout_ms = (int)((r->last_pull + PULL_NS - now + 999999) / 1000000);
-	else if (r->last_pull + PULL_NS <= now)
+	/* Wait no longer than the next pull is due, and not at all while
+	 * the last consume left records behind. */
+	if (r->more || r->last_pull + PULL_NS <= now)
 		timeout_ms = 0;
+	else if ((__u64)timeout_ms * 1000000ULL > r->last_pull + PULL_NS - now)
+		timeout_ms = (int)((r->last_pull + PULL_NS - now + 999999) / 1000000);
+	r->more = false;
+	/* The header first, as soon as it is due: records held back before
+	 * it cost memory (64 bytes each). */
+	if (!r->started_sink && r->t.started && now - r->exec_ns >= HEADER_DELAY_NS &&
+	    (err = start_sink(r)))
+		return err;
 	err = ring_buffer__poll(r->rb, timeout_ms);
-	if (err >= 0)
-		err = ring_buffer__consume(r->rb);
+	if (err == BUDGET_SPENT || err > 0)
+		err = 0;
+	catch_up(r, r->more);
+	if (!err && !r->more)
+		err = consume(r);
 	now = mono_ns();
-	if (now - r->last_pull >= PULL_NS) {
+	if (!err && now - r->last_pull >= PULL_NS) {
 		pull_rings(r);
 		r->last_pull = now;
-		if (err >= 0)
-			err = ring_buffer__consume(r->rb);
 	}
 	if (err < 0 && err != -EINTR) {
 		fprintf(stderr, "stallscope: reading the ring buffer: %s\n", strerror(-err));
@@ -666,7 +742,9 @@ int ss_recorder_stop(struct ss_recorder *r)
 
 	/* Everything the target did up to now: the rings, then the buffer. */
 	pull_rings(r);
-	ring_buffer__consume(r->rb);
+	do
+		r->more = false, (void)consume(r);
+	while (r->more);
 	ss_ringrec_finish(r->rr);
 	account_lost(r);
 	err = start_sink(r);
@@ -773,11 +851,18 @@ static int file_records(void *arg, const struct ss_record *recs, size_t n)
 	return err;
 }
 
-static int file_block(void *arg, const struct ss_ring_chunk *hdr,
-		      const struct ss_ring_slot *slots)
+static struct ss_ring_slot *file_block_begin(void *arg, const struct ss_ring_chunk *hdr,
+					     __u32 n)
 {
 	struct rec_cmd *c = arg;
-	int err = ss_trace_write_block(c->w, hdr, slots);
+
+	return ss_trace_block_begin(c->w, hdr, n);
+}
+
+static int file_block_end(void *arg, __u32 used)
+{
+	struct rec_cmd *c = arg;
+	int err = ss_trace_block_end(c->w, used);
 
 	if (err && !c->write_err) {
 		c->write_err = err;
@@ -867,7 +952,8 @@ int ss_cmd_record(int argc, char **argv)
 	struct rec_cmd c = { .out_path = DEFAULT_OUT };
 	struct ss_recorder_opts o = { .cmd_name = "record", .ring_bytes = DEFAULT_RING_BYTES,
 				      .on_start = file_start, .on_records = file_records,
-				      .on_block = file_block,
+				      .on_block_begin = file_block_begin,
+				      .on_block_end = file_block_end,
 				      .arg = &c };
 	struct ss_recorder *r = NULL;
 	struct ss_recorder_stats st;

@@ -36,9 +36,11 @@ typedef int (*ss_recorder_start_fn)(void *arg, const struct ss_trace_meta *meta)
 typedef int (*ss_recorder_records_fn)(void *arg, const struct ss_record *recs,
 				      size_t n);
 /* Events from the threads' rings as checked slots (ringrec.h), for a sink
- * that keeps them so (a trace file: 32 bytes an event). */
-typedef int (*ss_recorder_block_fn)(void *arg, const struct ss_ring_chunk *hdr,
-				    const struct ss_ring_slot *slots);
+ * that keeps them so (a trace file: 32 bytes an event): room for up to n
+ * slots (NULL: they are lost), then how many were written. */
+typedef struct ss_ring_slot *(*ss_recorder_block_begin_fn)(
+	void *arg, const struct ss_ring_chunk *hdr, __u32 n);
+typedef int (*ss_recorder_block_end_fn)(void *arg, __u32 used);
 
 struct ss_recorder_opts {
 	const char *cmd_name;	/* "record", "live": for messages */
@@ -50,7 +52,9 @@ struct ss_recorder_opts {
 	unsigned ring_bytes;	/* 0: 16 MiB */
 	ss_recorder_start_fn on_start;
 	ss_recorder_records_fn on_records;
-	ss_recorder_block_fn on_block;	/* NULL: ring events as records too */
+	/* Both NULL: ring events as records too. */
+	ss_recorder_block_begin_fn on_block_begin;
+	ss_recorder_block_end_fn on_block_end;
 	void *arg;
 };
 

@@ -101,17 +101,26 @@ static __u64 arg(enum loc l, const struct ss_ring_slot *s,
 	}
 }
 
-unsigned ss_ringdec_one(const struct ss_ring_slot *s, size_t n, __u32 tid,
-			struct ss_record *out)
+unsigned ss_ringdec_whole(const struct ss_ring_slot *s, size_t n)
 {
 	unsigned k = n ? ss_ringdec_slots(s[0].type) : 0;
-	const struct ss_ring_slot *e;
 
 	if (!k || k > n)
 		return 0;
-	e = k == 2 ? &s[1] : NULL;
-	if (e && (e->type != SS_RING_EXT || e->seq != (__u16)(s[0].seq + 1)))
+	if (k == 2 && (s[1].type != SS_RING_EXT || s[1].seq != (__u16)(s[0].seq + 1)))
 		return 0;
+	return k;
+}
+
+unsigned ss_ringdec_one(const struct ss_ring_slot *s, size_t n, __u32 tid,
+			struct ss_record *out)
+{
+	unsigned k = ss_ringdec_whole(s, n);
+	const struct ss_ring_slot *e;
+
+	if (!k)
+		return 0;
+	e = k == 2 ? &s[1] : NULL;
 	memset(out, 0, sizeof(*out));
 	out->ts = s[0].ts;
 	out->type = s[0].type;

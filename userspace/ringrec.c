@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,9 +53,8 @@ struct ss_ringrec {
 	__u64 start_tsc;		/* slots before it are an earlier session's */
 	__u64 lost, garbage;
 	ss_ringrec_emit_fn emit;
-	ss_ringrec_block_fn block;	/* NULL: every event through emit */
+	const struct ss_ringrec_blocks *block;	/* NULL: events through emit */
 	void *arg;
-	struct ss_ring_slot scratch[SS_BLOCK_SLOTS];
 	struct carry carries[NCARRIES];
 };
 
@@ -118,23 +118,51 @@ static unsigned segment(const struct ss_ringrec *rr, __u64 tsc)
 	return lo;
 }
 
-__u64 ss_ringrec_tsc_to_ns(const struct ss_ringrec *rr, __u64 tsc)
+/* Converting a run of increasing TSC values: the segment found once,
+ * then walked forward. */
+struct cursor {
+	unsigned seg;		/* pairs seg, seg + 1 */
+	__u64 t0, t1, n0;
+	double slope;
+	bool set;
+};
+
+static void cursor_at(const struct ss_ringrec *rr, struct cursor *c, unsigned seg)
 {
-	const struct pair *a, *b;
+	const struct pair *a = pair_at(rr, seg), *b = pair_at(rr, seg + 1);
+
+	c->seg = seg;
+	c->t0 = a->tsc;
+	c->t1 = b->tsc;
+	c->n0 = a->ns;
+	c->slope = (double)(b->ns - a->ns) / (double)(b->tsc - a->tsc);
+	c->set = true;
+}
+
+static __u64 cursor_ns(const struct ss_ringrec *rr, struct cursor *c, __u64 tsc)
+{
+	double d, ns;
 
 	if (rr->npairs < 2)
 		return rr->npairs ? rr->pairs[rr->newest].ns : 0;
-	unsigned i = segment(rr, tsc);
-	a = pair_at(rr, i);
-	b = pair_at(rr, i + 1);
-	double slope = (double)(b->ns - a->ns) / (double)(b->tsc - a->tsc);
-	double d = tsc >= a->tsc ? (double)(tsc - a->tsc) : -(double)(a->tsc - tsc);
-	double ns = (double)a->ns + d * slope;
+	if (!c->set || tsc < c->t0)
+		cursor_at(rr, c, segment(rr, tsc));
+	while (tsc >= c->t1 && c->seg + 2 < rr->npairs)
+		cursor_at(rr, c, c->seg + 1);
+	d = tsc >= c->t0 ? (double)(tsc - c->t0) : -(double)(c->t0 - tsc);
+	ns = (double)c->n0 + d * c->slope;
 	return ns > 0 ? (__u64)(ns + 0.5) : 0;
 }
 
+__u64 ss_ringrec_tsc_to_ns(const struct ss_ringrec *rr, __u64 tsc)
+{
+	struct cursor c = { .set = false };
+
+	return cursor_ns(rr, &c, tsc);
+}
+
 int ss_ringrec_new(struct ss_ringrec **out, ss_ringrec_emit_fn emit,
-		   ss_ringrec_block_fn block, void *arg)
+		   const struct ss_ringrec_blocks *block, void *arg)
 {
 	struct ss_ringrec *rr = calloc(1, sizeof(*rr));
 
@@ -192,6 +220,7 @@ void ss_ringrec_lost_unringed(struct ss_ringrec *rr, __u64 n)
 static __u64 as_records(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 			const struct ss_ring_slot *s, size_t n)
 {
+	struct cursor cur = { .set = false };
 	__u64 lost = 0;
 	size_t i = 0;
 
@@ -207,24 +236,27 @@ static __u64 as_records(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 		i += k;
 		if (rec.ts < rr->start_tsc)
 			continue;	/* an earlier recording's */
-		rec.ts = ss_ringrec_tsc_to_ns(rr, rec.ts);
+		rec.ts = cursor_ns(rr, &cur, rec.ts);
 		rr->emit(rr->arg, &rec);
 	}
 	return lost;
 }
 
-/* The same as blocks of slots, their times turned into ns: what a trace
- * file keeps (32 bytes an event, not a 64-byte record). */
+/* The same as blocks of slots, their times turned into ns, written where
+ * the sink wants them: what a trace file keeps (32 bytes an event, not a
+ * 64-byte record).  Slots that cannot be placed are lost. */
 static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 		       const struct ss_ring_slot *s, size_t n)
 {
-	struct ss_ring_chunk h = *c;
+	struct cursor cur = { .set = false };
+	struct ss_ring_slot *dst = rr->block->begin(rr->arg, c, (__u32)n);
 	__u64 lost = 0, events = 0;
 	size_t i = 0, used = 0;
-	struct ss_record probe;
 
+	if (!dst)
+		return n;
 	while (i < n) {
-		unsigned k = ss_ringdec_one(&s[i], n - i, c->tid, &probe);
+		unsigned k = ss_ringdec_whole(&s[i], n - i);
 
 		if (!k) {
 			lost++;
@@ -232,24 +264,16 @@ static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 			continue;
 		}
 		if (s[i].ts >= rr->start_tsc) {
-			if (used + k > SS_BLOCK_SLOTS) {
-				h.count = (__u32)used;
-				rr->block(rr->arg, &h, rr->scratch, events);
-				used = events = 0;
-			}
-			rr->scratch[used] = s[i];
-			rr->scratch[used].ts = ss_ringrec_tsc_to_ns(rr, s[i].ts);
+			dst[used] = s[i];
+			dst[used].ts = cursor_ns(rr, &cur, s[i].ts);
 			if (k == 2)
-				rr->scratch[used + 1] = s[i + 1];
+				dst[used + 1] = s[i + 1];
 			used += k;
 			events++;
 		}
 		i += k;
 	}
-	if (used) {
-		h.count = (__u32)used;
-		rr->block(rr->arg, &h, rr->scratch, events);
-	}
+	rr->block->end(rr->arg, c, (__u32)used, events);
 	return lost;
 }
 

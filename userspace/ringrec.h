@@ -11,10 +11,16 @@
 #include "bpf/ring.h"
 
 typedef void (*ss_ringrec_emit_fn)(void *arg, const struct ss_record *rec);
-/* Checked slots of whole events, their ts CLOCK_MONOTONIC ns: hdr->count
- * slots (at most SS_BLOCK_SLOTS), holding `events` events. */
-typedef void (*ss_ringrec_block_fn)(void *arg, const struct ss_ring_chunk *hdr,
-				    const struct ss_ring_slot *slots, __u64 events);
+/* Checked slots of whole events, their ts CLOCK_MONOTONIC ns, written by
+ * ringrec straight where the sink wants them: begin gives room for up to
+ * n slots of hdr's thread (NULL: they are lost), end says how many were
+ * written and how many events they hold. */
+struct ss_ringrec_blocks {
+	struct ss_ring_slot *(*begin)(void *arg, const struct ss_ring_chunk *hdr,
+				      __u32 n);
+	void (*end)(void *arg, const struct ss_ring_chunk *hdr, __u32 used,
+		    __u64 events);
+};
 #define SS_BLOCK_SLOTS 2048
 
 struct ss_ringrec;
@@ -23,7 +29,7 @@ struct ss_ringrec;
  * recording's.  Records (SS_LOST, and the events unless block is given)
  * go to emit; with block, the events go there as checked slots. */
 int ss_ringrec_new(struct ss_ringrec **out, ss_ringrec_emit_fn emit,
-		   ss_ringrec_block_fn block, void *arg);
+		   const struct ss_ringrec_blocks *blocks, void *arg);
 void ss_ringrec_free(struct ss_ringrec *rr);
 /* A (TSC, CLOCK_MONOTONIC) pair; call every few ms. */
 void ss_ringrec_sample(struct ss_ringrec *rr);

@@ -450,31 +450,63 @@ int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
 	return 0;
 }
 
-int ss_trace_write_block(struct ss_trace_writer *w, const struct ss_ring_chunk *hdr,
-			 const struct ss_ring_slot *slots)
+struct ss_ring_slot *ss_trace_block_begin(struct ss_trace_writer *w,
+					  const struct ss_ring_chunk *hdr, __u32 n)
 {
-	static const unsigned char zero[RECORD_BYTES];
-	struct ss_ring_chunk h = *hdr;
-	size_t bytes = (size_t)h.count * sizeof(*slots);
-	struct ss_record probe;
+	size_t need = sizeof(*hdr) + (size_t)n * sizeof(struct ss_ring_slot) + RECORD_BYTES;
+	struct ss_ring_chunk *h;
+
+	if (w->err || !n || n > SS_BLOCK_MAX_SLOTS)
+		return NULL;
+	if (WRITE_BUF_BYTES - w->used < need && ss_trace_flush(w))
+		return NULL;
+	if (WRITE_BUF_BYTES - w->used < need)	/* (a direct write leaves < 4 KiB) */
+		return NULL;
+	h = (struct ss_ring_chunk *)(w->buf + w->used);
+	*h = *hdr;
+	h->type = SS_RING_BLOCK;
+	h->count = n;
+	return (struct ss_ring_slot *)(h + 1);
+}
+
+int ss_trace_block_end(struct ss_trace_writer *w, __u32 used)
+{
+	struct ss_ring_chunk *h = (struct ss_ring_chunk *)(w->buf + w->used);
+	struct ss_ring_slot *slots = (struct ss_ring_slot *)(h + 1);
+	size_t bytes = (size_t)used * sizeof(*slots), pad;
 
 	if (w->err)
 		return w->err;
-	if (!h.count || h.count > SS_BLOCK_MAX_SLOTS)
+	if (!used)
+		return 0;
+	if (used > h->count)
 		return -EINVAL;
 	/* What the reader would refuse, refused here. */
-	for (__u32 i = 0; i < h.count;) {
-		unsigned k = ss_ringdec_one(&slots[i], h.count - i, h.tid, &probe);
+	for (__u32 i = 0; i < used;) {
+		unsigned k = ss_ringdec_whole(&slots[i], used - i);
 		if (!k)
 			return -EINVAL;
 		i += k;
 	}
-	h.type = SS_RING_BLOCK;
-	if (append(w, &h, sizeof(h)) || append(w, slots, bytes) ||
-	    (bytes % RECORD_BYTES && append(w, zero, RECORD_BYTES - bytes % RECORD_BYTES)))
-		return w->err;
-	w->records += 1 + (bytes + RECORD_BYTES - 1) / RECORD_BYTES;
+	h->count = used;
+	pad = bytes % RECORD_BYTES ? RECORD_BYTES - bytes % RECORD_BYTES : 0;
+	memset((unsigned char *)slots + bytes, 0, pad);
+	w->used += sizeof(*h) + bytes + pad;
+	w->records += 1 + (bytes + pad) / RECORD_BYTES;
+	if (w->used == WRITE_BUF_BYTES)
+		return ss_trace_flush(w);
 	return 0;
+}
+
+int ss_trace_write_block(struct ss_trace_writer *w, const struct ss_ring_chunk *hdr,
+			 const struct ss_ring_slot *slots)
+{
+	struct ss_ring_slot *dst = ss_trace_block_begin(w, hdr, hdr->count);
+
+	if (!dst)
+		return w->err ? w->err : -EINVAL;
+	memcpy(dst, slots, (size_t)hdr->count * sizeof(*slots));
+	return ss_trace_block_end(w, hdr->count);
 }
 
 int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
@@ -928,7 +960,6 @@ static int read_block(struct ss_trace_reader *r, const struct ss_ring_chunk *h,
 {
 	size_t bytes = (size_t)h->count * sizeof(struct ss_ring_slot);
 	size_t padded = (bytes + RECORD_BYTES - 1) / RECORD_BYTES * RECORD_BYTES;
-	struct ss_record probe;
 	ssize_t got;
 
 	if (!h->count || h->count > SS_BLOCK_MAX_SLOTS)
@@ -952,7 +983,7 @@ static int read_block(struct ss_trace_reader *r, const struct ss_ring_chunk *h,
 		return 0;
 	}
 	for (__u32 i = 0; i < h->count;) {
-		unsigned k = ss_ringdec_one(&r->block[i], h->count - i, h->tid, &probe);
+		unsigned k = ss_ringdec_whole(&r->block[i], h->count - i);
 		if (!k)
 			return fail(r, -EBADMSG,
 				    "block at offset %llu: slot %u is not part of a whole known event",

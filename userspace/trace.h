@@ -175,6 +175,12 @@ int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
  * each starting or continuing a whole known event.  -EINVAL if not. */
 int ss_trace_write_block(struct ss_trace_writer *w, const struct ss_ring_chunk *hdr,
 			 const struct ss_ring_slot *slots);
+/* The same without a copy: room for up to n slots in the writer's buffer
+ * (NULL: an error, or n out of range), filled by the caller, then
+ * ss_trace_block_end() with the slots used (0: none, nothing written). */
+struct ss_ring_slot *ss_trace_block_begin(struct ss_trace_writer *w,
+					  const struct ss_ring_chunk *hdr, __u32 n);
+int ss_trace_block_end(struct ss_trace_writer *w, __u32 used);
 /* Writes what is buffered: all of it through the page cache, or, going
  * around it (O_DIRECT, where the filesystem allows), its whole 4 KiB
  * blocks — the rest waits for the next flush or the end. */

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# What recording costs a loaded HTTP server: wrk (2 threads, 32
+# connections) against `http-stall --serve-only --handler-ms 0 --workers 2`
+# on loopback, plain, recorded by `stallscope record` (rings, shim,
+# kernel), and recorded with --kernel-only, interleaved round by round
+# (the order rotates each round) on the same 2 cores as wrk.  Prints each
+# round, then per mode the median requests/s, its ratio to plain, and the
+# events and losses of the recordings.  Needs root (BPF).  A benchmark,
+# not a test: numbers, no verdicts.
+#
+#   bench/record_http.sh BUILD_DIR [ROUNDS] [SECONDS]
+set -uo pipefail
+build=${1:?usage: bench/record_http.sh BUILD_DIR [ROUNDS] [SECONDS]}
+rounds=${2:-${BENCH_ROUNDS:-5}}
+secs=${3:-5}
+ss=$build/bin/stallscope
+srv=$build/bin/http-stall
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ "$(id -u)" != 0 ]; then
+	echo "# record_http: needs root (BPF), skipped"
+	exit 0
+fi
+command -v wrk >/dev/null || { echo "# record_http: wrk not installed, skipped"; exit 0; }
+
+# run MODE: one server (plain or under record), one wrk run; prints
+# "MODE RPS EVENTS LOST".
+run() {
+	local mode=$1 port= i
+	rm -f "$tmp/out" "$tmp/err"
+	case $mode in
+	plain) "$srv" --serve-only --handler-ms 0 --workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
+	full) "$ss" record -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 --workers 2 \
+		--duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
+	kernel) "$ss" record --kernel-only -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 \
+		--workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
+	esac
+	pid=$!
+	for ((i = 0; i < 300; i++)); do
+		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/out")
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	if [ -z "$port" ]; then
+		echo "# record_http: $mode: the server did not start: $(cat "$tmp/err")" >&2
+		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
+		return 1
+	fi
+	sleep 0.5	# the recorder's first pull and header
+	rps=$(timeout $((secs + 20)) wrk -t2 -c32 -d"${secs}s" "http://127.0.0.1:$port/" 2>&1 |
+		sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+	ev=$(sed -n 's/^stallscope: \([0-9]*\) events, \([0-9]*\) lost.*/\1 \2/p' "$tmp/err")
+	echo "$mode ${rps:-0} ${ev:-- -}"
+}
+
+echo "## HTTP throughput recorded vs plain (wrk -t2 -c32 -d${secs}s, http-stall --serve-only --handler-ms 0 --workers 2; $rounds rounds, interleaved)"
+modes=(plain full kernel)
+for ((r = 0; r < rounds; r++)); do
+	for ((k = 0; k < 3; k++)); do
+		run "${modes[(r + k) % 3]}"
+	done
+done | tee "$tmp/rounds" | sed 's/^/# round: /'
+awk '
+	{ rps[$1] = rps[$1] " " $2; if ($3 != "-") { ev[$1] += $3; lost[$1] += $4; n[$1]++ } }
+	function median(list,   a, k, i, j, t) {
+		k = split(list, a, " ")
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	END {
+		p = median(rps["plain"])
+		printf "# %-8s %12s %8s %14s %10s\n", "mode", "req/s", "ratio", "events/run", "lost"
+		printf "  %-8s %12.0f %8.3f %14s %10s\n", "plain", p, 1, "-", "-"
+		split("full kernel", m, " ")
+		for (i = 1; i <= 2; i++)
+			printf "  %-8s %12.0f %8.3f %14.0f %10d\n", m[i], median(rps[m[i]]),
+				median(rps[m[i]]) / p, n[m[i]] ? ev[m[i]] / n[m[i]] : 0, lost[m[i]]
+	}' "$tmp/rounds"
