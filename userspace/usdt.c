@@ -185,10 +185,11 @@ static int mem_parse(const char *s, size_t len, struct ss_usdt_arg *a,
 			break;
 		p = comma + 1;
 	}
-	if (!plen[0])
+	if (!plen[0] && np > 1)
 		return why_set(why, why_len, -ENOTSUP,
-			       np > 1 ? "addresses without a base register are not supported"
-				      : "not a known operand form");
+			       "addresses without a base register are not supported");
+	if (!plen[0])
+		return why_set(why, why_len, -EINVAL, "not a known operand form");
 	if (plen[0] == 4 && !memcmp(parts[0], "%rip", 4))
 		return why_set(why, why_len, -ENOTSUP, "rip-relative addresses are not supported");
 	base = reg_lookup(parts[0], plen[0]);
@@ -282,14 +283,18 @@ int ss_usdt_args_parse(const char *s, struct ss_usdt_spec *spec, char *why,
 		if (!*s)
 			return 0;
 		len = strcspn(s, " \t");
-		if (spec->nargs == SS_USDT_MAX_ARGS)
+		if (spec->nargs == SS_USDT_MAX_ARGS) {
+			memset(spec, 0, sizeof(*spec));
 			return why_set(why, why_len, -E2BIG, "more than %d arguments",
 				       SS_USDT_MAX_ARGS);
+		}
 		err = ss_usdt_arg_parse(s, len, &spec->args[spec->nargs], one, sizeof(one));
 		if (err) {
+			unsigned nth = spec->nargs + 1;
+
 			memset(spec, 0, sizeof(*spec));
-			return why_set(why, why_len, err, "argument %u '%.*s': %s",
-				       spec->nargs + 1, (int)(len > 32 ? 32 : len), s, one);
+			return why_set(why, why_len, err, "argument %u '%.*s': %s", nth,
+				       (int)(len > 32 ? 32 : len), s, one);
 		}
 		spec->nargs++;
 		s += len;

@@ -56,9 +56,9 @@ int ss_usdt_notes_read(const char *path, struct ss_usdt_notes *out);
 int ss_usdt_notes_read_mem(const void *buf, size_t len, struct ss_usdt_notes *out);
 void ss_usdt_notes_free(struct ss_usdt_notes *n);
 
-/* Parses a note's argument string (space separated) into spec (zeroed
- * first).  0, or -EINVAL / -ENOTSUP / -E2BIG (more than 12) with a
- * one-line reason in why. */
+/* Parses a note's argument string (space separated) into spec.  0, or
+ * -EINVAL / -ENOTSUP / -ERANGE / -E2BIG (more than 12) with a one-line
+ * reason in why and spec all zero. */
 int ss_usdt_args_parse(const char *s, struct ss_usdt_spec *spec, char *why,
 		       size_t why_len);
 /* One argument of len bytes at s (no spaces). */
