@@ -330,10 +330,11 @@ static const struct probe_def *probe_def_find(const struct probe_def *defs,
 	return NULL;
 }
 
-/* Attaches every site in path of the provider's probes that defs lists,
- * through one uprobe_multi link; returns how many sites. */
-static unsigned attach_probes(struct ss_recorder *r, const char *path,
-			      const char *provider,
+/* Attaches prog to every site in path of the provider's probes that
+ * defs lists (each site's spec cookie is its def's type), through one
+ * uprobe_multi link; returns how many sites. */
+static unsigned attach_probes(struct ss_recorder *r, struct bpf_program *prog,
+			      const char *path, const char *provider,
 			      const struct probe_def *defs, unsigned n)
 {
 	struct ss_usdt_notes notes;
@@ -390,7 +391,7 @@ static unsigned attach_probes(struct ss_recorder *r, const char *path,
 	}
 	if (!cnt)
 		goto out;
-	fd = ss_uprobe_multi_attach(bpf_program__fd(r->skel->progs.handle_usdt), path,
+	fd = ss_uprobe_multi_attach(bpf_program__fd(prog), path,
 				    r->t.pid, offsets, semaphores ? ref_ctrs : NULL,
 				    cookies, cnt);
 	if (fd < 0) {
@@ -422,7 +423,8 @@ static bool is_shim(const char *path)
  * preload shim's in the shim the target runs with. */
 static void attach_usdt(struct ss_recorder *r, const char *exe)
 {
-	unsigned n = attach_probes(r, exe, "wsrt", wsrt_probes,
+	struct bpf_program *prog = r->skel->progs.handle_usdt;
+	unsigned n = attach_probes(r, prog, exe, "wsrt", wsrt_probes,
 				   N_PROBES(wsrt_probes));
 	unsigned nshim = 0;
 	char *shim = NULL;
@@ -440,11 +442,11 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 				if (seen)
 					continue;
 				if (is_shim(m[i].path))
-					nshim += attach_probes(r, m[i].path, "stallscope",
+					nshim += attach_probes(r, prog, m[i].path, "stallscope",
 							       shim_probes,
 							       N_PROBES(shim_probes));
 				else
-					n += attach_probes(r, m[i].path, "wsrt",
+					n += attach_probes(r, prog, m[i].path, "wsrt",
 							   wsrt_probes,
 							   N_PROBES(wsrt_probes));
 			}
@@ -458,7 +460,7 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 			fprintf(stderr,
 				"stallscope: no preload shim next to this binary (../lib/" SS_SHIM_NAME
 				"): recording without it\n");
-		else if (!(nshim = attach_probes(r, shim, "stallscope", shim_probes,
+		else if (!(nshim = attach_probes(r, prog, shim, "stallscope", shim_probes,
 						 N_PROBES(shim_probes))))
 			fprintf(stderr,
 				"stallscope: %s has no stallscope probes: recording without them\n",
