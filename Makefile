@@ -88,7 +88,8 @@ UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes
 # libFuzzer targets (clang), one per parser of untrusted bytes.  Built with
 # ASan+UBSan whatever SAN says, so only the plain build makes them.
-FUZZERS     := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_trace_read
+FUZZERS     := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_trace_read \
+               $(BUILD)/fuzz/fuzz_usdt_notes
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 include preload/preload.mk
@@ -97,7 +98,7 @@ include preload/preload.mk
         install uninstall
 
 all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
-     $(BUILD)/tests/mktrace \
+     $(BUILD)/tests/mktrace $(BUILD)/tests/usdt-probes \
      $(PRELOAD_TARGETS) $(if $(SAN),,$(FUZZERS))
 
 deps:
@@ -120,7 +121,7 @@ $(VMLINUX): | deps
 	$(Q)mkdir -p $(@D)
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(BPF_OBJ): bpf/stallscope.bpf.c bpf/record.h $(VMLINUX)
+$(BPF_OBJ): bpf/stallscope.bpf.c bpf/record.h bpf/usdt_spec.h bpf/usdt_arg.bpf.h $(VMLINUX)
 	$(call msg,BPF,$@)
 	$(Q)clang $(BPF_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -c $< -o $@
 	$(Q)llvm-strip -g $@
@@ -204,6 +205,23 @@ $(BUILD)/tests/test_pb: tests/unit/test_pb.c viz/pb.c viz/pb.h tests/harness.c t
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iviz -Itests $< viz/pb.c tests/harness.c $(LDFLAGS) -o $@
 
+# The USDT note reader alone, on a program with probes of every argument
+# form and a semaphore (tests/tools/usdt_probes.c), which
+# tests/scenario/usdt.sh also records.  Built without sanitizers, like the
+# shim: its probes pin registers, and nothing in it needs checking.
+USDT_PROBES := $(BUILD)/tests/usdt-probes
+$(USDT_PROBES): tests/tools/usdt_probes.c tests/tools/usdt_probes_sema.c tests/tools/usdt_probes.h | deps
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out -fsanitize=% -fno-sanitize%,$(CFLAGS)) -Itests/tools \
+		tests/tools/usdt_probes.c tests/tools/usdt_probes_sema.c \
+		$(filter-out -fsanitize=%,$(LDFLAGS)) -o $@
+
+$(BUILD)/tests/test_usdt: tests/unit/test_usdt.c userspace/usdt.c userspace/usdt.h bpf/usdt_spec.h tests/harness.c tests/harness.h | $(USDT_PROBES)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< userspace/usdt.c tests/harness.c $(LDFLAGS) -lelf -o $@
+
 $(BUILD)/tests/mktrace: tests/tools/mktrace.c $(TRACE_DEPS)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
@@ -234,6 +252,11 @@ $(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c $(TRACE_DEPS) | deps
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< $(TRACE_SRCS) -o $@
 
+$(BUILD)/fuzz/fuzz_usdt_notes: tests/fuzz/fuzz_usdt_notes.c userspace/usdt.c userspace/usdt.h bpf/usdt_spec.h | deps
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/usdt.c -lelf -o $@
+
 # Longer fuzzing than check's smoke run: FUZZ_SECONDS per target.
 fuzz: $(FUZZERS)
 	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run.sh $(BUILD)
@@ -252,6 +275,7 @@ bench: $(BENCHES) $(BUILD)/bin/http-stall $(STALLSCOPE) | deps
 	$(Q)bench/probe_cost.sh $(BUILD)
 	$(Q)bench/http_wrk.sh $(BUILD)
 	$(Q)bench/record_cost.sh $(BUILD)
+	$(Q)bench/record_latency.sh $(BUILD)
 	$(Q)bench/analyze_bench.sh $(BUILD)
 
 # The main job: both scenarios recorded legacy vs fixed, analyzed (root).

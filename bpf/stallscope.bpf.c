@@ -8,8 +8,9 @@
  * is attached (userspace decides: --kernel-only attaches no USDT), the
  * file, or the meaning of the runtime's probe arguments (copied as is).
  *
- * Sources: the runtime's and the shim's USDT probes (one program, the
- * record type is the attach cookie); tp_btf sched_switch / sched_waking
+ * Sources: the runtime's and the shim's USDT probes (one program on
+ * uprobe_multi links; each site's cookie names its argument spec, whose
+ * cookie is the record type: usdt_arg.bpf.h); tp_btf sched_switch / sched_waking
  * (plain tp/ programs occasionally miss events on this kernel); the futex
  * and epoll syscall tracepoints; epoll_ctl, to learn which sockets the
  * target polls; sk_data_ready on those sockets (readiness arriving, in
@@ -22,10 +23,10 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/usdt.bpf.h>
 
 #include "record.h"
 #include "ring.h"
+#include "usdt_arg.bpf.h"
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -341,16 +342,16 @@ static __always_inline struct ring_state *ring_learn(struct ring_key *key,
 }
 
 /* ring_flush(ring): the owner's ring is half full since its last flush
- * (or was just made).  The cookie is the provider. */
-SEC("usdt")
+ * (or was just made).  Its spec's cookie is the provider. */
+SEC("uprobe")
 int handle_ring_flush(struct pt_regs *ctx)
 {
-	struct ring_key key = { current_tid(), (__u32)bpf_usdt_cookie(ctx) };
+	struct ring_key key = { current_tid(), (__u32)ss_usdt_cookie(ctx) };
 	struct ring_state *st;
-	long ring = 0;
+	__u64 ring = 0;
 
 	if (!current_is_target() || key.provider >= SS_RING_PROVIDERS ||
-	    bpf_usdt_arg(ctx, 0, &ring) || !ring)
+	    ss_usdt_arg(ctx, 0, &ring) || !ring)
 		return 0;
 	st = ring_learn(&key, (__u64)ring);
 	if (st)
@@ -359,14 +360,14 @@ int handle_ring_flush(struct pt_regs *ctx)
 }
 
 /* ring_retire(ring): the owner is exiting; what is left, then forget it. */
-SEC("usdt")
+SEC("uprobe")
 int handle_ring_retire(struct pt_regs *ctx)
 {
-	struct ring_key key = { current_tid(), (__u32)bpf_usdt_cookie(ctx) };
+	struct ring_key key = { current_tid(), (__u32)ss_usdt_cookie(ctx) };
 	struct ring_state *st;
-	long ring = 0;
+	__u64 ring = 0;
 
-	if (!current_is_target() || bpf_usdt_arg(ctx, 0, &ring) || !ring)
+	if (!current_is_target() || ss_usdt_arg(ctx, 0, &ring) || !ring)
 		return 0;
 	st = bpf_map_lookup_elem(&rings, &key);
 	if (st && st->ring == (__u64)ring)
@@ -435,21 +436,23 @@ int handle_exit(struct trace_event_raw_sys_enter *ctx)
 
 /* ---- USDT: the runtime's and the shim's probes ---------------------------- */
 
-SEC("usdt")
+SEC("uprobe")
 int handle_usdt(struct pt_regs *ctx)
 {
-	/* Attached with a pid filter; the cookie is the record type. */
+	/* Attached with a pid filter, one uprobe_multi link per binary
+	 * (loaded with expected attach type BPF_TRACE_UPROBE_MULTI). */
+	struct ss_usdt_spec *spec = ss_usdt_spec(ctx);
 	struct ss_record *r;
-	int n;
 
-	r = reserve((__u32)bpf_usdt_cookie(ctx), current_tid());
+	if (!spec)
+		return 0;
+	r = reserve((__u32)spec->cookie, current_tid());
 	if (!r)
 		return 0;
-	n = bpf_usdt_arg_cnt(ctx);
 	for (int i = 0; i < SS_RECORD_ARGS; i++) {
-		long v = 0;
-		if (i < n && !bpf_usdt_arg(ctx, i, &v))
-			r->args[i] = (__u64)v;
+		__u64 v;
+		if (!ss_usdt_arg(ctx, i, &v))
+			r->args[i] = v;
 	}
 	submit(r);
 	return 0;

@@ -16,8 +16,9 @@
  * Starting a command, in order:
  *  1. fork; the child blocks reading a pipe before it execs;
  *  2. load the programs with the child's pid as the target tgid and attach
- *     the USDT probes to the command's executable (uprobes live on the
- *     file, filtered by pid, so they are in place before it runs);
+ *     the USDT probes to the command's executable and the shim: one
+ *     uprobe_multi link per file (uprobes live on the file, filtered by
+ *     pid, so they are in place before it runs);
  *  3. release the child; a CLOEXEC pipe tells whether the exec worked;
  *  4. shortly after the exec (or at exit, if sooner) snapshot its
  *     mappings and hand the header to the sink (on_start); records that
@@ -59,6 +60,8 @@
 #include "stallscope.skel.h"
 #include "target.h"
 #include "trace.h"
+#include "uprobe_multi.h"
+#include "usdt.h"
 
 #define DEFAULT_OUT "stallscope.trace"
 #define DEFAULT_RING_BYTES (16U << 20)
@@ -113,8 +116,10 @@ struct ss_recorder {
 	char *exe;
 	struct stallscope_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link **links;
+	int *links;			/* uprobe_multi link fds, one per file */
 	unsigned nlinks, caplinks;
+	struct ss_usdt_spec *specs;	/* in usdt_specs, by id */
+	unsigned nspecs, capspecs;
 	bool started_sink;		/* on_start was called (and worked) */
 	int start_err;			/* on_start failed: never retried */
 	struct ss_record *pending;	/* before on_start */
@@ -154,9 +159,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
 	if (level == LIBBPF_DEBUG || (!verbose_libbpf && level == LIBBPF_INFO))
-		return 0;
-	/* USDT lookups on binaries without probes warn: only with -v. */
-	if (!verbose_libbpf && level == LIBBPF_WARN && strstr(fmt, "usdt"))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
@@ -381,41 +383,135 @@ static int start_sink(struct ss_recorder *r)
 
 /* ---- attaching ------------------------------------------------------------------------------ */
 
-static int add_link(struct ss_recorder *r, struct bpf_link *l)
+static int add_link(struct ss_recorder *r, int fd)
 {
 	if (r->nlinks == r->caplinks) {
-		unsigned nc = r->caplinks ? 2 * r->caplinks : 32;
-		struct bpf_link **nl = realloc(r->links, nc * sizeof(*nl));
+		unsigned nc = r->caplinks ? 2 * r->caplinks : 8;
+		int *nl = realloc(r->links, nc * sizeof(*nl));
 		if (!nl)
 			return -ENOMEM;
 		r->links = nl;
 		r->caplinks = nc;
 	}
-	r->links[r->nlinks++] = l;
+	r->links[r->nlinks++] = fd;
 	return 0;
 }
 
-/* Attaches every probe of the set found in path; returns how many. */
-static unsigned attach_probes(struct ss_recorder *r, const char *path,
-			      const char *provider,
+/* The index of spec in usdt_specs: an equal one's (sites often share
+ * one), or a new entry's.  0 or -errno. */
+static int spec_id(struct ss_recorder *r, const struct ss_usdt_spec *spec, __u32 *id)
+{
+	for (unsigned i = 0; i < r->nspecs; i++)
+		if (!memcmp(&r->specs[i], spec, sizeof(*spec))) {
+			*id = i;
+			return 0;
+		}
+	if (r->nspecs == SS_USDT_MAX_SPECS)
+		return -E2BIG;
+	if (r->nspecs == r->capspecs) {
+		unsigned nc = r->capspecs ? 2 * r->capspecs : 64;
+		struct ss_usdt_spec *ns = realloc(r->specs, nc * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		r->specs = ns;
+		r->capspecs = nc;
+	}
+	*id = r->nspecs;
+	if (bpf_map_update_elem(bpf_map__fd(r->skel->maps.usdt_specs), id, spec, BPF_ANY))
+		return -errno;
+	r->specs[r->nspecs++] = *spec;
+	return 0;
+}
+
+static const struct probe_def *probe_def_find(const struct probe_def *defs,
+					      unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(defs[i].name, name))
+			return &defs[i];
+	return NULL;
+}
+
+/* Attaches prog to every site in path of the provider's probes that
+ * defs lists (each site's spec cookie is its def's type), through one
+ * uprobe_multi link; returns how many sites. */
+static unsigned attach_probes(struct ss_recorder *r, struct bpf_program *prog,
+			      const char *path, const char *provider,
 			      const struct probe_def *defs, unsigned n)
 {
-	unsigned attached = 0;
+	struct ss_usdt_notes notes;
+	__u64 *offsets = NULL, *ref_ctrs = NULL, *cookies = NULL;
+	unsigned cnt = 0;
+	bool semaphores = false;
+	int fd, err;
 
-	for (unsigned i = 0; i < n; i++) {
-		LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = defs[i].type);
-		struct bpf_link *l = bpf_program__attach_usdt(
-			r->skel->progs.handle_usdt, r->t.pid, path, provider,
-			defs[i].name, &opts);
-		if (!l)
-			continue;	/* not in this binary */
-		if (add_link(r, l)) {
-			bpf_link__destroy(l);
-			break;
-		}
-		attached++;
+	if ((err = ss_usdt_notes_read(path, &notes))) {
+		if (r->o.verbose)
+			fprintf(stderr, "stallscope: no usdt probes read from %s: %s\n",
+				path, notes.error);
+		goto out;
 	}
-	return attached;
+	offsets = calloc(notes.n + 1, sizeof(*offsets));
+	ref_ctrs = calloc(notes.n + 1, sizeof(*ref_ctrs));
+	cookies = calloc(notes.n + 1, sizeof(*cookies));
+	if (!offsets || !ref_ctrs || !cookies) {
+		fprintf(stderr, "stallscope: cannot attach the usdt probes of %s: %s\n",
+			path, strerror(ENOMEM));
+		goto out;
+	}
+	for (unsigned i = 0; i < notes.n; i++) {
+		const struct ss_usdt_probe *p = &notes.probes[i];
+		const struct probe_def *def;
+		struct ss_usdt_spec spec;
+		__u32 id;
+
+		if (strcmp(p->provider, provider))
+			continue;
+		if (!(def = probe_def_find(defs, n, p->name))) {
+			if (r->o.verbose)
+				fprintf(stderr, "stallscope: usdt %s:%s in %s is not one this stallscope records\n",
+					provider, p->name, path);
+			continue;
+		}
+		if (p->err) {
+			fprintf(stderr, "stallscope: skipping usdt %s:%s at %s+0x%llx: %s\n",
+				provider, p->name, path, (unsigned long long)p->offset, p->why);
+			continue;
+		}
+		spec = p->spec;
+		spec.cookie = def->type;
+		if ((err = spec_id(r, &spec, &id))) {
+			fprintf(stderr, "stallscope: skipping usdt %s:%s at %s+0x%llx: no room for its spec: %s\n",
+				provider, p->name, path, (unsigned long long)p->offset,
+				strerror(-err));
+			continue;
+		}
+		offsets[cnt] = p->offset;
+		ref_ctrs[cnt] = p->ref_ctr_offset;
+		semaphores |= p->ref_ctr_offset != 0;
+		cookies[cnt++] = id;
+	}
+	if (!cnt)
+		goto out;
+	fd = ss_uprobe_multi_attach(bpf_program__fd(prog), path,
+				    r->t.pid, offsets, semaphores ? ref_ctrs : NULL,
+				    cookies, cnt);
+	if (fd < 0) {
+		fprintf(stderr, "stallscope: cannot attach usdt %s probes in %s: %s\n",
+			provider, path, strerror(-fd));
+		cnt = 0;
+	} else if (add_link(r, fd)) {
+		fprintf(stderr, "stallscope: cannot attach usdt %s probes in %s: %s\n",
+			provider, path, strerror(ENOMEM));
+		close(fd);
+		cnt = 0;
+	}
+out:
+	free(offsets);
+	free(ref_ctrs);
+	free(cookies);
+	ss_usdt_notes_free(&notes);
+	return cnt;
 }
 
 static bool is_shim(const char *path)
@@ -426,49 +522,44 @@ static bool is_shim(const char *path)
 }
 
 /* The event rings of one provider in path: their flush and retire
- * probes, through which everything else arrives.  False if path has no
- * rings (then its probes are attached one by one). */
+ * probes, through which everything else arrives (each spec's cookie says
+ * whose rings: SS_RING_WSRT or SS_RING_SHIM).  False if path has no rings
+ * (a binary from before them: its probes are attached one by one). */
 static bool attach_ring(struct ss_recorder *r, const char *path,
 			const char *provider)
 {
-	LIBBPF_OPTS(bpf_usdt_opts, opts,
-		    .usdt_cookie = strcmp(provider, "wsrt") ? SS_RING_SHIM : SS_RING_WSRT);
-	struct bpf_link *l;
+	__u32 which = strcmp(provider, "wsrt") ? SS_RING_SHIM : SS_RING_WSRT;
+	const struct probe_def flush = { "ring_flush", which },
+			       retire = { "ring_retire", which };
 
-	l = bpf_program__attach_usdt(r->skel->progs.handle_ring_flush, r->t.pid,
-				     path, provider, "ring_flush", &opts);
-	if (!l)
+	if (!attach_probes(r, r->skel->progs.handle_ring_flush, path, provider, &flush, 1))
 		return false;
-	if (add_link(r, l)) {
-		bpf_link__destroy(l);
-		return false;
-	}
-	l = bpf_program__attach_usdt(r->skel->progs.handle_ring_retire, r->t.pid,
-				     path, provider, "ring_retire", &opts);
-	if (l && add_link(r, l))
-		bpf_link__destroy(l);
+	attach_probes(r, r->skel->progs.handle_ring_retire, path, provider, &retire, 1);
 	return true;
 }
 
-static unsigned attach_runtime(struct ss_recorder *r, const char *path)
+static unsigned attach_runtime(struct ss_recorder *r, struct bpf_program *prog,
+			       const char *path)
 {
 	if (attach_ring(r, path, "wsrt"))
 		return 1;
-	return attach_probes(r, path, "wsrt", wsrt_probes, N_PROBES(wsrt_probes));
+	return attach_probes(r, prog, path, "wsrt", wsrt_probes, N_PROBES(wsrt_probes));
 }
 
-static unsigned attach_shim(struct ss_recorder *r, const char *path)
+static unsigned attach_shim(struct ss_recorder *r, struct bpf_program *prog,
+			    const char *path)
 {
 	if (attach_ring(r, path, "stallscope"))
 		return 1;
-	return attach_probes(r, path, "stallscope", shim_probes, N_PROBES(shim_probes));
+	return attach_probes(r, prog, path, "stallscope", shim_probes, N_PROBES(shim_probes));
 }
 
 /* The runtime's probes in the target's executable and libraries; the
  * preload shim's in the shim the target runs with. */
 static void attach_usdt(struct ss_recorder *r, const char *exe)
 {
-	unsigned n = attach_runtime(r, exe);
+	struct bpf_program *prog = r->skel->progs.handle_usdt;
+	unsigned n = attach_runtime(r, prog, exe);
 	unsigned nshim = 0;
 	char *shim = NULL;
 
@@ -485,9 +576,9 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 				if (seen)
 					continue;
 				if (is_shim(m[i].path))
-					nshim += attach_shim(r, m[i].path);
+					nshim += attach_shim(r, prog, m[i].path);
 				else
-					n += attach_runtime(r, m[i].path);
+					n += attach_runtime(r, prog, m[i].path);
 			}
 			free(m);
 		}
@@ -499,7 +590,7 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 			fprintf(stderr,
 				"stallscope: no preload shim next to this binary (../lib/" SS_SHIM_NAME
 				"): recording without it\n");
-		else if (!(nshim = attach_shim(r, shim)))
+		else if (!(nshim = attach_shim(r, prog, shim)))
 			fprintf(stderr,
 				"stallscope: %s has no stallscope probes: recording without them\n",
 				shim);
@@ -583,25 +674,32 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	}
 	r->skel->rodata->targ_tgid = (__u32)r->t.pid;
 	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
+	/* The probes' program is attached by uprobe_multi links (attach_usdt). */
 	bpf_program__set_autoattach(r->skel->progs.handle_usdt, false);
 	bpf_program__set_autoattach(r->skel->progs.handle_ring_flush, false);
 	bpf_program__set_autoattach(r->skel->progs.handle_ring_retire, false);
 	bpf_program__set_autoattach(r->skel->progs.handle_ring_pull, false);
+	bpf_program__set_expected_attach_type(r->skel->progs.handle_usdt,
+					      SS_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_flush,
+					      SS_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_retire,
+					      SS_BPF_TRACE_UPROBE_MULTI);
 	if ((err = stallscope_bpf__load(r->skel))) {
 		fprintf(stderr, "stallscope: cannot load the BPF programs: %s\n", strerror(-err));
 		goto fail;
 	}
 	if (!r->t.started)
 		ss_proc_epoll_sockets(r->t.pid, seed_socket, r);
-	/* The probes first: attaching uprobes can wait seconds behind other
-	 * recordings' detaches (the kernel serializes them), and the
-	 * tracepoints would meanwhile record that wait into the trace. */
 	/* Before the probes: the rings' slots from before now are not ours. */
 	if ((err = ss_ringrec_new(&r->rr, emit_ring_record,
 				  r->o.on_block_begin ? &ring_blocks : NULL, r))) {
 		fprintf(stderr, "stallscope: %s\n", strerror(-err));
 		goto fail;
 	}
+	/* The probes first: attaching can wait behind other tracers' uprobe
+	 * detaches (the kernel serializes them), and the tracepoints would
+	 * meanwhile record that wait into the trace. */
 	if (!o->kernel_only) {
 		union bpf_iter_link_info linfo = { .task.pid = (__u32)r->t.pid };
 		LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &linfo,
@@ -765,25 +863,18 @@ void ss_recorder_stats(const struct ss_recorder *r, struct ss_recorder_stats *s)
 	s->exit_status = r->t.exited ? r->t.exit_status : -1;
 }
 
-/*
- * Slow when probes were attached: detaching a uprobe waits for an RCU
- * grace period, and the kernel does them one at a time across processes
- * (~0.1 s per probe site here: seconds for a wsrt program with the shim).
- * record prints its summary first, live says "detaching the probes".
- * Detaching in the background instead was tried: the next recording's
- * attach then waited behind it (same kernel lock), and under TSan a
- * starting target's exec was held up for seconds too.
- */
+/* Closing a uprobe_multi link detaches all its sites at once. */
 void ss_recorder_free(struct ss_recorder *r)
 {
 	if (!r)
 		return;
 	ss_target_close(&r->t);
 	for (unsigned i = 0; i < r->nlinks; i++)
-		bpf_link__destroy(r->links[i]);
+		close(r->links[i]);
 	bpf_link__destroy(r->pull);
 	ss_ringrec_free(r->rr);
 	free(r->links);
+	free(r->specs);
 	ring_buffer__free(r->rb);
 	stallscope_bpf__destroy(r->skel);
 	free(r->pending);
@@ -977,8 +1068,7 @@ int ss_cmd_record(int argc, char **argv)
 		return 2;
 	if (ss_recorder_open(&o, &r))
 		goto out;
-	/* A running process: say when its events start to count (attaching
-	 * can wait seconds behind another tracer's uprobe detaches). */
+	/* A running process: say when its events start to count. */
 	if (o.pid) {
 		if (c.duration_s > 0)
 			fprintf(stderr, "stallscope: recording pid %d for %g s\n",
