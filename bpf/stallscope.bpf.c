@@ -61,6 +61,27 @@ struct {
 	__type(value, __u32);
 } socks SEC(".maps");
 
+/* Readiness worth a record (see handle_sk_data_ready): how many target
+ * threads are inside an epoll wait, and whether a readiness record was
+ * made that no epoll wait has harvested yet. */
+__u32 in_epoll = 0;
+__u32 ready_pending = 0;
+
+/* Target threads inside an epoll wait (for the count, if one dies there). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} epoll_waiters SEC(".maps");
+
+/* A target thread leaves an epoll wait (or dies in one). */
+static __always_inline void epoll_left(__u32 tid)
+{
+	if (!bpf_map_delete_elem(&epoll_waiters, &tid))
+		__sync_fetch_and_add(&in_epoll, (__u32)-1);
+}
+
 #define STEAL_MIN_NS 1000000ULL
 
 /* Per CPU: steal time and clock at the last sample. */
@@ -397,23 +418,6 @@ int handle_ring_pull(struct bpf_iter__task *ctx)
 	return 0;
 }
 
-/* exit_group: this thread's ring, and every other thread's (they share
- * this address space, and will die without another chance). */
-static long drain_one(struct bpf_map *map, struct ring_key *key,
-		      struct ring_state *st, void *ctx)
-{
-	ring_drain_current(st, key->tid, SS_DRAIN_EXIT, RING_DRAIN_MAX);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_exit_group")
-int handle_exit_group(struct trace_event_raw_sys_enter *ctx)
-{
-	if (current_is_target())
-		bpf_for_each_map_elem(&rings, drain_one, NULL, 0);
-	return 0;
-}
-
 /* A thread's rings, before it leaves (sched_switch, exit). */
 static __always_inline void drain_thread(__u32 tid, __u32 why, __u64 max)
 {
@@ -426,13 +430,6 @@ static __always_inline void drain_thread(__u32 tid, __u32 why, __u64 max)
 		ring_drain_current(st, tid, why, max);
 }
 
-SEC("tracepoint/syscalls/sys_enter_exit")
-int handle_exit(struct trace_event_raw_sys_enter *ctx)
-{
-	if (current_is_target())
-		drain_thread(current_tid(), SS_DRAIN_EXIT, RING_DRAIN_MAX);
-	return 0;
-}
 
 /* ---- USDT: the runtime's and the shim's probes ---------------------------- */
 
@@ -550,6 +547,7 @@ int BPF_PROG(handle_process_exit, struct task_struct *task, bool group_dead)
 		bpf_map_delete_elem(&rings, &key);	/* its memory may be gone */
 		key.provider = SS_RING_SHIM;
 		bpf_map_delete_elem(&rings, &key);
+		epoll_left(task->pid);	/* died in an epoll wait */
 	}
 	r = reserve(SS_THREAD_EXIT, task->pid);
 	if (!r)
@@ -560,7 +558,22 @@ int BPF_PROG(handle_process_exit, struct task_struct *task, bool group_dead)
 	return 0;
 }
 
-/* ---- futex -------------------------------------------------------------------------- */
+/* ---- syscalls: futex, epoll, exit ------------------------------------------------------ */
+
+/*
+ * One program at syscall entry and one at exit (raw_syscalls, tp_btf),
+ * for every syscall of the machine: the tgid first, then the few this
+ * tracer wants.  Cheaper than one perf-event tracepoint per syscall (no
+ * perf buffer per call), they need no tracefs, and two links detach in
+ * one grace period where twelve took half a second.
+ */
+#define NR_futex 202
+#define NR_epoll_wait 232
+#define NR_epoll_ctl 233
+#define NR_epoll_pwait 281
+#define NR_epoll_pwait2 441
+#define NR_exit 60
+#define NR_exit_group 231
 
 static __always_inline __s64 timespec_ns(const void *uptr)
 {
@@ -571,114 +584,57 @@ static __always_inline __s64 timespec_ns(const void *uptr)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-SEC("tracepoint/syscalls/sys_enter_futex")
-int handle_futex_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline void futex_enter(const struct pt_regs *regs)
 {
-	struct ss_record *r;
+	struct ss_record *r = reserve(SS_FUTEX_ENTER, current_tid());
+	__u64 op = regs->si, a4 = regs->r10;
+	int cmd = op & 0x7f;
 
-	if (!current_is_target())
-		return 0;
-	r = reserve(SS_FUTEX_ENTER, current_tid());
 	if (!r)
-		return 0;
-	r->args[0] = ctx->args[0];
-	r->args[1] = ctx->args[1];
-	r->args[2] = ctx->args[2];
+		return;
+	r->args[0] = regs->di;
+	r->args[1] = op;
+	r->args[2] = regs->dx;
 	/* FUTEX_WAIT* take a timespec; other ops use the slot as val2. */
-	int cmd = ctx->args[1] & 0x7f;
 	r->args[3] = (cmd == 0 || cmd == 9 || cmd == 11) ?
-			     (__u64)timespec_ns((const void *)ctx->args[3]) :
-			     ctx->args[3];
+			     (__u64)timespec_ns((const void *)a4) : a4;
 	submit(r);
-	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_futex")
-int handle_futex_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void epoll_enter(const struct pt_regs *regs, int which)
 {
+	__u32 tid = current_tid();
+	__u8 one = 1;
 	struct ss_record *r;
 
-	if (!current_is_target())
-		return 0;
-	r = reserve(SS_FUTEX_EXIT, current_tid());
+	if (!bpf_map_update_elem(&epoll_waiters, &tid, &one, BPF_NOEXIST))
+		__sync_fetch_and_add(&in_epoll, 1);
+	r = reserve(SS_EPOLL_ENTER, tid);
 	if (!r)
-		return 0;
-	r->args[0] = ctx->ret;
-	submit(r);
-	return 0;
-}
-
-/* ---- epoll ----------------------------------------------------------------------------- */
-
-static __always_inline int epoll_enter(struct trace_event_raw_sys_enter *ctx,
-				       int which)
-{
-	struct ss_record *r;
-
-	if (!current_is_target())
-		return 0;
-	r = reserve(SS_EPOLL_ENTER, current_tid());
-	if (!r)
-		return 0;
-	r->args[0] = ctx->args[0];
-	r->args[1] = ctx->args[2];
-	r->args[2] = which == 2 ? (__u64)timespec_ns((const void *)ctx->args[3])
-				: (__u64)(long)(int)ctx->args[3];
+		return;
+	r->args[0] = regs->di;
+	r->args[1] = regs->dx;
+	r->args[2] = which == 2 ? (__u64)timespec_ns((const void *)regs->r10)
+				: (__u64)(long)(int)regs->r10;
 	r->args[3] = which;
 	submit(r);
-	return 0;
 }
 
-static __always_inline int epoll_exit(struct trace_event_raw_sys_exit *ctx,
-				      int which)
+
+static __always_inline void epoll_exit(long ret, int which)
 {
+	__u32 tid = current_tid();
 	struct ss_record *r;
 
-	if (!current_is_target())
-		return 0;
-	r = reserve(SS_EPOLL_EXIT, current_tid());
+	epoll_left(tid);
+	if (ret > 0)
+		ready_pending = 0;	/* harvested */
+	r = reserve(SS_EPOLL_EXIT, tid);
 	if (!r)
-		return 0;
-	r->args[0] = ctx->ret;
+		return;
+	r->args[0] = ret;
 	r->args[1] = which;
 	submit(r);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_epoll_wait")
-int handle_epoll_wait_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return epoll_enter(ctx, 0);
-}
-
-SEC("tracepoint/syscalls/sys_exit_epoll_wait")
-int handle_epoll_wait_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return epoll_exit(ctx, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_epoll_pwait")
-int handle_epoll_pwait_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return epoll_enter(ctx, 1);
-}
-
-SEC("tracepoint/syscalls/sys_exit_epoll_pwait")
-int handle_epoll_pwait_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return epoll_exit(ctx, 1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_epoll_pwait2")
-int handle_epoll_pwait2_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return epoll_enter(ctx, 2);
-}
-
-SEC("tracepoint/syscalls/sys_exit_epoll_pwait2")
-int handle_epoll_pwait2_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return epoll_exit(ctx, 2);
 }
 
 /* The inode of fd in the current task if it is a socket, else 0. */
@@ -700,16 +656,13 @@ static __always_inline __u64 socket_inode(int fd)
 	return BPF_CORE_READ(ino, i_ino);
 }
 
-SEC("tracepoint/syscalls/sys_enter_epoll_ctl")
-int handle_epoll_ctl(struct trace_event_raw_sys_enter *ctx)
+static __always_inline void epoll_ctl(const struct pt_regs *regs)
 {
-	int op = (int)ctx->args[1], fd = (int)ctx->args[2];
+	int op = (int)regs->si, fd = (int)regs->dx;
+	__u64 uevents = regs->r10, ino;
 	struct ss_record *r;
 	__u32 one = 1, events = 0;
-	__u64 ino;
 
-	if (!current_is_target())
-		return 0;
 	ino = socket_inode(fd);
 	if (ino) {
 		if (op == EPOLL_CTL_DEL)
@@ -717,18 +670,84 @@ int handle_epoll_ctl(struct trace_event_raw_sys_enter *ctx)
 		else
 			bpf_map_update_elem(&socks, &ino, &one, BPF_ANY);
 	}
-	if (op != EPOLL_CTL_DEL && ctx->args[3])
-		bpf_probe_read_user(&events, sizeof(events),
-				    (const void *)ctx->args[3]);
+	if (op != EPOLL_CTL_DEL && uevents)
+		bpf_probe_read_user(&events, sizeof(events), (const void *)uevents);
 	r = reserve(SS_EPOLL_CTL, current_tid());
 	if (!r)
-		return 0;
-	r->args[0] = ctx->args[0];
+		return;
+	r->args[0] = regs->di;
 	r->args[1] = op;
 	r->args[2] = fd;
 	r->args[3] = events;
 	r->args[4] = ino;
 	submit(r);
+}
+
+/* exit_group: every thread's rings (they share this address space, and
+ * die without another chance). */
+static long drain_one(struct bpf_map *map, struct ring_key *key,
+		      struct ring_state *st, void *ctx)
+{
+	ring_drain_current(st, key->tid, SS_DRAIN_EXIT, RING_DRAIN_MAX);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
+{
+	if (!current_is_target())
+		return 0;
+	switch (id) {
+	case NR_futex:
+		futex_enter(regs);
+		break;
+	case NR_epoll_wait:
+		epoll_enter(regs, 0);
+		break;
+	case NR_epoll_pwait:
+		epoll_enter(regs, 1);
+		break;
+	case NR_epoll_pwait2:
+		epoll_enter(regs, 2);
+		break;
+	case NR_epoll_ctl:
+		epoll_ctl(regs);
+		break;
+	case NR_exit:
+		drain_thread(current_tid(), SS_DRAIN_EXIT, RING_DRAIN_MAX);
+		break;
+	case NR_exit_group:
+		bpf_for_each_map_elem(&rings, drain_one, NULL, 0);
+		break;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct ss_record *r;
+
+	if (!current_is_target())
+		return 0;
+	switch (regs->orig_ax) {
+	case NR_futex:
+		r = reserve(SS_FUTEX_EXIT, current_tid());
+		if (r) {
+			r->args[0] = ret;
+			submit(r);
+		}
+		break;
+	case NR_epoll_wait:
+		epoll_exit(ret, 0);
+		break;
+	case NR_epoll_pwait:
+		epoll_exit(ret, 1);
+		break;
+	case NR_epoll_pwait2:
+		epoll_exit(ret, 2);
+		break;
+	}
 	return 0;
 }
 
@@ -737,13 +756,21 @@ int handle_epoll_ctl(struct trace_event_raw_sys_enter *ctx)
 SEC("tp_btf/sk_data_ready")
 int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 {
-	/* Runs in whoever delivers the data (on loopback: the sender):
-	 * filter by socket, not by process. */
-	__u64 ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	/* Runs in whoever delivers the data (on loopback: the sender), for
+	 * every socket of the machine.  Worth a record only while no target
+	 * thread waits in epoll (it would harvest it at once) and the last
+	 * readiness recorded has been harvested (the analyzer's rule: the
+	 * first readiness of a wait is the one that counts) — checked before
+	 * anything else, then: is it a socket the target polls? */
+	__u64 ino;
 	struct ss_record *r;
 
+	if (in_epoll || ready_pending)
+		return 0;
+	ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	if (!ino || !bpf_map_lookup_elem(&socks, &ino))
 		return 0;
+	ready_pending = 1;
 	r = reserve(SS_SK_DATA_READY, current_tid());
 	if (!r)
 		return 0;

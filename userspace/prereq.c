@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What recording needs from the machine, checked — and prepared, where a
- * root tool can — before anything is loaded, so that a fresh machine
- * either works or gets one line naming the fix.
+ * What recording needs from the machine, checked before anything is
+ * loaded, so that a fresh machine either works or gets one line naming
+ * the fix.
  *
- * Owns: the privileges (CAP_BPF, CAP_PERFMON; root), kernel BTF, tracefs
- * (mounted when missing: libbpf needs it to find the syscall tracepoints'
- * ids), the tracepoints the BPF programs attach to.  Does not own:
- * loading and attaching (record.c), which still report their own errors.
+ * Owns: the privileges (CAP_BPF and CAP_PERFMON, which root has; a
+ * container may grant just those), kernel BTF, kernel lockdown.  Does not
+ * own: loading and attaching (record.c), which still report their own
+ * errors.
  *
- * Looked at and left alone, because they do not stand in the way here:
- *  - debugfs: only an older home of tracefs (debugfs/tracing).  libbpf
- *    uses it when it is there, so the check follows the path libbpf will
- *    use;
+ * Looked at and found not to stand in the way:
+ *  - tracefs (and debugfs, its older home): not needed.  Every program is
+ *    a tp_btf tracepoint (syscalls through raw_syscalls), a uprobe_multi
+ *    link or an iterator, none of which looks anything up in tracefs; a
+ *    fresh machine has it unmounted, and stallscope leaves it so
+ *    (tests/scenario/fresh_machine.sh);
  *  - perf_event_paranoid: applies to unprivileged users only; with
  *    CAP_PERFMON it is bypassed;
  *  - RLIMIT_MEMLOCK: BPF memory is charged to the memory cgroup since
- *    Linux 5.11 (libbpf raises the limit itself on older kernels);
- *  - a read-only /sys: a mount on top of /sys/kernel/tracing works on a
- *    read-only sysfs (tested: tests/scenario/fresh_machine.sh);
+ *    Linux 5.11 (libbpf raises the limit itself on older kernels); the
+ *    event rings are pre-faulted, not locked;
+ *  - a read-only /sys: nothing is written there;
  *  - kernel lockdown: its integrity mode allows tracing; confidentiality
  *    forbids reading kernel memory, which no BPF tracer can do without —
  *    a clear error when securityfs shows it.
@@ -29,15 +31,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "prereq.h"
 
-#define TRACEFS "/sys/kernel/tracing"
-#define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
 #define BTF "/sys/kernel/btf/vmlinux"
 
 #ifndef CAP_PERFMON
@@ -74,7 +73,7 @@ static bool locked_down(void)
 }
 
 /* What the programs need: BPF and perf events (CAP_SYS_ADMIN covers
- * both), and for tracefs, CAP_SYS_ADMIN to mount it. */
+ * both). */
 static int check_privileges(const char *cmd)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -94,44 +93,6 @@ static int check_privileges(const char *cmd)
 				"with them (e.g. in a container, --cap-add BPF --cap-add "
 				"PERFMON)\n", cmd);
 	return -EPERM;
-}
-
-/*
- * tracefs where libbpf looks for it: debugfs/tracing if that exists
- * (libbpf's own test), else /sys/kernel/tracing.  Mounted there when its
- * syscall events are missing; quiet if it is there already.
- */
-static int prepare_tracefs(void)
-{
-	const char *dir = access(DEBUGFS_TRACING, F_OK) ? TRACEFS : DEBUGFS_TRACING;
-	char events[64];
-
-	snprintf(events, sizeof(events), "%s/events", dir);
-	if (!is_dir(events)) {
-		if (!is_dir(dir)) {
-			fprintf(stderr, "stallscope: %s does not exist: this kernel has no "
-					"tracefs (build it with CONFIG_TRACING=y)\n", dir);
-			return -ENOENT;
-		}
-		if (mount("tracefs", dir, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "mode=700")) {
-			int err = errno;
-			fprintf(stderr, "stallscope: tracefs is not mounted and mounting it "
-					"failed (%s): run `mount -t tracefs tracefs %s` as "
-					"root, then try again\n", strerror(err), dir);
-			return -err;
-		}
-		fprintf(stderr, "stallscope: tracefs was not mounted: mounted it at %s\n",
-			dir);
-	}
-	snprintf(events, sizeof(events), "%s/events/syscalls", dir);
-	if (!is_dir(events)) {
-		fprintf(stderr, "stallscope: %s is missing: this kernel has no syscall "
-				"tracepoints (build it with CONFIG_FTRACE_SYSCALLS=y)\n",
-			events);
-		return -ENOENT;
-	}
-	return 0;
 }
 
 int ss_prereq_prepare(const char *cmd)
@@ -155,5 +116,5 @@ int ss_prereq_prepare(const char *cmd)
 				"(or none) to trace\n");
 		return -EPERM;
 	}
-	return prepare_tracefs();
+	return 0;
 }

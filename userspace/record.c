@@ -35,6 +35,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -685,6 +686,13 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 					      SS_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_retire,
 					      SS_BPF_TRACE_UPROBE_MULTI);
+	{ /* EXPERIMENT */
+		const char *no = getenv("SS_NOPROG");
+		struct bpf_program *pg;
+		bpf_object__for_each_program(pg, r->skel->obj)
+			if (no && strstr(no, bpf_program__name(pg)))
+				bpf_program__set_autoload(pg, false);
+	}
 	if ((err = stallscope_bpf__load(r->skel))) {
 		fprintf(stderr, "stallscope: cannot load the BPF programs: %s\n", strerror(-err));
 		goto fail;
@@ -863,14 +871,70 @@ void ss_recorder_stats(const struct ss_recorder *r, struct ss_recorder_stats *s)
 	s->exit_status = r->t.exited ? r->t.exit_status : -1;
 }
 
-/* Closing a uprobe_multi link detaches all its sites at once. */
+/* One link to close, on a thread of its own (detach_all). */
+struct detach_job {
+	int fd;			/* a uprobe_multi link, or -1 */
+	struct bpf_link **link;	/* a skeleton's or the pull's link, or NULL */
+	pthread_t thread;
+	bool started;
+};
+
+static void *detach_one(void *arg)
+{
+	struct detach_job *j = arg;
+
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->link) {
+		bpf_link__destroy(*j->link);
+		*j->link = NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Every link at once.  Closing one waits for an RCU grace period (tens of
+ * ms here: a tracepoint's perf event, a uprobe_multi link), and closed one
+ * after the other they kept `record` half a second past its target;
+ * closed from as many threads, the waits overlap.  Whatever cannot get a
+ * thread is closed here.
+ */
+static void detach_all(struct ss_recorder *r)
+{
+	const struct bpf_object_skeleton *sk = r->skel ? r->skel->skeleton : NULL;
+	unsigned nprogs = sk ? (unsigned)sk->prog_cnt : 0, n = 0;
+	struct detach_job *jobs = calloc(r->nlinks + nprogs + 1, sizeof(*jobs));
+
+	for (unsigned i = 0; i < r->nlinks; i++) {
+		if (!jobs) {
+			close(r->links[i]);
+			continue;
+		}
+		jobs[n++] = (struct detach_job){ .fd = r->links[i] };
+	}
+	r->nlinks = 0;
+	for (unsigned i = 0; jobs && i < nprogs; i++)
+		if (*sk->progs[i].link)
+			jobs[n++] = (struct detach_job){ .fd = -1, .link = sk->progs[i].link };
+	if (jobs && r->pull)
+		jobs[n++] = (struct detach_job){ .fd = -1, .link = &r->pull };
+	for (unsigned i = 0; i < n; i++)
+		jobs[i].started = !pthread_create(&jobs[i].thread, NULL, detach_one, &jobs[i]);
+	for (unsigned i = 0; i < n; i++) {
+		if (jobs[i].started)
+			pthread_join(jobs[i].thread, NULL);
+		else
+			detach_one(&jobs[i]);
+	}
+	free(jobs);
+}
+
 void ss_recorder_free(struct ss_recorder *r)
 {
 	if (!r)
 		return;
 	ss_target_close(&r->t);
-	for (unsigned i = 0; i < r->nlinks; i++)
-		close(r->links[i]);
+	detach_all(r);
 	bpf_link__destroy(r->pull);
 	ss_ringrec_free(r->rr);
 	free(r->links);
