@@ -686,13 +686,6 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 					      SS_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_retire,
 					      SS_BPF_TRACE_UPROBE_MULTI);
-	{ /* EXPERIMENT */
-		const char *no = getenv("SS_NOPROG");
-		struct bpf_program *pg;
-		bpf_object__for_each_program(pg, r->skel->obj)
-			if (no && strstr(no, bpf_program__name(pg)))
-				bpf_program__set_autoload(pg, false);
-	}
 	if ((err = stallscope_bpf__load(r->skel))) {
 		fprintf(stderr, "stallscope: cannot load the BPF programs: %s\n", strerror(-err));
 		goto fail;
