@@ -35,6 +35,8 @@
 #define EPOLL_CTL_MOD 3
 
 const volatile __u32 targ_tgid = 0;
+/* The target's event rings are being drained (not --kernel-only). */
+const volatile bool targ_rings = false;
 
 /* Sized by userspace before load (bpf_map__set_max_entries). */
 struct {
@@ -473,7 +475,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	 * records), which bounds each of its runs. */
 	steal_sample(p);
 	/* Still in prev's address space: its rings, before it sleeps. */
-	if (p)
+	if (p && targ_rings)
 		drain_thread(prev->pid, SS_DRAIN_SWITCH, RING_DRAIN_SWITCH);
 	r = reserve_only(SS_SCHED_SWITCH, prev->pid);
 	if (!r)
@@ -692,10 +694,19 @@ static long drain_one(struct bpf_map *map, struct ring_key *key,
 	return 0;
 }
 
+/* One of the syscalls above: a compare on a register, cheaper than the
+ * tgid (a helper call), so first. */
+static __always_inline bool wanted_syscall(long id)
+{
+	return id == NR_futex || id == NR_epoll_wait || id == NR_epoll_pwait ||
+	       id == NR_epoll_pwait2 || id == NR_epoll_ctl || id == NR_exit ||
+	       id == NR_exit_group;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 {
-	if (!current_is_target())
+	if (!wanted_syscall(id) || !current_is_target())
 		return 0;
 	switch (id) {
 	case NR_futex:
@@ -726,11 +737,12 @@ int BPF_PROG(handle_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(handle_sys_exit, struct pt_regs *regs, long ret)
 {
+	long id = regs->orig_ax;
 	struct ss_record *r;
 
-	if (!current_is_target())
+	if (!wanted_syscall(id) || !current_is_target())
 		return 0;
-	switch (regs->orig_ax) {
+	switch (id) {
 	case NR_futex:
 		r = reserve(SS_FUTEX_EXIT, current_tid());
 		if (r) {
