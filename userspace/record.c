@@ -65,7 +65,7 @@
 #include "usdt.h"
 
 #define DEFAULT_OUT "stallscope.trace"
-#define DEFAULT_RING_BYTES (16U << 20)
+#define DEFAULT_RING_BYTES (64U << 20)
 #define HEADER_DELAY_NS 20000000ULL	/* after exec: let ld.so map libraries */
 #define LOST_CHECK_NS 100000000ULL
 #define FLUSH_NS 1000000000ULL		/* the trace file, at least this often */

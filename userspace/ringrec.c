@@ -30,23 +30,26 @@
 #include "ringrec.h"
 
 #define NPAIRS 4096		/* pairs kept: seconds at the sampling rate */
-#define NCARRIES 1024		/* rings with a first half waiting, at most */
+#define NHALVES 256		/* halves of events waiting for the other, at most */
 #define SAMPLE_TRIES 5
 
 struct pair {
 	__u64 tsc, ns;
 };
 
-/* A two-slot event whose halves a drain put in two pieces (BPF cuts
- * pieces by size, not by event): the first half waits here for the next
- * piece of the same ring. */
-struct carry {
-	__u64 ring;		/* 0: free */
-	__u64 seq;		/* the first half's sequence number */
+/* A two-slot event whose halves BPF put in two chunks (pieces are cut
+ * by size, claims at the ring's end or at a drain's limit): the half that
+ * came first waits here for the other, which may come in a later chunk —
+ * or an earlier one, when two drains of a ring run at once on two CPUs
+ * and the second submits first.  Keyed by the ring and the event's first
+ * sequence number; a handful wait at a time. */
+struct half {
+	__u64 ring;		/* 0: a free entry */
+	__u64 seq;		/* the event's first slot's sequence number */
 	__u32 tid;
-	struct ss_ring_slot first;
+	bool second;		/* this is the event's second slot */
+	struct ss_ring_slot slot;
 };
-
 struct ss_ringrec {
 	struct pair pairs[NPAIRS];	/* by time; a ring of the newest */
 	unsigned npairs, newest;
@@ -55,7 +58,7 @@ struct ss_ringrec {
 	ss_ringrec_emit_fn emit;
 	const struct ss_ringrec_blocks *block;	/* NULL: events through emit */
 	void *arg;
-	struct carry carries[NCARRIES];
+	struct half halves[NHALVES];
 };
 
 static __u64 mono_ns(void)
@@ -202,10 +205,10 @@ static void emit_lost(struct ss_ringrec *rr, __u32 tid, __u64 ts, __u64 n)
 
 void ss_ringrec_finish(struct ss_ringrec *rr)
 {
-	for (unsigned i = 0; i < NCARRIES; i++)
-		if (rr->carries[i].ring) {
-			emit_lost(rr, rr->carries[i].tid, mono_ns(), 1);
-			rr->carries[i].ring = 0;
+	for (unsigned i = 0; i < NHALVES; i++)
+		if (rr->halves[i].ring) {
+			emit_lost(rr, rr->halves[i].tid, mono_ns(), 1);
+			rr->halves[i].ring = 0;
 		}
 }
 
@@ -277,19 +280,6 @@ static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 	return lost;
 }
 
-/* The carry of this ring, or a free entry for it (NULL: table full). */
-static struct carry *carry_of(struct ss_ringrec *rr, __u32 tid, __u64 ring)
-{
-	unsigned h = (unsigned)((ring >> 6) ^ tid) % NCARRIES;
-
-	for (unsigned k = 0; k < NCARRIES; k++) {
-		struct carry *c = &rr->carries[(h + k) % NCARRIES];
-		if (!c->ring || (c->ring == ring && c->tid == tid))
-			return c;
-	}
-	return NULL;
-}
-
 /* The two halves together, delivered as the rest are. */
 static void deliver_pair(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 			 const struct ss_ring_slot *first,
@@ -299,12 +289,51 @@ static void deliver_pair(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 	struct ss_ring_chunk h = *c;
 
 	h.count = 2;
-	h.first = c->first - 1;
 	if (rr->block)
 		(void)as_blocks(rr, &h, two, 2);
 	else
 		(void)as_records(rr, &h, two, 2);
 }
+
+/*
+ * One half of a split event (slot at sequence number seq of chunk c):
+ * joined with its other half if that came already, else kept.  Returns
+ * the slots lost (a half pushed out of a full table).
+ */
+static __u64 half_arrived(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
+			  const struct ss_ring_slot *slot, __u64 seq)
+{
+	bool second = slot->type == SS_RING_EXT;
+	__u64 first = second ? seq - 1 : seq;
+	struct half *free_one = NULL;
+
+	for (unsigned i = 0; i < NHALVES; i++) {
+		struct half *h = &rr->halves[i];
+
+		if (!h->ring) {
+			free_one = free_one ? free_one : h;
+			continue;
+		}
+		if (h->ring == c->ring && h->tid == c->tid && h->seq == first &&
+		    h->second != second) {
+			struct ss_ring_chunk hdr = *c;
+
+			hdr.first = first;
+			if (second)
+				deliver_pair(rr, &hdr, &h->slot, slot);
+			else
+				deliver_pair(rr, &hdr, slot, &h->slot);
+			h->ring = 0;
+			return 0;
+		}
+	}
+	if (!free_one)
+		return 1;
+	*free_one = (struct half){ .ring = c->ring, .seq = first, .tid = c->tid,
+				   .second = second, .slot = *slot };
+	return 0;
+}
+
 
 /*
  * One chunk: checked, then each whole event younger than the recording
@@ -347,25 +376,13 @@ int ss_ringrec_chunk(struct ss_ringrec *rr, const void *data, size_t size)
 	if (ss_ringrec_last_sample_ns(rr) < c->ts)
 		ss_ringrec_sample(rr);
 
-	/* Halves of an event split between two pieces of one drain. */
-	struct carry *cy = carry_of(rr, c->tid, c->ring);
-	if (cy && cy->ring) {
-		if (i < n && c->first + i == cy->seq + 1 && s[i].type == SS_RING_EXT) {
-			struct ss_ring_chunk h = *c;
-			h.first = c->first + i;
-			deliver_pair(rr, &h, &cy->first, &s[i]);
-			i++;
-		} else {
-			lost++;
-		}
-		cy->ring = 0;
+	/* Halves of events split between chunks: at either end. */
+	if (i < n && s[i].type == SS_RING_EXT) {
+		lost += half_arrived(rr, c, &s[i], c->first + i);
+		i++;
 	}
-	if (cy && i < n && s[n - 1].type != SS_RING_EXT &&
-	    ss_ringdec_slots(s[n - 1].type) == 2) {
-		cy->ring = c->ring;
-		cy->tid = c->tid;
-		cy->seq = c->first + n - 1;
-		cy->first = s[n - 1];
+	if (i < n && s[n - 1].type != SS_RING_EXT && ss_ringdec_slots(s[n - 1].type) == 2) {
+		lost += half_arrived(rr, c, &s[n - 1], c->first + n - 1);
 		n--;
 	}
 	if (rr->block)

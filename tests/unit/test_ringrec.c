@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recorder's side of the rings (userspace/ringrec.c) on chunks made
+ * here as BPF would hand them over: what is decoded, what is counted
+ * lost, what is refused — never a garbage record.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include "harness.h"
+#include "userspace/ringrec.h"
+
+#define CAP 64
+
+struct sink {
+	struct ss_record recs[256];
+	unsigned n;
+	__u64 lost;
+};
+
+static void collect(void *arg, const struct ss_record *rec)
+{
+	struct sink *k = arg;
+
+	if (rec->type == SS_LOST) {
+		k->lost += rec->args[0];
+		return;
+	}
+	if (k->n < 256)
+		k->recs[k->n++] = *rec;
+}
+
+/* A chunk of slots [first, first + n) of a ring of CAP slots, holding
+ * (from seq 0) alternately a one-slot notify and a two-slot spawn:
+ * seq % 3 == 0 notify (task = seq), 1 spawn (task = seq), 2 its second. */
+static void slot_at(__u64 seq, struct ss_ring_slot *s)
+{
+	*s = (struct ss_ring_slot){ .ts = __rdtsc(), .seq = (__u16)seq };
+	switch (seq % 3) {
+	case 0:
+		s->type = SS_WSRT_NOTIFY;
+		s->x = seq;
+		break;
+	case 1:
+		s->type = SS_WSRT_SPAWN;
+		s->x = seq;
+		break;
+	default:
+		s->type = SS_RING_EXT;
+		s->ts = 0;
+		break;
+	}
+}
+
+static struct {
+	struct ss_ring_chunk c;
+	struct ss_ring_slot s[CAP];
+} chunk;
+
+static const void *make(__u64 first, unsigned n, __u64 head_after)
+{
+	chunk.c = (struct ss_ring_chunk){ .ts = 0, .type = SS_RING_CHUNK, .tid = 7,
+					  .count = n, .first = first,
+					  .head_after = head_after, .cap = CAP,
+					  .ring = 0x1000 };
+	for (unsigned i = 0; i < n; i++)
+		slot_at(first + i, &chunk.s[i]);
+	return &chunk;
+}
+
+#define SIZE(n) (sizeof(struct ss_ring_chunk) + (n) * sizeof(struct ss_ring_slot))
+
+static struct ss_ringrec *fresh(struct sink *k)
+{
+	struct ss_ringrec *rr;
+
+	*k = (struct sink){ 0 };
+	ASSERT_EQ(ss_ringrec_new(&rr, collect, NULL, k), 0);
+	return rr;
+}
+
+TEST(ringrec_whole_chunk_decodes_every_event)
+{
+	struct sink k;
+	struct ss_ringrec *rr = fresh(&k);
+
+	ASSERT_EQ(ss_ringrec_chunk(rr, make(0, 9, 9), SIZE(9)), 0);
+	ASSERT_EQ(k.n, 6);	/* 3 notifies, 3 spawns */
+	ASSERT_EQ(k.lost, 0);
+	ASSERT_EQ(k.recs[0].type, SS_WSRT_NOTIFY);
+	ASSERT_EQ(k.recs[1].type, SS_WSRT_SPAWN);
+	ASSERT_EQ(k.recs[1].args[0], 1);
+	ASSERT_EQ(k.recs[0].tid, 7);
+	ss_ringrec_finish(rr);
+	ASSERT_EQ(k.lost, 0);
+	ss_ringrec_free(rr);
+}
+
+TEST(ringrec_split_event_is_joined_whichever_half_comes_first)
+{
+	struct sink k;
+	struct ss_ringrec *rr = fresh(&k);
+
+	/* [0, 2) ends with spawn 1's first half, [2, 4) starts with its second. */
+	ASSERT_EQ(ss_ringrec_chunk(rr, make(0, 2, 9), SIZE(2)), 0);
+	ASSERT_EQ(k.n, 1);
+	ASSERT_EQ(ss_ringrec_chunk(rr, make(2, 2, 9), SIZE(2)), 0);
+	ASSERT_EQ(k.n, 3);
+	ASSERT_EQ(k.recs[1].type, SS_WSRT_SPAWN);
+	ASSERT_EQ(k.recs[1].args[0], 1);
+	/* The other way round: [5, 7) (4's second half first), then [4, 5). */
+	ASSERT_EQ(ss_ringrec_chunk(rr, make(5, 2, 9), SIZE(2)), 0);
+	ASSERT_EQ(k.n, 4);	/* 6, a notify */
+	ASSERT_EQ(ss_ringrec_chunk(rr, make(4, 1, 9), SIZE(1)), 0);
+	ASSERT_EQ(k.n, 5);
+	ASSERT_EQ(k.recs[4].type, SS_WSRT_SPAWN);
+	ASSERT_EQ(k.recs[4].args[0], 4);
+	ss_ringrec_finish(rr);
+	ASSERT_EQ(k.lost, 0);
+	ss_ringrec_free(rr);
+}
+
+TEST(ringrec_half_never_completed_is_lost_at_the_end)
+{
+	struct sink k;
+	struct ss_ringrec *rr = fresh(&k);
+
+	ASSERT_EQ(ss_ringrec_chunk(rr, make(0, 2, 9), SIZE(2)), 0);
+	ASSERT_EQ(k.lost, 0);
+	ss_ringrec_finish(rr);
+	ASSERT_EQ(k.lost, 1);
+	ss_ringrec_free(rr);
+}
+
+TEST(ringrec_slots_overwritten_while_copied_are_lost_not_decoded)
+{
+	struct sink k;
+	struct ss_ringrec *rr = fresh(&k);
+
+	/* Copied [0, 9) but the head reached 69: slots below 69 - 64 + 1 = 6
+	 * may be new ones: 0..5 lost, 6 (a notify), 7 and 8 (a spawn) kept. */
+	ASSERT_EQ(ss_ringrec_chunk(rr, make(0, 9, 69), SIZE(9)), 0);
+	ASSERT_EQ(k.lost, 6);
+	ASSERT_EQ(k.n, 2);
+	ASSERT_EQ(k.recs[0].args[0], 6);
+	ASSERT_EQ(k.recs[1].args[0], 7);
+	/* Lapped before the claim. */
+	const struct ss_ring_chunk *c = make(9, 3, 12);
+	chunk.c.skipped = 40;
+	ASSERT_EQ(ss_ringrec_chunk(rr, c, SIZE(3)), 0);
+	ASSERT_EQ(k.lost, 46);
+	ss_ringrec_free(rr);
+}
+
+TEST(ringrec_garbage_is_refused_and_counted)
+{
+	struct sink k;
+	struct ss_ringrec *rr = fresh(&k);
+	__u64 lost, garbage;
+
+	make(0, 9, 9);
+	chunk.s[4].seq = 99;	/* not its sequence number: a torn copy */
+	ASSERT_EQ(ss_ringrec_chunk(rr, &chunk, SIZE(9)), -EBADMSG);
+	ASSERT_EQ(k.n, 0);
+	ASSERT_EQ(k.lost, 9);
+	make(0, 9, 9);
+	chunk.c.count = 10;	/* more than it holds */
+	ASSERT_EQ(ss_ringrec_chunk(rr, &chunk, SIZE(9)), -EBADMSG);
+	make(0, 9, 9);
+	chunk.c.cap = 48;	/* not a power of two */
+	ASSERT_EQ(ss_ringrec_chunk(rr, &chunk, SIZE(9)), -EBADMSG);
+	make(0, 9, 9);
+	chunk.s[3].type = 5000;	/* a type no ring carries */
+	ASSERT_EQ(ss_ringrec_chunk(rr, &chunk, SIZE(9)), 0);
+	for (unsigned i = 0; i < k.n; i++)
+		ASSERT_NE(k.recs[i].type, 5000);
+	ASSERT_EQ(k.n, 5);
+	ss_ringrec_stats(rr, &lost, &garbage);
+	ASSERT_EQ(garbage, 3);
+	ASSERT_EQ(lost, k.lost);
+	ss_ringrec_free(rr);
+}
+
+TEST(ringrec_slots_from_before_the_recording_are_skipped)
+{
+	struct sink k;
+	struct ss_ringrec *rr = fresh(&k);
+
+	make(0, 3, 3);
+	chunk.s[0].ts = 1;	/* an earlier recording's */
+	ASSERT_EQ(ss_ringrec_chunk(rr, &chunk, SIZE(3)), 0);
+	ASSERT_EQ(k.n, 1);
+	ASSERT_EQ(k.recs[0].type, SS_WSRT_SPAWN);
+	ASSERT_EQ(k.lost, 0);
+	ss_ringrec_free(rr);
+}
+
+TEST(ringrec_times_are_monotonic_ns_between_pairs)
+{
+	struct sink k;
+	struct ss_ringrec *rr = fresh(&k);
+	struct timespec a, b;
+	__u64 ns_a, ns_b, tsc;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	tsc = __rdtsc();
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	for (int i = 0; i < 1000000; i++)
+		__asm__ __volatile__("" ::: "memory");
+	ss_ringrec_sample(rr);
+	ns_a = (__u64)a.tv_sec * 1000000000ULL + (__u64)a.tv_nsec;
+	ns_b = (__u64)b.tv_sec * 1000000000ULL + (__u64)b.tv_nsec;
+	__u64 ns = ss_ringrec_tsc_to_ns(rr, tsc);
+	/* Within the window it was read in, give or take the pairs' own
+	 * windows (wide margins: a preempted sample is not an error). */
+	ASSERT_GE(ns + 50000, ns_a);
+	ASSERT_LE(ns, ns_b + 50000);
+	ss_ringrec_free(rr);
+}
