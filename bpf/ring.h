@@ -118,6 +118,21 @@ _Static_assert(sizeof(struct ss_ring_chunk) == 64, "ring ABI: chunk header");
 #define SS_RING_SHIM 1		/* provider stallscope: the preload shim */
 #define SS_RING_PROVIDERS 2
 
+/* The BPF map of the rings being drained (bpf/stallscope.bpf.c `rings`):
+ * (thread, provider) -> where the ring is and the drains' cursor.  The
+ * recorder adds the rings it finds in a process's registry. */
+struct ss_ring_key {
+	__u32 tid;
+	__u32 provider;		/* SS_RING_WSRT, SS_RING_SHIM */
+};
+
+struct ss_ring_state {
+	__u64 ring;		/* the ring's address in the target */
+	__u64 tail;		/* next sequence number to claim (CAS) */
+	__u32 cap;		/* slots */
+	__u32 pad;
+};
+
 /* Drain points (ss_ring_chunk.why). */
 #define SS_DRAIN_FLUSH 1	/* the owner's ring_flush probe: half full */
 #define SS_DRAIN_SWITCH 2	/* sched_switch: the owner left the CPU */

@@ -221,23 +221,13 @@ static __always_inline struct ss_record *reserve(__u32 type, __u32 tid)
 
 /* ---- event rings: copying them out (ring.h) -------------------------------------- */
 
-/* Per traced thread with a ring: where it is and the drains' cursor. */
-struct ring_state {
-	__u64 ring;		/* the ring's address in the target */
-	__u64 tail;		/* next sequence number to claim (CAS) */
-	__u32 cap;		/* slots */
-	__u32 pad;
-};
+#define ring_state ss_ring_state
+#define ring_key ss_ring_key
 
 /* (tid, provider) -> its ring.  Filled by the ring_flush probe (fired
  * once when a ring is made, then every half ring; its cookie is the
  * provider) and by the recorder from the target's registry (rings made
  * before it attached); emptied at thread exit and by ring_retire. */
-struct ring_key {
-	__u32 tid;
-	__u32 provider;		/* SS_RING_WSRT, SS_RING_SHIM */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);

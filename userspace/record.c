@@ -56,6 +56,7 @@
 #include "recorder.h"
 #include "ringdec.h"
 #include "ringrec.h"
+#include "ringreg.h"
 #include "bpf/ring.h"
 #include "self.h"
 #include "stallscope.skel.h"
@@ -139,6 +140,10 @@ struct ss_recorder {
 	struct ss_ring_slot early[2048];	/* a block before the header */
 	bool more;			/* the budget ran out: more is waiting */
 	bool catching_up;		/* real-time while behind (catch_up) */
+	struct ss_ringreg_anchor *anchors;	/* libraries with rings */
+	unsigned nanchors;
+	__u64 unringed_seen;		/* their count of events without a ring */
+	bool scanned;			/* unringed_seen has its first value */
 };
 
 static __u64 mono_ns(void)
@@ -533,10 +538,53 @@ static bool attach_ring(struct ss_recorder *r, const char *path,
 	const struct probe_def flush = { "ring_flush", which },
 			       retire = { "ring_retire", which };
 
+	struct ss_usdt_notes notes;
+
 	if (!attach_probes(r, r->skel->progs.handle_ring_flush, path, provider, &flush, 1))
 		return false;
 	attach_probes(r, r->skel->progs.handle_ring_retire, path, provider, &retire, 1);
+	/* Its anchor, to find rings made before now (ringreg.c). */
+	if (!ss_usdt_notes_read(path, &notes)) {
+		for (unsigned i = 0; i < notes.n; i++) {
+			const struct ss_usdt_probe *p = &notes.probes[i];
+			struct ss_ringreg_anchor *na;
+
+			if (strcmp(p->provider, provider) || strcmp(p->name, "ring_flush") ||
+			    !p->ref_ctr_offset)
+				continue;
+			na = realloc(r->anchors, (r->nanchors + 1) * sizeof(*na));
+			if (!na)
+				break;
+			r->anchors = na;
+			na = &r->anchors[r->nanchors++];
+			snprintf(na->path, sizeof(na->path), "%s", path);
+			na->file_off = p->ref_ctr_offset;
+			na->provider = which;
+			break;
+		}
+		ss_usdt_notes_free(&notes);
+	}
 	return true;
+}
+
+/* Rings of the target the map does not know (made before we attached),
+ * and the events its libraries dropped for want of a ring (deltas). */
+static void scan_rings(struct ss_recorder *r)
+{
+	__u64 unringed = 0;
+
+	if (!r->nanchors)
+		return;
+	ss_ringreg_scan(r->t.pid, r->anchors, r->nanchors,
+			bpf_map__fd(r->skel->maps.rings), &unringed);
+	if (!r->scanned) {	/* what was dropped before us is not ours */
+		r->scanned = true;
+		r->unringed_seen = unringed;
+	}
+	if (unringed > r->unringed_seen) {
+		ss_ringrec_lost_unringed(r->rr, unringed - r->unringed_seen);
+		r->unringed_seen = unringed;
+	}
 }
 
 static unsigned attach_runtime(struct ss_recorder *r, struct bpf_program *prog,
@@ -708,6 +756,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 			    .link_info_len = sizeof(linfo));
 
 		attach_usdt(r, r->exe);
+		scan_rings(r);
 		r->pull = bpf_program__attach_iter(r->skel->progs.handle_ring_pull, &io);
 		if (!r->pull)
 			fprintf(stderr, "stallscope: cannot attach the rings' pull: %s: "
@@ -826,6 +875,7 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	}
 	if (now - r->last_lost >= LOST_CHECK_NS) {
 		account_lost(r);
+		scan_rings(r);
 		r->last_lost = now;
 	}
 	if (!r->started_sink && r->t.started && now - r->exec_ns >= HEADER_DELAY_NS &&
@@ -933,6 +983,7 @@ void ss_recorder_free(struct ss_recorder *r)
 	ss_ringrec_free(r->rr);
 	free(r->links);
 	free(r->specs);
+	free(r->anchors);
 	ring_buffer__free(r->rb);
 	stallscope_bpf__destroy(r->skel);
 	free(r->pending);

@@ -145,6 +145,31 @@ else
 			END { if (w < 2) print "workers not named at attach: " w; else if (!polls) print "no runtime probes from the running process";
 			      else if (!sw) print "no sched_switch"; else if (!rdy) print "no sk_data_ready for the listening socket"; else print "ok" }' "$tmp/p.trace.txt"
 	fi
+	# Again: the workers' rings were made under the first recording and
+	# never announce themselves again; this one finds them in the
+	# process's registry and drains them.
+	timeout 30 "$ss" record -p "$srv" --duration 2 -o "$tmp/p2.trace" >"$tmp/p2.out" 2>&1 &
+	rec=$!
+	pids+=("$rec")
+	wait_recording "$tmp/p2.out" "$rec"
+	for _ in $(seq 200); do
+		kill -0 "$rec" 2>/dev/null || break
+		exec 3<>"/dev/tcp/127.0.0.1/$port" &&
+			printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
+			timeout 2 cat <&3 >/dev/null
+		exec 3<&- 3>&- 2>/dev/null
+		sleep 0.1
+	done
+	if ! wait "$rec"; then
+		not_ok record_again_finds_the_rings_of_the_first "record failed: $(cat "$tmp/p2.out")"
+	elif dump_ok record_again_finds_the_rings_of_the_first "$tmp/p2.trace"; then
+		check record_again_finds_the_rings_of_the_first '
+			/ worker_start / { print "a worker_start from before the recording: " $0; exit }
+			/ poll_start / { polls++ }
+			/ lost / { lost += substr($5, 7) }
+			END { if (!polls) print "no poll from the rings made before (registry not read?)";
+			      else if (lost) print lost " lost"; else print "ok" }' "$tmp/p2.trace.txt"
+	fi
 fi
 kill "$srv" 2>/dev/null
 wait "$srv" 2>/dev/null
