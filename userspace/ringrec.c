@@ -32,6 +32,7 @@
 #define NPAIRS 4096		/* pairs kept: seconds at the sampling rate */
 #define NHALVES 256		/* halves of events waiting for the other, at most */
 #define SAMPLE_TRIES 5
+#define MAX_WINDOW_TICKS 50000	/* ~20 µs at 2-3 GHz: a sample preempted */
 
 struct pair {
 	__u64 tsc, ns;
@@ -89,6 +90,9 @@ void ss_ringrec_sample(struct ss_ringrec *rr)
 			best.ns = ns;
 		}
 	}
+	/* A sample preempted in every try says little: keep the last one. */
+	if (width > MAX_WINDOW_TICKS && rr->npairs)
+		return;
 	if (rr->npairs) {
 		const struct pair *last = &rr->pairs[rr->newest];
 		/* Both must move forward, or the segment is useless. */

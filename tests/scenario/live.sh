@@ -160,6 +160,20 @@ else
 fi
 tm kill-session -t "$s" 2>/dev/null
 
+# ---- a worker that never leaves its CPU: seen while it spins ----
+# Task A spins 4 s on its worker (--busy): the worker never sleeps, so its
+# ring is drained only by the periodic pull; its poll must show as a run
+# of '#' while the target still runs.
+s=busy$$
+start "$s" "$ss" live -- "$lifo" --busy --block-ms 4000
+if wait_for "$s" '^w[01] wsrt-w[01] +\|[^|]*#{10}' 20 && grep -q ' LIVE$' "$tmp/$s.screen" &&
+	! grep -q 'target exited' "$tmp/$s.screen"; then
+	ok live_spinning_worker_shown_before_the_spin_ends
+else
+	not_ok live_spinning_worker_shown_before_the_spin_ends "$(cat "$tmp/$s.screen")"
+fi
+tm kill-session -t "$s" 2>/dev/null
+
 # ---- Ctrl-C while the target runs: it is stopped, the terminal restored ----
 s=intr$$
 start "$s" "$ss" live -- "$lifo" --block-ms 60000
@@ -266,6 +280,23 @@ else
 		not_ok live_step_advances_a_column_per_key "$(cat "$tmp/$s.screen") $(cat "$tmp/$s.err" 2>/dev/null)"
 	fi
 	tm kill-session -t "$s" 2>/dev/null
+fi
+
+# ---- lost events are shown ----
+# Rings too small for the load (4 KiB per thread, 4 KiB for BPF): the
+# replay's header counts what was lost.
+if SS_RING_KB=4 timeout $((120 * slow)) "$ss" record --ring-kb 4 -o "$tmp/lossy.trace" -- \
+	"$BUILD/bench/sched" --quick --workers 2 --filter yield_many >"$tmp/lossy.out" 2>&1; then
+	s=lossy$$
+	start "$s" "$ss" live "$tmp/lossy.trace"
+	if wait_for "$s" '  lost [1-9][0-9]*  ' 20; then
+		ok live_shows_lost_events
+	else
+		not_ok live_shows_lost_events "$(cat "$tmp/$s.screen")"
+	fi
+	tm kill-session -t "$s" 2>/dev/null
+else
+	not_ok live_shows_lost_events "record failed: $(tail -3 "$tmp/lossy.out")"
 fi
 
 # ---- not root ----

@@ -174,9 +174,34 @@ fi
 kill "$srv" 2>/dev/null
 wait "$srv" 2>/dev/null
 
-# ---- lost events: a tiny ring under a burst ----
-# (The scheduler benchmark: a burst of task switches in one process.)
-if ! timeout 120 "$ss" record --ring-kb 4 -o "$tmp/lost.trace" -- "$BUILD/bench/sched" \
+# ---- ring and kernel records of one thread, in time order ----
+# A worker that runs out of work: its park probe and the shim's park_enter
+# (both from rings, TSC times converted) come before its futex wait (the
+# kernel's tracepoint, CLOCK_MONOTONIC), and the futex's return before the
+# shim's park_exit and the unpark: about a microsecond apart here.
+if ! timeout 120 "$ss" record -o "$tmp/order.trace" -- "$BUILD/bench/sched" \
+	--quick --workers 2 --filter ping_pong >"$tmp/order.out" 2>&1; then
+	not_ok record_ring_and_kernel_records_in_time_order "record failed: $(tail -3 "$tmp/order.out")"
+elif dump_ok record_ring_and_kernel_records_in_time_order "$tmp/order.trace"; then
+	grep -v '^#' "$tmp/order.trace.txt" | sort -s -n -k1,1 >"$tmp/order.sorted"
+	check record_ring_and_kernel_records_in_time_order '
+		{ t = $3 }
+		$4 == "park" && / kind=futex/ { state[t] = "park" }
+		$4 == "park_enter" && / kind=futex/ { if (state[t] == "park") state[t] = "enter" }
+		$4 == "futex_enter" && / op=wait/ && state[t] != "" {
+			if (state[t] != "enter") { print "futex wait of " t " at " $1 " before its park/park_enter: " state[t]; bad = 1; exit }
+			state[t] = "wait"; n++ }
+		$4 == "futex_exit" && state[t] == "wait" { state[t] = "back" }
+		$4 == "park_exit" && / kind=futex/ && state[t] != "" {
+			if (state[t] != "back") { print "park_exit of " t " at " $1 " before its futex returned: " state[t]; bad = 1; exit }
+			state[t] = "" }
+		END { if (!bad) print (n >= 2 ? "ok" : "only " n " futex waits seen between a park and a park_exit") }' "$tmp/order.sorted"
+fi
+
+# ---- lost events: rings too small for the load ----
+# (The scheduler benchmark: a burst of task switches in one process, its
+# threads' rings at 4 KiB (128 slots) and the BPF ring buffer at 4 KiB.)
+if ! SS_RING_KB=4 timeout 120 "$ss" record --ring-kb 4 -o "$tmp/lost.trace" -- "$BUILD/bench/sched" \
 	--quick --workers 2 --filter yield_many >"$tmp/lost.out" 2>&1; then
 	not_ok record_counts_lost_events "record failed: $(tail -3 "$tmp/lost.out")"
 elif dump_ok record_counts_lost_events "$tmp/lost.trace"; then
@@ -189,6 +214,22 @@ elif dump_ok record_counts_lost_events "$tmp/lost.trace"; then
 		      else if (sum != trailer) print "lost records sum to " sum ", trailer says " trailer;
 		      else if (trailer != '"${summary:-x}"') print "summary says '"${summary:-?}"', trailer " trailer;
 		      else print "ok" }' "$tmp/lost.trace.txt"
+	# Never a garbage record: every type known, every argument in range.
+	check record_lost_events_no_garbage_decoded '
+		/^#/ { next }
+		/ type=[0-9]/ { print "a record of unknown type: " $0; exit }
+		/ (poll_start|poll_end|park|unpark|search_start|search_end) worker=/ {
+			split($5, w, "="); if (w[2] != 0 && w[2] != 1 && w[2] != -1) { print "worker out of range: " $0; exit } }
+		/ notify / { if ($0 !~ / dest=(lifo|local|inject) /) { print "bad notify: " $0; exit } }
+		/ poll_end / { if ($0 !~ / result=(pending|ready|yield)/) { print "bad poll_end: " $0; exit } }
+		{ n++ }
+		END { print (n > 100 ? "ok" : "only " n " records") }' "$tmp/lost.trace.txt"
+	# Shown by report ...
+	if "$ss" report "$tmp/lost.trace" 2>&1 | grep -q "^  warning: [1-9][0-9]* events were lost"; then
+		ok record_lost_events_shown_by_report
+	else
+		not_ok record_lost_events_shown_by_report "$("$ss" report "$tmp/lost.trace" 2>&1 | head -3)"
+	fi
 fi
 
 # ---- the target killed mid-record ----
