@@ -98,7 +98,7 @@ include preload/preload.mk
         install uninstall
 
 all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
-     $(BUILD)/tests/mktrace $(BUILD)/tests/usdt-probes \
+     $(BUILD)/tests/mktrace $(BUILD)/tests/usdt-probes $(BUILD)/tests/ring-edges \
      $(PRELOAD_TARGETS) $(if $(SAN),,$(FUZZERS))
 
 deps:
@@ -226,6 +226,12 @@ $(BUILD)/tests/test_usdt: tests/unit/test_usdt.c userspace/usdt.c userspace/usdt
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< userspace/usdt.c tests/harness.c $(LDFLAGS) -lelf -o $@
+
+# A wsrt program for the rings' edge cases (tests/scenario/rings.sh).
+$(BUILD)/tests/ring-edges: tests/tools/ring_edges.c $(LIBWSRT)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
 
 $(BUILD)/tests/mktrace: tests/tools/mktrace.c $(TRACE_DEPS)
 	$(call msg,CCLD,$@)

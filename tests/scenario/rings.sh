@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The event rings at their edges, recorded for real (root, BPF):
+#  - a traced wsrt process that forks and execs while its workers run:
+#    the child never takes the parent's rings for its own, the parent's
+#    events go on, nothing is lost;
+#  - one that exits (exit()) while its workers write their rings: the
+#    recording ends cleanly, with what was drained, never a garbage record;
+#  - the shim's rings in programs that are not wsrt: Rust (std only) and
+#    Python threads, their parks recorded through the rings.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ss=$BUILD/bin/stallscope
+edges=$BUILD/tests/ring-edges
+slow=${TEST_SLOW:-1}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# check NAME AWK-PROGRAM FILE: the program prints "ok" or a reason.
+check() {
+	local out
+	out=$(awk "$2" "$3" 2>&1)
+	if [ "$out" = ok ]; then ok "$1"; else not_ok "$1" "$out"; fi
+}
+
+# record_dump NAME TRACE CMD...: records CMD into TRACE and dumps it into
+# TRACE.txt; not_ok NAME and false if either fails.
+record_dump() {
+	local name=$1 trace=$2
+	shift 2
+	if ! timeout $((120 * slow)) "$ss" record -o "$trace" -- "$@" >"$trace.out" 2>&1; then
+		not_ok "$name" "record failed: $(tail -3 "$trace.out")"
+		return 1
+	fi
+	if ! "$ss" dump "$trace" >"$trace.txt" 2>"$trace.err"; then
+		not_ok "$name" "dump failed: $(cat "$trace.err")"
+		return 1
+	fi
+}
+
+# ---- fork and exec ----
+if record_dump rings_fork_exec "$tmp/fork.trace" "$edges" fork-exec; then
+	check rings_fork_exec '
+		/^# pid:/ { pid = $3 }
+		/^# trailer:/ { if ($0 !~ /lost=0 / || $0 !~ /stop=exited/) { print "trailer: " $0; exit } t = 1 }
+		/ type=[0-9]/ { print "unknown record: " $0; exit }
+		/ poll_end / { polls++ }
+		/ worker_stop / { stops++ }
+		END { if (!t) print "no trailer"; else if (polls < 1000) print "only " polls " polls";
+		      else if (stops != 2) print stops " worker_stop records, want 2"; else print "ok" }' "$tmp/fork.trace.txt"
+	if grep -q "^ring-edges: forked, exec'd" "$tmp/fork.trace.out"; then
+		ok rings_fork_exec_target_unharmed
+	else
+		not_ok rings_fork_exec_target_unharmed "$(cat "$tmp/fork.trace.out")"
+	fi
+fi
+
+# ---- exit while the rings are being written and drained ----
+if record_dump rings_exit_while_busy "$tmp/exit.trace" "$edges" exit-busy; then
+	check rings_exit_while_busy '
+		/^# trailer:/ { if ($0 !~ /stop=exited/ || $0 !~ /status=0$/) { print "trailer: " $0; exit } t = 1 }
+		/ type=[0-9]/ { print "unknown record: " $0; exit }
+		/ (poll_start|poll_end) worker=/ { split($5, w, "="); if (w[2] != 0 && w[2] != 1) { print "worker out of range: " $0; exit } polls++ }
+		END { if (!t) print "no trailer"; else if (polls < 1000) print "only " polls " polls"; else print "ok" }' "$tmp/exit.trace.txt"
+fi
+
+# ---- the shim's rings in programs that are not wsrt ----
+# Rust: std's Condvar and park through syscall(SYS_futex), an epoll thread.
+if record_dump rings_shim_in_rust "$tmp/rust.trace" "$BUILD/tests/preload/rust-parks"; then
+	check rings_shim_in_rust '
+		/ park_enter kind=futex / { fe++ } / park_exit kind=futex / { fx++ }
+		/ park_enter kind=epoll / { ee++ }
+		/ thread_name comm=tokio-runtime-w/ { names++ }
+		/^# trailer:/ && !/lost=0 / { print "trailer: " $0; exit }
+		END { if (fe < 10 || fx < 10) print "futex parks: " fe " enter, " fx " exit";
+		      else if (!ee) print "no epoll park"; else if (!names) print "no thread_name";
+		      else print "ok" }' "$tmp/rust.trace.txt"
+fi
+# Python: threads waiting on locks and conditions (glibc's sem and condvar
+# waits, timed), from the distribution's interpreter.
+cat >"$tmp/threads.py" <<'EOF'
+import threading
+cond = threading.Condition()
+items = []
+def consumer():
+    for _ in range(200):
+        with cond:
+            while not items:
+                cond.wait(timeout=5)
+            items.pop()
+ts = [threading.Thread(target=consumer) for _ in range(2)]
+for t in ts:
+    t.start()
+for i in range(400):
+    with cond:
+        items.append(i)
+        cond.notify()
+for t in ts:
+    t.join()
+print("python-threads: done")
+EOF
+if record_dump rings_shim_in_python "$tmp/py.trace" /usr/bin/python3 "$tmp/threads.py"; then
+	check rings_shim_in_python '
+		/ park_enter kind=(sem|cond|futex) / { n++; tids[$3] = 1 }
+		/^# trailer:/ && !/lost=0 / { print "trailer: " $0; exit }
+		END { k = 0; for (t in tids) k++
+		      if (n < 5) print "only " n " parks"; else if (k < 2) print "parks from " k " threads"; else print "ok" }' "$tmp/py.trace.txt"
+fi
