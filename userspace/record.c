@@ -68,6 +68,8 @@
 #define DEFAULT_OUT "stallscope.trace"
 #define DEFAULT_RING_BYTES (64U << 20)
 #define HEADER_DELAY_NS 20000000ULL	/* after exec: let ld.so map libraries */
+#define HEADER_WAIT_NS 500000000ULL	/* ... and the runtime start its workers */
+#define HEADER_PENDING_MAX 65536	/* records held before the header, at most */
 #define LOST_CHECK_NS 100000000ULL
 #define FLUSH_NS 1000000000ULL		/* the trace file, at least this often */
 #define PULL_NS 5000000ULL		/* the event rings, at least this often */
@@ -144,6 +146,7 @@ struct ss_recorder {
 	unsigned nanchors;
 	__u64 unringed_seen;		/* their count of events without a ring */
 	bool scanned;			/* unringed_seen has its first value */
+	__u32 workers_seen;		/* header_due's last count */
 };
 
 static __u64 mono_ns(void)
@@ -830,6 +833,29 @@ static void catch_up(struct ss_recorder *r, bool behind)
 		r->catching_up = behind;
 }
 
+/*
+ * When a started command's header is due: once ld.so has mapped its
+ * libraries (the mappings name tasks) and its runtime has named its
+ * workers (the header says how many: so many twice in a row) — a slow target (a sanitizer's)
+ * takes longer than 20 ms for that — or at the latest after
+ * HEADER_WAIT_NS, or when the records held back grow large.
+ */
+static bool header_due(struct ss_recorder *r, __u64 now)
+{
+	__u32 workers = 0;
+
+	if (r->started_sink || !r->t.started || now - r->exec_ns < HEADER_DELAY_NS)
+		return false;
+	if (now - r->exec_ns >= HEADER_WAIT_NS || r->npending >= HEADER_PENDING_MAX)
+		return true;
+	/* Named, and as many as at the last look (5 ms ago): all started. */
+	ss_proc_threads(r->t.pid, count_worker, &workers);
+	if (workers && workers == r->workers_seen)
+		return true;
+	r->workers_seen = workers;
+	return false;
+}
+
 /* A consume bounded by CONSUME_BUDGET_BYTES: 0 or -errno. */
 static int consume(struct ss_recorder *r)
 {
@@ -855,8 +881,7 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	r->more = false;
 	/* The header first, as soon as it is due: records held back before
 	 * it cost memory (64 bytes each). */
-	if (!r->started_sink && r->t.started && now - r->exec_ns >= HEADER_DELAY_NS &&
-	    (err = start_sink(r)))
+	if (header_due(r, now) && (err = start_sink(r)))
 		return err;
 	err = ring_buffer__poll(r->rb, timeout_ms);
 	if (err == BUDGET_SPENT || err > 0)
@@ -878,8 +903,7 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 		scan_rings(r);
 		r->last_lost = now;
 	}
-	if (!r->started_sink && r->t.started && now - r->exec_ns >= HEADER_DELAY_NS &&
-	    (err = start_sink(r)))
+	if (header_due(r, now) && (err = start_sink(r)))
 		return err;
 	if (r->err)
 		return r->err;

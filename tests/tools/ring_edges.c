@@ -6,11 +6,11 @@
  *                          thread forks; the child execs /bin/true; the
  *                          parent goes on, joins them and ends cleanly
  *   ring-edges exit-busy   tasks yield on two workers without end and the
- *                          main thread calls exit() under them: the
+ *                          main thread calls _exit() under them: the
  *                          process ends while their rings are being
  *                          written and drained
  *
- * Prints one line saying what it did; exits 0 (exit-busy: 0 from exit()).
+ * Prints one line saying what it did; exits 0.
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
@@ -52,6 +52,7 @@ static enum wsrt_poll wait_all(struct wsrt_cx *cx, void *arg)
 		if (w->j[i]) {
 			if (wsrt_join_poll(w->j[i], cx, NULL) == WSRT_PENDING)
 				return WSRT_PENDING;
+			wsrt_join_release(w->j[i]);
 			w->j[i] = NULL;
 		}
 	return WSRT_READY;
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
 	if (busy) {
 		printf("ring-edges: exit under %ld yields\n", atomic_load(&yields));
 		fflush(stdout);
-		exit(0);	/* workers still yielding: rings mid-write */
+		_exit(0);	/* exit_group, workers still yielding: rings mid-write */
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
