@@ -70,6 +70,7 @@
 #define HEADER_DELAY_NS 20000000ULL	/* after exec: let ld.so map libraries */
 #define HEADER_WAIT_NS 500000000ULL	/* ... and the runtime start its workers */
 #define HEADER_PENDING_MAX 65536	/* records held before the header, at most */
+#define HEADER_STABLE_NS 50000000ULL	/* workers counted the same for this long */
 #define LOST_CHECK_NS 100000000ULL
 #define FLUSH_NS 1000000000ULL		/* the trace file, at least this often */
 #define PULL_NS 5000000ULL		/* the event rings, at least this often */
@@ -146,7 +147,8 @@ struct ss_recorder {
 	unsigned nanchors;
 	__u64 unringed_seen;		/* their count of events without a ring */
 	bool scanned;			/* unringed_seen has its first value */
-	__u32 workers_seen;		/* header_due's last count */
+	__u32 workers_seen;		/* header_due's last count, */
+	__u64 workers_since;		/* unchanged since */
 };
 
 static __u64 mono_ns(void)
@@ -836,7 +838,7 @@ static void catch_up(struct ss_recorder *r, bool behind)
 /*
  * When a started command's header is due: once ld.so has mapped its
  * libraries (the mappings name tasks) and its runtime has named its
- * workers (the header says how many: so many twice in a row) — a slow target (a sanitizer's)
+ * workers (the header says how many: as many for 50 ms) — a slow target (a sanitizer's)
  * takes longer than 20 ms for that — or at the latest after
  * HEADER_WAIT_NS, or when the records held back grow large.
  */
@@ -848,12 +850,14 @@ static bool header_due(struct ss_recorder *r, __u64 now)
 		return false;
 	if (now - r->exec_ns >= HEADER_WAIT_NS || r->npending >= HEADER_PENDING_MAX)
 		return true;
-	/* Named, and as many as at the last look (5 ms ago): all started. */
+	/* Named, and as many for HEADER_STABLE_NS: all started. */
 	ss_proc_threads(r->t.pid, count_worker, &workers);
-	if (workers && workers == r->workers_seen)
-		return true;
-	r->workers_seen = workers;
-	return false;
+	if (workers != r->workers_seen) {
+		r->workers_seen = workers;
+		r->workers_since = now;
+		return false;
+	}
+	return workers && now - r->workers_since >= HEADER_STABLE_NS;
 }
 
 /* A consume bounded by CONSUME_BUDGET_BYTES: 0 or -errno. */
