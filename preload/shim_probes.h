@@ -5,17 +5,16 @@
  * is the user-facing list (make check fails if the two drift apart or a
  * probe is missing from the library's notes).
  *
- * As for the runtime (runtime/wsrt_probes.h), each probe has two sinks,
- * each behind a load and a branch: this thread's event ring
- * (runtime/ring.h, this library's own copy: provider stallscope) while
- * stallscope is attached, and the USDT probe while something else is
- * attached to it (its semaphore, probes.c, is up).  The USDT probes are
- * the stock sys/sdt.h 1-byte nops (5-byte-nop probes corrupt the red zone
- * on the kernels we run on).  The numbers below are part of the trace ABI
- * (bpf/record.h repeats them as SS_SHIM_*; preload/init.c checks they
- * agree): never renumber, only append.  How each probe's arguments sit in
- * ring slots is written in its macro and read back by userspace/ringdec.c
- * (tests/unit/test_ring.c holds the two together).
+ * As for the runtime (runtime/wsrt_probes.h), each probe has two sinks
+ * behind the library's one USDT semaphore (runtime/ring.h): this thread's
+ * event ring (this library's own copy: provider stallscope) and the USDT
+ * probe site.  The USDT probes are the stock sys/sdt.h 1-byte nops
+ * (5-byte-nop probes corrupt the red zone on the kernels we run on).  The
+ * numbers below are part of the trace ABI (bpf/record.h repeats them as
+ * SS_SHIM_*; preload/init.c checks they agree): never renumber, only
+ * append.  How each probe's arguments sit in ring slots is written in its
+ * macro and read back by userspace/ringdec.c (tests/unit/test_ring.c
+ * holds the two together).
  *
  * Timeouts the caller passed by pointer (futex, epoll_pwait2, the timed
  * condvar and semaphore waits): the USDT probe describes the two words of
@@ -31,29 +30,19 @@
 
 #include <linux/types.h>
 
-#define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
 
 #define SS_RING_PROVIDER stallscope
 #include "../bpf/record.h"
 #include "../runtime/ring.h"
 
-#define SHIM_SEMA(n) stallscope_##n##_semaphore
 #define SHIM_EMIT(n, ring, sdt)                                              \
 	do {                                                                 \
 		if (ss_ring_gate()) {                                        \
 			ring;                                                \
-		}                                                            \
-		if (__builtin_expect(SHIM_SEMA(n) != 0, 0))                  \
 			sdt;                                                 \
+		}                                                            \
 	} while (0)
-#define SHIM_SEMA_DECL(n) \
-	extern unsigned short SHIM_SEMA(n) __attribute__((visibility("hidden")))
-SHIM_SEMA_DECL(start);
-SHIM_SEMA_DECL(park_enter);
-SHIM_SEMA_DECL(park_exit);
-SHIM_SEMA_DECL(futex_wake);
-SHIM_SEMA_DECL(thread_name);
 
 /* The caller's timespec, never faulting (init.c): false if unreadable. */
 _Bool shim_timespec_read(const void *ts, long long *sec, long long *nsec)

@@ -36,9 +36,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#define _SDT_HAS_SEMAPHORES 1
-#include <sys/sdt.h>
+#include <x86intrin.h>
 
 #include "ring.h"
 
@@ -49,15 +47,13 @@
 
 static struct ss_ring_entry ring_entries[SS_RING_ENTRIES];
 
-/* In .probes, where sys/sdt.h semaphores live; the ring_retire probe's
- * semaphore is there only because sys/sdt.h wants one per probe here. */
+/* In .probes, where sys/sdt.h semaphores live: the semaphore of every
+ * probe of this library (ring.h). */
 struct ss_ring_anchor SS_RING_ANCHOR __attribute__((section(".probes"), used)) = {
 	.abi = SS_RING_ABI,
 	.nentries = SS_RING_ENTRIES,
 	.entries = (__u64)(uintptr_t)ring_entries,
 };
-SS_RING_HIDDEN unsigned short SS_RING_CAT(SS_RING_PROVIDER, _ring_retire_semaphore)
-	__attribute__((section(".probes"), used));
 
 __thread struct ss_ring *ss_ring_mine __attribute__((tls_model("initial-exec")));
 
@@ -145,7 +141,7 @@ static int register_ring(struct ss_ring *r)
 	return -ENOSPC;
 }
 
-struct ss_ring *ss_ring_make(void)
+static struct ss_ring *ss_ring_make(void)
 {
 	struct ss_ring *r;
 	int saved = errno;	/* probes never change errno */
@@ -182,10 +178,80 @@ lost:
 }
 
 /* Step 2: half full since the last flush. */
-void ss_ring_flush(struct ss_ring *r)
+static __attribute__((noinline)) void ss_ring_flush(struct ss_ring *r)
 {
 	r->flush_at = r->head + r->cap / 2;
 	if (SS_RING_ANCHOR.gate)
 		STAP_PROBE1(SS_RING_PROVIDER, ring_flush, (unsigned long long)(uintptr_t)r);
+}
+
+/* ---- writing (ring.h) ---------------------------------------------------------- */
+
+/* This thread's ring (*rp) and its slots, made on its first event; NULL
+ * if it can't have one (counted lost). */
+static inline struct ss_ring_slot *claim(struct ss_ring **rp)
+{
+	struct ss_ring *r = ss_ring_mine;
+
+	if (__builtin_expect((uintptr_t)r <= (uintptr_t)SS_RING_GONE, 0) &&
+	    !(r = ss_ring_make()))
+		return NULL;
+	*rp = r;
+	return (struct ss_ring_slot *)(r + 1);
+}
+
+/* Step 2 of the producer (bpf/ring.h): publish, and flush at half full. */
+static inline void publish(struct ss_ring *r, __u64 head)
+{
+	/* Pairs with the drains' read of head: the slots are complete. */
+	__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
+	if (__builtin_expect(head >= r->flush_at, 0))
+		ss_ring_flush(r);
+}
+
+void ss_ring_put(__u16 type, __u32 a, __u64 x, __u64 y)
+{
+	struct ss_ring *r;
+	struct ss_ring_slot *slots = claim(&r), *s;
+	__u64 h;
+
+	if (!slots)
+		return;
+	h = r->head;
+	s = &slots[h & (r->cap - 1)];
+	s->ts = __rdtsc();
+	s->type = type;
+	s->seq = (__u16)h;
+	s->a = a;
+	s->x = x;
+	s->y = y;
+	publish(r, h + 1);
+}
+
+void ss_ring_put2(__u16 type, __u32 a, __u64 x, __u64 y, __u64 e, __u32 a2,
+		  __u64 x2, __u64 y2)
+{
+	struct ss_ring *r;
+	struct ss_ring_slot *slots = claim(&r), *s;
+	__u64 h;
+
+	if (!slots)
+		return;
+	h = r->head;
+	s = &slots[h & (r->cap - 1)];
+	s->ts = __rdtsc();
+	s->type = type;
+	s->seq = (__u16)h;
+	s->a = a;
+	s->x = x;
+	s->y = y;
+	s = &slots[(h + 1) & (r->cap - 1)];
+	s->ts = e;
+	s->type = SS_RING_EXT;
+	s->seq = (__u16)(h + 1);
+	s->a = a2;
+	s->x = x2;
+	s->y = y2;
+	publish(r, h + 2);
 }
 #endif /* WSRT_NO_PROBES */

@@ -10,8 +10,8 @@
  * per-thread ring, and its names stay inside it (hidden).
  *
  * Cost: ss_ring_gate() is one load and a branch when no tracer is
- * attached.  Attached, an event is an rdtsc, one or two 32-byte slot
- * stores and a release store of the head (bench/ measures it); every
+ * attached.  Attached, an event is a call, an rdtsc, one or two 32-byte
+ * slot stores and a release store of the head (bench/ measures it); every
  * cap/2 events the thread fires the ring_flush probe, whose BPF program
  * copies the ring out (a trap, amortised over cap/2 events).  The first
  * event of a thread maps its ring (one mmap, once per thread).
@@ -21,7 +21,7 @@
 
 #include <linux/types.h>
 #include <stdint.h>
-#include <x86intrin.h>
+#include <sys/sdt.h>
 
 #include "../bpf/ring.h"
 
@@ -35,6 +35,18 @@
 #define SS_RING_HIDDEN __attribute__((visibility("hidden")))
 
 extern struct ss_ring_anchor SS_RING_ANCHOR SS_RING_HIDDEN;
+
+/*
+ * One semaphore for every probe of the library: the anchor's gate.  The
+ * notes of all its USDT probes name it (sys/sdt.h would name one per
+ * probe), so a probe site is one load and a branch while nothing is
+ * attached.  Attaching any of them — stallscope's ring_flush, or a probe
+ * bpftrace or perf wants — turns them all on, rings included: their
+ * sites then move their arguments (nops, unless attached) and write the
+ * ring, a few ns each.
+ */
+#undef _SDT_SEMAPHORE
+#define _SDT_SEMAPHORE(p, n) _SDT_ASM_1(_SDT_ASM_ADDR SS_RING_CAT(p, _ring_flush_semaphore))
 extern __thread struct ss_ring *ss_ring_mine
 	__attribute__((tls_model("initial-exec"))) SS_RING_HIDDEN;
 
@@ -44,79 +56,17 @@ extern __thread struct ss_ring *ss_ring_mine
 /* True while a tracer is attached: the kernel keeps the semaphore up. */
 #define ss_ring_gate() __builtin_expect(SS_RING_ANCHOR.gate != 0, 0)
 
-/* The slow paths (ring.c). */
-struct ss_ring *ss_ring_make(void) SS_RING_HIDDEN;
-void ss_ring_flush(struct ss_ring *r) SS_RING_HIDDEN;
 
-/* This thread's ring (*rp) and its slots, made on its first event; NULL
- * if it can't have one (counted lost). */
-static inline struct ss_ring_slot *ss_ring_claim(struct ss_ring **rp)
-{
-	struct ss_ring *r = ss_ring_mine;
-
-	if (__builtin_expect((uintptr_t)r <= (uintptr_t)SS_RING_GONE, 0) &&
-	    !(r = ss_ring_make()))
-		return NULL;
-	*rp = r;
-	return (struct ss_ring_slot *)(r + 1);
-}
-
-/* Step 2 of the producer (bpf/ring.h): publish, and flush at half full. */
-static inline void ss_ring_publish(struct ss_ring *r, __u64 head)
-{
-	/* Pairs with the drains' read of head: the slots are complete. */
-	__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
-	if (__builtin_expect(head >= r->flush_at, 0))
-		ss_ring_flush(r);
-}
-
-/* One event in one slot. */
-static inline void ss_ring_put(__u16 type, __u32 a, __u64 x, __u64 y)
-{
-	struct ss_ring *r;
-	struct ss_ring_slot *slots = ss_ring_claim(&r), *s;
-	__u64 h;
-
-	if (!slots)
-		return;
-	h = r->head;
-	s = &slots[h & (r->cap - 1)];
-	s->ts = __rdtsc();
-	s->type = type;
-	s->seq = (__u16)h;
-	s->a = a;
-	s->x = x;
-	s->y = y;
-	ss_ring_publish(r, h + 1);
-}
-
-/* One event in two slots: the second carries e, a2, x2, y2. */
-static inline void ss_ring_put2(__u16 type, __u32 a, __u64 x, __u64 y,
-				__u64 e, __u32 a2, __u64 x2, __u64 y2)
-{
-	struct ss_ring *r;
-	struct ss_ring_slot *slots = ss_ring_claim(&r), *s;
-	__u64 h;
-
-	if (!slots)
-		return;
-	h = r->head;
-	s = &slots[h & (r->cap - 1)];
-	s->ts = __rdtsc();
-	s->type = type;
-	s->seq = (__u16)h;
-	s->a = a;
-	s->x = x;
-	s->y = y;
-	s = &slots[(h + 1) & (r->cap - 1)];
-	s->ts = e;
-	s->type = SS_RING_EXT;
-	s->seq = (__u16)(h + 1);
-	s->a = a2;
-	s->x = x2;
-	s->y = y2;
-	ss_ring_publish(r, h + 2);
-}
+/*
+ * One event in one slot; one in two (the second carries e, a2, x2, y2).
+ * Out of line (ring.c): the probe sites stay small when no tracer is
+ * attached — inlined, the writes cost registers and code in every
+ * scheduler function (18% more instructions in yield_many), for the
+ * price of a call when one is.
+ */
+void ss_ring_put(__u16 type, __u32 a, __u64 x, __u64 y) SS_RING_HIDDEN;
+void ss_ring_put2(__u16 type, __u32 a, __u64 x, __u64 y, __u64 e, __u32 a2,
+		  __u64 x2, __u64 y2) SS_RING_HIDDEN;
 
 /* Two 16-bit arguments in a (ints such as worker indices, -1 kept). */
 #define SS_RING_A16(lo, hi) \

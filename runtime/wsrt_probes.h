@@ -5,18 +5,19 @@
  * STAP_PROBE or the ring directly.  docs/probes.md is the user-facing
  * list; keep both in step.
  *
- * Each probe has two sinks, each behind its own load and branch:
- *  - this thread's event ring (ring.h, bpf/ring.h), while stallscope is
- *    attached to the ring_flush probe: an rdtsc and a 32-byte store, no
- *    trap.  How each probe's arguments sit in a ring slot is written
- *    here, in its macro, and read back by userspace/ringdec.c (a unit
- *    test holds the two together: tests/unit/test_ring.c);
- *  - the USDT probe itself, while something else (bpftrace, perf) is
- *    attached to it: its semaphore (probes.c) is up then, and only then
- *    are its arguments moved into place.
- * Unattached, a probe costs two loads and two branches (bench/ measures
- * it in instructions).  The numeric constants below are part of the trace
- * ABI (bpf/record.h repeats them): never renumber, only append.
+ * Each probe has two sinks, behind one load and one branch: the library's
+ * one USDT semaphore (ring.h), up while anything is attached to any of its
+ * probes.  Then
+ *  - this thread's event ring (ring.h, bpf/ring.h) gets the event: a
+ *    call, an rdtsc and a 32-byte store, no trap.  How each probe's
+ *    arguments sit in a ring slot is written here, in its macro, and read
+ *    back by userspace/ringdec.c (tests/unit/test_ring.c holds the two
+ *    together).  stallscope attaches only to ring_flush and ring_retire;
+ *  - the USDT probe site runs: a nop and its argument moves, a trap for
+ *    whoever attached to it (bpftrace, perf).
+ * Unattached, a probe costs a load and a branch (bench/ measures it in
+ * instructions).  The numeric constants below are part of the trace ABI
+ * (bpf/record.h repeats them): never renumber, only append.
  *
  * Conventions: `worker` is the worker index (int, -1 = not a worker
  * thread), `task` is the task id (u64, never reused, 0 = none).
@@ -27,50 +28,28 @@
 #include <linux/types.h>
 
 #ifndef WSRT_NO_PROBES
-#define _SDT_HAS_SEMAPHORES 1
-#include <sys/sdt.h>
-
 #include "../bpf/record.h"
 #include "ring.h"
 
-#define WSRT_SEMA(n) wsrt_##n##_semaphore
-#define WSRT_EMIT(n, ring, sdt)                                              \
+/* The one emit point: a load and a branch; the rest is out of line, in
+ * the probe's cold emit function, so that the scheduler's hot functions
+ * stay as small (and as inlined) as without probes. */
+#define WSRT_EMIT(call, sizes)                                               \
 	do {                                                                 \
 		if (ss_ring_gate())                                          \
-			ring;                                                \
-		if (__builtin_expect(WSRT_SEMA(n) != 0, 0))                  \
-			sdt;                                                 \
+			call;                                                \
 	} while (0)
-#define WSRT_SEMA_DECL(n) \
-	extern unsigned short WSRT_SEMA(n) __attribute__((visibility("hidden")))
-WSRT_SEMA_DECL(worker_start);
-WSRT_SEMA_DECL(worker_stop);
-WSRT_SEMA_DECL(spawn);
-WSRT_SEMA_DECL(notify);
-WSRT_SEMA_DECL(poll_start);
-WSRT_SEMA_DECL(poll_end);
-WSRT_SEMA_DECL(steal);
-WSRT_SEMA_DECL(park);
-WSRT_SEMA_DECL(unpark);
-WSRT_SEMA_DECL(wake_worker);
-WSRT_SEMA_DECL(inject_push);
-WSRT_SEMA_DECL(inject_pop);
-WSRT_SEMA_DECL(overflow);
-WSRT_SEMA_DECL(search_start);
-WSRT_SEMA_DECL(search_end);
-WSRT_SEMA_DECL(task_cancel);
-WSRT_SEMA_DECL(driver_poll);
-WSRT_SEMA_DECL(io_register);
-WSRT_SEMA_DECL(io_ready);
-WSRT_SEMA_DECL(timer_fire);
 #else
-/* Compiled out (bench/ only): arguments are not evaluated, only named. */
-#define WSRT_EMIT(n, ring, sdt) ((void)(ring))
-#define ss_ring_put(t, a, x, y) (sizeof(a) + sizeof(x) + sizeof(y))
-#define ss_ring_put2(t, a, x, y, e, a2, x2, y2)                              \
-	(sizeof(a) + sizeof(x) + sizeof(y) + sizeof(e) + sizeof(a2) +        \
-	 sizeof(x2) + sizeof(y2))
-#define SS_RING_A16(lo, hi) (sizeof(lo) + sizeof(hi))
+/* Compiled out (bench/ only): arguments are not evaluated, only named;
+ * the emit functions are never called, so never emitted. */
+#define WSRT_EMIT(call, sizes) ((void)(sizes))
+#define ss_ring_put(t, a, x, y) ((void)0)
+#define ss_ring_put2(t, a, x, y, e, a2, x2, y2) ((void)0)
+#define SS_RING_A16(lo, hi) 0
+#define STAP_PROBE1(p, n, a) ((void)0)
+#define STAP_PROBE2(p, n, a, b) ((void)0)
+#define STAP_PROBE3(p, n, a, b, c) ((void)0)
+#define STAP_PROBE4(p, n, a, b, c, d) ((void)0)
 #endif
 
 /* In a ring slot's 64-bit fields, as the USDT probe reads the argument (an
@@ -106,156 +85,210 @@ WSRT_SEMA_DECL(timer_fire);
 
 /* worker_start(worker, tid): the worker thread runs its loop.
  * ring: a = worker, x = tid */
-#define WSRT_PROBE_WORKER_START(worker, tid)                                 \
-	WSRT_EMIT(worker_start,                                              \
-		  ss_ring_put(SS_WSRT_WORKER_START, WSRT_A(worker), WSRT_I(tid), 0), \
-		  STAP_PROBE2(wsrt, worker_start, (int)(worker), (int)(tid)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_worker_start(long long worker, long long tid)
+{
+	ss_ring_put(SS_WSRT_WORKER_START, WSRT_A(worker), WSRT_I(tid), 0);
+	STAP_PROBE2(wsrt, worker_start, (int)(worker), (int)(tid));
+}
+#define WSRT_PROBE_WORKER_START(worker, tid) \
+	WSRT_EMIT(wsrt_emit_worker_start((long long)(worker), (long long)(tid)), sizeof(worker) + sizeof(tid))
 /* worker_stop(worker, tid): the worker thread leaves its loop.
  * ring: a = worker, x = tid */
-#define WSRT_PROBE_WORKER_STOP(worker, tid)                                  \
-	WSRT_EMIT(worker_stop,                                               \
-		  ss_ring_put(SS_WSRT_WORKER_STOP, WSRT_A(worker), WSRT_I(tid), 0), \
-		  STAP_PROBE2(wsrt, worker_stop, (int)(worker), (int)(tid)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_worker_stop(long long worker, long long tid)
+{
+	ss_ring_put(SS_WSRT_WORKER_STOP, WSRT_A(worker), WSRT_I(tid), 0);
+	STAP_PROBE2(wsrt, worker_stop, (int)(worker), (int)(tid));
+}
+#define WSRT_PROBE_WORKER_STOP(worker, tid) \
+	WSRT_EMIT(wsrt_emit_worker_stop((long long)(worker), (long long)(tid)), sizeof(worker) + sizeof(tid))
 /* spawn(task, parent task or 0, poll function address, state address)
  * ring, two slots: x = task, y = fn, e = parent, x2 = state */
-#define WSRT_PROBE_SPAWN(task, parent, fn, state)                            \
-	WSRT_EMIT(spawn,                                                     \
-		  ss_ring_put2(SS_WSRT_SPAWN, 0, WSRT_L(task), WSRT_L(fn),    \
-			       WSRT_L(parent), 0, WSRT_L(state), 0),          \
-		  STAP_PROBE4(wsrt, spawn, (unsigned long long)(task),        \
-			      (unsigned long long)(parent),                  \
-			      (unsigned long long)(fn),                      \
-			      (unsigned long long)(state)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_spawn(long long task, long long parent, long long fn, long long state)
+{
+	ss_ring_put2(SS_WSRT_SPAWN, 0, WSRT_L(task), WSRT_L(fn), WSRT_L(parent), 0, WSRT_L(state), 0);
+	STAP_PROBE4(wsrt, spawn, (unsigned long long)(task), (unsigned long long)(parent), (unsigned long long)(fn), (unsigned long long)(state));
+}
+#define WSRT_PROBE_SPAWN(task, parent, fn, state) \
+	WSRT_EMIT(wsrt_emit_spawn((long long)(task), (long long)(parent), (long long)(fn), (long long)(state)), sizeof(task) + sizeof(parent) + sizeof(fn) + sizeof(state))
 /* notify(task, waker worker or -1, destination WSRT_DEST_*, displaced task
  * or 0): a task became runnable and was queued.  A displaced task went from
  * the LIFO slot to the back of the same worker's local queue.
  * ring: a = A16(worker, dest), x = task, y = displaced */
-#define WSRT_PROBE_NOTIFY(task, worker, dest, displaced)                     \
-	WSRT_EMIT(notify,                                                    \
-		  ss_ring_put(SS_WSRT_NOTIFY, SS_RING_A16(worker, dest),      \
-			      WSRT_L(task), WSRT_L(displaced)),               \
-		  STAP_PROBE4(wsrt, notify, (unsigned long long)(task),       \
-			      (int)(worker), (int)(dest),                     \
-			      (unsigned long long)(displaced)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_notify(long long task, long long worker, long long dest, long long displaced)
+{
+	ss_ring_put(SS_WSRT_NOTIFY, SS_RING_A16(worker, dest), WSRT_L(task), WSRT_L(displaced));
+	STAP_PROBE4(wsrt, notify, (unsigned long long)(task), (int)(worker), (int)(dest), (unsigned long long)(displaced));
+}
+#define WSRT_PROBE_NOTIFY(task, worker, dest, displaced) \
+	WSRT_EMIT(wsrt_emit_notify((long long)(task), (long long)(worker), (long long)(dest), (long long)(displaced)), sizeof(task) + sizeof(worker) + sizeof(dest) + sizeof(displaced))
 /* poll_start(worker, task, source WSRT_SRC_*)
  * ring: a = A16(worker, src), x = task */
-#define WSRT_PROBE_POLL_START(worker, task, src)                             \
-	WSRT_EMIT(poll_start,                                                \
-		  ss_ring_put(SS_WSRT_POLL_START, SS_RING_A16(worker, src),   \
-			      WSRT_L(task), 0),                               \
-		  STAP_PROBE3(wsrt, poll_start, (int)(worker),                \
-			      (unsigned long long)(task), (int)(src)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_poll_start(long long worker, long long task, long long src)
+{
+	ss_ring_put(SS_WSRT_POLL_START, SS_RING_A16(worker, src), WSRT_L(task), 0);
+	STAP_PROBE3(wsrt, poll_start, (int)(worker), (unsigned long long)(task), (int)(src));
+}
+#define WSRT_PROBE_POLL_START(worker, task, src) \
+	WSRT_EMIT(wsrt_emit_poll_start((long long)(worker), (long long)(task), (long long)(src)), sizeof(worker) + sizeof(task) + sizeof(src))
 /* poll_end(worker, task, result WSRT_RES_*)
  * ring: a = A16(worker, res), x = task */
-#define WSRT_PROBE_POLL_END(worker, task, res)                               \
-	WSRT_EMIT(poll_end,                                                  \
-		  ss_ring_put(SS_WSRT_POLL_END, SS_RING_A16(worker, res),     \
-			      WSRT_L(task), 0),                               \
-		  STAP_PROBE3(wsrt, poll_end, (int)(worker),                  \
-			      (unsigned long long)(task), (int)(res)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_poll_end(long long worker, long long task, long long res)
+{
+	ss_ring_put(SS_WSRT_POLL_END, SS_RING_A16(worker, res), WSRT_L(task), 0);
+	STAP_PROBE3(wsrt, poll_end, (int)(worker), (unsigned long long)(task), (int)(res));
+}
+#define WSRT_PROBE_POLL_END(worker, task, res) \
+	WSRT_EMIT(wsrt_emit_poll_end((long long)(worker), (long long)(task), (long long)(res)), sizeof(worker) + sizeof(task) + sizeof(res))
 /* steal(thief, victim, count, LIFO task taken or 0): count includes the
  * LIFO task.
  * ring: a = A16(thief, victim), x = count, y = lifo */
-#define WSRT_PROBE_STEAL(thief, victim, count, lifo)                         \
-	WSRT_EMIT(steal,                                                     \
-		  ss_ring_put(SS_WSRT_STEAL, SS_RING_A16(thief, victim),      \
-			      WSRT_U(count), WSRT_L(lifo)),                   \
-		  STAP_PROBE4(wsrt, steal, (int)(thief), (int)(victim),       \
-			      (unsigned)(count), (unsigned long long)(lifo)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_steal(long long thief, long long victim, long long count, long long lifo)
+{
+	ss_ring_put(SS_WSRT_STEAL, SS_RING_A16(thief, victim), WSRT_U(count), WSRT_L(lifo));
+	STAP_PROBE4(wsrt, steal, (int)(thief), (int)(victim), (unsigned)(count), (unsigned long long)(lifo));
+}
+#define WSRT_PROBE_STEAL(thief, victim, count, lifo) \
+	WSRT_EMIT(wsrt_emit_steal((long long)(thief), (long long)(victim), (long long)(count), (long long)(lifo)), sizeof(thief) + sizeof(victim) + sizeof(count) + sizeof(lifo))
 /* park(worker, kind WSRT_PARK_*): about to sleep.
  * ring: a = A16(worker, kind) */
-#define WSRT_PROBE_PARK(worker, kind)                                        \
-	WSRT_EMIT(park,                                                      \
-		  ss_ring_put(SS_WSRT_PARK, SS_RING_A16(worker, kind), 0, 0), \
-		  STAP_PROBE2(wsrt, park, (int)(worker), (int)(kind)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_park(long long worker, long long kind)
+{
+	ss_ring_put(SS_WSRT_PARK, SS_RING_A16(worker, kind), 0, 0);
+	STAP_PROBE2(wsrt, park, (int)(worker), (int)(kind));
+}
+#define WSRT_PROBE_PARK(worker, kind) \
+	WSRT_EMIT(wsrt_emit_park((long long)(worker), (long long)(kind)), sizeof(worker) + sizeof(kind))
 /* unpark(worker, kind WSRT_PARK_*): back from sleep.
  * ring: a = A16(worker, kind) */
-#define WSRT_PROBE_UNPARK(worker, kind)                                      \
-	WSRT_EMIT(unpark,                                                    \
-		  ss_ring_put(SS_WSRT_UNPARK, SS_RING_A16(worker, kind), 0, 0), \
-		  STAP_PROBE2(wsrt, unpark, (int)(worker), (int)(kind)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_unpark(long long worker, long long kind)
+{
+	ss_ring_put(SS_WSRT_UNPARK, SS_RING_A16(worker, kind), 0, 0);
+	STAP_PROBE2(wsrt, unpark, (int)(worker), (int)(kind));
+}
+#define WSRT_PROBE_UNPARK(worker, kind) \
+	WSRT_EMIT(wsrt_emit_unpark((long long)(worker), (long long)(kind)), sizeof(worker) + sizeof(kind))
 /* wake_worker(waker worker or -1, target worker): the idle set picked a
  * parked worker to wake (it reports unpark when it runs).
  * ring: a = A16(worker, target) */
-#define WSRT_PROBE_WAKE_WORKER(worker, target)                               \
-	WSRT_EMIT(wake_worker,                                               \
-		  ss_ring_put(SS_WSRT_WAKE_WORKER, SS_RING_A16(worker, target), \
-			      0, 0),                                          \
-		  STAP_PROBE2(wsrt, wake_worker, (int)(worker), (int)(target)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_wake_worker(long long worker, long long target)
+{
+	ss_ring_put(SS_WSRT_WAKE_WORKER, SS_RING_A16(worker, target), 0, 0);
+	STAP_PROBE2(wsrt, wake_worker, (int)(worker), (int)(target));
+}
+#define WSRT_PROBE_WAKE_WORKER(worker, target) \
+	WSRT_EMIT(wsrt_emit_wake_worker((long long)(worker), (long long)(target)), sizeof(worker) + sizeof(target))
 /* inject_push(task or 0 for a batch, count, inject length after)
  * ring: a = count, x = task, y = len */
-#define WSRT_PROBE_INJECT_PUSH(task, count, len)                             \
-	WSRT_EMIT(inject_push,                                               \
-		  ss_ring_put(SS_WSRT_INJECT_PUSH, (__u32)(unsigned)(count),  \
-			      WSRT_L(task), WSRT_L(len)),                     \
-		  STAP_PROBE3(wsrt, inject_push, (unsigned long long)(task),  \
-			      (unsigned)(count), (unsigned long long)(len)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_inject_push(long long task, long long count, long long len)
+{
+	ss_ring_put(SS_WSRT_INJECT_PUSH, (__u32)(unsigned)(count), WSRT_L(task), WSRT_L(len));
+	STAP_PROBE3(wsrt, inject_push, (unsigned long long)(task), (unsigned)(count), (unsigned long long)(len));
+}
+#define WSRT_PROBE_INJECT_PUSH(task, count, len) \
+	WSRT_EMIT(wsrt_emit_inject_push((long long)(task), (long long)(count), (long long)(len)), sizeof(task) + sizeof(count) + sizeof(len))
 /* inject_pop(worker, count, inject length after)
  * ring: a = worker, x = count, y = len */
-#define WSRT_PROBE_INJECT_POP(worker, count, len)                            \
-	WSRT_EMIT(inject_pop,                                                \
-		  ss_ring_put(SS_WSRT_INJECT_POP, WSRT_A(worker),             \
-			      WSRT_U(count), WSRT_L(len)),                    \
-		  STAP_PROBE3(wsrt, inject_pop, (int)(worker),                \
-			      (unsigned)(count), (unsigned long long)(len)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_inject_pop(long long worker, long long count, long long len)
+{
+	ss_ring_put(SS_WSRT_INJECT_POP, WSRT_A(worker), WSRT_U(count), WSRT_L(len));
+	STAP_PROBE3(wsrt, inject_pop, (int)(worker), (unsigned)(count), (unsigned long long)(len));
+}
+#define WSRT_PROBE_INJECT_POP(worker, count, len) \
+	WSRT_EMIT(wsrt_emit_inject_pop((long long)(worker), (long long)(count), (long long)(len)), sizeof(worker) + sizeof(count) + sizeof(len))
 /* overflow(worker, count): the local queue was full; count tasks (half the
  * queue plus the new one) moved to the inject queue.
  * ring: a = worker, x = count */
-#define WSRT_PROBE_OVERFLOW(worker, count)                                   \
-	WSRT_EMIT(overflow,                                                  \
-		  ss_ring_put(SS_WSRT_OVERFLOW, WSRT_A(worker), WSRT_U(count), 0), \
-		  STAP_PROBE2(wsrt, overflow, (int)(worker), (unsigned)(count)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_overflow(long long worker, long long count)
+{
+	ss_ring_put(SS_WSRT_OVERFLOW, WSRT_A(worker), WSRT_U(count), 0);
+	STAP_PROBE2(wsrt, overflow, (int)(worker), (unsigned)(count));
+}
+#define WSRT_PROBE_OVERFLOW(worker, count) \
+	WSRT_EMIT(wsrt_emit_overflow((long long)(worker), (long long)(count)), sizeof(worker) + sizeof(count))
 /* search_start(worker) / search_end(worker, found 0|1)
  * ring: a = worker / a = A16(worker, found) */
-#define WSRT_PROBE_SEARCH_START(worker)                                      \
-	WSRT_EMIT(search_start,                                              \
-		  ss_ring_put(SS_WSRT_SEARCH_START, WSRT_A(worker), 0, 0),    \
-		  STAP_PROBE1(wsrt, search_start, (int)(worker)))
-#define WSRT_PROBE_SEARCH_END(worker, found)                                 \
-	WSRT_EMIT(search_end,                                                \
-		  ss_ring_put(SS_WSRT_SEARCH_END, SS_RING_A16(worker, found), \
-			      0, 0),                                          \
-		  STAP_PROBE2(wsrt, search_end, (int)(worker), (int)(found)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_search_start(long long worker)
+{
+	ss_ring_put(SS_WSRT_SEARCH_START, WSRT_A(worker), 0, 0);
+	STAP_PROBE1(wsrt, search_start, (int)(worker));
+}
+#define WSRT_PROBE_SEARCH_START(worker) \
+	WSRT_EMIT(wsrt_emit_search_start((long long)(worker)), sizeof(worker))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_search_end(long long worker, long long found)
+{
+	ss_ring_put(SS_WSRT_SEARCH_END, SS_RING_A16(worker, found), 0, 0);
+	STAP_PROBE2(wsrt, search_end, (int)(worker), (int)(found));
+}
+#define WSRT_PROBE_SEARCH_END(worker, found) \
+	WSRT_EMIT(wsrt_emit_search_end((long long)(worker), (long long)(found)), \
+		  sizeof(worker) + sizeof(found))
 /* driver_poll(worker, timeout_us, events): a driver turn ended; it waited
  * up to timeout_us (-1: no timer, until woken; 0: a non-blocking poll)
  * and harvested `events` readiness events (the eventfd not counted).
  * ring: a = worker, x = timeout_us, y = events */
-#define WSRT_PROBE_DRIVER_POLL(worker, timeout_us, events)                   \
-	WSRT_EMIT(driver_poll,                                               \
-		  ss_ring_put(SS_WSRT_DRIVER_POLL, WSRT_A(worker),            \
-			      (__u64)(long long)(timeout_us), WSRT_I(events)), \
-		  STAP_PROBE3(wsrt, driver_poll, (int)(worker),               \
-			      (long long)(timeout_us), (int)(events)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_driver_poll(long long worker, long long timeout_us, long long events)
+{
+	ss_ring_put(SS_WSRT_DRIVER_POLL, WSRT_A(worker), (__u64)(long long)(timeout_us), WSRT_I(events));
+	STAP_PROBE3(wsrt, driver_poll, (int)(worker), (long long)(timeout_us), (int)(events));
+}
+#define WSRT_PROBE_DRIVER_POLL(worker, timeout_us, events) \
+	WSRT_EMIT(wsrt_emit_driver_poll((long long)(worker), (long long)(timeout_us), (long long)(events)), sizeof(worker) + sizeof(timeout_us) + sizeof(events))
 /* io_register(fd, token): fd joined the epoll set (token = gen << 32 |
  * slot, what epoll carries).
  * ring: a = fd, x = token */
-#define WSRT_PROBE_IO_REGISTER(fd, token)                                    \
-	WSRT_EMIT(io_register,                                               \
-		  ss_ring_put(SS_WSRT_IO_REGISTER, WSRT_A(fd), WSRT_L(token), 0), \
-		  STAP_PROBE2(wsrt, io_register, (int)(fd),                   \
-			      (unsigned long long)(token)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_io_register(long long fd, long long token)
+{
+	ss_ring_put(SS_WSRT_IO_REGISTER, WSRT_A(fd), WSRT_L(token), 0);
+	STAP_PROBE2(wsrt, io_register, (int)(fd), (unsigned long long)(token));
+}
+#define WSRT_PROBE_IO_REGISTER(fd, token) \
+	WSRT_EMIT(wsrt_emit_io_register((long long)(fd), (long long)(token)), sizeof(fd) + sizeof(token))
 /* io_ready(worker, fd, epoll event mask): readiness harvested for fd.
  * ring: a = worker, x = fd, y = mask */
-#define WSRT_PROBE_IO_READY(worker, fd, mask)                                \
-	WSRT_EMIT(io_ready,                                                  \
-		  ss_ring_put(SS_WSRT_IO_READY, WSRT_A(worker), WSRT_I(fd),   \
-			      WSRT_U(mask)),                                  \
-		  STAP_PROBE3(wsrt, io_ready, (int)(worker), (int)(fd),       \
-			      (unsigned)(mask)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_io_ready(long long worker, long long fd, long long mask)
+{
+	ss_ring_put(SS_WSRT_IO_READY, WSRT_A(worker), WSRT_I(fd), WSRT_U(mask));
+	STAP_PROBE3(wsrt, io_ready, (int)(worker), (int)(fd), (unsigned)(mask));
+}
+#define WSRT_PROBE_IO_READY(worker, fd, mask) \
+	WSRT_EMIT(wsrt_emit_io_ready((long long)(worker), (long long)(fd), (long long)(mask)), sizeof(worker) + sizeof(fd) + sizeof(mask))
 /* timer_fire(worker, timer id, lateness ns past its deadline)
  * ring: a = worker, x = timer, y = late_ns */
-#define WSRT_PROBE_TIMER_FIRE(worker, timer, late_ns)                        \
-	WSRT_EMIT(timer_fire,                                                \
-		  ss_ring_put(SS_WSRT_TIMER_FIRE, WSRT_A(worker), WSRT_L(timer), \
-			      WSRT_L(late_ns)),                               \
-		  STAP_PROBE3(wsrt, timer_fire, (int)(worker),                \
-			      (unsigned long long)(timer),                   \
-			      (unsigned long long)(late_ns)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_timer_fire(long long worker, long long timer, long long late_ns)
+{
+	ss_ring_put(SS_WSRT_TIMER_FIRE, WSRT_A(worker), WSRT_L(timer), WSRT_L(late_ns));
+	STAP_PROBE3(wsrt, timer_fire, (int)(worker), (unsigned long long)(timer), (unsigned long long)(late_ns));
+}
+#define WSRT_PROBE_TIMER_FIRE(worker, timer, late_ns) \
+	WSRT_EMIT(wsrt_emit_timer_fire((long long)(worker), (long long)(timer), (long long)(late_ns)), sizeof(worker) + sizeof(timer) + sizeof(late_ns))
 /* task_cancel(task): dropped unfinished at shutdown.
  * ring: x = task */
-#define WSRT_PROBE_TASK_CANCEL(task)                                         \
-	WSRT_EMIT(task_cancel,                                               \
-		  ss_ring_put(SS_WSRT_TASK_CANCEL, 0, WSRT_L(task), 0),       \
-		  STAP_PROBE1(wsrt, task_cancel, (unsigned long long)(task)))
+static __attribute__((cold, noinline, unused)) void
+wsrt_emit_task_cancel(long long task)
+{
+	ss_ring_put(SS_WSRT_TASK_CANCEL, 0, WSRT_L(task), 0);
+	STAP_PROBE1(wsrt, task_cancel, (unsigned long long)(task));
+}
+#define WSRT_PROBE_TASK_CANCEL(task) \
+	WSRT_EMIT(wsrt_emit_task_cancel((long long)(task)), sizeof(task))
 
 #endif /* WSRT_PROBES_H */
