@@ -135,7 +135,7 @@ struct ss_ring_state {
 
 /* Drain points (ss_ring_chunk.why). */
 #define SS_DRAIN_FLUSH 1	/* the owner's ring_flush probe: half full */
-#define SS_DRAIN_SWITCH 2	/* sched_switch: the owner left the CPU */
+/* 2: unused (once sched_switch: per-switch drains cost too much) */
 #define SS_DRAIN_PULL 3		/* the recorder's periodic pull (task iterator) */
 #define SS_DRAIN_EXIT 4		/* the owner's exit or exit_group syscall */
 #define SS_DRAIN_RETIRE 5	/* the owner's ring_retire probe: thread exit */

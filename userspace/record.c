@@ -727,7 +727,6 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 		goto fail;
 	}
 	r->skel->rodata->targ_tgid = (__u32)r->t.pid;
-	r->skel->rodata->targ_rings = !o->kernel_only;
 	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
 	/* The probes' program is attached by uprobe_multi links (attach_usdt). */
 	bpf_program__set_autoattach(r->skel->progs.handle_usdt, false);
