@@ -286,6 +286,7 @@ bench: $(BENCHES) $(BUILD)/bin/http-stall $(STALLSCOPE) | deps
 	$(Q)bench/probe_cost.sh $(BUILD)
 	$(Q)bench/http_wrk.sh $(BUILD)
 	$(Q)bench/record_cost.sh $(BUILD)
+	$(Q)bench/record_http.sh $(BUILD)
 	$(Q)bench/record_latency.sh $(BUILD)
 	$(Q)bench/analyze_bench.sh $(BUILD)
 
