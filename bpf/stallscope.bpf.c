@@ -235,7 +235,12 @@ struct {
 
 #define RING_PIECE_MAX 11	/* a piece is at most 2^11 slots: 64 KiB */
 #define RING_BULK 8		/* whole pieces per drain: RING_DRAIN_MAX's */
-#define RING_DRAIN_MAX 16384	/* slots, at most, per drain elsewhere */
+#define RING_DRAIN_MAX 16384	/* slots, at most, per drain */
+/* RING_PULL_SHARE: a pull claims at most a quarter of a ring at a time.
+ * It copies from another CPU, slowly (~1 ns a byte), while the owner may
+ * be writing: with a claim of nearly the whole ring, the owner caught up
+ * with the copy (measured: one slot in a few million lost).  The owner's
+ * own half-ring flush drains the rest. */
 
 /*
  * Steps 1-3 of the consumer (ring.h), in pieces of 2^k slots (the ring
@@ -291,8 +296,8 @@ struct {
  * rest.
  */
 #define DEFINE_RING_DRAIN(NAME, ...)                                           \
-static __noinline int NAME(struct ring_state *st, __u32 tid, __u32 why,        \
-				__u64 max, ##__VA_ARGS__)                      \
+static __noinline int NAME##_once(struct ring_state *st, __u32 tid, __u32 why, \
+				  __u64 max, ##__VA_ARGS__)                    \
 {                                                                              \
 	__u64 h1 = 0, h2 = 0, tail = st->tail, from, left, seq;                \
 	__u64 mask = st->cap - 1, skipped = 0;                                 \
@@ -306,6 +311,8 @@ static __noinline int NAME(struct ring_state *st, __u32 tid, __u32 why,        \
 	left = h1 - from;                                                      \
 	if (left > max)                                                        \
 		left = max;                                                    \
+	if (left > st->cap / 4 && why == SS_DRAIN_PULL)                        \
+		left = st->cap / 4;	/* see RING_PULL_SHARE */              \
 	if (left > st->cap - (from & mask))                                    \
 		left = st->cap - (from & mask);                                \
 	if (__sync_val_compare_and_swap(&st->tail, tail, from + left) != tail) \
@@ -327,6 +334,24 @@ DEFINE_RING_DRAIN(ring_drain_current)
 #define RING_READ(dst, size, src) bpf_copy_from_user_task(dst, size, src, task, 0)
 DEFINE_RING_DRAIN(ring_drain_task, struct task_struct *task)
 #undef RING_READ
+
+/* Two claims: up to the ring's end, then what lies past it — left for
+ * later, it would let a ring fill to the brim between half-ring flushes,
+ * where a concurrent copy loses the slots the producer overwrites. */
+static __always_inline void ring_drain_current(struct ring_state *st, __u32 tid,
+					       __u32 why, __u64 max)
+{
+	ring_drain_current_once(st, tid, why, max);
+	ring_drain_current_once(st, tid, why, max);
+}
+
+static __always_inline void ring_drain_task(struct ring_state *st, __u32 tid,
+					    __u32 why, __u64 max,
+					    struct task_struct *task)
+{
+	ring_drain_task_once(st, tid, why, max, task);
+	ring_drain_task_once(st, tid, why, max, task);
+}
 
 /* A ring the map does not know yet (its thread's first flush). */
 static __always_inline struct ring_state *ring_learn(struct ring_key *key,
