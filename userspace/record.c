@@ -142,7 +142,6 @@ struct ss_recorder {
 	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
 	struct ss_ring_slot early[2048];	/* a block before the header */
 	bool more;			/* the budget ran out: more is waiting */
-	bool catching_up;		/* real-time while behind (catch_up) */
 	struct ss_ringreg_anchor *anchors;	/* libraries with rings */
 	unsigned nanchors;
 	__u64 unringed_seen;		/* their count of events without a ring */
@@ -659,7 +658,25 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 
 /* ---- the recorder ------------------------------------------------------------------------------ */
 
-/* The machine's side (privileges, BTF, tracefs) is prereq.c's, checked by
+/*
+ * The recorder runs at the lowest real-time priority: it sleeps nearly
+ * all the time, and when it wakes (its 5 ms pull, or the ring buffer a
+ * quarter full) it must get a CPU at once even when the target keeps
+ * every CPU busy — an ordinary process waited behind busy workers long
+ * enough for 64 MiB to fill (a scheduler benchmark at 30 million events
+ * a second).  Losing events is worse than taking the CPU time they cost
+ * from the target, which is what the benchmarks count.  Its children
+ * never inherit it (SCHED_RESET_ON_FORK; the target is forked before).
+ * Best effort: without the privilege it stays an ordinary process.
+ */
+static void go_real_time(void)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	(void)sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+}
+
+/* The machine's side (privileges, BTF, lockdown) is prereq.c's, checked by
  * the commands before they open a recorder. */
 static int check_environment(const struct ss_recorder_opts *o)
 {
@@ -778,6 +795,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 		goto fail;
 	}
 
+	go_real_time();
 	r->start_ns = mono_ns();
 	r->start_real_ns = real_ns();
 	r->last_lost = r->start_ns;
@@ -815,26 +833,6 @@ fail:
 }
 
 /*
- * While a backlog waits in the ring buffer (a consume ran out of budget),
- * the recorder runs at the lowest real-time priority, so that it gets a
- * CPU even when the target keeps every CPU busy: losing events is worse
- * than taking the CPU time they cost from the target (which is what the
- * benchmarks count).  Caught up, it is an ordinary process again.  Its
- * children never inherit it (SCHED_RESET_ON_FORK).  Best effort: without
- * the privilege, it simply stays ordinary.
- */
-static void catch_up(struct ss_recorder *r, bool behind)
-{
-	struct sched_param sp = { .sched_priority = behind ? 1 : 0 };
-
-	if (behind == r->catching_up)
-		return;
-	if (!sched_setscheduler(0, (behind ? SCHED_FIFO : SCHED_OTHER) |
-				       SCHED_RESET_ON_FORK, &sp))
-		r->catching_up = behind;
-}
-
-/*
  * When a started command's header is due: once ld.so has mapped its
  * libraries (the mappings name tasks) and its runtime has named its
  * workers (the header says how many: as many for 50 ms) — a slow target (a sanitizer's)
@@ -864,7 +862,6 @@ static int consume(struct ss_recorder *r)
 {
 	int err = ring_buffer__consume(r->rb);
 
-	catch_up(r, r->more);
 	return err == BUDGET_SPENT || err > 0 ? 0 : err;
 }
 
@@ -889,7 +886,6 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	err = ring_buffer__poll(r->rb, timeout_ms);
 	if (err == BUDGET_SPENT || err > 0)
 		err = 0;
-	catch_up(r, r->more);
 	if (!err && !r->more)
 		err = consume(r);
 	now = mono_ns();
