@@ -79,5 +79,5 @@ for c in "report --json" "check"; do
 		exit 1
 	fi
 done
-detections=$(grep -o '"kind":"[a-z_]*"' "$tmp/report_--json.out" | sed 's/.*:"\(.*\)"/\1/' | sort | uniq -c | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')
+detections=$({ grep -o '"kind":"[a-z_]*"' "$tmp/report_--json.out" || true; } | sed 's/.*:"\(.*\)"/\1/' | sort | uniq -c | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')
 echo "# detections in the trace: ${detections:-none}"

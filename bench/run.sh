@@ -155,7 +155,7 @@ awk '
 function ratio(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
 function num(x) { return (x == "") ? "-" : sprintf("%.1f", x) }
 FNR == 1 { file++ }
-/^## (probes vs noprobes|stealable vs legacy|vs baseline)/ { sec = $0; next }
+/^## / { sec = $0; next }	# any other section (a later bench) ends these
 /^#/ || NF < 4 { next }
 sec ~ /^## probes vs noprobes/ {
 	key = $1 " " $2
