@@ -209,49 +209,43 @@ static inline void publish(struct ss_ring *r, __u64 head)
 		ss_ring_flush(r);
 }
 
-void ss_ring_put(__u16 type, __u32 a, __u64 x, __u64 y)
+/* Slot h of r: stamped ts, numbered h. */
+static inline void fill(struct ss_ring_slot *slots, struct ss_ring *r, __u64 h,
+			__u64 ts, __u16 type, __u32 a, __u64 x, __u64 y)
 {
-	struct ss_ring *r;
-	struct ss_ring_slot *slots = claim(&r), *s;
-	__u64 h;
+	struct ss_ring_slot *s = &slots[h & (r->cap - 1)];
 
-	if (!slots)
-		return;
-	h = r->head;
-	s = &slots[h & (r->cap - 1)];
-	s->ts = __rdtsc();
+	s->ts = ts;
 	s->type = type;
 	s->seq = (__u16)h;
 	s->a = a;
 	s->x = x;
 	s->y = y;
-	publish(r, h + 1);
+}
+
+void ss_ring_put(__u16 type, __u32 a, __u64 x, __u64 y)
+{
+	struct ss_ring *r;
+	struct ss_ring_slot *slots = claim(&r);
+
+	if (!slots)
+		return;
+	fill(slots, r, r->head, __rdtsc(), type, a, x, y);
+	publish(r, r->head + 1);
 }
 
 void ss_ring_put2(__u16 type, __u32 a, __u64 x, __u64 y, __u64 e, __u32 a2,
 		  __u64 x2, __u64 y2)
 {
 	struct ss_ring *r;
-	struct ss_ring_slot *slots = claim(&r), *s;
+	struct ss_ring_slot *slots = claim(&r);
 	__u64 h;
 
 	if (!slots)
 		return;
 	h = r->head;
-	s = &slots[h & (r->cap - 1)];
-	s->ts = __rdtsc();
-	s->type = type;
-	s->seq = (__u16)h;
-	s->a = a;
-	s->x = x;
-	s->y = y;
-	s = &slots[(h + 1) & (r->cap - 1)];
-	s->ts = e;
-	s->type = SS_RING_EXT;
-	s->seq = (__u16)(h + 1);
-	s->a = a2;
-	s->x = x2;
-	s->y = y2;
+	fill(slots, r, h, __rdtsc(), type, a, x, y);
+	fill(slots, r, h + 1, e, SS_RING_EXT, a2, x2, y2);
 	publish(r, h + 2);
 }
 #endif /* WSRT_NO_PROBES */

@@ -15,6 +15,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# requests_while PID MAX: a request to $port every 0.1 s while PID (a
+# recorder) runs, at most MAX.
+requests_while() {
+	local _
+	for _ in $(seq "$2"); do
+		kill -0 "$1" 2>/dev/null || break
+		exec 3<>"/dev/tcp/127.0.0.1/$port" &&
+			printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
+			timeout 2 cat <&3 >/dev/null
+		exec 3<&- 3>&- 2>/dev/null
+		sleep 0.1
+	done
+}
+
 # dump_ok NAME FILE: dump FILE into FILE.txt; not_ok and return 1 if not.
 dump_ok() {
 	if ! "$ss" dump "$2" >"$2.txt" 2>"$2.err"; then
@@ -125,14 +139,7 @@ else
 	pids+=("$rec")
 	wait_recording "$tmp/p.out" "$rec"
 	# Requests for as long as it records (--duration 3), at most 300.
-	for _ in $(seq 300); do
-		kill -0 "$rec" 2>/dev/null || break
-		exec 3<>"/dev/tcp/127.0.0.1/$port" &&
-			printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
-			timeout 2 cat <&3 >/dev/null
-		exec 3<&- 3>&- 2>/dev/null
-		sleep 0.1
-	done
+	requests_while "$rec" 300
 	if ! wait "$rec"; then
 		not_ok record_attach_to_running_pid "record failed: $(cat "$tmp/p.out")"
 	elif dump_ok record_attach_to_running_pid "$tmp/p.trace"; then
@@ -152,14 +159,7 @@ else
 	rec=$!
 	pids+=("$rec")
 	wait_recording "$tmp/p2.out" "$rec"
-	for _ in $(seq 200); do
-		kill -0 "$rec" 2>/dev/null || break
-		exec 3<>"/dev/tcp/127.0.0.1/$port" &&
-			printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
-			timeout 2 cat <&3 >/dev/null
-		exec 3<&- 3>&- 2>/dev/null
-		sleep 0.1
-	done
+	requests_while "$rec" 200
 	if ! wait "$rec"; then
 		not_ok record_again_finds_the_rings_of_the_first "record failed: $(cat "$tmp/p2.out")"
 	elif dump_ok record_again_finds_the_rings_of_the_first "$tmp/p2.trace"; then
