@@ -142,6 +142,7 @@ struct ss_recorder {
 	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
 	struct ss_ring_slot early[2048];	/* a block before the header */
 	bool more;			/* the budget ran out: more is waiting */
+	bool real_time;			/* go_real_time() took (until free) */
 	struct ss_ringreg_anchor *anchors;	/* libraries with rings */
 	unsigned nanchors;
 	__u64 unringed_seen;		/* their count of events without a ring */
@@ -668,12 +669,15 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
  * from the target, which is what the benchmarks count.  Its children
  * never inherit it (SCHED_RESET_ON_FORK; the target is forked before).
  * Best effort: without the privilege it stays an ordinary process.
+ * Only while it records: ss_recorder_free makes the thread ordinary again
+ * (demo and live analyze afterwards).
  */
-static void go_real_time(void)
+static bool go_real_time(bool on)
 {
-	struct sched_param sp = { .sched_priority = 1 };
+	struct sched_param sp = { .sched_priority = on ? 1 : 0 };
 
-	(void)sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+	return !sched_setscheduler(0, (on ? SCHED_FIFO : SCHED_OTHER) |
+					      SCHED_RESET_ON_FORK, &sp);
 }
 
 /* The machine's side (privileges, BTF, lockdown) is prereq.c's, checked by
@@ -795,7 +799,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 		goto fail;
 	}
 
-	go_real_time();
+	r->real_time = go_real_time(true);
 	r->start_ns = mono_ns();
 	r->start_real_ns = real_ns();
 	r->last_lost = r->start_ns;
@@ -1002,6 +1006,8 @@ void ss_recorder_free(struct ss_recorder *r)
 		return;
 	ss_target_close(&r->t);
 	detach_all(r);
+	if (r->real_time)
+		go_real_time(false);
 	bpf_link__destroy(r->pull);
 	ss_ringrec_free(r->rr);
 	free(r->links);
