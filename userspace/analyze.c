@@ -107,6 +107,7 @@ struct an {
 				 * no name matched (yet) */
 	__u32 pid;		/* the target's main thread: never a worker */
 	bool meta_kernel_only;	/* recorded --kernel-only */
+	bool runtime_probes;	/* the runtime's probes were attached */
 	__u64 now;		/* time of the last event applied */
 	__u64 cum[IG_N];
 	/* tasks */
@@ -678,13 +679,16 @@ static void new_kernel_worker(struct an *an, __u32 tid, const char *comm)
  * futex wait or epoll_wait is taken for a worker — except the main thread,
  * which parks in block_on or join and runs no tasks.  Lanes in the order
  * threads are found; dropped as soon as a thread with a matching name
- * appears.
+ * appears.  Never when the runtime's probes were attached: it will number
+ * its workers itself, and a thread that parks before its first probe (in
+ * a sanitizer's thread start-up, say) would show as a worker it is not.
  */
 static struct worker *parking_worker(struct an *an, __u32 tid)
 {
 	struct worker *w = worker_by_tid(an, tid);
 
-	if (w || an->have_runtime || tid == an->pid || (an->nw && !an->by_parking))
+	if (w || an->have_runtime || an->runtime_probes || tid == an->pid ||
+	    (an->nw && !an->by_parking))
 		return w;
 	if ((w = worker_by_index(an, (int)an->nw, tid)))
 		an->by_parking = true;
@@ -1046,6 +1050,7 @@ struct ss_analyzer *ss_analyzer_new(const struct ss_trace_meta *meta,
 	an->syms = ss_symbols_new(meta);
 	an->pid = meta->pid;
 	an->meta_kernel_only = meta->flags & SS_FILE_KERNEL_ONLY;
+	an->runtime_probes = meta->flags & SS_FILE_RUNTIME_PROBES;
 	out->kernel_only = an->meta_kernel_only;
 	return z;
 }

@@ -455,8 +455,10 @@ static void print_header(FILE *f, const struct ss_trace_reader *r)
 		fputs(" none", f);
 	if (m->flags & SS_FILE_KERNEL_ONLY)
 		fputs(" kernel-only", f);
-	if (m->flags & ~SS_FILE_KERNEL_ONLY)
-		fprintf(f, " 0x%x", m->flags & ~SS_FILE_KERNEL_ONLY);
+	if (m->flags & SS_FILE_RUNTIME_PROBES)
+		fputs(" runtime-probes", f);
+	if (m->flags & ~SS_FILE_FLAGS_KNOWN)
+		fprintf(f, " 0x%x", m->flags & ~SS_FILE_FLAGS_KNOWN);
 	putc('\n', f);
 	fprintf(f, "# ring_bytes: %llu\n", (unsigned long long)m->ring_bytes);
 	for (unsigned i = 0; i < m->nmappings; i++) {

@@ -143,6 +143,7 @@ struct ss_recorder {
 	struct ss_ring_slot early[2048];	/* a block before the header */
 	bool more;			/* the budget ran out: more is waiting */
 	bool real_time;			/* go_real_time() took (until free) */
+	bool runtime_probes;		/* the runtime's (wsrt's) probes are attached */
 	struct ss_ringreg_anchor *anchors;	/* libraries with rings */
 	unsigned nanchors;
 	__u64 unringed_seen;		/* their count of events without a ring */
@@ -372,7 +373,8 @@ static int start_sink(struct ss_recorder *r)
 	/* Known if the runtime has started its workers by now (0: unknown). */
 	m->workers = 0;
 	ss_proc_threads(r->t.pid, count_worker, &m->workers);
-	m->flags = r->o.kernel_only ? SS_FILE_KERNEL_ONLY : 0;
+	m->flags = (r->o.kernel_only ? SS_FILE_KERNEL_ONLY : 0) |
+		   (r->runtime_probes ? SS_FILE_RUNTIME_PROBES : 0);
 	ss_proc_mappings(r->t.pid, &m->mappings, &m->nmappings);
 
 	if ((err = r->o.on_start(r->o.arg, m))) {
@@ -650,6 +652,7 @@ static void attach_usdt(struct ss_recorder *r, const char *exe)
 				shim);
 		free(shim);
 	}
+	r->runtime_probes = n > 0;
 	if (!n)
 		fprintf(stderr,
 			"stallscope: %s has no wsrt probes: recording %s only\n",

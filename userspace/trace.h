@@ -38,6 +38,10 @@
 /* Slots in one SS_RING_BLOCK, at most (the reader holds one block). */
 #define SS_BLOCK_MAX_SLOTS 4096
 #define SS_FILE_KERNEL_ONLY (1U << 0)	/* flags: recorded with --kernel-only */
+/* flags: the runtime's own probes (wsrt's) were attached: the runtime
+ * numbers its workers itself, so none is guessed from how threads park. */
+#define SS_FILE_RUNTIME_PROBES (1U << 1)
+#define SS_FILE_FLAGS_KNOWN (SS_FILE_KERNEL_ONLY | SS_FILE_RUNTIME_PROBES)
 
 /* The reader refuses a longer header rather than allocate for it. */
 #define SS_HEADER_MAX (1U << 20)

@@ -289,6 +289,51 @@ elif both export_renumbered "$tmp/swap.trace"; then
 	fi
 fi
 
+# A worker thread that parks before it is named or probed (a sanitizer's
+# thread start-up handshake does): with the runtime's probes attached
+# (flags runtime-probes) it is never taken for a worker by its parking, so
+# no track of a worker it is not; without the flag it is, for a while.
+early() {	# FLAGS
+	cat <<EOF
+meta pid 100
+meta comm early
+meta workers 2
+meta flags $1
+1000.000 comm tid=100 comm=early
+1000.050 futex_enter tid=102 uaddr=0x2000 op=wait|private val=1 timeout_ns=-1
+1000.060 futex_exit tid=102 ret=0
+1000.100 comm tid=101 comm=wsrt-w0
+1000.110 worker_start tid=101 worker=0 thread=101
+1000.120 comm tid=102 comm=wsrt-w1
+1000.130 worker_start tid=102 worker=1 thread=102
+1000.200 spawn tid=100 task=1 parent=0 poll_fn=0x1000 state=0
+1000.210 notify tid=100 task=1 waker=-1 dest=inject displaced=0
+1000.320 poll_start tid=102 worker=1 task=1 src=inject
+1000.330 poll_end tid=102 worker=1 task=1 result=ready
+1000.340 search_start tid=101 worker=0
+1000.350 search_end tid=101 worker=0 found=0
+EOF
+}
+for f in runtime-probes none; do
+	early $f >"$tmp/early-$f.txt"
+	if ! "$mktrace" "$tmp/early-$f.txt" "$tmp/early-$f.trace" >"$tmp/mk.out" 2>&1; then
+		not_ok "export_early_park_${f}_made" "$(cat "$tmp/mk.out")"
+		continue
+	fi
+	both "export_early_park_$f" "$tmp/early-$f.trace" || continue
+	v=$(q "$tmp/early-$f.trace.pf.sum" "'|'.join(d['ui'])")
+	if [ $f = none ]; then
+		want="early (100)|  worker 0 (102)|  worker 0 (101)|  worker 1 (102)|  main (100)|  idle workers"
+	else
+		want="early (100)|  worker 0 (101)|  worker 1 (102)|  main (100)|  idle workers"
+	fi
+	if [ "$v" = "$want" ]; then
+		ok "export_early_park_${f}_tracks"
+	else
+		not_ok "export_early_park_${f}_tracks" "want $want; got $v"
+	fi
+done
+
 # N workers whose tids run backwards; stuck LIFO tasks on some of them
 # (two stalls each: the LIFO task and the one queued behind it).  The UI
 # lists the workers, their stall lanes and counters by number.

@@ -100,6 +100,8 @@ if ! timeout 60 "$ss" record -o "$tmp/steal.trace" -- "$BUILD/bin/lifo-stall" --
 	>"$tmp/steal.out" 2>&1; then
 	not_ok record_lifo_stall_stealable "record failed: $(cat "$tmp/steal.out")"
 elif dump_ok record_lifo_stall_stealable "$tmp/steal.trace"; then
+	check record_header_says_runtime_probes '
+		/^# flags:/ { print (/^# flags: runtime-probes$/ ? "ok" : "header flags: " $0); exit }' "$tmp/steal.trace.txt"
 	check record_stealable_steals_the_lifo_task '
 		/ steal / && !/ lifo=0( |$)/ { found = 1 }
 		END { print (found ? "ok" : "no steal that took a LIFO task") }' "$tmp/steal.trace.txt"
@@ -111,7 +113,7 @@ if ! WSRT_LIFO_STEALABLE=0 timeout 60 "$ss" record --kernel-only -o "$tmp/k.trac
 	not_ok record_kernel_only "record failed: $(cat "$tmp/k.out")"
 elif dump_ok record_kernel_only "$tmp/k.trace"; then
 	check record_kernel_only_has_no_runtime_records_but_worker_syscalls '
-		/^# flags:/ && !/kernel-only/ { print "header flags: " $0; exit }
+		/^# flags:/ && (!/kernel-only/ || /runtime-probes/) { print "header flags: " $0; exit }
 		/ (spawn|notify|poll_start|poll_end|park|unpark|steal|worker_start) / { print "runtime record in kernel-only: " $0; exit }
 		/ comm comm=wsrt-w/ { workers[$3] = 1 }
 		/ futex_enter / && workers[$3] { futex = 1 }

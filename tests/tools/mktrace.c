@@ -14,7 +14,7 @@
  *   meta KEY VALUE                  the header; any order, anywhere
  *   TS_MS TYPE tid=N [cpu=N] [ARG=VALUE ...] [flags=N]
  *
- * meta keys: pid N, comm NAME, workers N, flags kernel-only|none|N,
+ * meta keys: pid N, comm NAME, workers N, flags kernel-only|runtime-probes|none|N,
  * host NAME, kernel RELEASE, cmdline ARG..., start_ms MS (default: the
  * first record's time), end_ms MS (trailer; default: the last record's),
  * stop exited|signal|duration|error, status N (default 0), lost N
@@ -566,6 +566,8 @@ static void parse_meta(struct input *in, char **w, int n)
 	} else if (!strcmp(key, "flags")) {
 		if (!strcmp(w[2], "kernel-only"))
 			m->flags = SS_FILE_KERNEL_ONLY;
+		else if (!strcmp(w[2], "runtime-probes"))
+			m->flags = SS_FILE_RUNTIME_PROBES;
 		else if (!strcmp(w[2], "none"))
 			m->flags = 0;
 		else
