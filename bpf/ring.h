@@ -73,7 +73,8 @@ _Static_assert(__builtin_offsetof(struct ss_ring, head) == 24, "ring ABI");
  */
 struct ss_ring_entry {
 	__u64 ring;		/* the ring's address, 0: a free entry */
-	__u32 tid;		/* its thread */
+	__u32 tid;		/* its thread: stored once the entry is taken, so
+				 * a tracer takes it from the ring's header */
 	__u32 reserved;
 };
 

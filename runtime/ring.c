@@ -124,12 +124,15 @@ static int register_ring(struct ss_ring *r)
 
 		if (__atomic_load_n(&ring_entries[i].ring, __ATOMIC_RELAXED))
 			continue;
-		ring_entries[i].tid = r->tid;
-		/* The tracer reads tid after it sees ring: release. */
+		/* The entry is ours only once the exchange takes: a tid
+		 * stored before it could be another thread's, racing for
+		 * the same entry.  The tracer takes the thread from the
+		 * ring's header (written before); tid is for a reader. */
 		if (!__atomic_compare_exchange_n(&ring_entries[i].ring, &none,
 						 (__u64)(uintptr_t)r, false,
 						 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			continue;
+		__atomic_store_n(&ring_entries[i].tid, r->tid, __ATOMIC_RELAXED);
 		__u64 used = __atomic_load_n(&SS_RING_ANCHOR.used, __ATOMIC_RELAXED);
 		while (used < i + 1 &&
 		       !__atomic_compare_exchange_n(&SS_RING_ANCHOR.used, &used, i + 1,

@@ -83,14 +83,16 @@ int ss_ringreg_scan(pid_t pid, const struct ss_ringreg_anchor *anchors,
 			continue;
 		if (!read_mem(pid, anchor.entries, e, k * sizeof(*e))) {
 			for (size_t i = 0; i < k; i++) {
-				struct ss_ring_key key = { e[i].tid, anchors[a].provider };
 				struct ss_ring_state st = { .ring = e[i].ring };
 				struct ss_ring ring;
 
+				/* The thread is the ring's header's: the entry's
+				 * tid is stored after the entry is taken. */
 				if (!e[i].ring || read_mem(pid, e[i].ring, &ring, sizeof(ring)) ||
-				    ring.magic != SS_RING_MAGIC || !ring.cap ||
-				    (ring.cap & (ring.cap - 1)) || ring.tid != e[i].tid)
+				    ring.magic != SS_RING_MAGIC || ring.abi != SS_RING_ABI ||
+				    !ring.cap || (ring.cap & (ring.cap - 1)) || !ring.tid)
 					continue;
+				struct ss_ring_key key = { ring.tid, anchors[a].provider };
 				st.cap = ring.cap;
 				st.tail = ring.head >= ring.cap ? ring.head - ring.cap + 1 : 0;
 				/* A ring BPF learnt already keeps its cursor. */

@@ -163,7 +163,13 @@ else
 	if grep -q '"kind":"stuck_lifo"' <<<"$rep"; then
 		ok install_report_finds_stuck_lifo
 	else
-		not_ok install_report_finds_stuck_lifo "$rep"
+		# What the recording holds, per thread, and what record said:
+		# enough to tell a lost ring from a misread one.
+		keep=$(mktemp --suffix=.trace /tmp/stallscope-install.XXXXXX)
+		cp "$trace" "$keep"
+		per=$("$p/bin/stallscope" dump "$trace" 2>&1 |
+			awk '/^[0-9]/ { n[$3 " " $4]++ } END { for (k in n) printf "%s:%d ", k, n[k] }')
+		not_ok install_report_finds_stuck_lifo "$rep; record said: $(tr '\n' '|' <<<"$out"); per thread: $per; trace kept: $keep"
 	fi
 	dump=$("$p/bin/stallscope" dump "$trace" 2>&1)
 	maps=$(grep '^# mapping: ' <<<"$dump")
