@@ -188,6 +188,39 @@ static __attribute__((noinline)) void ss_ring_flush(struct ss_ring *r)
 		STAP_PROBE1(SS_RING_PROVIDER, ring_flush, (unsigned long long)(uintptr_t)r);
 }
 
+/* ---- the probe sites' call (ring.h, SS_RING_CALL) ----------------------------- */
+
+#if defined(__x86_64__)
+/* fn in %rax, its arguments in rdi, rsi, rdx, rcx: r8-r11 saved (the
+ * site keeps them), the stack aligned for the C call, flags as any call
+ * leaves them. */
+__asm__(".pushsection .text\n"
+	".p2align 4\n"
+	".globl " SS_RING_STR(SS_RING_TRAMP) "\n"
+	".hidden " SS_RING_STR(SS_RING_TRAMP) "\n"
+	".type " SS_RING_STR(SS_RING_TRAMP) ", @function\n"
+	SS_RING_STR(SS_RING_TRAMP) ":\n"
+	".cfi_startproc\n"
+	"push %r8\n.cfi_adjust_cfa_offset 8\n"
+	"push %r9\n.cfi_adjust_cfa_offset 8\n"
+	"push %r10\n.cfi_adjust_cfa_offset 8\n"
+	"push %r11\n.cfi_adjust_cfa_offset 8\n"
+	"push %rbp\n.cfi_adjust_cfa_offset 8\n.cfi_rel_offset %rbp, 0\n"
+	"mov %rsp, %rbp\n.cfi_def_cfa_register %rbp\n"
+	"and $-16, %rsp\n"
+	"call *%rax\n"
+	"mov %rbp, %rsp\n.cfi_def_cfa_register %rsp\n"
+	"pop %rbp\n.cfi_adjust_cfa_offset -8\n.cfi_restore %rbp\n"
+	"pop %r11\n.cfi_adjust_cfa_offset -8\n"
+	"pop %r10\n.cfi_adjust_cfa_offset -8\n"
+	"pop %r9\n.cfi_adjust_cfa_offset -8\n"
+	"pop %r8\n.cfi_adjust_cfa_offset -8\n"
+	"ret\n"
+	".cfi_endproc\n"
+	".size " SS_RING_STR(SS_RING_TRAMP) ", .-" SS_RING_STR(SS_RING_TRAMP) "\n"
+	".popsection\n");
+#endif
+
 /* ---- writing (ring.h) ---------------------------------------------------------- */
 
 /* This thread's ring (*rp) and its slots, made on its first event; NULL

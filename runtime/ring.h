@@ -68,6 +68,51 @@ void ss_ring_put(__u16 type, __u32 a, __u64 x, __u64 y) SS_RING_HIDDEN;
 void ss_ring_put2(__u16 type, __u32 a, __u64 x, __u64 y, __u64 e, __u32 a2,
 		  __u64 x2, __u64 y2) SS_RING_HIDDEN;
 
+/*
+ * SS_RING_CALL(fn, (a, b, ...)): calls a probe's cold emit function
+ * fn(long long, ...) of up to four arguments from a probe site, keeping
+ * every general register but the four argument registers and %rax.  An
+ * ordinary call there would cost the hot path even while the gate is
+ * down: the compiler must assume the call clobbers rcx, rdx, rsi, rdi,
+ * r8-r11, so values that live across the site move to callee-saved
+ * registers, pushed and popped in every scheduler function that has one
+ * (7% more instructions in yield_many).  The call goes through
+ * SS_RING_TRAMP (ring.c), which saves r8-r11 and aligns the stack; the
+ * site steps over the 128-byte red zone first, since the call pushes.
+ * The vector and x87 registers are declared clobbered, as by any call.
+ */
+#if defined(__x86_64__)
+#define SS_RING_TRAMP SS_RING_CAT(SS_RING_PROVIDER, _ring_call_tramp)
+void SS_RING_TRAMP(void) SS_RING_HIDDEN;
+#define SS_RING_STR_(x) #x
+#define SS_RING_STR(x) SS_RING_STR_(x)
+
+static inline __attribute__((always_inline)) void
+ss_ring_call4(void *fn, long long a, long long b, long long c, long long d)
+{
+	register long long rdi __asm__("rdi") = a;
+	register long long rsi __asm__("rsi") = b;
+	register long long rdx __asm__("rdx") = c;
+	register long long rcx __asm__("rcx") = d;
+
+	__asm__ __inline__ volatile("lea -128(%%rsp), %%rsp\n\t"
+			 "call " SS_RING_STR(SS_RING_TRAMP) "\n\t"
+			 "lea 128(%%rsp), %%rsp"
+			 : "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(rcx), "+a"(fn)
+			 :
+			 : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+			   "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+			   "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)",
+			   "st(3)", "st(4)", "st(5)", "st(6)", "st(7)");
+}
+#define SS_RING_PAD4_(a, b, c, d, ...) a, b, c, d
+#define SS_RING_PAD4(...) SS_RING_PAD4_(__VA_ARGS__, 0, 0, 0)
+#define SS_RING_CALL_(fn, ...) ss_ring_call4((void *)(fn), __VA_ARGS__)
+#define SS_RING_CALL(fn, args) SS_RING_CALL_(fn, SS_RING_PAD4 args)
+#else
+#define SS_RING_CALL(fn, args) fn args
+#endif
+
 /* Two 16-bit arguments in a (ints such as worker indices, -1 kept). */
 #define SS_RING_A16(lo, hi) \
 	((__u32)(__u16)(int)(lo) | (__u32)(__u16)(int)(hi) << 16)

@@ -38,7 +38,7 @@
 #include "internal.h"
 #include "wsrt_probes.h"
 
-static void notify_parked(struct wsrt_runtime *rt, int from)
+static inline __attribute__((always_inline)) void notify_parked(struct wsrt_runtime *rt, int from)
 {
 	int idx = wsrt_idle_worker_to_notify(&rt->idle);
 

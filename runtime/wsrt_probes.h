@@ -32,17 +32,18 @@
 #include "ring.h"
 
 /* The one emit point: a load and a branch; the rest is out of line, in
- * the probe's cold emit function, so that the scheduler's hot functions
- * stay as small (and as inlined) as without probes. */
-#define WSRT_EMIT(call, sizes)                                               \
+ * the probe's cold emit function, called so that it keeps every register
+ * (SS_RING_CALL, ring.h): the scheduler's hot functions stay as small, as
+ * inlined and as register-light as without probes. */
+#define WSRT_EMIT(fn, args, sizes)                                           \
 	do {                                                                 \
 		if (ss_ring_gate())                                          \
-			call;                                                \
+			SS_RING_CALL(fn, args);                              \
 	} while (0)
 #else
 /* Compiled out (bench/ only): arguments are not evaluated, only named;
  * the emit functions are never called, so never emitted. */
-#define WSRT_EMIT(call, sizes) ((void)(sizes))
+#define WSRT_EMIT(fn, args, sizes) ((void)(sizes))
 #define ss_ring_put(t, a, x, y) ((void)0)
 #define ss_ring_put2(t, a, x, y, e, a2, x2, y2) ((void)0)
 #define SS_RING_A16(lo, hi) 0
@@ -92,7 +93,7 @@ wsrt_emit_worker_start(long long worker, long long tid)
 	STAP_PROBE2(wsrt, worker_start, (int)(worker), (int)(tid));
 }
 #define WSRT_PROBE_WORKER_START(worker, tid) \
-	WSRT_EMIT(wsrt_emit_worker_start((long long)(worker), (long long)(tid)), sizeof(worker) + sizeof(tid))
+	WSRT_EMIT(wsrt_emit_worker_start, ((long long)(worker), (long long)(tid)), sizeof(worker) + sizeof(tid))
 /* worker_stop(worker, tid): the worker thread leaves its loop.
  * ring: a = worker, x = tid */
 static __attribute__((cold, noinline, unused)) void
@@ -102,7 +103,7 @@ wsrt_emit_worker_stop(long long worker, long long tid)
 	STAP_PROBE2(wsrt, worker_stop, (int)(worker), (int)(tid));
 }
 #define WSRT_PROBE_WORKER_STOP(worker, tid) \
-	WSRT_EMIT(wsrt_emit_worker_stop((long long)(worker), (long long)(tid)), sizeof(worker) + sizeof(tid))
+	WSRT_EMIT(wsrt_emit_worker_stop, ((long long)(worker), (long long)(tid)), sizeof(worker) + sizeof(tid))
 /* spawn(task, parent task or 0, poll function address, state address)
  * ring, two slots: x = task, y = fn, e = parent, x2 = state */
 static __attribute__((cold, noinline, unused)) void
@@ -112,7 +113,7 @@ wsrt_emit_spawn(long long task, long long parent, long long fn, long long state)
 	STAP_PROBE4(wsrt, spawn, (unsigned long long)(task), (unsigned long long)(parent), (unsigned long long)(fn), (unsigned long long)(state));
 }
 #define WSRT_PROBE_SPAWN(task, parent, fn, state) \
-	WSRT_EMIT(wsrt_emit_spawn((long long)(task), (long long)(parent), (long long)(fn), (long long)(state)), sizeof(task) + sizeof(parent) + sizeof(fn) + sizeof(state))
+	WSRT_EMIT(wsrt_emit_spawn, ((long long)(task), (long long)(parent), (long long)(fn), (long long)(state)), sizeof(task) + sizeof(parent) + sizeof(fn) + sizeof(state))
 /* notify(task, waker worker or -1, destination WSRT_DEST_*, displaced task
  * or 0): a task became runnable and was queued.  A displaced task went from
  * the LIFO slot to the back of the same worker's local queue.
@@ -124,7 +125,7 @@ wsrt_emit_notify(long long task, long long worker, long long dest, long long dis
 	STAP_PROBE4(wsrt, notify, (unsigned long long)(task), (int)(worker), (int)(dest), (unsigned long long)(displaced));
 }
 #define WSRT_PROBE_NOTIFY(task, worker, dest, displaced) \
-	WSRT_EMIT(wsrt_emit_notify((long long)(task), (long long)(worker), (long long)(dest), (long long)(displaced)), sizeof(task) + sizeof(worker) + sizeof(dest) + sizeof(displaced))
+	WSRT_EMIT(wsrt_emit_notify, ((long long)(task), (long long)(worker), (long long)(dest), (long long)(displaced)), sizeof(task) + sizeof(worker) + sizeof(dest) + sizeof(displaced))
 /* poll_start(worker, task, source WSRT_SRC_*)
  * ring: a = A16(worker, src), x = task */
 static __attribute__((cold, noinline, unused)) void
@@ -134,7 +135,7 @@ wsrt_emit_poll_start(long long worker, long long task, long long src)
 	STAP_PROBE3(wsrt, poll_start, (int)(worker), (unsigned long long)(task), (int)(src));
 }
 #define WSRT_PROBE_POLL_START(worker, task, src) \
-	WSRT_EMIT(wsrt_emit_poll_start((long long)(worker), (long long)(task), (long long)(src)), sizeof(worker) + sizeof(task) + sizeof(src))
+	WSRT_EMIT(wsrt_emit_poll_start, ((long long)(worker), (long long)(task), (long long)(src)), sizeof(worker) + sizeof(task) + sizeof(src))
 /* poll_end(worker, task, result WSRT_RES_*)
  * ring: a = A16(worker, res), x = task */
 static __attribute__((cold, noinline, unused)) void
@@ -144,7 +145,7 @@ wsrt_emit_poll_end(long long worker, long long task, long long res)
 	STAP_PROBE3(wsrt, poll_end, (int)(worker), (unsigned long long)(task), (int)(res));
 }
 #define WSRT_PROBE_POLL_END(worker, task, res) \
-	WSRT_EMIT(wsrt_emit_poll_end((long long)(worker), (long long)(task), (long long)(res)), sizeof(worker) + sizeof(task) + sizeof(res))
+	WSRT_EMIT(wsrt_emit_poll_end, ((long long)(worker), (long long)(task), (long long)(res)), sizeof(worker) + sizeof(task) + sizeof(res))
 /* steal(thief, victim, count, LIFO task taken or 0): count includes the
  * LIFO task.
  * ring: a = A16(thief, victim), x = count, y = lifo */
@@ -155,7 +156,7 @@ wsrt_emit_steal(long long thief, long long victim, long long count, long long li
 	STAP_PROBE4(wsrt, steal, (int)(thief), (int)(victim), (unsigned)(count), (unsigned long long)(lifo));
 }
 #define WSRT_PROBE_STEAL(thief, victim, count, lifo) \
-	WSRT_EMIT(wsrt_emit_steal((long long)(thief), (long long)(victim), (long long)(count), (long long)(lifo)), sizeof(thief) + sizeof(victim) + sizeof(count) + sizeof(lifo))
+	WSRT_EMIT(wsrt_emit_steal, ((long long)(thief), (long long)(victim), (long long)(count), (long long)(lifo)), sizeof(thief) + sizeof(victim) + sizeof(count) + sizeof(lifo))
 /* park(worker, kind WSRT_PARK_*): about to sleep.
  * ring: a = A16(worker, kind) */
 static __attribute__((cold, noinline, unused)) void
@@ -165,7 +166,7 @@ wsrt_emit_park(long long worker, long long kind)
 	STAP_PROBE2(wsrt, park, (int)(worker), (int)(kind));
 }
 #define WSRT_PROBE_PARK(worker, kind) \
-	WSRT_EMIT(wsrt_emit_park((long long)(worker), (long long)(kind)), sizeof(worker) + sizeof(kind))
+	WSRT_EMIT(wsrt_emit_park, ((long long)(worker), (long long)(kind)), sizeof(worker) + sizeof(kind))
 /* unpark(worker, kind WSRT_PARK_*): back from sleep.
  * ring: a = A16(worker, kind) */
 static __attribute__((cold, noinline, unused)) void
@@ -175,7 +176,7 @@ wsrt_emit_unpark(long long worker, long long kind)
 	STAP_PROBE2(wsrt, unpark, (int)(worker), (int)(kind));
 }
 #define WSRT_PROBE_UNPARK(worker, kind) \
-	WSRT_EMIT(wsrt_emit_unpark((long long)(worker), (long long)(kind)), sizeof(worker) + sizeof(kind))
+	WSRT_EMIT(wsrt_emit_unpark, ((long long)(worker), (long long)(kind)), sizeof(worker) + sizeof(kind))
 /* wake_worker(waker worker or -1, target worker): the idle set picked a
  * parked worker to wake (it reports unpark when it runs).
  * ring: a = A16(worker, target) */
@@ -186,7 +187,7 @@ wsrt_emit_wake_worker(long long worker, long long target)
 	STAP_PROBE2(wsrt, wake_worker, (int)(worker), (int)(target));
 }
 #define WSRT_PROBE_WAKE_WORKER(worker, target) \
-	WSRT_EMIT(wsrt_emit_wake_worker((long long)(worker), (long long)(target)), sizeof(worker) + sizeof(target))
+	WSRT_EMIT(wsrt_emit_wake_worker, ((long long)(worker), (long long)(target)), sizeof(worker) + sizeof(target))
 /* inject_push(task or 0 for a batch, count, inject length after)
  * ring: a = count, x = task, y = len */
 static __attribute__((cold, noinline, unused)) void
@@ -196,7 +197,7 @@ wsrt_emit_inject_push(long long task, long long count, long long len)
 	STAP_PROBE3(wsrt, inject_push, (unsigned long long)(task), (unsigned)(count), (unsigned long long)(len));
 }
 #define WSRT_PROBE_INJECT_PUSH(task, count, len) \
-	WSRT_EMIT(wsrt_emit_inject_push((long long)(task), (long long)(count), (long long)(len)), sizeof(task) + sizeof(count) + sizeof(len))
+	WSRT_EMIT(wsrt_emit_inject_push, ((long long)(task), (long long)(count), (long long)(len)), sizeof(task) + sizeof(count) + sizeof(len))
 /* inject_pop(worker, count, inject length after)
  * ring: a = worker, x = count, y = len */
 static __attribute__((cold, noinline, unused)) void
@@ -206,7 +207,7 @@ wsrt_emit_inject_pop(long long worker, long long count, long long len)
 	STAP_PROBE3(wsrt, inject_pop, (int)(worker), (unsigned)(count), (unsigned long long)(len));
 }
 #define WSRT_PROBE_INJECT_POP(worker, count, len) \
-	WSRT_EMIT(wsrt_emit_inject_pop((long long)(worker), (long long)(count), (long long)(len)), sizeof(worker) + sizeof(count) + sizeof(len))
+	WSRT_EMIT(wsrt_emit_inject_pop, ((long long)(worker), (long long)(count), (long long)(len)), sizeof(worker) + sizeof(count) + sizeof(len))
 /* overflow(worker, count): the local queue was full; count tasks (half the
  * queue plus the new one) moved to the inject queue.
  * ring: a = worker, x = count */
@@ -217,7 +218,7 @@ wsrt_emit_overflow(long long worker, long long count)
 	STAP_PROBE2(wsrt, overflow, (int)(worker), (unsigned)(count));
 }
 #define WSRT_PROBE_OVERFLOW(worker, count) \
-	WSRT_EMIT(wsrt_emit_overflow((long long)(worker), (long long)(count)), sizeof(worker) + sizeof(count))
+	WSRT_EMIT(wsrt_emit_overflow, ((long long)(worker), (long long)(count)), sizeof(worker) + sizeof(count))
 /* search_start(worker) / search_end(worker, found 0|1)
  * ring: a = worker / a = A16(worker, found) */
 static __attribute__((cold, noinline, unused)) void
@@ -227,7 +228,7 @@ wsrt_emit_search_start(long long worker)
 	STAP_PROBE1(wsrt, search_start, (int)(worker));
 }
 #define WSRT_PROBE_SEARCH_START(worker) \
-	WSRT_EMIT(wsrt_emit_search_start((long long)(worker)), sizeof(worker))
+	WSRT_EMIT(wsrt_emit_search_start, ((long long)(worker)), sizeof(worker))
 static __attribute__((cold, noinline, unused)) void
 wsrt_emit_search_end(long long worker, long long found)
 {
@@ -235,7 +236,7 @@ wsrt_emit_search_end(long long worker, long long found)
 	STAP_PROBE2(wsrt, search_end, (int)(worker), (int)(found));
 }
 #define WSRT_PROBE_SEARCH_END(worker, found) \
-	WSRT_EMIT(wsrt_emit_search_end((long long)(worker), (long long)(found)), \
+	WSRT_EMIT(wsrt_emit_search_end, ((long long)(worker), (long long)(found)), \
 		  sizeof(worker) + sizeof(found))
 /* driver_poll(worker, timeout_us, events): a driver turn ended; it waited
  * up to timeout_us (-1: no timer, until woken; 0: a non-blocking poll)
@@ -248,7 +249,7 @@ wsrt_emit_driver_poll(long long worker, long long timeout_us, long long events)
 	STAP_PROBE3(wsrt, driver_poll, (int)(worker), (long long)(timeout_us), (int)(events));
 }
 #define WSRT_PROBE_DRIVER_POLL(worker, timeout_us, events) \
-	WSRT_EMIT(wsrt_emit_driver_poll((long long)(worker), (long long)(timeout_us), (long long)(events)), sizeof(worker) + sizeof(timeout_us) + sizeof(events))
+	WSRT_EMIT(wsrt_emit_driver_poll, ((long long)(worker), (long long)(timeout_us), (long long)(events)), sizeof(worker) + sizeof(timeout_us) + sizeof(events))
 /* io_register(fd, token): fd joined the epoll set (token = gen << 32 |
  * slot, what epoll carries).
  * ring: a = fd, x = token */
@@ -259,7 +260,7 @@ wsrt_emit_io_register(long long fd, long long token)
 	STAP_PROBE2(wsrt, io_register, (int)(fd), (unsigned long long)(token));
 }
 #define WSRT_PROBE_IO_REGISTER(fd, token) \
-	WSRT_EMIT(wsrt_emit_io_register((long long)(fd), (long long)(token)), sizeof(fd) + sizeof(token))
+	WSRT_EMIT(wsrt_emit_io_register, ((long long)(fd), (long long)(token)), sizeof(fd) + sizeof(token))
 /* io_ready(worker, fd, epoll event mask): readiness harvested for fd.
  * ring: a = worker, x = fd, y = mask */
 static __attribute__((cold, noinline, unused)) void
@@ -269,7 +270,7 @@ wsrt_emit_io_ready(long long worker, long long fd, long long mask)
 	STAP_PROBE3(wsrt, io_ready, (int)(worker), (int)(fd), (unsigned)(mask));
 }
 #define WSRT_PROBE_IO_READY(worker, fd, mask) \
-	WSRT_EMIT(wsrt_emit_io_ready((long long)(worker), (long long)(fd), (long long)(mask)), sizeof(worker) + sizeof(fd) + sizeof(mask))
+	WSRT_EMIT(wsrt_emit_io_ready, ((long long)(worker), (long long)(fd), (long long)(mask)), sizeof(worker) + sizeof(fd) + sizeof(mask))
 /* timer_fire(worker, timer id, lateness ns past its deadline)
  * ring: a = worker, x = timer, y = late_ns */
 static __attribute__((cold, noinline, unused)) void
@@ -279,7 +280,7 @@ wsrt_emit_timer_fire(long long worker, long long timer, long long late_ns)
 	STAP_PROBE3(wsrt, timer_fire, (int)(worker), (unsigned long long)(timer), (unsigned long long)(late_ns));
 }
 #define WSRT_PROBE_TIMER_FIRE(worker, timer, late_ns) \
-	WSRT_EMIT(wsrt_emit_timer_fire((long long)(worker), (long long)(timer), (long long)(late_ns)), sizeof(worker) + sizeof(timer) + sizeof(late_ns))
+	WSRT_EMIT(wsrt_emit_timer_fire, ((long long)(worker), (long long)(timer), (long long)(late_ns)), sizeof(worker) + sizeof(timer) + sizeof(late_ns))
 /* task_cancel(task): dropped unfinished at shutdown.
  * ring: x = task */
 static __attribute__((cold, noinline, unused)) void
@@ -289,6 +290,6 @@ wsrt_emit_task_cancel(long long task)
 	STAP_PROBE1(wsrt, task_cancel, (unsigned long long)(task));
 }
 #define WSRT_PROBE_TASK_CANCEL(task) \
-	WSRT_EMIT(wsrt_emit_task_cancel((long long)(task)), sizeof(task))
+	WSRT_EMIT(wsrt_emit_task_cancel, ((long long)(task)), sizeof(task))
 
 #endif /* WSRT_PROBES_H */
