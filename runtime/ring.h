@@ -80,6 +80,9 @@ void ss_ring_put2(__u16 type, __u32 a, __u64 x, __u64 y, __u64 e, __u32 a2,
  * SS_RING_TRAMP (ring.c), which saves r8-r11 and aligns the stack; the
  * site steps over the 128-byte red zone first, since the call pushes.
  * The vector and x87 registers are declared clobbered, as by any call.
+ * A DWARF unwinder stopped inside fn sees the site's stack pointer 128
+ * bytes low (frame-pointer unwinding is exact): only in a backtrace taken
+ * inside an emit function, never in what the program does.
  */
 #if defined(__x86_64__)
 #define SS_RING_TRAMP SS_RING_CAT(SS_RING_PROVIDER, _ring_call_tramp)
