@@ -313,6 +313,7 @@ struct wsrt_worker {
 	 * displaced task from it, never by dereferencing the slot (a thief
 	 * may have taken and freed that task). */
 	uint64_t lifo_id;
+	uint64_t polling_id;	/* the task being polled, for its poll_end */
 	uint64_t rand;		/* xorshift state for the steal start */
 	pid_t tid;		/* written before the thread runs tasks */
 	pthread_t thread;	/* written by the creator */

@@ -131,32 +131,36 @@ void wsrt_schedule(struct wsrt_task *t, bool is_yield)
 
 static void poll_task(struct wsrt_worker *w, struct wsrt_task *t, int src)
 {
+	/* First, so that nothing of the probe (src) lives across a call. */
+	WSRT_PROBE_POLL_START(w->index, t->id, src);
+#ifndef WSRT_NO_PROBES
+	/* Once transition_to_idle drops our reference another worker may
+	 * run and free t: poll_end names it from this copy, kept in memory
+	 * rather than in a register held across the poll. */
+	w->polling_id = t->id;
+#endif
 	struct wsrt_cx cx = {
 		.waker = wsrt_task_waker(t),
 		.rt = w->rt,
 		.task = t,
 		.worker = (int)w->index,
 	};
-	/* Once transition_to_idle drops our reference another worker may
-	 * run and free t: the probes use this copy. */
-	const uint64_t id = t->id;
 	enum wsrt_poll res;
 
 	wsrt_task_transition_to_running(t);
 	wsrt_ctx.task = t;
-	WSRT_PROBE_POLL_START(w->index, id, src);
 	res = t->poll(&cx, t->arg);
 	wsrt_ctx.task = NULL;
 
 	if (res == WSRT_READY) {
-		WSRT_PROBE_POLL_END(w->index, id, WSRT_RES_READY);
+		WSRT_PROBE_POLL_END(w->index, t->id, WSRT_RES_READY);
 		wsrt_task_complete(t, cx.output, false);
 		wsrt_task_unref(t);	/* the scheduler's */
 	} else if (wsrt_task_transition_to_idle(t) == WSRT_TASK_IDLE_NOTIFIED) {
-		WSRT_PROBE_POLL_END(w->index, id, WSRT_RES_YIELD);
+		WSRT_PROBE_POLL_END(w->index, t->id, WSRT_RES_YIELD);
 		schedule_local(w, t, true);
 	} else {
-		WSRT_PROBE_POLL_END(w->index, id, WSRT_RES_PENDING);
+		WSRT_PROBE_POLL_END(w->index, w->polling_id, WSRT_RES_PENDING);
 	}
 }
 
