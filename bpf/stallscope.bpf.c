@@ -445,6 +445,15 @@ static __always_inline void drain_thread(__u32 tid, __u32 why, __u64 max)
 }
 
 
+/* exit_group: every thread's rings (they share this address space, and
+ * die without another chance). */
+static long drain_one(struct bpf_map *map, struct ring_key *key,
+		      struct ring_state *st, void *ctx)
+{
+	ring_drain_current(st, key->tid, SS_DRAIN_EXIT, RING_DRAIN_MAX);
+	return 0;
+}
+
 /* ---- USDT: the runtime's and the shim's probes ---------------------------- */
 
 SEC("uprobe")
@@ -545,6 +554,29 @@ int BPF_PROG(handle_task_rename, struct task_struct *task, const char *comm)
 		return 0;
 	bpf_probe_read_kernel_str(&r->args[0], 16, comm);
 	submit(r);
+	return 0;
+}
+
+/*
+ * A signal taken by a target thread.  One that kills the process (a
+ * default action, or the SIGKILL every other thread gets at exit_group or
+ * a fatal signal) leaves no ring_retire and no exit syscall: the rings
+ * are read here, while the thread is still in its address space (the
+ * exit tracepoint comes after it has left it).  SIGKILL: every ring of
+ * the process (the thread that called exit_group, or took the fatal
+ * signal, may have gone already; its memory lives while any thread
+ * does); any other signal: this thread's, which costs a few reads.
+ */
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(handle_signal_deliver, int sig, struct kernel_siginfo *info,
+	     struct k_sigaction *ka)
+{
+	if (!current_is_target())
+		return 0;
+	if (sig == 9)
+		bpf_for_each_map_elem(&rings, drain_one, NULL, 0);
+	else
+		drain_thread(current_tid(), SS_DRAIN_EXIT, RING_DRAIN_MAX);
 	return 0;
 }
 
@@ -697,14 +729,6 @@ static __always_inline void epoll_ctl(const struct pt_regs *regs)
 	submit(r);
 }
 
-/* exit_group: every thread's rings (they share this address space, and
- * die without another chance). */
-static long drain_one(struct bpf_map *map, struct ring_key *key,
-		      struct ring_state *st, void *ctx)
-{
-	ring_drain_current(st, key->tid, SS_DRAIN_EXIT, RING_DRAIN_MAX);
-	return 0;
-}
 
 /* One of the syscalls above: a compare on a register, cheaper than the
  * tgid (a helper call), so first. */

@@ -5,6 +5,8 @@
 #    events go on, nothing is lost;
 #  - one that exits (exit()) while its workers write their rings: the
 #    recording ends cleanly, with what was drained, never a garbage record;
+#  - one killed by a signal in the middle of its work: the rings are
+#    drained as its threads take the signal;
 #  - the shim's rings in programs that are not wsrt: Rust (std only) and
 #    Python threads, their parks recorded through the rings.
 set -uo pipefail
@@ -62,6 +64,17 @@ if record_dump rings_exit_while_busy "$tmp/exit.trace" "$edges" exit-busy; then
 		/ type=[0-9]/ { print "unknown record: " $0; exit }
 		/ (poll_start|poll_end) worker=/ { split($5, w, "="); if (w[2] != 0 && w[2] != 1) { print "worker out of range: " $0; exit } polls++ }
 		END { if (!t) print "no trailer"; else if (polls < 1000) print "only " polls " polls"; else print "ok" }' "$tmp/exit.trace.txt"
+fi
+
+# ---- death by a signal: no ring_retire, no exit syscall ----
+# The task's 100th poll sends the process SIGTERM, microseconds after its
+# poll_start went into the ring: every poll_start must be in the trace
+# (without the drain at signal delivery, most runs kept none of them).
+if record_dump rings_die_by_signal "$tmp/sig.trace" "$edges" die-by-signal; then
+	check rings_die_by_signal_drains_the_rings '
+		/^# trailer:/ { if ($0 !~ /stop=exited/ || $0 !~ /status=15$/) { print "trailer: " $0; exit } t = 1 }
+		/ poll_start / { n++ }
+		END { if (!t) print "no trailer"; else if (n != 100) print n + 0 " poll_start records, want 100"; else print "ok" }' "$tmp/sig.trace.txt"
 fi
 
 # ---- the shim's rings in programs that are not wsrt ----

@@ -9,10 +9,16 @@
  *                          main thread calls _exit() under them: the
  *                          process ends while their rings are being
  *                          written and drained
+ *   ring-edges die-by-signal  a task yields 100 times on a worker, and in
+ *                          its 100th poll sends the process SIGTERM: it
+ *                          dies by the signal microseconds after that
+ *                          poll_start, the other threads with it (the
+ *                          tracer must drain the rings as they die)
  *
- * Prints one line saying what it did; exits 0.
+ * Prints one line saying what it did; exits 0 (die-by-signal: dies).
  */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +43,21 @@ static enum wsrt_poll spin_poll(struct wsrt_cx *cx, void *arg)
 		return WSRT_READY;
 	if (s->left > 0)
 		s->left--;
+	return wsrt_yield(cx);
+}
+
+/* die-by-signal: the 100th poll kills the process. */
+static enum wsrt_poll doomed_poll(struct wsrt_cx *cx, void *arg)
+{
+	long *polls = arg;
+
+	if (++*polls == 100) {
+		printf("ring-edges: dying by SIGTERM in poll 100\n");
+		fflush(stdout);
+		kill(getpid(), SIGTERM);
+		for (;;)
+			pause();	/* the signal is on its way */
+	}
 	return wsrt_yield(cx);
 }
 
@@ -73,8 +94,9 @@ int main(int argc, char **argv)
 	atomic_long yields = 0;
 	bool busy;
 
-	if (argc != 2 || (strcmp(argv[1], "fork-exec") && strcmp(argv[1], "exit-busy"))) {
-		fprintf(stderr, "usage: ring-edges fork-exec|exit-busy\n");
+	if (argc != 2 || (strcmp(argv[1], "fork-exec") && strcmp(argv[1], "exit-busy") &&
+			  strcmp(argv[1], "die-by-signal"))) {
+		fprintf(stderr, "usage: ring-edges fork-exec|exit-busy|die-by-signal\n");
 		return 2;
 	}
 	busy = !strcmp(argv[1], "exit-busy");
@@ -82,6 +104,16 @@ int main(int argc, char **argv)
 	cfg.workers = 2;
 	if (!(rt = wsrt_runtime_new(&cfg))) {
 		perror("ring-edges: runtime");
+		return 1;
+	}
+	if (!strcmp(argv[1], "die-by-signal")) {
+		long polls = 0;
+		struct waiter dw = { { wsrt_spawn(rt, doomed_poll, &polls, NULL) } };
+		if (!dw.j[0]) {
+			perror("ring-edges: spawn");
+			return 1;
+		}
+		wsrt_block_on(rt, wait_all, &dw);	/* never returns */
 		return 1;
 	}
 	struct waiter w = { { NULL } };
