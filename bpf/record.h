@@ -109,12 +109,13 @@ enum ss_type {
 	SS_EPOLL_ENTER = 100,
 	/* epoll exit: args: return value (events or -errno), which. */
 	SS_EPOLL_EXIT = 101,
-	/* epoll_ctl by the target: args: epfd, op, fd, events, sock address
-	 * (0 if fd is not a socket). */
+	/* epoll_ctl by the target: args: epfd, op, fd, events, ino (the
+	 * socket's inode number, as /proc/PID/fdinfo shows it; 0 if fd is
+	 * not a socket). */
 	SS_EPOLL_CTL = 102,
 	/* sk_data_ready on a socket the target has in an epoll set: tid =
 	 * the thread that made the data ready (often another process);
-	 * args: sock address, family, protocol. */
+	 * args: ino (the socket's inode number), family, protocol. */
 	SS_SK_DATA_READY = 103,
 	/* A target thread's name: set at creation or changed (prctl,
 	 * pthread_setname_np): args[0..1] = the 16-byte comm. */

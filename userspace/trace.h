@@ -235,7 +235,8 @@ const char *ss_trace_partial(const struct ss_trace_reader *r);
 const char *ss_trace_error(const struct ss_trace_reader *r);
 void ss_trace_close(struct ss_trace_reader *r);
 
-/* "notify", "sched_switch", ...; NULL for types this build doesn't know. */
+/* "notify", "sched_switch", ...; NULL for types this build doesn't know
+ * (the record schema's names: schema.c). */
 const char *ss_type_name(__u32 type);
 
 #endif /* STALLSCOPE_TRACE_H */

@@ -28,20 +28,19 @@
 #include <string.h>
 
 #include "export_model.h"
+#include "schema.h"
 
-static const char *const dest_names[] = { "lifo", "local", "inject" };
-static const char *const src_names[] = { "lifo", "local", "inject", "steal" };
-static const char *const result_names[] = { "pending", "ready", "yield" };
-
-static const char *enum_name(const char *const *names, size_t n, __u64 v)
+/* An enumeration's value by the record schema's name for it, "?" if none. */
+static const char *value_name(__u32 type, unsigned field, __u64 v)
 {
-	return v < n ? names[v] : "?";
+	const char *name = ss_schema_value_name(type, field, v);
+
+	return name ? name : "?";
 }
-#define ENUM_NAME(names, v) enum_name(names, sizeof(names) / sizeof(names[0]), v)
 
 const char *ss_x_dest_name(__u64 dest)
 {
-	return ENUM_NAME(dest_names, dest);
+	return value_name(SS_WSRT_NOTIFY, 2, dest);
 }
 
 static const char *comm_of(struct ss_export *x, __u32 tid)
@@ -377,7 +376,7 @@ void ss_x_poll_open(struct ss_export *x, struct ss_export_track *t, __u64 ts,
 	ss_x_ev_init(&e, "poll", "%s", label);
 	ss_x_arg_u(&e, "task", task);
 	if (r && r->type == SS_WSRT_POLL_START && r->args[1] == task)
-		ss_x_arg_s(&e, "source", ENUM_NAME(src_names, r->args[2]));
+		ss_x_arg_s(&e, "source", value_name(SS_WSRT_POLL_START, 2, r->args[2]));
 	tx = ss_x_task_get(x, task, false);
 	if (tx && tx->flow) {
 		e.flow_in = tx->flow;
@@ -398,7 +397,7 @@ void ss_x_worker_close(struct ss_export *x, struct ss_export_track *t, __u64 ts,
 
 		if (o->kind == SS_XK_POLL && o->task && r && r->type == SS_WSRT_POLL_END &&
 		    r->args[1] == o->task) {
-			res.s = ENUM_NAME(result_names, r->args[2]);
+			res.s = value_name(SS_WSRT_POLL_END, 2, r->args[2]);
 			ss_x_slice_close_top(x, t, ts, &res, 1);
 		} else {
 			ss_x_slice_close_top(x, t, ts, NULL, 0);

@@ -9,10 +9,12 @@
  * error always has a message, and the metadata is well formed.  The same bytes read
  * through a file (a memfd, via ss_trace_open) must give the same records,
  * end and message: the buffered file path is checked against the memory
- * one.  Seeds: tests/fuzz/corpus/trace_read/.
+ * one.  Every record is also printed as `dump` prints it (the record
+ * schema's text form), to /dev/null.  Seeds: tests/fuzz/corpus/trace_read/.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *     tests/fuzz/fuzz_trace_read.c userspace/trace.c -o fz
+ *     tests/fuzz/fuzz_trace_read.c userspace/trace.c userspace/schema.c \
+ *     userspace/outfile.c userspace/ringdec.c -o fz
  *   ./fz -max_total_time=60 CORPUS_COPY/ tests/fuzz/corpus/trace_read/
  */
 #define _GNU_SOURCE
@@ -25,6 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "userspace/schema.h"
 #include "userspace/trace.h"
 
 #define CHECK(cond)                                                          \
@@ -83,6 +86,17 @@ static void check_file_agrees(const uint8_t *data, size_t size,
 	ss_trace_close(r);
 }
 
+/* Where records are printed: /dev/null, opened once. */
+static FILE *sink(void)
+{
+	static FILE *f;
+
+	if (!f)
+		f = fopen("/dev/null", "w");
+	CHECK(f != NULL);
+	return f;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ss_trace_reader *r;
@@ -118,6 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(ss_trace_trailer(r) == NULL);
 			CHECK(n <= size / 32);
 			recs[n++] = rec;
+			/* Printed as dump prints it (the schema's text form),
+			 * whatever its arguments: no read out of bounds. */
+			ss_schema_put_fields(sink(), &rec);
 		}
 	}
 	CHECK(rc <= 0);

@@ -40,6 +40,12 @@
  * none|spurious|eintr|delay.  A comm (comm=wsrt-w0) is at most 16 bytes;
  * \xNN and \\ escape bytes.
  *
+ * `stallscope dump`'s own text is read too (known by its first line,
+ * "# stallscope trace: ..."): its header and trailer lines, and records as
+ * it prints them (TS_NS cpu=N tid=N TYPE fields), so that `dump | mktrace`
+ * makes the same trace again (tests/scenario/schema.sh).  Field names,
+ * formats and enumerations are the record schema's (userspace/schema.c).
+ *
  * Records are written in the order given (a real trace is not strictly
  * time-ordered either).  Strict: anything it does not understand is an
  * error naming the line; then nothing is written and it exits 2.
@@ -53,133 +59,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "schema.h"
 #include "trace.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* How one argument is written. */
-enum val_kind {
-	V_NUM = 0,	/* decimal (sign-extended if negative) or 0x hex */
-	V_DEST,
-	V_KIND,
-	V_SRC,
-	V_RESULT,
-	V_FUTEX_OP,
-	V_EPOLL_OP,
-	V_WHICH,
-	V_FAMILY,
-	V_PROTO,
-	V_TASK_STATE,
-	V_COMM,		/* args[i..i+1]: a 16-byte name */
-	V_SKIP,		/* the second word of the argument before */
-	V_SHIM_KIND,	/* epoll|futex|cond|sem */
-	V_SHIM_OP,	/* per the record's kind (args[0], given first) */
-	V_SHIM_TIMEOUT,	/* args[i..i+1]: none, or ns */
-	V_SHIM_FAULTS,	/* none, or spurious|eintr|delay */
-};
-
-struct arg_name {
-	const char *name;
-	enum val_kind kind;
-};
-
-/* The names `stallscope dump` prints (userspace/dump.c), by type. */
-#define NUM(n) { n, V_NUM }
-#define ENUM(n, k) { n, k }
-static const struct arg_name layouts[SS_THREAD_AT_ATTACH + 1][SS_RECORD_ARGS] = {
-	[SS_WSRT_WORKER_START] = { NUM("worker"), NUM("thread") },
-	[SS_WSRT_WORKER_STOP] = { NUM("worker"), NUM("thread") },
-	[SS_WSRT_SPAWN] = { NUM("task"), NUM("parent"), NUM("poll_fn"), NUM("state") },
-	[SS_WSRT_NOTIFY] = { NUM("task"), NUM("waker"), ENUM("dest", V_DEST),
-			     NUM("displaced") },
-	[SS_WSRT_POLL_START] = { NUM("worker"), NUM("task"), ENUM("src", V_SRC) },
-	[SS_WSRT_POLL_END] = { NUM("worker"), NUM("task"), ENUM("result", V_RESULT) },
-	[SS_WSRT_STEAL] = { NUM("thief"), NUM("victim"), NUM("count"), NUM("lifo_task") },
-	[SS_WSRT_PARK] = { NUM("worker"), ENUM("kind", V_KIND) },
-	[SS_WSRT_UNPARK] = { NUM("worker"), ENUM("kind", V_KIND) },
-	[SS_WSRT_WAKE_WORKER] = { NUM("waker"), NUM("target") },
-	[SS_WSRT_INJECT_PUSH] = { NUM("task"), NUM("count"), NUM("len") },
-	[SS_WSRT_INJECT_POP] = { NUM("worker"), NUM("count"), NUM("len") },
-	[SS_WSRT_OVERFLOW] = { NUM("worker"), NUM("count") },
-	[SS_WSRT_SEARCH_START] = { NUM("worker") },
-	[SS_WSRT_SEARCH_END] = { NUM("worker"), NUM("found") },
-	[SS_WSRT_TASK_CANCEL] = { NUM("task") },
-	[SS_WSRT_DRIVER_POLL] = { NUM("worker"), NUM("timeout_us"), NUM("events") },
-	[SS_WSRT_IO_REGISTER] = { NUM("fd"), NUM("token") },
-	[SS_WSRT_IO_READY] = { NUM("worker"), NUM("fd"), NUM("mask") },
-	[SS_WSRT_TIMER_FIRE] = { NUM("worker"), NUM("timer"), NUM("late_ns") },
-	[SS_SCHED_SWITCH] = { NUM("prev"), NUM("next"), ENUM("prev_state", V_TASK_STATE),
-			      NUM("prev_target"), NUM("next_target") },
-	[SS_SCHED_WAKING] = { NUM("waker") },
-	[SS_FUTEX_ENTER] = { NUM("uaddr"), ENUM("op", V_FUTEX_OP), NUM("val"),
-			     NUM("timeout_ns") },
-	[SS_FUTEX_EXIT] = { NUM("ret") },
-	[SS_EPOLL_ENTER] = { NUM("epfd"), NUM("maxevents"), NUM("timeout"),
-			     ENUM("which", V_WHICH) },
-	[SS_EPOLL_EXIT] = { NUM("ret"), ENUM("which", V_WHICH) },
-	[SS_EPOLL_CTL] = { NUM("epfd"), ENUM("op", V_EPOLL_OP), NUM("fd"),
-			   NUM("events"), NUM("sock") },
-	[SS_SK_DATA_READY] = { NUM("sock"), ENUM("family", V_FAMILY),
-			       ENUM("protocol", V_PROTO) },
-	[SS_COMM] = { ENUM("comm", V_COMM) },
-	[SS_THREAD_EXIT] = { NUM("exit_code") },
-	[SS_THREAD_NEW] = { NUM("parent") },
-	[SS_VCPU_STEAL] = { NUM("ns"), NUM("since") },
-	[SS_SHIM_START] = { NUM("spurious_ppm"), NUM("eintr_ppm"), NUM("delay_us"),
-			    NUM("seed") },
-	[SS_SHIM_PARK_ENTER] = { ENUM("kind", V_SHIM_KIND), NUM("object"),
-				 ENUM("op", V_SHIM_OP), ENUM("timeout_ns", V_SHIM_TIMEOUT),
-				 ENUM("", V_SKIP) },
-	[SS_SHIM_PARK_EXIT] = { ENUM("kind", V_SHIM_KIND), NUM("object"),
-				ENUM("op", V_SHIM_OP), NUM("result"),
-				ENUM("faults", V_SHIM_FAULTS) },
-	[SS_SHIM_FUTEX_WAKE] = { NUM("uaddr"), ENUM("op", V_FUTEX_OP), NUM("count"),
-				 NUM("result") },
-	[SS_SHIM_THREAD_NAME] = { ENUM("comm", V_COMM), ENUM("", V_SKIP), NUM("thread"),
-				  NUM("result") },
-	[SS_LOST] = { NUM("count") },
-	[SS_THREAD_AT_ATTACH] = { ENUM("comm", V_COMM) },
-};
-
-struct enum_name {
-	const char *name;
-	__u64 value;
-};
-
-static const struct enum_name dest_names[] = { { "lifo", 0 }, { "local", 1 }, { "inject", 2 } };
-static const struct enum_name kind_names[] = { { "futex", 0 }, { "driver", 1 } };
-static const struct enum_name src_names[] = {
-	{ "lifo", 0 }, { "local", 1 }, { "inject", 2 }, { "steal", 3 } };
-static const struct enum_name result_names[] = {
-	{ "pending", 0 }, { "ready", 1 }, { "yield", 2 } };
-static const struct enum_name which_names[] = { { "wait", 0 }, { "pwait", 1 }, { "pwait2", 2 } };
-static const struct enum_name epoll_op_names[] = { { "add", 1 }, { "del", 2 }, { "mod", 3 } };
-static const struct enum_name family_names[] = { { "unix", 1 }, { "inet", 2 }, { "inet6", 10 } };
-static const struct enum_name proto_names[] = { { "tcp", 6 }, { "udp", 17 } };
-/* prev_state letters as dump prints them (TASK_* bits; R = 0, preempted). */
-static const struct enum_name state_names[] = {
-	{ "R", 0 }, { "S", 0x1 }, { "D", 0x2 }, { "T", 0x4 }, { "t", 0x8 },
-	{ "X", 0x10 }, { "Z", 0x20 }, { "P", 0x40 }, { "I", 0x402 } };
-/* FUTEX_* commands (linux/futex.h); |private is 128, |clock_realtime 256. */
-static const struct enum_name futex_cmd_names[] = {
-	{ "wait", 0 }, { "wake", 1 }, { "fd", 2 }, { "requeue", 3 },
-	{ "cmp_requeue", 4 }, { "wake_op", 5 }, { "lock_pi", 6 },
-	{ "unlock_pi", 7 }, { "trylock_pi", 8 }, { "wait_bitset", 9 },
-	{ "wake_bitset", 10 }, { "wait_requeue_pi", 11 },
-	{ "cmp_requeue_pi", 12 }, { "lock_pi2", 13 } };
-static const struct enum_name shim_kind_names[] = {
-	{ "epoll", SS_SHIM_KIND_EPOLL }, { "futex", SS_SHIM_KIND_FUTEX },
-	{ "cond", SS_SHIM_KIND_COND }, { "sem", SS_SHIM_KIND_SEM } };
-static const struct enum_name shim_wait_names[] = {
-	{ "wait", 0 }, { "timedwait", 1 }, { "clockwait", 2 } };
-static const struct enum_name shim_fault_names[] = {
-	{ "spurious", SS_SHIM_FAULT_SPURIOUS }, { "eintr", SS_SHIM_FAULT_EINTR },
-	{ "delay", SS_SHIM_FAULT_DELAY } };
-static const struct enum_name stop_names[] = {
-	{ "exited", SS_STOP_EXITED }, { "signal", SS_STOP_SIGNAL },
-	{ "duration", SS_STOP_DURATION }, { "error", SS_STOP_ERROR } };
 
 static const char *in_name;
 static unsigned line_no;
@@ -196,267 +82,7 @@ static void fail(const char *fmt, ...)
 	exit(2);
 }
 
-/* A whole-token number: decimal (a leading - stores the two's complement)
- * or 0x hex.  Returns 0 or -1. */
-static int parse_u64(const char *s, __u64 *out)
-{
-	const char *p = s;
-	int neg = 0, base = 10;
-	unsigned long long v;
-	char *end;
-
-	if (*p == '-') {
-		neg = 1;
-		p++;
-	}
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-		base = 16;
-		p += 2;
-	}
-	if (!isxdigit((unsigned char)*p) || (base == 10 && !isdigit((unsigned char)*p)))
-		return -1;
-	errno = 0;
-	v = strtoull(p, &end, base);
-	if (errno || *end)
-		return -1;
-	if (neg && v > (unsigned long long)LLONG_MAX + 1)
-		return -1;
-	*out = neg ? (__u64)(-(long long)v) : (__u64)v;
-	return 0;
-}
-
-static int lookup(const struct enum_name *names, size_t n, const char *s,
-		  __u64 *out)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(names[i].name, s)) {
-			*out = names[i].value;
-			return 0;
-		}
-	return parse_u64(s, out);
-}
-
-/* "wait|private|clock_realtime" or a number. */
-static int parse_futex_op(const char *s, __u64 *out)
-{
-	char buf[128], *save, *tok;
-	int first = 1;
-
-	if (!parse_u64(s, out))
-		return 0;
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	*out = 0;
-	for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
-		__u64 v;
-
-		if (first) {
-			size_t i;
-
-			for (i = 0; i < N(futex_cmd_names); i++)
-				if (!strcmp(futex_cmd_names[i].name, tok))
-					break;
-			if (i == N(futex_cmd_names))
-				return -1;
-			v = futex_cmd_names[i].value;
-			first = 0;
-		} else if (!strcmp(tok, "private")) {
-			v = 128;
-		} else if (!strcmp(tok, "clock_realtime")) {
-			v = 256;
-		} else {
-			return -1;
-		}
-		*out |= v;
-	}
-	return first ? -1 : 0;
-}
-
-/* A shim park's op as dump prints it for kind: "wait_bitset|private|abs",
- * "waitv/2|abs", "timedwait|abs|realtime", "pwait2", or a number; then
- * |abs, |realtime and |0xN for the high bits. */
-static int parse_shim_op(__u64 kind, const char *s, __u64 *out)
-{
-	char buf[128], *bar;
-	__u64 v, flags = 0;
-	int err;
-
-	if (!parse_u64(s, out))
-		return 0;
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	/* Peel the flags off the end. */
-	while ((bar = strrchr(buf, '|'))) {
-		if (!strcmp(bar, "|abs"))
-			flags |= SS_SHIM_OP_ABS;
-		else if (!strcmp(bar, "|realtime"))
-			flags |= SS_SHIM_OP_REALTIME;
-		else if (!strncmp(bar, "|0x", 3) && !parse_u64(bar + 1, &v))
-			flags |= v;
-		else
-			break;
-		*bar = 0;
-	}
-	if (kind == SS_SHIM_KIND_EPOLL)
-		err = lookup(which_names, N(which_names), buf, &v);
-	else if (kind == SS_SHIM_KIND_FUTEX && !strncmp(buf, "waitv/", 6)) {
-		err = parse_u64(buf + 6, &v) || v > 0xff;
-		v |= SS_SHIM_FUTEX_WAITV;
-	} else if (kind == SS_SHIM_KIND_FUTEX)
-		err = parse_futex_op(buf, &v);
-	else if (kind == SS_SHIM_KIND_COND || kind == SS_SHIM_KIND_SEM)
-		err = lookup(shim_wait_names, N(shim_wait_names), buf, &v);
-	else
-		err = parse_u64(buf, &v);
-	*out = v | flags;
-	return err;
-}
-
-/* "none" or "spurious|delay" (or a number). */
-static int parse_shim_faults(const char *s, __u64 *out)
-{
-	char buf[128], *save, *tok;
-
-	if (!strcmp(s, "none")) {
-		*out = 0;
-		return 0;
-	}
-	if (!*s)
-		return -1;
-	if (!parse_u64(s, out))
-		return 0;
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	*out = 0;
-	for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
-		__u64 v;
-
-		if (lookup(shim_fault_names, N(shim_fault_names), tok, &v))
-			return -1;
-		*out |= v;
-	}
-	return 0;
-}
-
-/* A thread name: at most 16 bytes after \xNN and \\ escapes. */
-static void parse_comm(const char *s, char out[16])
-{
-	size_t n = 0;
-
-	memset(out, 0, 16);
-	while (*s) {
-		unsigned char c = (unsigned char)*s++;
-
-		if (c == '\\') {
-			if (*s == '\\') {
-				c = '\\';
-				s++;
-			} else if (*s == 'x' && isxdigit((unsigned char)s[1]) &&
-				   isxdigit((unsigned char)s[2])) {
-				char hex[3] = { s[1], s[2], 0 };
-
-				c = (unsigned char)strtoul(hex, NULL, 16);
-				s += 3;
-			} else {
-				fail("bad escape in name (\\xNN or \\\\)");
-			}
-		}
-		if (n == 16)
-			fail("name longer than 16 bytes");
-		out[n++] = (char)c;
-	}
-}
-
-static void parse_value(enum val_kind kind, const char *name, const char *s,
-			__u64 *args, unsigned i)
-{
-	int err = 0;
-
-	switch (kind) {
-	case V_NUM:
-		err = parse_u64(s, &args[i]);
-		break;
-	case V_DEST:
-		err = lookup(dest_names, N(dest_names), s, &args[i]);
-		break;
-	case V_KIND:
-		err = lookup(kind_names, N(kind_names), s, &args[i]);
-		break;
-	case V_SRC:
-		err = lookup(src_names, N(src_names), s, &args[i]);
-		break;
-	case V_RESULT:
-		err = lookup(result_names, N(result_names), s, &args[i]);
-		break;
-	case V_FUTEX_OP:
-		err = parse_futex_op(s, &args[i]);
-		break;
-	case V_EPOLL_OP:
-		err = lookup(epoll_op_names, N(epoll_op_names), s, &args[i]);
-		break;
-	case V_WHICH:
-		err = lookup(which_names, N(which_names), s, &args[i]);
-		break;
-	case V_FAMILY:
-		err = lookup(family_names, N(family_names), s, &args[i]);
-		break;
-	case V_PROTO:
-		err = lookup(proto_names, N(proto_names), s, &args[i]);
-		break;
-	case V_TASK_STATE:
-		err = lookup(state_names, N(state_names), s, &args[i]);
-		break;
-	case V_SKIP:
-		err = -1;	/* not a name anyone gives */
-		break;
-	case V_SHIM_KIND:
-		err = lookup(shim_kind_names, N(shim_kind_names), s, &args[i]);
-		break;
-	case V_SHIM_OP:
-		if (!args[0])
-			fail("give kind before %s", name);
-		err = parse_shim_op(args[0], s, &args[i]);
-		break;
-	case V_SHIM_TIMEOUT: {
-		__u64 ns;
-
-		if (i + 1 >= SS_RECORD_ARGS)
-			fail("no room for a timeout in %s", name);
-		if (!strcmp(s, "none")) {
-			args[i] = (__u64)-1LL;	/* seconds -1: none */
-			args[i + 1] = 0;
-		} else if (!(err = parse_u64(s, &ns))) {
-			/* As seconds and nanoseconds; a negative total all in
-			 * the nanoseconds (seconds -1 would read as none). */
-			if ((__s64)ns < 0) {
-				args[i] = 0;
-				args[i + 1] = ns;
-			} else {
-				args[i] = ns / 1000000000ULL;
-				args[i + 1] = ns % 1000000000ULL;
-			}
-		}
-		break;
-	}
-	case V_SHIM_FAULTS:
-		err = parse_shim_faults(s, &args[i]);
-		break;
-	case V_COMM: {
-		char comm[16];
-
-		if (i + 1 >= SS_RECORD_ARGS)
-			fail("no room for a name in %s", name);
-		parse_comm(s, comm);
-		memcpy(&args[i], comm, sizeof(comm));
-		break;
-	}
-	}
-	if (err)
-		fail("bad value for %s: '%s'", name, s);
-}
+#define parse_u64 ss_schema_parse_u64
 
 /* Milliseconds with at most 6 fraction digits, to ns, exactly. */
 static __u64 parse_ms(const char *s, const char *what)
@@ -490,14 +116,11 @@ static __u64 parse_ms(const char *s, const char *what)
 
 static __u32 parse_type(const char *s)
 {
+	__u32 t = ss_schema_type_by_name(s);
 	__u64 v;
 
-	for (__u32 t = 1; t <= SS_THREAD_AT_ATTACH; t++) {
-		const char *name = ss_type_name(t);
-
-		if (name && !strcmp(name, s))
-			return t;
-	}
+	if (t)
+		return t;
 	if (!strncmp(s, "type=", 5))	/* as dump prints unknown types */
 		s += 5;
 	if (!parse_u64(s, &v) && v >= 1 && v <= UINT32_MAX)
@@ -540,7 +163,46 @@ struct input {
 	int have_start, have_end, have_lost;
 	__u32 stop;
 	__s32 status;
+	int have_status;
+	int dump;	/* the text is `stallscope dump`'s (its first line says so) */
 };
+
+static __u32 parse_stop(const char *s)
+{
+	for (unsigned i = 0; i < ss_stop_enum.n; i++)
+		if (!strcmp(ss_stop_enum.v[i].name, s))
+			return (__u32)ss_stop_enum.v[i].value;
+	fail("bad stop '%s' (exited, signal, duration, error)", s);
+	return 0;
+}
+
+static __s32 parse_status(const char *s)
+{
+	__u64 v;
+
+	if (parse_u64(s, &v) || (__s64)v < INT_MIN || (__s64)v > INT_MAX)
+		fail("bad status '%s'", s);
+	return (__s32)(__s64)v;
+}
+
+/* "none", or any of kernel-only, runtime-probes and 0xN (as dump prints
+ * them, several words), or a number. */
+static __u32 parse_flags(char **w, int n)
+{
+	__u32 flags = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(w[i], "none") && n == 1)
+			return 0;
+		if (!strcmp(w[i], "kernel-only"))
+			flags |= SS_FILE_KERNEL_ONLY;
+		else if (!strcmp(w[i], "runtime-probes"))
+			flags |= SS_FILE_RUNTIME_PROBES;
+		else
+			flags |= parse_u32(w[i], "flags");
+	}
+	return flags;
+}
 
 static void parse_meta(struct input *in, char **w, int n)
 {
@@ -549,7 +211,7 @@ static void parse_meta(struct input *in, char **w, int n)
 
 	if (n < 3 && strcmp(key, "cmdline"))
 		fail("meta %s needs a value", key);
-	if (n > 3 && strcmp(key, "cmdline"))
+	if (n > 3 && strcmp(key, "cmdline") && strcmp(key, "flags"))
 		fail("meta %s takes one value", key);
 	if (!strcmp(key, "pid")) {
 		m->pid = parse_u32(w[2], "pid");
@@ -564,14 +226,7 @@ static void parse_meta(struct input *in, char **w, int n)
 	} else if (!strcmp(key, "kernel")) {
 		snprintf(m->kernel, sizeof(m->kernel), "%s", w[2]);
 	} else if (!strcmp(key, "flags")) {
-		if (!strcmp(w[2], "kernel-only"))
-			m->flags = SS_FILE_KERNEL_ONLY;
-		else if (!strcmp(w[2], "runtime-probes"))
-			m->flags = SS_FILE_RUNTIME_PROBES;
-		else if (!strcmp(w[2], "none"))
-			m->flags = 0;
-		else
-			m->flags = parse_u32(w[2], "flags");
+		m->flags = parse_flags(w + 2, n - 2);
 	} else if (!strcmp(key, "start_ms")) {
 		in->start_ns = parse_ms(w[2], "start_ms");
 		in->have_start = 1;
@@ -579,17 +234,10 @@ static void parse_meta(struct input *in, char **w, int n)
 		in->end_ns = parse_ms(w[2], "end_ms");
 		in->have_end = 1;
 	} else if (!strcmp(key, "stop")) {
-		__u64 v;
-
-		if (lookup(stop_names, N(stop_names), w[2], &v) || v > UINT32_MAX)
-			fail("bad stop '%s' (exited, signal, duration, error)", w[2]);
-		in->stop = (__u32)v;
+		in->stop = parse_stop(w[2]);
 	} else if (!strcmp(key, "status")) {
-		__u64 v;
-
-		if (parse_u64(w[2], &v) || (__s64)v < INT_MIN || (__s64)v > INT_MAX)
-			fail("bad status '%s'", w[2]);
-		in->status = (__s32)(__s64)v;
+		in->status = parse_status(w[2]);
+		in->have_status = 1;
 	} else if (!strcmp(key, "lost")) {
 		if (parse_u64(w[2], &in->lost))
 			fail("bad lost '%s'", w[2]);
@@ -611,24 +259,49 @@ static void parse_meta(struct input *in, char **w, int n)
 	}
 }
 
-static void parse_record(struct input *in, char **w, int n)
+static void add_record(struct input *in, const struct ss_record *rec)
 {
-	struct ss_record rec = { 0 };
-	const struct arg_name *names = NULL;
-	unsigned set = 0;	/* bit i: args[i] given; bit 5 tid; 6 cpu; 7 flags */
-	int have_tid = 0;
+	if (rec->type == SS_LOST)
+		in->lost_sum += rec->args[0];
+	if (in->nrecs == in->cap) {
+		size_t cap = in->cap ? 2 * in->cap : 256;
+		struct ss_record *p = realloc(in->recs, cap * sizeof(*p));
 
-	rec.ts = parse_ms(w[0], "timestamp");
-	if (n < 2)
+		if (!p)
+			fail("out of memory");
+		in->recs = p;
+		in->cap = cap;
+	}
+	in->recs[in->nrecs++] = *rec;
+}
+
+/*
+ * The words of a record after its time: TYPE, then tid=, cpu=, flags=,
+ * a0..a4= and the schema's field names, in any order.  Dump's own order
+ * (cpu= tid= TYPE ...) too: the type is the first word without '=' or
+ * type=N.
+ */
+static void parse_record(struct input *in, __u64 ts, char **w, int n)
+{
+	struct ss_record rec = { .ts = ts };
+	unsigned set = 0;	/* bit i: args[i] given; bit 5 tid; 6 cpu; 7 flags */
+	int have_tid = 0, t = -1;
+	char why[160];
+
+	for (int k = 0; k < n && t < 0; k++)
+		if (!strchr(w[k], '=') || !strncmp(w[k], "type=", 5))
+			t = k;
+	if (t < 0)
 		fail("a record needs a type after its timestamp");
-	rec.type = parse_type(w[1]);
-	if (rec.type < N(layouts))
-		names = layouts[rec.type];
-	for (int k = 2; k < n; k++) {
+	rec.type = parse_type(w[t]);
+	for (int k = 0; k < n; k++) {
 		char *eq = strchr(w[k], '=');
 		const char *key = w[k], *val;
 		unsigned bit;
+		int i;
 
+		if (k == t)
+			continue;
 		/* An empty VALUE is a valid name only (dump prints a failed
 		 * thread_name's as comm=); every other parser rejects it. */
 		if (!eq || eq == w[k])
@@ -648,21 +321,19 @@ static void parse_record(struct input *in, char **w, int n)
 		} else if (key[0] == 'a' && key[1] >= '0' &&
 			   key[1] < '0' + SS_RECORD_ARGS && !key[2]) {
 			bit = (unsigned)(key[1] - '0');
-			parse_value(V_NUM, key, val, rec.args, bit);
+			if (parse_u64(val, &rec.args[bit]))
+				fail("bad value for %s: '%s'", key, val);
 		} else {
-			unsigned i;
-
-			for (i = 0; names && i < SS_RECORD_ARGS && names[i].name; i++)
-				if (!strcmp(names[i].name, key))
-					break;
-			if (!names || i == SS_RECORD_ARGS || !names[i].name)
-				fail("%s has no argument '%s'", w[1], key);
-			bit = i;
-			parse_value(names[i].kind, key, val, rec.args, i);
-			if (names[i].kind == V_COMM || names[i].kind == V_SHIM_TIMEOUT) {
-				if (set & (1U << (i + 1)))
+			if ((i = ss_schema_field(rec.type, key)) < 0)
+				fail("%s has no argument '%s'", w[t], key);
+			bit = (unsigned)i;
+			if (ss_schema_parse_field(rec.type, bit, val, rec.args, why, sizeof(why)))
+				fail("%s", why);
+			enum ss_fmt fmt = ss_schema(rec.type)->f[bit].fmt;
+			if (fmt == SS_F_COMM || fmt == SS_F_SHIM_TIMEOUT) {	/* two words */
+				if (set & (1U << (bit + 1)))
 					fail("%s given twice", key);
-				set |= 1U << (i + 1);
+				set |= 1U << (bit + 1);
 			}
 		}
 		if (set & (1U << bit))
@@ -671,18 +342,199 @@ static void parse_record(struct input *in, char **w, int n)
 	}
 	if (!have_tid)
 		fail("a record needs tid=N");
-	if (rec.type == SS_LOST)
-		in->lost_sum += rec.args[0];
-	if (in->nrecs == in->cap) {
-		size_t cap = in->cap ? 2 * in->cap : 256;
-		struct ss_record *p = realloc(in->recs, cap * sizeof(*p));
+	add_record(in, &rec);
+}
 
-		if (!p)
-			fail("out of memory");
-		in->recs = p;
-		in->cap = cap;
+/* ---- `stallscope dump`'s text, read back ---------------------------------------------------- */
+
+/* s with dump's \xNN and \\ escapes undone, into out (cap bytes with
+ * the NUL); stops at a space unless spaces are kept, at a '"' if quoted.
+ * Returns where it stopped. */
+static const char *unescape(const char *s, char *out, size_t cap, int stop_at_space,
+			    int quoted)
+{
+	size_t n = 0;
+
+	while (*s && !(stop_at_space && *s == ' ') && !(quoted && *s == '"')) {
+		unsigned char c = (unsigned char)*s++;
+
+		if (c == '\\') {
+			if (*s == '\\' || *s == '"') {
+				c = (unsigned char)*s++;
+			} else if (*s == 'x' && isxdigit((unsigned char)s[1]) &&
+				   isxdigit((unsigned char)s[2])) {
+				char hex[3] = { s[1], s[2], 0 };
+
+				c = (unsigned char)strtoul(hex, NULL, 16);
+				s += 3;
+			} else {
+				fail("bad escape (\\xNN or \\\\)");
+			}
+		}
+		if (n + 1 >= cap)
+			fail("a value longer than %zu bytes", cap - 1);
+		out[n++] = (char)c;
 	}
-	in->recs[in->nrecs++] = rec;
+	out[n] = 0;
+	return s;
+}
+
+static void dump_cmdline(struct ss_trace_meta *m, const char *s)
+{
+	char arg[8192];
+
+	while (*s == ' ') {
+		s++;
+		if (*s == '"') {
+			s = unescape(s + 1, arg, sizeof(arg), 0, 1);
+			if (*s++ != '"')
+				fail("an argument's closing quote is missing");
+		} else {
+			s = unescape(s, arg, sizeof(arg), 1, 0);
+		}
+		char **a = realloc(m->argv, (m->argc + 2) * sizeof(*a));
+		if (!a || !(a[m->argc] = strdup(arg)))
+			fail("out of memory");
+		m->argv = a;
+		m->argv[++m->argc] = NULL;
+	}
+	if (*s)
+		fail("bad cmdline");
+}
+
+/* "N ns" or "N ns, 2026-12-02T11:10:17.720892919Z". */
+static void dump_start(struct ss_trace_meta *m, const char *s)
+{
+	unsigned long long mono, ns;
+	struct tm tm = { 0 };
+	int pos = 0;
+
+	if (sscanf(s, "%llu ns%n", &mono, &pos) != 1 || !pos)
+		fail("bad start '%s'", s);
+	m->start_mono_ns = mono;
+	s += pos;
+	if (!*s)
+		return;
+	if (sscanf(s, ", %d-%d-%dT%d:%d:%d.%9lluZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ns, &pos) != 7 || s[pos])
+		fail("bad start time '%s'", s);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	m->start_realtime_ns = (__u64)timegm(&tm) * 1000000000ULL + ns;
+}
+
+static void dump_mapping(struct ss_trace_meta *m, const char *s)
+{
+	unsigned long long start, end, off;
+	char id[64];
+	int pos = 0;
+	struct ss_mapping *mp;
+
+	if (sscanf(s, "0x%llx-0x%llx offset=0x%llx build_id=%63s %n", &start, &end, &off,
+		   id, &pos) != 4 || !pos)
+		fail("bad mapping '%s'", s);
+	mp = realloc(m->mappings, (m->nmappings + 1) * sizeof(*mp));
+	if (!mp)
+		fail("out of memory");
+	m->mappings = mp;
+	mp = &m->mappings[m->nmappings++];
+	memset(mp, 0, sizeof(*mp));
+	mp->start = start;
+	mp->end = end;
+	mp->offset = off;
+	if (strcmp(id, "none")) {
+		size_t len = strlen(id);
+
+		if (len % 2 || len / 2 > sizeof(mp->build_id))
+			fail("bad build_id '%s'", id);
+		for (size_t k = 0; k < len / 2; k++) {
+			char hex[3] = { id[2 * k], id[2 * k + 1], 0 };
+
+			if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1]))
+				fail("bad build_id '%s'", id);
+			mp->build_id[k] = (__u8)strtoul(hex, NULL, 16);
+		}
+		mp->build_id_len = (__u8)(len / 2);
+	}
+	unescape(s + pos, mp->path, sizeof(mp->path), 0, 0);
+}
+
+static void dump_trailer(struct input *in, char *s)
+{
+	unsigned long long records, lost, end;
+	char stop[32];
+	int status, pos = 0;
+
+	/* records= (the file's 64-byte units) is the new file's own. */
+	if (sscanf(s, "records=%llu %n", &records, &pos) == 1 && pos)
+		s += pos;
+	pos = 0;
+	if (sscanf(s, "lost=%llu end=%llu stop=%31s status=%d%n", &lost, &end, stop,
+		   &status, &pos) != 4 || s[pos])
+		fail("bad trailer '%s'", s);
+	in->lost = lost;
+	in->have_lost = 1;
+	in->end_ns = end;
+	in->have_end = 1;
+	in->stop = parse_stop(stop);
+	in->status = status;
+	in->have_status = 1;
+}
+
+/* "# key: value" of dump's header and trailer; other # lines are comments. */
+static void dump_header(struct input *in, char *line)
+{
+	struct ss_trace_meta *m = &in->meta;
+	char *colon, *v, *w[16];
+	int n;
+
+	line[strcspn(line, "\r\n")] = 0;
+	if (strncmp(line, "# ", 2) || !(colon = strstr(line, ": ")))
+		return;
+	*colon = 0;
+	v = colon + 2;
+	const char *key = line + 2;
+	if (!strcmp(key, "recorder"))
+		unescape(v, m->recorder, sizeof(m->recorder), 0, 0);
+	else if (!strcmp(key, "host"))
+		unescape(v, m->host, sizeof(m->host), 0, 0);
+	else if (!strcmp(key, "kernel"))
+		unescape(v, m->kernel, sizeof(m->kernel), 0, 0);
+	else if (!strcmp(key, "clock"))
+		unescape(v, m->clock, sizeof(m->clock), 0, 0);
+	else if (!strcmp(key, "comm"))
+		unescape(v, m->comm, sizeof(m->comm), 0, 0);
+	else if (!strcmp(key, "cmdline"))
+		dump_cmdline(m, v - 1);	/* each argument after a space */
+	else if (!strcmp(key, "start")) {
+		dump_start(m, v);
+		in->start_ns = m->start_mono_ns;
+		in->have_start = 1;
+	} else if (!strcmp(key, "pid"))
+		m->pid = parse_u32(v, "pid");
+	else if (!strcmp(key, "workers"))
+		m->workers = strcmp(v, "unknown") ? parse_u32(v, "workers") : 0;
+	else if (!strcmp(key, "flags")) {
+		if ((n = split(v, w, (int)N(w))) < 1)
+			fail("flags needs a value");
+		m->flags = parse_flags(w, n);
+	} else if (!strcmp(key, "ring_bytes")) {
+		if (parse_u64(v, &m->ring_bytes))
+			fail("bad ring_bytes '%s'", v);
+	} else if (!strcmp(key, "mapping"))
+		dump_mapping(m, v);
+	else if (!strcmp(key, "trailer"))
+		dump_trailer(in, v);
+}
+
+/* A record as dump prints it: TS_NS cpu=N tid=N TYPE fields... */
+static void dump_record(struct input *in, char **w, int n)
+{
+	__u64 ts;
+
+	if (parse_u64(w[0], &ts))
+		fail("bad timestamp '%s' (ns)", w[0]);
+	parse_record(in, ts, w + 1, n - 1);
 }
 
 int main(int argc, char **argv)
@@ -714,13 +566,23 @@ int main(int argc, char **argv)
 		line_no++;
 		if (strlen(line) != (size_t)len)
 			fail("NUL byte in the line");
+		if (line_no == 1 && !strncmp(line, "# stallscope trace: ", 20))
+			in.dump = 1;
+		if (in.dump && line[0] == '#') {
+			dump_header(&in, line);
+			continue;
+		}
 		n = split(line, words, (int)N(words));
 		if (!n)
 			continue;
-		if (!strcmp(words[0], "meta"))
+		if (in.dump)
+			dump_record(&in, words, n);
+		else if (!strcmp(words[0], "meta"))
 			parse_meta(&in, words, n);
+		else if (n < 2)
+			fail("a record needs a type after its timestamp");
 		else
-			parse_record(&in, words, n);
+			parse_record(&in, parse_ms(words[0], "timestamp"), words + 1, n - 1);
 	}
 	if (ferror(f))
 		fail("read error: %s", strerror(errno));
@@ -737,7 +599,8 @@ int main(int argc, char **argv)
 				in.end_ns = in.recs[i].ts;
 	}
 	in.meta.start_mono_ns = in.start_ns;
-	snprintf(in.meta.clock, sizeof(in.meta.clock), "CLOCK_MONOTONIC");
+	if (!in.meta.clock[0])
+		snprintf(in.meta.clock, sizeof(in.meta.clock), "CLOCK_MONOTONIC");
 
 	err = ss_trace_create(argv[2], &in.meta, &w);
 	if (err) {
@@ -752,7 +615,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	err = ss_trace_finish(w, in.have_lost ? in.lost : in.lost_sum, in.end_ns,
-			      in.stop, in.stop == SS_STOP_EXITED ? in.status : -1);
+			      in.stop, in.have_status || in.stop == SS_STOP_EXITED ? in.status : -1);
 	if (err) {
 		unlink(argv[2]);
 		fprintf(stderr, "mktrace: %s: %s\n", argv[2], strerror(-err));
@@ -761,6 +624,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < in.meta.argc; i++)
 		free(in.meta.argv[i]);
 	free(in.meta.argv);
+	free(in.meta.mappings);
 	free(in.recs);
 	return 0;
 }

@@ -40,7 +40,7 @@ for i in range(random.randint(1, 400)):
       "futex_exit": lambda: "ret=0",
       "epoll_enter": lambda: "epfd=3 maxevents=8 timeout=-1 which=wait",
       "epoll_exit": lambda: "ret=%d which=wait" % random.randint(-1, 2),
-      "sk_data_ready": lambda: "sock=0xb000 family=inet protocol=tcp",
+      "sk_data_ready": lambda: "ino=0xb000 family=inet protocol=tcp",
       "lost": lambda: "count=%d" % random.randint(1, 9),
       "sched_switch": lambda: "prev=%d next=%d prev_state=%s prev_target=1 next_target=1" % (tid, random.choice(tids), random.choice(["R","S"])),
       "comm": lambda: "comm=%s" % random.choice(["wsrt-w0","wsrt-w1","wsrt-w2","main","\\xffx"]),
