@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The analyzer's inside (analyze.h is its outside): the state every part
+ * of it shares, and how the parts call each other.  One concept a file:
+ *
+ *   analyze.c               the core: integrals, worker states, the
+ *                           runtime's records, the entry points
+ *   analyze_workers.c       which threads are workers, and the kernel's
+ *                           view of them (futex, epoll, switches, names)
+ *   analyze_tasks.c         the task table and its integral snapshots
+ *   analyze_reorder.c       putting records back in time order
+ *   detect.c                the detectors' table and what they share
+ *   detect_<kind>.c         one detector each (DESIGN.md's definitions)
+ *
+ * A new detection: its kind in analyze.h, one detect_<kind>.c with a
+ * struct an_detector, its line in detect.c's table, its goldens.
+ */
+#ifndef STALLSCOPE_ANALYZE_INT_H
+#define STALLSCOPE_ANALYZE_INT_H
+
+#include <stdbool.h>
+
+#include "analyze.h"
+#include "symbols.h"
+
+#define REORDER_CAP (1U << 18)		/* records held back for ordering */
+#define DEFAULT_THRESHOLD_NS 10000000ULL
+#define DEFAULT_PATTERNS "wsrt-w*,tokio-runtime-w*"
+
+/* ---- integrals -------------------------------------------------------------- */
+
+enum { IW_OTHERS_IDLE, IW_OFFCPU, IW_IDLE, IW_PARKED, IW_FUTEX, IW_STOLEN, IW_N };
+enum { IG_PARKED_NOSEARCH, IG_FUTEX_PARKED, IG_ANY_IDLE, IG_N };
+
+struct worker {
+	int index;
+	__u32 tid;
+	char comm[17];
+	bool started;		/* seen worker_start or a probe */
+	/* runtime view */
+	enum ss_wstate base;	/* from the runtime probes (or syscalls) */
+	__u64 task;		/* running */
+	__u64 lifo_task;
+	/* kernel view */
+	bool offcpu;		/* runnable but switched out */
+	bool in_epoll, in_futex;
+	/* output */
+	enum ss_wstate shown;
+	__u64 shown_since;
+	__u64 cum[IW_N];
+};
+
+struct task {
+	__u64 id;
+	__u64 fn;		/* poll function address */
+	bool queued;
+	int dest;		/* SS_DEST_* while queued */
+	int owner;		/* worker whose LIFO/queue holds it, -1 inject */
+	__u64 since;		/* first notify of this wait */
+	__u64 pns_queued;	/* cum[IG_PARKED_NOSEARCH] when it entered a
+				 * queue others can take it from (a LIFO slot
+				 * is not one: that wait is stuck_lifo's) */
+	__u64 blocker;		/* LIFO: what the slot's worker ran then */
+	__u64 blocker_fn;	/* ... and its poll function (it may be gone) */
+	__u64 *snap;		/* [nworkers_at_snap][IW_N] + [IG_N] */
+	unsigned snap_n;
+	struct task *next;	/* hash chain */
+};
+
+struct pending_ready {
+	bool active;
+	__u64 since, sock;
+	int last_owner;		/* last worker in epoll before */
+	__u64 blocker;		/* what it ran when readiness arrived */
+	__u64 snap[IG_N];
+	__u64 wsnap[SS_MAX_WORKERS];	/* per worker: IW_FUTEX at arrival */
+	unsigned nwsnap;
+	__u64 owner_stolen;		/* last_owner's IW_STOLEN at arrival */
+};
+
+struct an {
+	const struct ss_analyze_opts *o;
+	struct ss_analysis *a;
+	__u64 threshold;
+	char patterns[256];
+	struct worker w[SS_MAX_WORKERS];
+	unsigned nw;
+	bool have_runtime;
+	bool by_parking;	/* kernel-only workers are threads that park:
+				 * no name matched (yet) */
+	__u32 pid;		/* the target's main thread: never a worker */
+	bool meta_kernel_only;	/* recorded --kernel-only */
+	bool runtime_probes;	/* the runtime's probes were attached */
+	__u64 now;		/* time of the last event applied */
+	__u64 cum[IG_N];
+	/* tasks */
+	struct task **ht;
+	size_t htcap, ntasks, nqueued;
+	/* readiness */
+	struct pending_ready rd;
+	int last_driver_owner;
+	/* lost-event times, to mark detections uncertain */
+	__u64 *lost_ts;
+	size_t nlost, caplost;
+	/* Every thread name seen (workers may be known only later). */
+	struct { __u32 tid; char comm[17]; } names[4096];
+	unsigned nnames;
+	struct ss_symbols *syms;
+	int err;
+};
+
+
+/* ---- the core (analyze.c) ---- */
+void an_advance(struct an *an, __u64 ts);
+void an_show(struct an *an, struct worker *w, __u64 ts);
+void an_set_base(struct an *an, struct worker *w, enum ss_wstate s, __u64 ts);
+
+/* ---- workers and the kernel's view (analyze_workers.c) ---- */
+struct worker *an_worker_by_index(struct an *an, int index, __u32 tid);
+struct worker *an_worker_find(struct an *an, int index);
+struct worker *an_worker_by_tid(struct an *an, __u32 tid);
+bool an_name_is_worker(struct an *an, const char *comm);
+void an_kernel_state(struct an *an, struct worker *w, __u64 ts);
+void an_drop_workers(struct an *an);
+void an_new_kernel_worker(struct an *an, __u32 tid, const char *comm);
+struct worker *an_parking_worker(struct an *an, __u32 tid);
+void an_apply_kernel(struct an *an, const struct ss_record *r);
+
+/* ---- tasks (analyze_tasks.c) ---- */
+struct task *an_task_get(struct an *an, __u64 id, bool create);
+void an_task_free(struct an *an, __u64 id);
+void an_snapshot(struct an *an, struct task *t);
+/* How long an integral grew since the task's snapshot: per worker, global. */
+__u64 an_since_w(struct an *an, struct task *t, struct worker *w, int k);
+__u64 an_since_g(struct an *an, struct task *t, int k);
+
+/* ---- reordering (analyze_reorder.c) ---- */
+struct heap {
+	struct ss_record *v;
+	size_t n;
+};
+void an_heap_push(struct heap *h, const struct ss_record *r);
+struct ss_record an_heap_pop(struct heap *h);
+
+/* ---- detections (detect.c, detect_*.c) ---- */
+
+/* A task's wait that just ended, as the core classified it. */
+struct an_wait {
+	struct task *t;
+	struct worker *poller;	/* NULL: the trace ended first */
+	struct worker *owner;	/* whose LIFO slot or queue held it, or NULL */
+	__u64 ts, wait;
+	__u64 others_idle;	/* some worker other than the owner idle */
+};
+
+/*
+ * A detector: what it is called, and the moments it looks at.  Every
+ * hook is optional.  wait_ended: a queued task was polled (or the trace
+ * ended) after at least the threshold; readiness_arrived / _harvested:
+ * socket readiness arriving while no worker waits in epoll, and taken by
+ * one (at_end: the trace ended first).
+ */
+struct an_detector {
+	enum ss_det_kind kind;
+	const char *name;
+	void (*wait_ended)(struct an *an, const struct an_wait *w);
+	void (*readiness_arrived)(struct an *an, __u64 ts, __u64 sock);
+	void (*readiness_harvested)(struct an *an, __u64 ts, bool at_end);
+};
+
+extern const struct an_detector an_detect_stuck_lifo, an_detect_idle_but_parked,
+	an_detect_runnable_while_parked;
+
+/* The core's calls into the detectors. */
+void an_wait_ended(struct an *an, struct task *t, struct worker *poller, __u64 ts);
+void an_readiness_arrived(struct an *an, __u64 ts, __u64 sock);
+void an_readiness_harvested(struct an *an, __u64 ts, bool at_end);
+
+/* What detectors share. */
+struct ss_detection *an_add_det(struct an *an, enum ss_det_kind kind, __u64 start,
+				__u64 end);
+/* A detection of a task's wait, its common fields filled. */
+struct ss_detection *an_wait_det(struct an *an, enum ss_det_kind kind,
+				 const struct an_wait *w);
+bool an_lost_within(struct an *an, __u64 from, __u64 to);
+void an_name_fn(struct an *an, __u64 fn, char *buf);
+void an_name_task(struct an *an, __u64 id, char *buf);
+void an_count_idle_others(struct an *an, struct task *t, int except, __u64 wait,
+			  unsigned *idle, unsigned *parked);
+
+#endif

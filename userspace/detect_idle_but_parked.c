@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Detector idle_but_parked (DESIGN.md): readiness (sk_data_ready on a
+ * polled socket) arriving while no worker is in epoll_wait, harvested (an
+ * epoll_wait returning events) at least the threshold later, while some
+ * worker was parked on a futex for at least the threshold: the I/O
+ * driver's owner was busy and nobody else polled (Tokio's driver, the
+ * Tokio+Axum investigation).  Its state is the analyzer's `rd`.
+ */
+#include <string.h>
+
+#include "analyze_int.h"
+
+static unsigned in_epoll_count(struct an *an)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < an->nw; i++)
+		n += an->w[i].in_epoll;
+	return n;
+}
+
+static void readiness_arrived(struct an *an, __u64 ts, __u64 sock)
+{
+	if (an->rd.active || in_epoll_count(an))
+		return;	/* a worker in epoll_wait harvests it at once */
+	struct pending_ready *rd = &an->rd;
+	rd->active = true;
+	rd->since = ts;
+	rd->sock = sock;
+	rd->last_owner = an->last_driver_owner;
+	struct worker *o = an->last_driver_owner >= 0 ?
+		an_worker_find(an, an->last_driver_owner) : NULL;
+	rd->blocker = o && o->base == SS_W_RUNNING ? o->task : 0;
+	rd->owner_stolen = o ? o->cum[IW_STOLEN] : 0;
+	memcpy(rd->snap, an->cum, sizeof(an->cum));
+	for (unsigned i = 0; i < an->nw; i++)
+		rd->wsnap[i] = an->w[i].cum[IW_FUTEX];
+	rd->nwsnap = an->nw;
+}
+
+static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
+{
+	struct pending_ready *rd = &an->rd;
+
+	if (!rd->active)
+		return;
+	rd->active = false;
+	__u64 wait = ts - rd->since;
+	an->a->delay_ns[SS_CAUSE_DRIVER_STARVED] += wait;
+	an->a->delays++;
+	__u64 futexed = an->cum[IG_FUTEX_PARKED] - rd->snap[IG_FUTEX_PARKED];
+	if (wait < an->threshold || futexed < an->threshold)
+		return;
+	struct ss_detection *d = an_add_det(an, SS_DET_IDLE_BUT_PARKED, rd->since, ts);
+	if (!d)
+		return;
+	d->worker = rd->last_owner;
+	d->sock = rd->sock;
+	d->blocker_task = rd->blocker;
+	an_name_task(an, rd->blocker, d->blocker_name);
+	/* Workers parked on a futex for most of the wait. */
+	for (unsigned i = 0; i < rd->nwsnap && i < an->nw; i++)
+		if (2 * (an->w[i].cum[IW_FUTEX] - rd->wsnap[i]) >= wait)
+			d->parked_workers++;
+	d->idle_workers = d->parked_workers;
+	d->idle_ns = futexed;
+	struct worker *o = rd->last_owner >= 0 ? an_worker_find(an, rd->last_owner) : NULL;
+	d->steal_ns = o ? o->cum[IW_STOLEN] - rd->owner_stolen : 0;
+	if (at_end)
+		d->uncertain = true;
+}
+
+
+const struct an_detector an_detect_idle_but_parked = {
+	.kind = SS_DET_IDLE_BUT_PARKED,
+	.name = "idle_but_parked",
+	.readiness_arrived = readiness_arrived,
+	.readiness_harvested = readiness_harvested,
+};
