@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,8 @@ static const struct ss_enum_name futex_cmd_v[] = {
 	{ "unlock_pi", 7 }, { "trylock_pi", 8 }, { "wait_bitset", 9 },
 	{ "wake_bitset", 10 }, { "wait_requeue_pi", 11 },
 	{ "cmp_requeue_pi", 12 }, { "lock_pi2", 13 } };
+/* The flags printed after a futex command. */
+static const struct ss_enum_name futex_flag_v[] = { { "private", 128 }, { "clock_realtime", 256 } };
 /* prev_state letters (TASK_* bits; R = 0, preempted), as parsed. */
 static const struct ss_enum_name state_v[] = {
 	{ "R", 0 }, { "S", 0x1 }, { "D", 0x2 }, { "T", 0x4 }, { "t", 0x8 },
@@ -56,7 +59,8 @@ static const struct ss_enum dest_e = ENUM(dest_v), kind_e = ENUM(kind_v),
 			    src_e = ENUM(src_v), result_e = ENUM(result_v),
 			    which_e = ENUM(which_v), epoll_op_e = ENUM(epoll_op_v),
 			    shim_kind_e = ENUM(shim_kind_v), shim_wait_e = ENUM(shim_wait_v),
-			    shim_fault_e = ENUM(shim_fault_v),
+			    shim_fault_e = ENUM(shim_fault_v), futex_cmd_e = ENUM(futex_cmd_v),
+			    futex_flag_e = ENUM(futex_flag_v),
 			    state_e = ENUM(state_v);
 static const struct ss_enum family_e = { family_v, N(family_v), 1 },
 			    proto_e = { proto_v, N(proto_v), 1 };
@@ -428,22 +432,32 @@ int ss_schema_parse_u64(const char *s, __u64 *out)
 	return 0;
 }
 
+static int name_of(const struct ss_enum *e, const char *s, __u64 *out);
+
 /* A name of e, or a number. */
 static int parse_enum(const struct ss_enum *e, const char *s, __u64 *out)
+{
+	return name_of(e, s, out) ? ss_schema_parse_u64(s, out) : 0;
+}
+
+/* Only a name of e: 0, or -1. */
+static int name_of(const struct ss_enum *e, const char *s, __u64 *out)
 {
 	for (unsigned i = 0; i < e->n; i++)
 		if (!strcmp(e->v[i].name, s)) {
 			*out = e->v[i].value;
 			return 0;
 		}
-	return ss_schema_parse_u64(s, out);
+	return -1;
 }
 
-/* "wait|private|clock_realtime" or a number. */
-static int parse_futex_op(const char *s, __u64 *out)
+/* A number, or names joined by '|', or'd: the first from head (if any),
+ * the rest from bits (numbers too if numbers). */
+static int parse_bits(const char *s, __u64 *out, const struct ss_enum *head,
+		      const struct ss_enum *bits, bool numbers)
 {
 	char buf[128], *save, *tok;
-	int first = 1;
+	bool first = true;
 
 	if (!ss_schema_parse_u64(s, out))
 		return 0;
@@ -453,27 +467,21 @@ static int parse_futex_op(const char *s, __u64 *out)
 	*out = 0;
 	for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
 		__u64 v;
+		int err = head && first ? name_of(head, tok, &v)
+			: numbers ? parse_enum(bits, tok, &v) : name_of(bits, tok, &v);
 
-		if (first) {
-			unsigned i;
-
-			for (i = 0; i < N(futex_cmd_v); i++)
-				if (!strcmp(futex_cmd_v[i].name, tok))
-					break;
-			if (i == N(futex_cmd_v))
-				return -1;
-			v = futex_cmd_v[i].value;
-			first = 0;
-		} else if (!strcmp(tok, "private")) {
-			v = FUTEX_PRIVATE;
-		} else if (!strcmp(tok, "clock_realtime")) {
-			v = FUTEX_CLOCK_REALTIME;
-		} else {
+		if (err)
 			return -1;
-		}
 		*out |= v;
+		first = false;
 	}
-	return first ? -1 : 0;
+	return head && first ? -1 : 0;
+}
+
+/* "wait|private|clock_realtime" or a number. */
+static int parse_futex_op(const char *s, __u64 *out)
+{
+	return parse_bits(s, out, &futex_cmd_e, &futex_flag_e, false);
 }
 
 /* A shim park's op as printed for kind: "wait_bitset|private|abs",
@@ -520,43 +528,24 @@ static int parse_shim_op(__u64 kind, const char *s, __u64 *out)
 /* "none" or "spurious|delay" (or a number). */
 static int parse_shim_faults(const char *s, __u64 *out)
 {
-	char buf[128], *save, *tok;
-
 	if (!strcmp(s, "none")) {
 		*out = 0;
 		return 0;
 	}
-	if (!*s)
-		return -1;
-	if (!ss_schema_parse_u64(s, out))
-		return 0;
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	*out = 0;
-	for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
-		__u64 v;
-
-		if (parse_enum(&shim_fault_e, tok, &v))
-			return -1;
-		*out |= v;
-	}
-	return 0;
+	return *s ? parse_bits(s, out, NULL, &shim_fault_e, true) : -1;
 }
 
-/* A thread name: at most 16 bytes after \xNN and \\ escapes. */
-static int parse_comm(const char *s, char out[16], const char **why)
+int ss_unescape(const char *s, const char *stops, char *out, size_t max,
+		const char **end)
 {
 	size_t n = 0;
 
-	memset(out, 0, 16);
-	while (*s) {
+	while (*s && !strchr(stops, *s)) {
 		unsigned char c = (unsigned char)*s++;
 
 		if (c == '\\') {
-			if (*s == '\\') {
-				c = '\\';
-				s++;
+			if (*s == '\\' || *s == '"') {
+				c = (unsigned char)*s++;
 			} else if (*s == 'x' && isxdigit((unsigned char)s[1]) &&
 				   isxdigit((unsigned char)s[2])) {
 				char hex[3] = { s[1], s[2], 0 };
@@ -564,17 +553,31 @@ static int parse_comm(const char *s, char out[16], const char **why)
 				c = (unsigned char)strtoul(hex, NULL, 16);
 				s += 3;
 			} else {
-				*why = "bad escape in name (\\xNN or \\\\)";
+				*end = s - 1;
 				return -1;
 			}
 		}
-		if (n == 16) {
-			*why = "name longer than 16 bytes";
-			return -1;
+		if (n == max) {
+			*end = s;
+			return -2;
 		}
 		out[n++] = (char)c;
 	}
-	return 0;
+	*end = s;
+	return (int)n;
+}
+
+/* A thread name: at most 16 bytes after \xNN and \\ escapes. */
+static int parse_comm(const char *s, char out[16], const char **why)
+{
+	const char *end;
+	int n;
+
+	memset(out, 0, 16);
+	if ((n = ss_unescape(s, "", out, 16, &end)) >= 0)
+		return 0;
+	*why = n == -1 ? "bad escape in name (\\xNN or \\\\)" : "name longer than 16 bytes";
+	return -1;
 }
 
 int ss_schema_parse_field(__u32 type, unsigned i, const char *s, __u64 *args,

@@ -91,6 +91,13 @@ int ss_schema_parse_field(__u32 type, unsigned i, const char *s, __u64 *args,
 /* A whole-token number as parse_field reads them: 0 or -1. */
 int ss_schema_parse_u64(const char *s, __u64 *out);
 
+/* The inverse of ss_put_escaped: s up to its end or a byte of stops, with
+ * \xNN, \\\\ and \\" undone, into out (at most max bytes, no NUL added).
+ * Returns the bytes, -1 for a bad escape, -2 if more than max; *end is
+ * where it stopped. */
+int ss_unescape(const char *s, const char *stops, char *out, size_t max,
+		const char **end);
+
 /* Bytes from a file, line-safe: printable ASCII stays, the rest (and
  * spaces unless keep_spaces) become \xNN, a backslash \\. */
 void ss_put_escaped(FILE *f, const char *s, size_t n, int keep_spaces);

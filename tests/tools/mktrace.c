@@ -347,36 +347,21 @@ static void parse_record(struct input *in, __u64 ts, char **w, int n)
 
 /* ---- `stallscope dump`'s text, read back ---------------------------------------------------- */
 
-/* s with dump's \xNN and \\ escapes undone, into out (cap bytes with
- * the NUL); stops at a space unless spaces are kept, at a '"' if quoted.
+/* s with dump's escapes undone (schema.h), into out (cap bytes with the
+ * NUL); stops at a space unless spaces are kept, at a '"' if quoted.
  * Returns where it stopped. */
 static const char *unescape(const char *s, char *out, size_t cap, int stop_at_space,
 			    int quoted)
 {
-	size_t n = 0;
+	const char *end;
+	int n = ss_unescape(s, stop_at_space ? " " : quoted ? "\"" : "", out, cap - 1, &end);
 
-	while (*s && !(stop_at_space && *s == ' ') && !(quoted && *s == '"')) {
-		unsigned char c = (unsigned char)*s++;
-
-		if (c == '\\') {
-			if (*s == '\\' || *s == '"') {
-				c = (unsigned char)*s++;
-			} else if (*s == 'x' && isxdigit((unsigned char)s[1]) &&
-				   isxdigit((unsigned char)s[2])) {
-				char hex[3] = { s[1], s[2], 0 };
-
-				c = (unsigned char)strtoul(hex, NULL, 16);
-				s += 3;
-			} else {
-				fail("bad escape (\\xNN or \\\\)");
-			}
-		}
-		if (n + 1 >= cap)
-			fail("a value longer than %zu bytes", cap - 1);
-		out[n++] = (char)c;
-	}
+	if (n == -1)
+		fail("bad escape (\\xNN, \\\\ or \\\")");
+	if (n == -2)
+		fail("a value longer than %zu bytes", cap - 1);
 	out[n] = 0;
-	return s;
+	return end;
 }
 
 static void dump_cmdline(struct ss_trace_meta *m, const char *s)
