@@ -189,7 +189,7 @@ $(BUILD)/tests/test_trace: tests/unit/test_trace.c $(TRACE_DEPS) tests/harness.c
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< $(TRACE_SRCS) tests/harness.c $(LDFLAGS) -o $@
 
 # The live view's model: no terminal, no analyzer (tests/unit/test_live_model.c).
-$(BUILD)/tests/test_live_model: tests/unit/test_live_model.c viz/live_model.c viz/live_model.h userspace/analyze.h $(TRACE_DEPS) tests/harness.c tests/harness.h
+$(BUILD)/tests/test_live_model: tests/unit/test_live_model.c viz/live_model.c viz/live_model.h userspace/analyze.h userspace/present.h $(TRACE_DEPS) tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -Itests $< viz/live_model.c $(TRACE_SRCS) tests/harness.c $(LDFLAGS) -o $@

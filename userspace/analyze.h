@@ -155,43 +155,4 @@ void ss_analyzer_free(struct ss_analyzer *an);
 const char *ss_det_kind_name(enum ss_det_kind k);	/* "stuck_lifo", ... */
 const char *ss_cause_name(enum ss_cause c);		/* "all_busy", ... */
 const char *ss_wstate_name(enum ss_wstate s);		/* "running", ... */
-/* Its character in the text timeline and the live view (one table, so
- * the two always agree). */
-static inline char ss_wstate_glyph(enum ss_wstate s)
-{
-	static const char glyphs[SS_W_NSTATES] = {
-		[SS_W_UNKNOWN] = ' ', [SS_W_RUNNING] = '#',
-		[SS_W_SEARCHING] = 's', [SS_W_PARKED_DRIVER] = 'D',
-		[SS_W_PARKED_FUTEX] = '.', [SS_W_IDLE] = '-',
-		[SS_W_OFFCPU] = 'R', [SS_W_EXITED] = ' ',
-	};
-	return (unsigned)s < SS_W_NSTATES ? glyphs[s] : '?';
-}
-/* "task 17 (handle_request)", or "task 17" if it has no name. */
-static inline void ss_fmt_task(char *buf, size_t len, __u64 id, const char *name)
-{
-	if (name && name[0])
-		snprintf(buf, len, "task %llu (%s)", (unsigned long long)id, name);
-	else
-		snprintf(buf, len, "task %llu", (unsigned long long)id);
-}
-/* A duration for people, as the text views print it: "40 ns", "12.5 us",
- * "4.2 ms", "201 ms", "12.3 s". */
-static inline void ss_fmt_dur(char *buf, size_t len, __u64 ns)
-{
-	double ms = (double)ns / 1e6;
-
-	if (ns < 1000)
-		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
-	else if (ns < 100000)
-		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
-	else if (ns < 10000000000ULL)
-		snprintf(buf, len, ms >= 10 ? "%.0f ms" : "%.1f ms", ms);
-	else
-		snprintf(buf, len, "%.1f s", ms / 1e3);
-}
-/* One readable paragraph about d (no trailing newline). */
-int ss_detection_describe(const struct ss_detection *d,
-			  const struct ss_analysis *a, char *buf, size_t len);
-
 #endif

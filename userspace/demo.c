@@ -43,6 +43,7 @@
 #include "prereq.h"
 #include "self.h"
 #include "timeline.h"
+#include "present.h"
 
 #define RUN_TIMEOUT_S 120	/* http-stall's client gives up after 30 s */
 #define STOP_GRACE_S 10		/* after SIGTERM, before SIGKILL */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "present.h"
 #include "cmds.h"
 
 static double ms(__u64 ns)

@@ -33,6 +33,7 @@
 
 #include "cmds.h"
 #include "timeline.h"
+#include "present.h"
 
 #define DEFAULT_THRESHOLD_NS 10000000ULL	/* analyze.h: 0 means 10 ms */
 #define MAX_MARKED 20		/* detection lines drawn; the rest counted */

@@ -29,6 +29,7 @@
 
 #include "export_model.h"
 #include "schema.h"
+#include "present.h"
 
 /* An enumeration's value by the record schema's name for it, "?" if none. */
 static const char *value_name(__u32 type, unsigned field, __u64 v)

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "export_model.h"
+#include "present.h"
 
 static void local_add(struct ss_export *x, __s64 w, __s64 delta, __u64 ts)
 {

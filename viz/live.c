@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "present.h"
 #include "cmds.h"
 #include "live_model.h"
 #include "prereq.h"

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "live_model.h"
+#include "present.h"
 
 
 static const enum ss_live_attr state_attrs[SS_W_NSTATES] = {

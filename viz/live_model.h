@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "analyze.h"
+#include "present.h"
 #include "trace.h"
 
 #define SS_LIVE_SEGS (1U << 16)		/* state changes kept per worker */
