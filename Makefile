@@ -200,7 +200,7 @@ $(BUILD)/tests/test_ring: tests/unit/test_ring.c userspace/ringdec.c userspace/r
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iruntime -Iuserspace -Itests $< userspace/ringdec.c tests/harness.c $(LIBWSRT) $(LDFLAGS) -o $@
 
-$(BUILD)/tests/test_ringrec: tests/unit/test_ringrec.c userspace/ringrec.c userspace/ringrec.h userspace/ringdec.c userspace/ringdec.h bpf/ring.h bpf/record.h tests/harness.c tests/harness.h
+$(BUILD)/tests/test_ringrec: tests/unit/test_ringrec.c userspace/ringrec.c userspace/ringrec.h userspace/clock.h userspace/ringdec.c userspace/ringdec.h bpf/ring.h bpf/record.h tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< userspace/ringrec.c userspace/ringdec.c tests/harness.c $(LDFLAGS) -o $@

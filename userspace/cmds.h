@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <linux/types.h>
 
 #define SS_VERSION "0.1"
@@ -23,6 +24,8 @@ int ss_cmd_live(int argc, char **argv);
  * > 0 if positive else >= 0, at most 1e10; else one line on stderr
  * naming opt, and false. */
 bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns);
+/* A pid option: a number > 0; else one line on stderr naming opt, and false. */
+bool ss_parse_pid(const char *opt, const char *s, pid_t *pid);
 /* s as a JSON string, quotes included. */
 void ss_json_string(FILE *f, const char *s);
 

@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cmds.h"
 #include "outfile.h"
 #include "prereq.h"
@@ -151,20 +152,6 @@ struct ss_recorder {
 	__u32 workers_seen;		/* header_due's last count, */
 	__u64 workers_since;		/* unchanged since */
 };
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
-static __u64 real_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
 
 static bool verbose_libbpf;
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -312,7 +299,7 @@ static void account_lost(struct ss_recorder *r)
 	for (int c = 0; c < r->ncpus; c++) {
 		if (vals[c] <= r->lost_seen[c])
 			continue;
-		struct ss_record rec = { .ts = mono_ns(), .type = SS_LOST,
+		struct ss_record rec = { .ts = ss_mono_ns(), .type = SS_LOST,
 					 .cpu = (__u32)c };
 		rec.args[0] = vals[c] - r->lost_seen[c];
 		r->lost += rec.args[0];
@@ -323,7 +310,7 @@ static void account_lost(struct ss_recorder *r)
 
 static void thread_at_attach(void *arg, int tid, const char *comm)
 {
-	struct ss_record rec = { .ts = mono_ns(), .type = SS_THREAD_AT_ATTACH,
+	struct ss_record rec = { .ts = ss_mono_ns(), .type = SS_THREAD_AT_ATTACH,
 				 .tid = (__u32)tid };
 	strncpy((char *)rec.args, comm, 16);
 	emit(arg, &rec);
@@ -803,8 +790,8 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	}
 
 	r->real_time = go_real_time(true);
-	r->start_ns = mono_ns();
-	r->start_real_ns = real_ns();
+	r->start_ns = ss_mono_ns();
+	r->start_real_ns = ss_real_ns();
 	r->last_lost = r->start_ns;
 	if (r->t.started) {
 		/* Step 3: go, and learn whether the exec worked. */
@@ -813,7 +800,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 				strerror(-err));
 			goto fail;
 		}
-		r->exec_ns = mono_ns();
+		r->exec_ns = ss_mono_ns();
 		for (char **a = o->cmd; *a; a++)
 			r->meta.argc++;
 		r->meta.argv = o->cmd;
@@ -877,7 +864,7 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	/* Woken early only when the ring fills (bpf submit()); else this
 	 * is a timer, and consume drains what came. */
 	int err;
-	__u64 now = mono_ns();
+	__u64 now = ss_mono_ns();
 
 	/* Wait no longer than the next pull is due, and not at all while
 	 * the last consume left records behind. */
@@ -895,7 +882,7 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 		err = 0;
 	if (!err && !r->more)
 		err = consume(r);
-	now = mono_ns();
+	now = ss_mono_ns();
 	if (!err && now - r->last_pull >= PULL_NS) {
 		pull_rings(r);
 		r->last_pull = now;
@@ -1139,15 +1126,10 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 		case 'n':
 			o->no_preload = true;
 			break;
-		case 'p': {
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0 || v > INT_MAX) {
-				fprintf(stderr, "stallscope: -p: not a pid: %s\n", optarg);
+		case 'p':
+			if (!ss_parse_pid("-p", optarg, &o->pid))
 				return -EINVAL;
-			}
-			o->pid = (pid_t)v;
 			break;
-		}
 		case 'r': {
 			long v = strtol(optarg, &end, 10);
 			/* A power of two, at least a page: the ring's rules. */
@@ -1226,9 +1208,9 @@ int ss_cmd_record(int argc, char **argv)
 	for (;;) {
 		err = ss_recorder_poll(r, 50);
 		/* A recorder killed (SIGKILL) loses at most the last second. */
-		if (c.w && mono_ns() - flushed >= FLUSH_NS) {
+		if (c.w && ss_mono_ns() - flushed >= FLUSH_NS) {
 			(void)ss_trace_flush(c.w);	/* sticky: finish reports it */
-			flushed = mono_ns();
+			flushed = ss_mono_ns();
 		}
 		if (err < 0) {
 			stop_reason = SS_STOP_ERROR;
@@ -1238,7 +1220,7 @@ int ss_cmd_record(int argc, char **argv)
 			stop_reason = SS_STOP_SIGNAL;
 			break;
 		}
-		if (mono_ns() >= deadline) {
+		if (ss_mono_ns() >= deadline) {
 			stop_reason = SS_STOP_DURATION;
 			break;
 		}
@@ -1253,7 +1235,7 @@ int ss_cmd_record(int argc, char **argv)
 	if (!c.w)
 		goto out;
 	ss_recorder_stats(r, &st);
-	__u64 end = mono_ns();
+	__u64 end = ss_mono_ns();
 	char partial[PATH_MAX + 16];
 	snprintf(partial, sizeof(partial), "%s", ss_trace_partial_path(c.w));
 	err = ss_trace_finish(c.w, st.lost, end, stop_reason,

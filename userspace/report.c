@@ -123,39 +123,8 @@ static int analyze_file(const char *path, __u64 threshold_ns,
 	return 0;
 }
 
-bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	/* Also refuses NaN and infinities. */
-	if (end == s || *end || !(v >= 0 && v <= 1e10) || (positive && v <= 0)) {
-		fprintf(stderr, "stallscope: %s: want milliseconds%s: %s\n", opt,
-			positive ? " > 0" : " >= 0", s);
-		return false;
-	}
-	*ns = (__u64)(v * 1e6 + 0.5);
-	return true;
-}
-
 /* ---- report ----------------------------------------------------------------------- */
 
-/* Every byte outside printable ASCII escaped: valid JSON whatever a
- * thread or symbol name holds. */
-void ss_json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
 
 static void report_json(FILE *f, const struct ss_analysis *a, bool partial)
 {

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <x86intrin.h>
 
+#include "clock.h"
 #include "ringdec.h"
 #include "ringrec.h"
 
@@ -62,14 +63,6 @@ struct ss_ringrec {
 	struct half halves[NHALVES];
 };
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 static const struct pair *pair_at(const struct ss_ringrec *rr, unsigned i)
 {
 	/* i = 0 is the oldest kept. */
@@ -82,7 +75,7 @@ void ss_ringrec_sample(struct ss_ringrec *rr)
 	__u64 width = ~0ULL;
 
 	for (int i = 0; i < SAMPLE_TRIES; i++) {
-		__u64 a = __rdtsc(), ns = mono_ns(), b = __rdtsc();
+		__u64 a = __rdtsc(), ns = ss_mono_ns(), b = __rdtsc();
 
 		if (b - a < width) {
 			width = b - a;
@@ -211,7 +204,7 @@ void ss_ringrec_finish(struct ss_ringrec *rr)
 {
 	for (unsigned i = 0; i < NHALVES; i++)
 		if (rr->halves[i].ring) {
-			emit_lost(rr, rr->halves[i].tid, mono_ns(), 1);
+			emit_lost(rr, rr->halves[i].tid, ss_mono_ns(), 1);
 			rr->halves[i].ring = 0;
 		}
 }
@@ -219,7 +212,7 @@ void ss_ringrec_finish(struct ss_ringrec *rr)
 void ss_ringrec_lost_unringed(struct ss_ringrec *rr, __u64 n)
 {
 	if (n)
-		emit_lost(rr, 0, mono_ns(), n);
+		emit_lost(rr, 0, ss_mono_ns(), n);
 }
 
 /* Every whole event younger than the recording, as a record; the

@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "analyze.h"
 #include "present.h"
 #include "cmds.h"
@@ -107,14 +108,6 @@ static void on_signal(int sig)
 	quit_signal = sig;
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 static void say(struct live *l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void say(struct live *l, const char *fmt, ...)
@@ -124,7 +117,7 @@ static void say(struct live *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(l->message, sizeof(l->message), fmt, ap);
 	va_end(ap);
-	l->message_at = mono_ns();
+	l->message_at = ss_mono_ns();
 }
 
 /* ---- the analyzer's callbacks ------------------------------------------------------- */
@@ -454,7 +447,7 @@ static bool on_key(struct live *l, int ch)
 	case ' ':
 		l->paused = !l->paused;
 		if (!l->paused)
-			l->wall = mono_ns();	/* replay: no jump */
+			l->wall = ss_mono_ns();	/* replay: no jump */
 		view_follow(l);
 		break;
 	case '+':
@@ -481,7 +474,7 @@ static bool on_key(struct live *l, int ch)
 	case 27:		/* Esc: back to following now */
 		l->v.selected = -1;
 		l->paused = false;
-		l->wall = mono_ns();
+		l->wall = ss_mono_ns();
 		view_follow(l);
 		break;
 	case KEY_UP:
@@ -572,7 +565,7 @@ static int draw(struct live *l)
 		ss_analyzer_sync(l->an);
 	status_line(l);
 	l->v.status = l->status;
-	if (l->message[0] && mono_ns() - l->message_at > MESSAGE_NS)
+	if (l->message[0] && ss_mono_ns() - l->message_at > MESSAGE_NS)
 		l->message[0] = '\0';
 	l->v.message = l->message[0] ? l->message : NULL;
 	if (l->v.selected >= (int)l->m.ndets)
@@ -623,7 +616,7 @@ static int live_turn(struct live *l)
 		return l->err;
 	}
 	if (l->an && !l->err) {
-		__u64 upto = mono_ns() - LIVE_LAG_NS;
+		__u64 upto = ss_mono_ns() - LIVE_LAG_NS;
 
 		l->err = ss_analyzer_flush(l->an, upto);
 		ss_live_model_advance(&l->m, upto);
@@ -639,7 +632,7 @@ static int replay_turn(struct live *l)
 	int ret;
 
 	poll(&p, 1, TURN_MS);
-	now = mono_ns();
+	now = ss_mono_ns();
 	if (!l->paused && !l->finished)
 		l->clock += (__u64)((double)(now - l->wall) * l->speed);
 	l->wall = now;
@@ -753,15 +746,10 @@ static int parse_args(struct live *l, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': {
-			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v <= 0 || v > INT_MAX) {
-				fprintf(stderr, "stallscope: -p: not a pid: %s\n", optarg);
+		case 'p':
+			if (!ss_parse_pid("-p", optarg, &l->ro.pid))
 				return -EINVAL;
-			}
-			l->ro.pid = (pid_t)v;
 			break;
-		}
 		case 'T':
 			if (!ss_parse_ms("--threshold", optarg, true, &l->threshold_ns))
 				return -EINVAL;
@@ -885,7 +873,7 @@ int ss_cmd_live(int argc, char **argv)
 		goto out;
 	}
 	l.paused = l.step;
-	l.wall = mono_ns();
+	l.wall = ss_mono_ns();
 	__u64 last_draw = 0;
 	while (running && !quit_signal) {
 		bool dirty = false;
@@ -907,14 +895,14 @@ int ss_cmd_live(int argc, char **argv)
 			dirty = true;
 		}
 		view_follow(&l);
-		if (running && (dirty || mono_ns() - last_draw >= FRAME_MS * 1000000ULL)) {
+		if (running && (dirty || ss_mono_ns() - last_draw >= FRAME_MS * 1000000ULL)) {
 			if ((e = draw(&l)) < 0) {
 				term_restore(&l);
 				fprintf(stderr, "stallscope: live: %s\n", strerror(-e));
 				ret = 1;
 				goto out;
 			}
-			last_draw = mono_ns();
+			last_draw = ss_mono_ns();
 		}
 	}
 	term_restore(&l);

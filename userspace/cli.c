@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the commands share on their command lines and outputs (cmds.h):
+ * milliseconds and pid options, JSON strings.  Files for the sudo user
+ * are outfile.c's, the clocks clock.h's.
+ */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmds.h"
+
+bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	/* Also refuses NaN and infinities. */
+	if (end == s || *end || !(v >= 0 && v <= 1e10) || (positive && v <= 0)) {
+		fprintf(stderr, "stallscope: %s: want milliseconds%s: %s\n", opt,
+			positive ? " > 0" : " >= 0", s);
+		return false;
+	}
+	*ns = (__u64)(v * 1e6 + 0.5);
+	return true;
+}
+
+bool ss_parse_pid(const char *opt, const char *s, pid_t *pid)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || *end || v <= 0 || v > INT_MAX) {
+		fprintf(stderr, "stallscope: %s: not a pid: %s\n", opt, s);
+		return false;
+	}
+	*pid = (pid_t)v;
+	return true;
+}
+
+/* Every byte outside printable ASCII escaped: valid JSON whatever a
+ * thread or symbol name holds. */
+void ss_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
