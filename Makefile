@@ -63,6 +63,13 @@ USERSPACE_OBJS := $(USERSPACE_SRCS:%.c=$(BUILD)/%.o)
 VIZ_SRCS    := $(wildcard viz/*.c)
 VIZ_OBJS    := $(VIZ_SRCS:%.c=$(BUILD)/%.o)
 STALLSCOPE  := $(BUILD)/bin/stallscope
+# Everything of stallscope but its main and the recorder (the one object
+# that waits on the BPF skeleton), as an internal static library: the
+# command links it, and so do the tests and tools, which take only the
+# objects they use.
+RECORDER_OBJS := $(BUILD)/userspace/stallscope.o $(BUILD)/userspace/record.o
+CORE_OBJS   := $(filter-out $(RECORDER_OBJS),$(USERSPACE_OBJS) $(VIZ_OBJS))
+LIBCORE     := $(BUILD)/lib/libstallscope-core.a
 
 # One version for the command and the runtime: SS_VERSION.  The shared
 # runtime is libwsrt.so.VERSION, soname libwsrt.so.SOVERSION (a new
@@ -80,7 +87,8 @@ LIBWSRT_NP  := $(BUILD)/noprobes/libwsrt.a
 EXAMPLES    := $(BUILD)/bin/lifo-stall $(BUILD)/bin/http-stall
 HTTP_SRCS   := examples/http/http_parse.c
 HTTP_STALL_SRCS := examples/http/http_server.c examples/http/http_client.c
-# The trace file's reader and writer, which tests and fuzzers link alone.
+# The trace file's reader and writer, which the fuzzers (clang, their own
+# flags) compile themselves.
 TRACE_SRCS  := userspace/trace.c userspace/outfile.c userspace/ringdec.c userspace/schema.c
 TRACE_DEPS  := $(TRACE_SRCS) userspace/trace.h userspace/outfile.h userspace/ringdec.h userspace/schema.h bpf/record.h bpf/ring.h
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
@@ -130,21 +138,28 @@ $(BPF_SKEL): $(BPF_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)bpftool gen skeleton $< > $@
 
-# The skeleton is order-only: record.c's dependency on it is in its .d.
-$(BUILD)/userspace/%.o: userspace/%.c | deps $(BPF_SKEL)
+$(BUILD)/userspace/%.o: userspace/%.c | deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -I$(BPF_DIR) -c $< -o $@
 
-$(BUILD)/viz/%.o: viz/%.c | deps $(BPF_SKEL)
+# Only the recorder includes the skeleton (order-only here: its .d has it).
+$(BUILD)/userspace/record.o: | $(BPF_SKEL)
+
+$(BUILD)/viz/%.o: viz/%.c | deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -I$(BPF_DIR) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -c $< -o $@
 
-$(STALLSCOPE): $(USERSPACE_OBJS) $(VIZ_OBJS)
+$(LIBCORE): $(CORE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(STALLSCOPE): $(RECORDER_OBJS) $(LIBCORE)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ $(LDFLAGS) -lbpf -ldw -lelf -lz -lncursesw -o $@
+	$(Q)$(CC) $(RECORDER_OBJS) $(LIBCORE) $(LDFLAGS) -lbpf -ldw -lelf -lz -lncursesw -o $@
 
 $(LIBWSRT): $(RUNTIME_OBJS)
 	$(call msg,AR,$@)
@@ -183,27 +198,27 @@ $(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c $(HTTP_SRCS) exampl
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iexamples -Itests $< $(HTTP_SRCS) tests/harness.c $(LDFLAGS) -o $@
 
-$(BUILD)/tests/test_trace: tests/unit/test_trace.c $(TRACE_DEPS) tests/harness.c tests/harness.h
+$(BUILD)/tests/test_trace: tests/unit/test_trace.c $(LIBCORE) tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< $(TRACE_SRCS) tests/harness.c $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -o $@
 
 # The live view's model: no terminal, no analyzer (tests/unit/test_live_model.c).
-$(BUILD)/tests/test_live_model: tests/unit/test_live_model.c viz/live_model.c viz/live_model.h userspace/analyze.h userspace/present.h $(TRACE_DEPS) tests/harness.c tests/harness.h
+$(BUILD)/tests/test_live_model: tests/unit/test_live_model.c $(LIBCORE) tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -Itests $< viz/live_model.c $(TRACE_SRCS) tests/harness.c $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -o $@
 
 # The event rings: the runtime's writer against userspace's decoder.
-$(BUILD)/tests/test_ring: tests/unit/test_ring.c userspace/ringdec.c userspace/ringdec.h bpf/ring.h bpf/record.h tests/harness.c tests/harness.h $(LIBWSRT)
+$(BUILD)/tests/test_ring: tests/unit/test_ring.c $(LIBCORE) tests/harness.c tests/harness.h $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iruntime -Iuserspace -Itests $< userspace/ringdec.c tests/harness.c $(LIBWSRT) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iruntime -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LIBWSRT) $(LDFLAGS) -o $@
 
-$(BUILD)/tests/test_ringrec: tests/unit/test_ringrec.c userspace/ringrec.c userspace/ringrec.h userspace/clock.h userspace/ringdec.c userspace/ringdec.h bpf/ring.h bpf/record.h tests/harness.c tests/harness.h
+$(BUILD)/tests/test_ringrec: tests/unit/test_ringrec.c $(LIBCORE) tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< userspace/ringrec.c userspace/ringdec.c tests/harness.c $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -o $@
 
 $(BUILD)/tests/test_pb: tests/unit/test_pb.c viz/pb.c viz/pb.h tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
@@ -222,10 +237,10 @@ $(USDT_PROBES): tests/tools/usdt_probes.c tests/tools/usdt_probes_sema.c tests/t
 		tests/tools/usdt_probes.c tests/tools/usdt_probes_sema.c \
 		$(filter-out -fsanitize=%,$(LDFLAGS)) -o $@
 
-$(BUILD)/tests/test_usdt: tests/unit/test_usdt.c userspace/usdt.c userspace/usdt.h bpf/usdt_spec.h tests/harness.c tests/harness.h | $(USDT_PROBES)
+$(BUILD)/tests/test_usdt: tests/unit/test_usdt.c $(LIBCORE) tests/harness.c tests/harness.h | $(USDT_PROBES)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< userspace/usdt.c tests/harness.c $(LDFLAGS) -lelf -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -lelf -o $@
 
 # A wsrt program for the rings' edge cases (tests/scenario/rings.sh).
 $(BUILD)/tests/ring-edges: tests/tools/ring_edges.c $(LIBWSRT)
@@ -233,10 +248,10 @@ $(BUILD)/tests/ring-edges: tests/tools/ring_edges.c $(LIBWSRT)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
 
-$(BUILD)/tests/mktrace: tests/tools/mktrace.c $(TRACE_DEPS)
+$(BUILD)/tests/mktrace: tests/tools/mktrace.c $(LIBCORE)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace $< $(TRACE_SRCS) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace $< $(LIBCORE) $(LDFLAGS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
 	$(call msg,CCLD,$@)
