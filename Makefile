@@ -67,7 +67,8 @@ STALLSCOPE  := $(BUILD)/bin/stallscope
 # that waits on the BPF skeleton), as an internal static library: the
 # command links it, and so do the tests and tools, which take only the
 # objects they use.
-RECORDER_OBJS := $(BUILD)/userspace/stallscope.o $(BUILD)/userspace/record.o
+RECORDER_OBJS := $(BUILD)/userspace/stallscope.o $(BUILD)/userspace/recorder.o \
+                 $(BUILD)/userspace/recorder_events.o $(BUILD)/userspace/recorder_attach.o
 CORE_OBJS   := $(filter-out $(RECORDER_OBJS),$(USERSPACE_OBJS) $(VIZ_OBJS))
 LIBCORE     := $(BUILD)/lib/libstallscope-core.a
 
@@ -144,7 +145,7 @@ $(BUILD)/userspace/%.o: userspace/%.c | deps
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -I$(BPF_DIR) -c $< -o $@
 
 # Only the recorder includes the skeleton (order-only here: its .d has it).
-$(BUILD)/userspace/record.o: | $(BPF_SKEL)
+$(filter-out $(BUILD)/userspace/stallscope.o,$(RECORDER_OBJS)): | $(BPF_SKEL)
 
 $(BUILD)/viz/%.o: viz/%.c | deps
 	$(call msg,CC,$@)

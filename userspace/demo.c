@@ -17,7 +17,7 @@
  *  4. analyze the trace and draw its timeline (timeline.c).
  *
  * Owns: the scenarios' table, running them, the side-by-side reading.
- * Does not own: recording (record.c, run as a child so that each run
+ * Does not own: recording (recorder.c, run as a child so that each run
  * loads and unloads its BPF programs like any user's), the analysis or
  * the drawing.  Builds nothing: the examples come with the stallscope
  * binary (self.c): in BIN/../libexec/stallscope/ where `make install`

@@ -6,7 +6,7 @@
  *
  * Owns: the privileges (CAP_BPF and CAP_PERFMON, which root has; a
  * container may grant just those), kernel BTF, kernel lockdown.  Does not
- * own: loading and attaching (record.c), which still report their own
+ * own: loading and attaching (recorder.c), which still report their own
  * errors.
  *
  * Looked at and found not to stand in the way:

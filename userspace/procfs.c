@@ -5,7 +5,7 @@
  * epoll sets, its command line.
  *
  * Owns: parsing /proc/PID/{maps,task,fd,fdinfo,cmdline,comm} and reading
- * build ids (libelf).  Does not own: what is done with them (record.c).
+ * build ids (libelf).  Does not own: what is done with them (recorder.c).
  * Every reader tolerates a target that exits midway (files vanish).
  */
 #define _GNU_SOURCE

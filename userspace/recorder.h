@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The recorder (record.c): loads the BPF programs, attaches them to one
+ * The recorder (recorder.c, recorder_int.h): loads the BPF programs, attaches them to one
  * target process and hands its records to a sink.  `stallscope record`
  * sinks them into a trace file; `stallscope live` into its analyzer and
  * screen (and a bounded ring it can write out).

@@ -7,7 +7,7 @@
  *
  * Owns: reading the target's anchors and registries (process_vm_readv),
  * adding what it finds to the map, and the anchors' count of events
- * dropped for want of a ring.  Does not own: attaching (record.c) or
+ * dropped for want of a ring.  Does not own: attaching (recorder_attach.c) or
  * decoding (ringrec.c).
  *
  * Why it is needed: a ring announces itself (ring_flush, fired when it is

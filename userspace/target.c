@@ -6,7 +6,7 @@
  *
  * Owns: fork/exec with the start handshake, LD_PRELOAD of the shim, exit
  * detection (waitpid for our child, a pidfd otherwise), stopping a child
- * we started.  Does not own: attaching (record.c).
+ * we started.  Does not own: attaching (recorder_attach.c).
  *
  * The start handshake: the child blocks reading `go` before its exec; the
  * recorder attaches, then writes `go`.  The child's end of `exec` is

@@ -7,7 +7,7 @@
  * program with expected attach type SS_BPF_TRACE_UPROBE_MULTI.
  *
  * Owns: the kernel ABI of the attach (attach type, union bpf_attr layout).
- * Does not own: what to attach where (record.c, usdt.c).
+ * Does not own: what to attach where (recorder_attach.c, usdt.c).
  *
  * A link is an fd: closing it detaches every site at once (milliseconds;
  * a perf-event uprobe waits an RCU grace period each).

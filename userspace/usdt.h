@@ -8,7 +8,7 @@
  * Owns: the note format, the address -> file offset translation through
  * the PT_LOAD segments (with the .stapsdt.base prelink adjustment), the
  * x86-64 argument syntax.  Does not own: which probes to attach or
- * attaching them (record.c, uprobe_multi.c).
+ * attaching them (recorder_attach.c, uprobe_multi.c).
  *
  * Argument forms, x86-64 (SIZE is 1, 2, 4 or 8; a leading - means signed):
  *   SIZE@$IMM                   a constant (decimal or 0x hex, may be < 0)

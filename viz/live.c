@@ -8,7 +8,7 @@
  * Owns: the terminal (ncurses, colours, keys, resizing, restoring it on
  * every way out), the loop and its pacing, the options.  Does not own:
  * the screen's layout and the lanes' cells (live_model.c), recording
- * (record.c), the analysis (analyze.c).
+ * (recorder.c), the analysis (analyze.c).
  *
  * The loop, one thread, each turn (at most TURN_MS):
  *  1. the source: live, ss_recorder_poll() waits up to TURN_MS for the

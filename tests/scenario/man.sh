@@ -24,7 +24,7 @@ hidden_record="--ring-kb"
 self_help="-h --help"
 
 # Where each command's getopt table is: command, file, table ("-": none).
-tables="record userspace/record.c opts
+tables="record userspace/cmd_record.c opts
 report userspace/report.c ropts
 check userspace/report.c copts
 timeline userspace/timeline.c opts

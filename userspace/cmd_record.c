@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `stallscope record`: the recorder (recorder.h) with a trace file for a
+ * sink (trace.c: written as FILE.partial, renamed when complete), until
+ * the target exits, Ctrl-C/SIGTERM, or --duration.
+ *
+ *   stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]
+ *                     (-p PID | -- CMD [ARGS...])
+ */
+#define _GNU_SOURCE
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "cmds.h"
+#include "outfile.h"
+#include "prereq.h"
+#include "procfs.h"
+#include "recorder.h"
+#include "ringdec.h"
+#include "ringrec.h"
+#include "ringreg.h"
+#include "bpf/ring.h"
+#include "self.h"
+#include "target.h"
+#include "trace.h"
+#include "uprobe_multi.h"
+
+#define DEFAULT_OUT "stallscope.trace"
+#define FLUSH_NS 1000000000ULL		/* the trace file, at least this often */
+
+/* ---- the command ------------------------------------------------------------------------------------ */
+
+struct rec_cmd {
+	const char *out_path;
+	double duration_s;
+	struct ss_trace_writer *w;
+	int write_err;		/* the file's, printed once */
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void die_usage(void)
+{
+	fprintf(stderr,
+		"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
+		"                         (-p PID | -- CMD [ARGS...])\n"
+		"  -o, --output FILE  the trace file (default " DEFAULT_OUT ")\n"
+		"  --duration S       stop after S seconds (a started CMD is then terminated)\n"
+		"  --kernel-only      kernel events only, as for any unmodified binary\n"
+		"  --no-preload       start CMD without the preload shim\n"
+		"  -p, --pid PID      attach to a running process\n"
+		"  -v, --verbose      show libbpf's messages\n");
+}
+
+/* The sink: the trace file (PATH.partial until it is complete). */
+static int file_start(void *arg, const struct ss_trace_meta *meta)
+{
+	struct rec_cmd *c = arg;
+	int err = ss_trace_create(c->out_path, meta, &c->w);
+
+	if (err)
+		fprintf(stderr, "stallscope: cannot create %s: %s\n", c->out_path,
+			ss_outfile_strerror(err));
+	return err;
+}
+
+static int file_records(void *arg, const struct ss_record *recs, size_t n)
+{
+	struct rec_cmd *c = arg;
+	int err = ss_trace_write(c->w, recs, n);
+
+	if (err && !c->write_err) {
+		c->write_err = err;
+		fprintf(stderr, "stallscope: writing %s: %s\n", c->out_path, strerror(-err));
+	}
+	return err;
+}
+
+static struct ss_ring_slot *file_block_begin(void *arg, const struct ss_ring_chunk *hdr,
+					     __u32 n)
+{
+	struct rec_cmd *c = arg;
+
+	return ss_trace_block_begin(c->w, hdr, n);
+}
+
+static int file_block_end(void *arg, __u32 used)
+{
+	struct rec_cmd *c = arg;
+	int err = ss_trace_block_end(c->w, used);
+
+	if (err && !c->write_err) {
+		c->write_err = err;
+		fprintf(stderr, "stallscope: writing %s: %s\n", c->out_path, strerror(-err));
+	}
+	return err;
+}
+
+static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
+		      char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "kernel-only", no_argument, NULL, 'k' },
+		{ "no-preload", no_argument, NULL, 'n' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "ring-kb", required_argument, NULL, 'r' },	/* hidden: tests */
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char *end;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+o:p:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			c->out_path = optarg;
+			break;
+		case 'd':
+			c->duration_s = strtod(optarg, &end);
+			if (*end || !(c->duration_s > 0) || c->duration_s > 1e7) {
+				fprintf(stderr, "stallscope: --duration: want seconds > 0: %s\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'k':
+			o->kernel_only = true;
+			break;
+		case 'n':
+			o->no_preload = true;
+			break;
+		case 'p':
+			if (!ss_parse_pid("-p", optarg, &o->pid))
+				return -EINVAL;
+			break;
+		case 'r': {
+			long v = strtol(optarg, &end, 10);
+			/* A power of two, at least a page: the ring's rules. */
+			if (*end || v < 4 || v > (1 << 20) || (v & (v - 1))) {
+				fprintf(stderr, "stallscope: --ring-kb: want a power of two >= 4: %s\n", optarg);
+				return -EINVAL;
+			}
+			o->ring_bytes = (unsigned)v * 1024;
+			break;
+		}
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			die_usage();
+			return 1;
+		default:
+			die_usage();
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		o->cmd = argv + optind;
+	if (!!o->pid == !!o->cmd) {
+		fprintf(stderr, "stallscope: record: give either -p PID or -- CMD [ARGS...]\n");
+		die_usage();
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ss_cmd_record(int argc, char **argv)
+{
+	struct rec_cmd c = { .out_path = DEFAULT_OUT };
+	struct ss_recorder_opts o = { .cmd_name = "record", .ring_bytes = 0 /* the recorder's default */,
+				      .on_start = file_start, .on_records = file_records,
+				      .on_block_begin = file_block_begin,
+				      .on_block_end = file_block_end,
+				      .arg = &c };
+	struct ss_recorder *r = NULL;
+	struct ss_recorder_stats st;
+	__u32 stop_reason = 0;
+	int err, ret = 1;
+
+	err = parse_args(&c, &o, argc, argv);
+	if (err)
+		return err > 0 ? 0 : 2;
+	/* Before the target starts: an output that can't be one is bad input. */
+	if ((err = ss_outfile_check(c.out_path))) {
+		fprintf(stderr, "stallscope: cannot write %s: %s\n", c.out_path,
+			ss_outfile_strerror(err));
+		return 2;
+	}
+	/* Before the target starts: a Ctrl-C while loading stops cleanly. */
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (ss_prereq_prepare("record"))
+		return 2;
+	if (ss_recorder_open(&o, &r))
+		goto out;
+	/* A running process: say when its events start to count. */
+	if (o.pid) {
+		if (c.duration_s > 0)
+			fprintf(stderr, "stallscope: recording pid %d for %g s\n",
+				(int)o.pid, c.duration_s);
+		else
+			fprintf(stderr, "stallscope: recording pid %d; Ctrl-C to stop\n",
+				(int)o.pid);
+	}
+
+	ss_recorder_stats(r, &st);
+	__u64 deadline = c.duration_s > 0 ?
+		st.start_ns + (__u64)(c.duration_s * 1e9) : UINT64_MAX;
+	__u64 flushed = st.start_ns;
+	for (;;) {
+		err = ss_recorder_poll(r, 50);
+		/* A recorder killed (SIGKILL) loses at most the last second. */
+		if (c.w && ss_mono_ns() - flushed >= FLUSH_NS) {
+			(void)ss_trace_flush(c.w);	/* sticky: finish reports it */
+			flushed = ss_mono_ns();
+		}
+		if (err < 0) {
+			stop_reason = SS_STOP_ERROR;
+			break;
+		}
+		if (stop_signal) {
+			stop_reason = SS_STOP_SIGNAL;
+			break;
+		}
+		if (ss_mono_ns() >= deadline) {
+			stop_reason = SS_STOP_DURATION;
+			break;
+		}
+		if (err == 1) {
+			stop_reason = SS_STOP_EXITED;
+			break;
+		}
+	}
+	/* Its error is the file's (sticky: finish returns it too) or the
+	 * header's (then there is no file). */
+	(void)ss_recorder_stop(r);
+	if (!c.w)
+		goto out;
+	ss_recorder_stats(r, &st);
+	__u64 end = ss_mono_ns();
+	char partial[PATH_MAX + 16];
+	snprintf(partial, sizeof(partial), "%s", ss_trace_partial_path(c.w));
+	err = ss_trace_finish(c.w, st.lost, end, stop_reason,
+			      st.exited ? st.exit_status : -1);
+	c.w = NULL;
+	if (err) {
+		if (!c.write_err)
+			fprintf(stderr, "stallscope: writing %s: %s\n", c.out_path, strerror(-err));
+		if (!access(partial, F_OK))
+			fprintf(stderr, "stallscope: what was recorded is in %s\n", partial);
+		goto out;
+	}
+	fprintf(stderr, "stallscope: %llu events, %llu lost, %.2f s, written to %s\n",
+		(unsigned long long)st.events, (unsigned long long)st.lost,
+		(double)(end - st.start_ns) / 1e9, c.out_path);
+	ret = stop_reason == SS_STOP_ERROR ? 1 : 0;
+out:
+	if (c.w)
+		ss_trace_abort(c.w);
+	ss_recorder_free(r);
+	return ret;
+}
+

@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recorder (recorder.h, recorder_int.h): load the BPF programs, attach
+ * them to one target process, and stream its events to a sink — a trace
+ * file for `record` (cmd_record.c), the screen for `live` (viz/live.c).
+ * This file: the life cycle and the trace header.
+ *
+ * Owns: the libbpf lifecycle (open -> set rodata -> load -> attach -> poll,
+ * one cleanup path), starting or finding the target, the trace header's
+ * contents, the lost-event accounting.  Does not own: the file format
+ * (trace.c) or the events' meaning (bpf/record.h).
+ *
+ * Starting a command, in order:
+ *  1. fork; the child blocks reading a pipe before it execs;
+ *  2. load the programs with the child's pid as the target tgid and attach
+ *     the USDT probes to the command's executable and the shim: one
+ *     uprobe_multi link per file (uprobes live on the file, filtered by
+ *     pid, so they are in place before it runs);
+ *  3. release the child; a CLOEXEC pipe tells whether the exec worked;
+ *  4. shortly after the exec (or at exit, if sooner) snapshot its
+ *     mappings and hand the header to the sink (on_start); records that
+ *     arrived before wait in memory.
+ * Stopping (target exit, Ctrl-C/SIGTERM, --duration): drain the ring,
+ * account lost events; a command we started is sent SIGTERM (then
+ * SIGKILL) when we stop first.
+ */
+#define _GNU_SOURCE
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "cmds.h"
+#include "outfile.h"
+#include "prereq.h"
+#include "procfs.h"
+#include "recorder_int.h"
+#include "ringdec.h"
+#include "ringrec.h"
+#include "ringreg.h"
+#include "bpf/ring.h"
+#include "self.h"
+#include "stallscope.skel.h"
+#include "target.h"
+#include "trace.h"
+#include "uprobe_multi.h"
+
+static bool verbose_libbpf;
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG || (!verbose_libbpf && level == LIBBPF_INFO))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* ---- the header ------------------------------------------------------------------------ */
+
+/* Fills the header, hands it to the sink, then the records held back. */
+int rec_start_sink(struct ss_recorder *r)
+{
+	struct ss_trace_meta *m = &r->meta;
+	struct utsname u;
+	char comm[32] = "";
+	int err;
+
+	if (r->started_sink || r->start_err)
+		return r->start_err;
+	uname(&u);
+	snprintf(m->host, sizeof(m->host), "%s", u.nodename);
+	snprintf(m->kernel, sizeof(m->kernel), "%s", u.release);
+	snprintf(m->clock, sizeof(m->clock), "CLOCK_MONOTONIC");
+	snprintf(m->recorder, sizeof(m->recorder), "stallscope %s", SS_VERSION);
+	if (ss_proc_read_string(r->t.pid, "comm", comm, sizeof(comm)) > 0)
+		comm[strcspn(comm, "\n")] = '\0';
+	snprintf(m->comm, sizeof(m->comm), "%.16s", comm);
+	m->start_mono_ns = r->start_ns;
+	m->start_realtime_ns = r->start_real_ns;
+	m->pid = (__u32)r->t.pid;
+	m->ring_bytes = r->o.ring_bytes;
+	/* Known if the runtime has started its workers by now (0: unknown). */
+	m->workers = 0;
+	ss_proc_threads(r->t.pid, rec_count_worker, &m->workers);
+	m->flags = (r->o.kernel_only ? SS_FILE_KERNEL_ONLY : 0) |
+		   (r->runtime_probes ? SS_FILE_RUNTIME_PROBES : 0);
+	ss_proc_mappings(r->t.pid, &m->mappings, &m->nmappings);
+
+	if ((err = r->o.on_start(r->o.arg, m))) {
+		r->start_err = err;
+		free(r->pending);
+		r->pending = NULL;
+		r->npending = r->cappending = 0;
+		return err;
+	}
+	r->started_sink = true;
+	if (r->npending && (err = r->o.on_records(r->o.arg, r->pending, r->npending)))
+		r->err = r->err ? r->err : err;
+	free(r->pending);
+	r->pending = NULL;
+	r->npending = r->cappending = 0;
+	ss_proc_threads(r->t.pid, rec_thread_at_attach, r);
+	return r->err;
+}
+
+
+/* ---- the recorder ------------------------------------------------------------------------------ */
+
+/*
+ * The recorder runs at the lowest real-time priority: it sleeps nearly
+ * all the time, and when it wakes (its 5 ms pull, or the ring buffer a
+ * quarter full) it must get a CPU at once even when the target keeps
+ * every CPU busy — an ordinary process waited behind busy workers long
+ * enough for 64 MiB to fill (a scheduler benchmark at 30 million events
+ * a second).  Losing events is worse than taking the CPU time they cost
+ * from the target, which is what the benchmarks count.  Its children
+ * never inherit it (SCHED_RESET_ON_FORK; the target is forked before).
+ * Best effort: without the privilege it stays an ordinary process.
+ * Only while it records: ss_recorder_free makes the thread ordinary again
+ * (demo and live analyze afterwards).
+ */
+bool rec_go_real_time(bool on)
+{
+	struct sched_param sp = { .sched_priority = on ? 1 : 0 };
+
+	return !sched_setscheduler(0, (on ? SCHED_FIFO : SCHED_OTHER) |
+					      SCHED_RESET_ON_FORK, &sp);
+}
+
+/* The machine's side (privileges, BTF, lockdown) is prereq.c's, checked by
+ * the commands before they open a recorder. */
+static int check_environment(const struct ss_recorder_opts *o)
+{
+	if (o->pid && kill(o->pid, 0) && errno == ESRCH) {
+		fprintf(stderr, "stallscope: no process with pid %d\n", (int)o->pid);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
+{
+	struct ss_recorder *r = calloc(1, sizeof(*r));
+	int err;
+
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	r->o = *o;
+	if (!r->o.cmd_name)
+		r->o.cmd_name = "record";
+	if (!r->o.ring_bytes)
+		r->o.ring_bytes = DEFAULT_RING_BYTES;
+	r->t = (struct ss_target){ .pidfd = -1, .go_fd = -1, .exec_fd = -1,
+				   .exit_status = -1 };
+	if ((err = check_environment(o)))
+		goto fail;
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(libbpf_print);
+
+	if (o->cmd) {
+		r->exe = ss_find_in_path(o->cmd[0]);
+		if (!r->exe) {
+			fprintf(stderr, "stallscope: %s: command not found\n", o->cmd[0]);
+			err = -ENOENT;
+			goto fail;
+		}
+		if ((err = ss_target_start(&r->t, o->cmd, !o->no_preload))) {
+			fprintf(stderr, "stallscope: cannot start %s: %s\n", o->cmd[0], strerror(-err));
+			goto fail;
+		}
+	} else {
+		char link[64], buf[PATH_MAX];
+		if ((err = ss_target_attach(&r->t, o->pid))) {
+			fprintf(stderr, "stallscope: no process with pid %d\n", (int)o->pid);
+			goto fail;
+		}
+		snprintf(link, sizeof(link), "/proc/%d/exe", (int)o->pid);
+		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+		if (n <= 0) {
+			err = -errno;
+			fprintf(stderr, "stallscope: cannot read %s: %s\n", link, strerror(errno));
+			goto fail;
+		}
+		buf[n] = '\0';
+		r->exe = strdup(buf);
+	}
+
+	r->ncpus = libbpf_num_possible_cpus();
+	r->lost_seen = calloc((size_t)(r->ncpus > 0 ? r->ncpus : 1), sizeof(*r->lost_seen));
+	r->skel = stallscope_bpf__open();
+	if (!r->skel || r->ncpus <= 0 || !r->lost_seen) {
+		err = -errno;
+		fprintf(stderr, "stallscope: cannot open the BPF programs: %s\n", strerror(errno));
+		goto fail;
+	}
+	r->skel->rodata->targ_tgid = (__u32)r->t.pid;
+	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
+	/* The probes' program is attached by uprobe_multi links (recorder_attach.c). */
+	bpf_program__set_autoattach(r->skel->progs.handle_usdt, false);
+	bpf_program__set_autoattach(r->skel->progs.handle_ring_flush, false);
+	bpf_program__set_autoattach(r->skel->progs.handle_ring_retire, false);
+	bpf_program__set_autoattach(r->skel->progs.handle_ring_pull, false);
+	bpf_program__set_expected_attach_type(r->skel->progs.handle_usdt,
+					      SS_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_flush,
+					      SS_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_retire,
+					      SS_BPF_TRACE_UPROBE_MULTI);
+	if ((err = stallscope_bpf__load(r->skel))) {
+		fprintf(stderr, "stallscope: cannot load the BPF programs: %s\n", strerror(-err));
+		goto fail;
+	}
+	if (!r->t.started)
+		ss_proc_epoll_sockets(r->t.pid, rec_seed_socket, r);
+	/* Before the probes: the rings' slots from before now are not ours. */
+	if ((err = ss_ringrec_new(&r->rr, rec_emit_ring_record,
+				  r->o.on_block_begin ? &rec_ring_blocks : NULL, r))) {
+		fprintf(stderr, "stallscope: %s\n", strerror(-err));
+		goto fail;
+	}
+	/* The probes first: attaching can wait behind other tracers' uprobe
+	 * detaches (the kernel serializes them), and the tracepoints would
+	 * meanwhile record that wait into the trace. */
+	if (!o->kernel_only) {
+		union bpf_iter_link_info linfo = { .task.pid = (__u32)r->t.pid };
+		LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &linfo,
+			    .link_info_len = sizeof(linfo));
+
+		rec_attach_usdt(r, r->exe);
+		rec_scan_rings(r);
+		r->pull = bpf_program__attach_iter(r->skel->progs.handle_ring_pull, &io);
+		if (!r->pull)
+			fprintf(stderr, "stallscope: cannot attach the rings' pull: %s: "
+					"busy threads show up only when they sleep\n",
+				strerror(errno));
+	}
+	if ((err = stallscope_bpf__attach(r->skel))) {
+		fprintf(stderr, "stallscope: cannot attach the BPF programs: %s\n", strerror(-err));
+		goto fail;
+	}
+	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), rec_on_event, r, NULL);
+	if (!r->rb) {
+		err = -errno;
+		fprintf(stderr, "stallscope: cannot open the ring buffer: %s\n", strerror(errno));
+		goto fail;
+	}
+
+	r->real_time = rec_go_real_time(true);
+	r->start_ns = ss_mono_ns();
+	r->start_real_ns = ss_real_ns();
+	r->last_lost = r->start_ns;
+	if (r->t.started) {
+		/* Step 3: go, and learn whether the exec worked. */
+		if ((err = ss_target_release(&r->t))) {
+			fprintf(stderr, "stallscope: cannot run %s: %s\n", o->cmd[0],
+				strerror(-err));
+			goto fail;
+		}
+		r->exec_ns = ss_mono_ns();
+		for (char **a = o->cmd; *a; a++)
+			r->meta.argc++;
+		r->meta.argv = o->cmd;
+	} else {
+		char cmdline[8192];
+		int n = ss_proc_read_string(r->t.pid, "cmdline", cmdline, sizeof(cmdline));
+		unsigned argc2 = 0;
+
+		r->own_argv = true;
+		r->meta.argv = calloc(256, sizeof(*r->meta.argv));
+		for (int i = 0; r->meta.argv && i < n && argc2 < 255;
+		     i += (int)strlen(cmdline + i) + 1)
+			if ((r->meta.argv[argc2] = strdup(cmdline + i)))
+				argc2++;
+		r->meta.argc = argc2;
+		if ((err = rec_start_sink(r)))
+			goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	ss_recorder_free(r);
+	return err < 0 ? err : -EINVAL;
+}
+
+/*
+ * When a started command's header is due: once ld.so has mapped its
+ * libraries (the mappings name tasks) and its runtime has named its
+ * workers (the header says how many: as many for 50 ms) — a slow target (a sanitizer's)
+ * takes longer than 20 ms for that — or at the latest after
+ * HEADER_WAIT_NS, or when the records held back grow large.
+ */
+bool rec_header_due(struct ss_recorder *r, __u64 now)
+{
+	__u32 workers = 0;
+
+	if (r->started_sink || !r->t.started || now - r->exec_ns < HEADER_DELAY_NS)
+		return false;
+	if (now - r->exec_ns >= HEADER_WAIT_NS || r->npending >= HEADER_PENDING_MAX)
+		return true;
+	/* Named, and as many for HEADER_STABLE_NS: all started. */
+	ss_proc_threads(r->t.pid, rec_count_worker, &workers);
+	if (workers != r->workers_seen) {
+		r->workers_seen = workers;
+		r->workers_since = now;
+		return false;
+	}
+	return workers && now - r->workers_since >= HEADER_STABLE_NS;
+}
+
+/* A consume bounded by CONSUME_BUDGET_BYTES: 0 or -errno. */
+int rec_consume(struct ss_recorder *r)
+{
+	int err = ring_buffer__consume(r->rb);
+
+	return err == BUDGET_SPENT || err > 0 ? 0 : err;
+}
+
+int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
+{
+	/* Woken early only when the ring fills (bpf submit()); else this
+	 * is a timer, and consume drains what came. */
+	int err;
+	__u64 now = ss_mono_ns();
+
+	/* Wait no longer than the next pull is due, and not at all while
+	 * the last consume left records behind. */
+	if (r->more || r->last_pull + PULL_NS <= now)
+		timeout_ms = 0;
+	else if ((__u64)timeout_ms * 1000000ULL > r->last_pull + PULL_NS - now)
+		timeout_ms = (int)((r->last_pull + PULL_NS - now + 999999) / 1000000);
+	r->more = false;
+	/* The header first, as soon as it is due: records held back before
+	 * it cost memory (64 bytes each). */
+	if (rec_header_due(r, now) && (err = rec_start_sink(r)))
+		return err;
+	err = ring_buffer__poll(r->rb, timeout_ms);
+	if (err == BUDGET_SPENT || err > 0)
+		err = 0;
+	if (!err && !r->more)
+		err = rec_consume(r);
+	now = ss_mono_ns();
+	if (!err && now - r->last_pull >= PULL_NS) {
+		rec_pull_rings(r);
+		r->last_pull = now;
+	}
+	if (err < 0 && err != -EINTR) {
+		fprintf(stderr, "stallscope: reading the ring buffer: %s\n", strerror(-err));
+		return err;
+	}
+	if (now - r->last_lost >= LOST_CHECK_NS) {
+		rec_account_lost(r);
+		rec_scan_rings(r);
+		r->last_lost = now;
+	}
+	if (rec_header_due(r, now) && (err = rec_start_sink(r)))
+		return err;
+	if (r->err)
+		return r->err;
+	return ss_target_alive(&r->t) ? 0 : 1;
+}
+
+int ss_recorder_stop(struct ss_recorder *r)
+{
+	int err;
+
+	/* Everything the target did up to now: the rings, then the buffer. */
+	rec_pull_rings(r);
+	do
+		r->more = false, (void)rec_consume(r);
+	while (r->more);
+	ss_ringrec_finish(r->rr);
+	rec_account_lost(r);
+	err = rec_start_sink(r);
+	ss_target_stop(&r->t);
+	return err ? err : r->err;
+}
+
+void ss_recorder_stats(const struct ss_recorder *r, struct ss_recorder_stats *s)
+{
+	s->events = r->events;
+	__u64 ring_lost = 0, garbage = 0;
+
+	if (r->rr)
+		ss_ringrec_stats(r->rr, &ring_lost, &garbage);
+	s->lost = r->lost + ring_lost;
+	s->start_ns = r->start_ns;
+	s->exited = r->t.exited;
+	s->exit_status = r->t.exited ? r->t.exit_status : -1;
+}
+
+/* One link to close, on a thread of its own (detach_all). */
+struct detach_job {
+	int fd;			/* a uprobe_multi link, or -1 */
+	struct bpf_link **link;	/* a skeleton's or the pull's link, or NULL */
+	pthread_t thread;
+	bool started;
+};
+
+static void *detach_one(void *arg)
+{
+	struct detach_job *j = arg;
+
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->link) {
+		bpf_link__destroy(*j->link);
+		*j->link = NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Every link at once.  Closing one waits for an RCU grace period (tens of
+ * ms here: a tracepoint's perf event, a uprobe_multi link), and closed one
+ * after the other they kept `record` half a second past its target;
+ * closed from as many threads, the waits overlap.  Whatever cannot get a
+ * thread is closed here.
+ */
+static void detach_all(struct ss_recorder *r)
+{
+	const struct bpf_object_skeleton *sk = r->skel ? r->skel->skeleton : NULL;
+	unsigned nprogs = sk ? (unsigned)sk->prog_cnt : 0, n = 0;
+	struct detach_job *jobs = calloc(r->nlinks + nprogs + 1, sizeof(*jobs));
+
+	for (unsigned i = 0; i < r->nlinks; i++) {
+		if (!jobs) {
+			close(r->links[i]);
+			continue;
+		}
+		jobs[n++] = (struct detach_job){ .fd = r->links[i] };
+	}
+	r->nlinks = 0;
+	for (unsigned i = 0; jobs && i < nprogs; i++)
+		if (*sk->progs[i].link)
+			jobs[n++] = (struct detach_job){ .fd = -1, .link = sk->progs[i].link };
+	if (jobs && r->pull)
+		jobs[n++] = (struct detach_job){ .fd = -1, .link = &r->pull };
+	for (unsigned i = 0; i < n; i++)
+		jobs[i].started = !pthread_create(&jobs[i].thread, NULL, detach_one, &jobs[i]);
+	for (unsigned i = 0; i < n; i++) {
+		if (jobs[i].started)
+			pthread_join(jobs[i].thread, NULL);
+		else
+			detach_one(&jobs[i]);
+	}
+	free(jobs);
+}
+
+void ss_recorder_free(struct ss_recorder *r)
+{
+	if (!r)
+		return;
+	ss_target_close(&r->t);
+	detach_all(r);
+	if (r->real_time)
+		rec_go_real_time(false);
+	bpf_link__destroy(r->pull);
+	ss_ringrec_free(r->rr);
+	free(r->links);
+	free(r->specs);
+	free(r->anchors);
+	ring_buffer__free(r->rb);
+	stallscope_bpf__destroy(r->skel);
+	free(r->pending);
+	free(r->lost_seen);
+	free(r->meta.mappings);
+	if (r->own_argv) {
+		for (unsigned i = 0; i < r->meta.argc; i++)
+			free(r->meta.argv[i]);
+		free(r->meta.argv);
+	}
+	free(r->exe);
+	free(r);
+}
+

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recorder (recorder_int.h): what arrives from BPF.  Records and ring
+ * chunks from the BPF ring buffer (a chunk's slots through ringrec.c,
+ * into the sink's blocks or as records), held in memory until the header
+ * is out; the per-CPU lost counts as `lost` records; the periodic pull of
+ * the rings of threads that never leave their CPU; what /proc says at
+ * attach (threads, sockets in epoll sets, workers).
+ */
+#define _GNU_SOURCE
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "cmds.h"
+#include "outfile.h"
+#include "prereq.h"
+#include "procfs.h"
+#include "recorder_int.h"
+#include "ringdec.h"
+#include "ringrec.h"
+#include "ringreg.h"
+#include "bpf/ring.h"
+#include "self.h"
+#include "stallscope.skel.h"
+#include "target.h"
+#include "trace.h"
+#include "uprobe_multi.h"
+
+/* ---- records ----------------------------------------------------------------------- */
+
+void rec_emit(struct ss_recorder *r, const struct ss_record *rec)
+{
+	if (r->started_sink) {
+		int err = r->err ? r->err : r->o.on_records(r->o.arg, rec, 1);
+		if (err && !r->err)
+			r->err = err;
+		return;
+	}
+	if (r->start_err)
+		return;
+	if (r->npending == r->cappending) {
+		size_t nc = r->cappending ? 2 * r->cappending : 4096;
+		struct ss_record *np = realloc(r->pending, nc * sizeof(*np));
+		if (!np) {
+			r->err = r->err ? r->err : -ENOMEM;
+			return;
+		}
+		r->pending = np;
+		r->cappending = nc;
+	}
+	r->pending[r->npending++] = *rec;
+}
+
+/* Ring events as blocks (ringrec.h): into the sink's buffer, or, before
+ * the header, into ours, then held as records like the others. */
+static struct ss_ring_slot *ring_block_begin(void *arg, const struct ss_ring_chunk *hdr,
+					     __u32 n)
+{
+	struct ss_recorder *r = arg;
+
+	if (!r->started_sink)
+		return n <= sizeof(r->early) / sizeof(r->early[0]) ? r->early : NULL;
+	return r->err ? NULL : r->o.on_block_begin(r->o.arg, hdr, n);
+}
+
+static void ring_block_end(void *arg, const struct ss_ring_chunk *hdr, __u32 used,
+			   __u64 events)
+{
+	struct ss_recorder *r = arg;
+	int err;
+
+	r->events += events;
+	if (!r->started_sink) {
+		struct ss_record rec;
+		for (__u32 i = 0; i < used;) {
+			unsigned k = ss_ringdec_one(&r->early[i], used - i, hdr->tid, &rec);
+			if (!k)
+				break;
+			i += k;
+			rec_emit(r, &rec);
+		}
+		return;
+	}
+	if ((err = r->o.on_block_end(r->o.arg, used)) && !r->err)
+		r->err = err;
+}
+
+const struct ss_ringrec_blocks rec_ring_blocks = {
+	.begin = ring_block_begin,
+	.end = ring_block_end,
+};
+
+void rec_emit_ring_record(void *arg, const struct ss_record *rec)
+{
+	struct ss_recorder *r = arg;
+
+	if (rec->type != SS_LOST)
+		r->events++;
+	rec_emit(r, rec);
+}
+
+int rec_on_event_record(struct ss_recorder *r, void *data, size_t size)
+{
+	if (size < sizeof(struct ss_record))
+		return 0;
+	if (((const struct ss_record *)data)->type == SS_RING_CHUNK) {
+		(void)ss_ringrec_chunk(r->rr, data, size);
+		return 0;
+	}
+	r->events++;
+	rec_emit(r, data);
+	return 0;
+}
+
+
+int rec_on_event(void *ctx, void *data, size_t size)
+{
+	struct ss_recorder *r = ctx;
+
+	r->consumed += size;
+	if (r->consumed >= CONSUME_BUDGET_BYTES) {
+		r->consumed = 0;
+		r->more = true;
+		/* Handled below; libbpf stops after this record. */
+		rec_on_event_record(r, data, size);
+		return BUDGET_SPENT;
+	}
+	return rec_on_event_record(r, data, size);
+}
+
+
+/* The periodic pull: the iterator drains the rings of threads that have
+ * not left their CPU (bpf/stallscope.bpf.c, handle_ring_pull). */
+void rec_pull_rings(struct ss_recorder *r)
+{
+	char buf[256];
+	int fd;
+
+	ss_ringrec_sample(r->rr);
+	if (!r->pull)
+		return;
+	fd = bpf_iter_create(bpf_link__fd(r->pull));
+	if (fd < 0)
+		return;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
+/* Turns the BPF per-CPU lost counters into SS_LOST records (deltas). */
+void rec_account_lost(struct ss_recorder *r)
+{
+	__u32 key = SS_COUNTER_LOST;
+	__u64 vals[r->ncpus];
+
+	if (bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.counters), &key, vals))
+		return;
+	for (int c = 0; c < r->ncpus; c++) {
+		if (vals[c] <= r->lost_seen[c])
+			continue;
+		struct ss_record rec = { .ts = ss_mono_ns(), .type = SS_LOST,
+					 .cpu = (__u32)c };
+		rec.args[0] = vals[c] - r->lost_seen[c];
+		r->lost += rec.args[0];
+		r->lost_seen[c] = vals[c];
+		rec_emit(r, &rec);
+	}
+}
+
+void rec_thread_at_attach(void *arg, int tid, const char *comm)
+{
+	struct ss_record rec = { .ts = ss_mono_ns(), .type = SS_THREAD_AT_ATTACH,
+				 .tid = (__u32)tid };
+	strncpy((char *)rec.args, comm, 16);
+	rec_emit(arg, &rec);
+}
+
+void rec_seed_socket(void *arg, unsigned long long ino)
+{
+	struct ss_recorder *r = arg;
+	__u64 key = ino;
+	__u32 one = 1;
+
+	bpf_map_update_elem(bpf_map__fd(r->skel->maps.socks), &key, &one, BPF_ANY);
+}
+
+/* Worker threads by name: wsrt's and Tokio's defaults. */
+void rec_count_worker(void *arg, int tid, const char *comm)
+{
+	(void)tid;
+	if (!strncmp(comm, "wsrt-w", 6) || !strncmp(comm, "tokio-runtime-w", 15))
+		(*(__u32 *)arg)++;
+}
+

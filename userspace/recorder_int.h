@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recorder's inside (recorder.h is its outside).  One concept a file:
+ *
+ *   recorder.c          the life cycle (open, poll, stop, free) and the
+ *                       trace header
+ *   recorder_events.c   what arrives from BPF: records, ring chunks, lost
+ *                       counts, the periodic pull of the rings
+ *   recorder_attach.c   which probes of which files: uprobe_multi links,
+ *                       the rings' flush and retire probes and registries
+ *
+ * Only these include the BPF skeleton; `stallscope record`, the command,
+ * is cmd_record.c.
+ */
+#ifndef STALLSCOPE_RECORDER_INT_H
+#define STALLSCOPE_RECORDER_INT_H
+
+#include <bpf/libbpf.h>
+#include <stdbool.h>
+
+#include "recorder.h"
+#include "ringrec.h"
+#include "ringreg.h"
+#include "target.h"
+#include "trace.h"
+#include "usdt.h"
+#include "bpf/ring.h"
+
+
+#define DEFAULT_RING_BYTES (64U << 20)
+#define HEADER_DELAY_NS 20000000ULL	/* after exec: let ld.so map libraries */
+#define HEADER_WAIT_NS 500000000ULL	/* ... and the runtime start its workers */
+#define HEADER_PENDING_MAX 65536	/* records held before the header, at most */
+#define HEADER_STABLE_NS 50000000ULL	/* workers counted the same for this long */
+#define LOST_CHECK_NS 100000000ULL
+#define PULL_NS 5000000ULL		/* the event rings, at least this often */
+
+/* Records handled per ring_buffer__consume(), at most: a target that
+ * writes faster than we read must not keep us there (the header, the
+ * pulls and the file wait on the loop). */
+#define CONSUME_BUDGET_BYTES (1U << 20)
+#define BUDGET_SPENT (-EAGAIN)
+
+struct stallscope_bpf;
+
+struct ss_recorder {
+	struct ss_recorder_opts o;
+
+	struct ss_target t;
+	char *exe;
+	struct stallscope_bpf *skel;
+	struct ring_buffer *rb;
+	int *links;			/* uprobe_multi link fds, one per file */
+	unsigned nlinks, caplinks;
+	struct ss_usdt_spec *specs;	/* in usdt_specs, by id */
+	unsigned nspecs, capspecs;
+	bool started_sink;		/* on_start was called (and worked) */
+	int start_err;			/* on_start failed: never retried */
+	struct ss_record *pending;	/* before on_start */
+	size_t npending, cappending;
+	__u64 events, lost;
+	__u64 *lost_seen;		/* per CPU */
+	int ncpus;
+	int err;			/* first sink error */
+	__u64 start_ns, start_real_ns, exec_ns, last_lost;
+	struct ss_trace_meta meta;
+	bool own_argv;			/* meta.argv is ours (-p) */
+	struct ss_ringrec *rr;		/* the event rings' records */
+	struct bpf_link *pull;		/* the rings' periodic pull (iterator) */
+	__u64 last_pull;
+	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
+	struct ss_ring_slot early[2048];	/* a block before the header */
+	bool more;			/* the budget ran out: more is waiting */
+	bool real_time;			/* real time took (until free) */
+	bool runtime_probes;		/* the runtime's (wsrt's) probes are attached */
+	struct ss_ringreg_anchor *anchors;	/* libraries with rings */
+	unsigned nanchors;
+	__u64 unringed_seen;		/* their count of events without a ring */
+	bool scanned;			/* unringed_seen has its first value */
+	__u32 workers_seen;		/* header_due's last count, */
+	__u64 workers_since;		/* unchanged since */
+};
+
+/* ---- events (recorder_events.c) ---- */
+void rec_emit(struct ss_recorder *r, const struct ss_record *rec);
+void rec_emit_ring_record(void *arg, const struct ss_record *rec);
+int rec_on_event_record(struct ss_recorder *r, void *data, size_t size);
+int rec_on_event(void *ctx, void *data, size_t size);
+void rec_pull_rings(struct ss_recorder *r);
+void rec_account_lost(struct ss_recorder *r);
+void rec_thread_at_attach(void *arg, int tid, const char *comm);
+void rec_seed_socket(void *arg, unsigned long long ino);
+void rec_count_worker(void *arg, int tid, const char *comm);
+extern const struct ss_ringrec_blocks rec_ring_blocks;
+
+/* ---- the header (recorder.c) ---- */
+int rec_start_sink(struct ss_recorder *r);
+
+/* ---- attaching (recorder_attach.c) ---- */
+/* The probes of exe (and, for a running process, of its libraries; for a
+ * command, of the preload shim), as uprobe_multi links; sets
+ * runtime_probes when the runtime's are among them. */
+void rec_attach_usdt(struct ss_recorder *r, const char *exe);
+/* The target's rings the BPF map does not know yet, and the events its
+ * libraries dropped for want of a ring. */
+void rec_scan_rings(struct ss_recorder *r);
+
+#endif
