@@ -7,7 +7,7 @@
  * states, the runtime's records, the entry points; analyze_int.h lists
  * the other parts (worker identity and the kernel's view, tasks, the
  * reorder heap, one file per detector).  Does not own: reading the file
- * (trace.c), naming tasks (symbols.c), printing (report.c, timeline.c).
+ * (trace_read.c), naming tasks (symbols.c), printing (report.c, timeline.c).
  *
  * How the figures are computed: between two events the state is constant,
  * so at every event the analyzer first advances a few integrals over the

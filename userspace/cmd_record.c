@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `stallscope record`: the recorder (recorder.h) with a trace file for a
- * sink (trace.c: written as FILE.partial, renamed when complete), until
+ * sink (trace_write.c: written as FILE.partial, renamed when complete), until
  * the target exits, Ctrl-C/SIGTERM, or --duration.
  *
  *   stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]

@@ -12,7 +12,7 @@
  * ASCII; in record fields spaces too) so each item stays one line.
  *
  * Streams: memory does not depend on the file size.  This file owns the
- * text format only; reading and checking the file is userspace/trace.c.
+ * text format only; reading and checking the file is userspace/trace_read.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -8,7 +8,7 @@
  * Owns: the libbpf lifecycle (open -> set rodata -> load -> attach -> poll,
  * one cleanup path), starting or finding the target, the trace header's
  * contents, the lost-event accounting.  Does not own: the file format
- * (trace.c) or the events' meaning (bpf/record.h).
+ * (trace_write.c) or the events' meaning (bpf/record.h).
  *
  * Starting a command, in order:
  *  1. fork; the child blocks reading a pipe before it execs;

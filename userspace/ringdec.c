@@ -10,7 +10,7 @@
  * holds them together) — and checking slots: a slot of a type the table
  * lacks, a first slot without its second, a second slot alone, is refused,
  * never decoded.  Does not own: sequence numbers, time conversion or
- * losses (the recorder's), nor the file (trace.c).
+ * losses (the recorder's), nor the file (trace_read.c, trace_write.c).
  */
 #include <string.h>
 

@@ -162,7 +162,7 @@ struct ss_trace_reader;
  * pass SS_HEADER_MAX (a command line of about 1 MiB), else outfile's or
  * write's -errno; it leaves no file when it fails.  Records are buffered
  * (1 MiB) and written around the page cache where the filesystem allows
- * (trace.c says why); a write error sticks and every later call returns it.
+ * (trace_write.c says why); a write error sticks and every later call returns it.
  * ss_trace_write() refuses (-EINVAL, none of the batch written) records
  * of type 0 or whose first 8 bytes spell the trailer magic: the reader
  * would reject the file.

@@ -13,7 +13,7 @@
  * schema's text form), to /dev/null.  Seeds: tests/fuzz/corpus/trace_read/.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *     tests/fuzz/fuzz_trace_read.c userspace/trace.c userspace/schema.c \
+ *     tests/fuzz/fuzz_trace_read.c userspace/trace_read.c userspace/trace_write.c userspace/schema.c \
  *     userspace/schema_parse.c userspace/outfile.c userspace/ringdec.c -o fz
  *   ./fz -max_total_time=60 CORPUS_COPY/ tests/fuzz/corpus/trace_read/
  */

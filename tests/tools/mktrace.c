@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mktrace: a hand-written event stream (text) made into a real trace file,
- * through the same writer the recorder uses (userspace/trace.c).  The
+ * through the same writer the recorder uses (userspace/trace_write.c).  The
  * analyzer's golden tests (tests/golden/, tests/scenario/analyze.sh) are
  * written this way.
  *

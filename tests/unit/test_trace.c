@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The trace file on its own (userspace/trace.c): what the writer writes
+ * The trace file on its own (userspace/trace_read.c, trace_write.c): what the writer writes
  * reads back exactly, from a file, a pipe or memory; every way a file can
  * be cut short or corrupted gives one message naming the offset; newer
  * files are refused or read as the compatibility rules say.  The fuzz

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trace file's writer (layout in trace.h, for users
+ * docs/trace-format.md): the header and its TLVs at once, then records
+ * and ring blocks through one buffer, the trailer last; the file is
+ * PATH.partial until ss_trace_finish renames it (outfile.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "outfile.h"
+#include "ringdec.h"
+#include "trace.h"
+
+#define WRITE_BUF_BYTES (1024 * 1024)
+#define DIRECT_ALIGN 4096	/* O_DIRECT: buffer, size and offset */
+#define READ_BUF_BYTES (64 * 1024)
+#define RECORD_BYTES sizeof(struct ss_record)
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
+/*
+ * The writer goes around the page cache (O_DIRECT) where the filesystem
+ * allows it: on this project's machines a page-cache write costs about
+ * 1.5 ns of CPU per byte (fresh pages), which at a million events a
+ * second is a core's worth, taken from the program being traced; a
+ * direct write costs a tenth of that.  Direct writes are whole aligned
+ * blocks from an aligned buffer; what is left over (less than a block)
+ * waits for the next flush, and at the end goes through the page cache.
+ * Where O_DIRECT is refused (tmpfs), every write goes through the cache.
+ */
+struct ss_trace_writer {
+	struct ss_outfile of;	/* of.fd: the partial file */
+	int err;		/* the first write error; sticks */
+	bool direct;		/* of.fd is O_DIRECT */
+	__u64 records;		/* accepted by ss_trace_write() */
+	size_t used;		/* bytes waiting in buf */
+	unsigned char *buf;	/* WRITE_BUF_BYTES, DIRECT_ALIGN-aligned */
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A growing byte buffer for the header; the first error sticks. */
+struct bytes {
+	unsigned char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void bytes_put(struct bytes *b, const void *data, size_t n)
+{
+	if (b->err)
+		return;
+	if (n > SS_HEADER_MAX - b->len) {
+		b->err = -E2BIG;	/* no reader would accept it */
+		return;
+	}
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		unsigned char *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void bytes_pad8(struct bytes *b)
+{
+	static const unsigned char zeros[8];
+
+	bytes_put(b, zeros, ALIGN8(b->len) - b->len);
+}
+
+static void put_tlv(struct bytes *b, __u16 tag, const void *value, size_t len)
+{
+	struct ss_tlv t = { .tag = tag };
+
+	if (len > SS_HEADER_MAX) {
+		b->err = b->err ? b->err : -E2BIG;
+		return;
+	}
+	t.len = (__u32)len;
+	bytes_put(b, &t, sizeof(t));
+	bytes_put(b, value, len);
+	bytes_pad8(b);
+}
+
+/* A string field of struct ss_trace_meta, up to its NUL or its end. */
+static void put_str(struct bytes *b, __u16 tag, const char *s, size_t size)
+{
+	put_tlv(b, tag, s, strnlen(s, size - 1));
+}
+
+static void put_mapping(struct bytes *b, const struct ss_mapping *m)
+{
+	struct ss_tlv_mapping v = {
+		.start = m->start,
+		.end = m->end,
+		.file_offset = m->offset,
+		.build_id_len = m->build_id_len,
+	};
+	size_t plen = strnlen(m->path, sizeof(m->path) - 1);
+	struct ss_tlv t = {
+		.tag = SS_TLV_MAPPING,
+		.len = (__u32)(sizeof(v) + plen + 1),
+	};
+
+	memcpy(v.build_id, m->build_id, m->build_id_len);
+	bytes_put(b, &t, sizeof(t));
+	bytes_put(b, &v, sizeof(v));
+	bytes_put(b, m->path, plen);
+	bytes_put(b, "", 1);
+	bytes_pad8(b);
+}
+
+static void put_cmdline(struct bytes *b, char *const *argv, unsigned argc)
+{
+	size_t len = 0;
+	struct ss_tlv t = { .tag = SS_TLV_CMDLINE };
+
+	for (unsigned i = 0; i < argc; i++) {
+		len += strlen(argv[i]) + 1;
+		if (len > SS_HEADER_MAX) {
+			b->err = b->err ? b->err : -E2BIG;
+			return;
+		}
+	}
+	t.len = (__u32)len;
+	bytes_put(b, &t, sizeof(t));
+	for (unsigned i = 0; i < argc; i++)
+		bytes_put(b, argv[i], strlen(argv[i]) + 1);
+	bytes_pad8(b);
+}
+
+static int build_header(const struct ss_trace_meta *m, struct bytes *b)
+{
+	struct ss_file_header h = {
+		.version = SS_FILE_VERSION,
+		.min_reader = SS_FILE_VERSION,
+		.record_size = RECORD_BYTES,
+		.flags = m->flags,
+	};
+	const char *clock = m->clock[0] ? m->clock : "CLOCK_MONOTONIC";
+
+	if ((m->argc && !m->argv) || (m->nmappings && !m->mappings))
+		return -EINVAL;
+	for (unsigned i = 0; i < m->argc; i++)
+		if (!m->argv[i])
+			return -EINVAL;
+	for (unsigned i = 0; i < m->nmappings; i++)
+		if (m->mappings[i].build_id_len > sizeof(m->mappings[i].build_id))
+			return -EINVAL;
+
+	memcpy(h.magic, SS_FILE_MAGIC, sizeof(h.magic));
+	bytes_put(b, &h, sizeof(h));
+	put_str(b, SS_TLV_HOST, m->host, sizeof(m->host));
+	put_str(b, SS_TLV_KERNEL, m->kernel, sizeof(m->kernel));
+	put_str(b, SS_TLV_CLOCK, clock, sizeof(m->clock));
+	put_tlv(b, SS_TLV_START_MONO_NS, &m->start_mono_ns, 8);
+	put_tlv(b, SS_TLV_START_REALTIME_NS, &m->start_realtime_ns, 8);
+	put_tlv(b, SS_TLV_PID, &m->pid, 4);
+	put_str(b, SS_TLV_COMM, m->comm, sizeof(m->comm));
+	put_cmdline(b, m->argv, m->argc);
+	put_tlv(b, SS_TLV_WORKERS, &m->workers, 4);
+	for (unsigned i = 0; i < m->nmappings; i++)
+		put_mapping(b, &m->mappings[i]);
+	put_str(b, SS_TLV_RECORDER, m->recorder, sizeof(m->recorder));
+	put_tlv(b, SS_TLV_RING_BYTES, &m->ring_bytes, 8);
+	if (b->err)
+		return b->err;
+	/* Every TLV ends 8-aligned, so the header length is too. */
+	((struct ss_file_header *)b->p)->header_len = (__u32)b->len;
+	return 0;
+}
+
+int ss_trace_create(const char *path, const struct ss_trace_meta *meta,
+		    struct ss_trace_writer **out)
+{
+	struct bytes b = { 0 };
+	struct ss_trace_writer *w;
+	int err;
+
+	*out = NULL;
+	err = build_header(meta, &b);
+	if (err)
+		goto out;
+	w = malloc(sizeof(*w));
+	if (!w) {
+		err = -ENOMEM;
+		goto out;
+	}
+	w->buf = NULL;
+	err = ss_outfile_create(&w->of, path, 0600);
+	if (!err && posix_memalign((void **)&w->buf, DIRECT_ALIGN, WRITE_BUF_BYTES))
+		err = -ENOMEM;
+	if (err) {
+		if (!w->buf)
+			ss_outfile_discard(&w->of);
+		free(w->buf);
+		free(w);
+		goto out;
+	}
+	w->err = 0;
+	w->records = 0;
+	w->used = 0;
+	w->direct = !fcntl(w->of.fd, F_SETFL, fcntl(w->of.fd, F_GETFL) | O_DIRECT);
+	/* The header goes through the buffer: direct writes start aligned. */
+	if (b.len > WRITE_BUF_BYTES) {
+		err = -E2BIG;
+	} else {
+		memcpy(w->buf, b.p, b.len);
+		w->used = b.len;
+	}
+	if (err) {
+		ss_outfile_discard(&w->of);
+		free(w->buf);
+		free(w);
+		goto out;
+	}
+	*out = w;
+out:
+	free(b.p);
+	return err;
+}
+
+int ss_trace_fd(const struct ss_trace_writer *w)
+{
+	return w->of.fd;
+}
+
+const char *ss_trace_partial_path(const struct ss_trace_writer *w)
+{
+	return w->of.tmp;
+}
+
+__u64 ss_trace_written(const struct ss_trace_writer *w)
+{
+	return w->records;
+}
+
+/* Writes the buffer out: all of it (final), or the whole blocks of it. */
+static int write_out(struct ss_trace_writer *w, bool final)
+{
+	size_t n = w->used;
+
+	if (w->direct && final) {
+		/* The tail is not a whole block: through the page cache. */
+		(void)fcntl(w->of.fd, F_SETFL, fcntl(w->of.fd, F_GETFL) & ~O_DIRECT);
+		w->direct = false;
+	}
+	if (w->direct)
+		n -= n % DIRECT_ALIGN;
+	if (!n)
+		return 0;
+	w->err = write_all(w->of.fd, w->buf, n);
+	if (w->err == -EINVAL && w->direct) {
+		/* Refused after all (some filesystems accept the flag, then
+		 * not the write): through the page cache from now on. */
+		w->direct = false;
+		(void)fcntl(w->of.fd, F_SETFL, fcntl(w->of.fd, F_GETFL) & ~O_DIRECT);
+		w->err = write_all(w->of.fd, w->buf, n);
+	}
+	if (w->err)
+		return w->err;
+	memmove(w->buf, w->buf + n, w->used - n);
+	w->used -= n;
+	return 0;
+}
+
+int ss_trace_flush(struct ss_trace_writer *w)
+{
+	if (w->err)
+		return w->err;
+	return write_out(w, false);
+}
+
+static int append(struct ss_trace_writer *w, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	while (n) {
+		size_t k = WRITE_BUF_BYTES - w->used;
+
+		if (k > n)
+			k = n;
+		memcpy(w->buf + w->used, p, k);
+		w->used += k;
+		p += k;
+		n -= k;
+		if (w->used == WRITE_BUF_BYTES && ss_trace_flush(w))
+			return w->err;
+	}
+	return 0;
+}
+
+int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
+		   size_t n)
+{
+	if (w->err)
+		return w->err;
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].type == SS_NONE ||
+		    !memcmp(&recs[i], SS_TRAILER_MAGIC, 8))
+			return -EINVAL;
+	if (append(w, recs, n * RECORD_BYTES))
+		return w->err;
+	w->records += n;
+	return 0;
+}
+
+struct ss_ring_slot *ss_trace_block_begin(struct ss_trace_writer *w,
+					  const struct ss_ring_chunk *hdr, __u32 n)
+{
+	size_t need = sizeof(*hdr) + (size_t)n * sizeof(struct ss_ring_slot) + RECORD_BYTES;
+	struct ss_ring_chunk *h;
+
+	if (w->err || !n || n > SS_BLOCK_MAX_SLOTS)
+		return NULL;
+	if (WRITE_BUF_BYTES - w->used < need && ss_trace_flush(w))
+		return NULL;
+	if (WRITE_BUF_BYTES - w->used < need)	/* (a direct write leaves < 4 KiB) */
+		return NULL;
+	h = (struct ss_ring_chunk *)(w->buf + w->used);
+	*h = *hdr;
+	h->type = SS_RING_BLOCK;
+	h->count = n;
+	return (struct ss_ring_slot *)(h + 1);
+}
+
+int ss_trace_block_end(struct ss_trace_writer *w, __u32 used)
+{
+	struct ss_ring_chunk *h = (struct ss_ring_chunk *)(w->buf + w->used);
+	struct ss_ring_slot *slots = (struct ss_ring_slot *)(h + 1);
+	size_t bytes = (size_t)used * sizeof(*slots), pad;
+
+	if (w->err)
+		return w->err;
+	if (!used)
+		return 0;
+	if (used > h->count)
+		return -EINVAL;
+	/* What the reader would refuse, refused here. */
+	for (__u32 i = 0; i < used;) {
+		unsigned k = ss_ringdec_whole(&slots[i], used - i);
+		if (!k)
+			return -EINVAL;
+		i += k;
+	}
+	h->count = used;
+	pad = bytes % RECORD_BYTES ? RECORD_BYTES - bytes % RECORD_BYTES : 0;
+	memset((unsigned char *)slots + bytes, 0, pad);
+	w->used += sizeof(*h) + bytes + pad;
+	w->records += 1 + (bytes + pad) / RECORD_BYTES;
+	if (w->used == WRITE_BUF_BYTES)
+		return ss_trace_flush(w);
+	return 0;
+}
+
+int ss_trace_write_block(struct ss_trace_writer *w, const struct ss_ring_chunk *hdr,
+			 const struct ss_ring_slot *slots)
+{
+	struct ss_ring_slot *dst = ss_trace_block_begin(w, hdr, hdr->count);
+
+	if (!dst)
+		return w->err ? w->err : -EINVAL;
+	memcpy(dst, slots, (size_t)hdr->count * sizeof(*slots));
+	return ss_trace_block_end(w, hdr->count);
+}
+
+int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
+		    __u32 stop_reason, __s32 exit_status)
+{
+	struct ss_file_trailer t = {
+		.records = w->records,
+		.lost = lost,
+		.end_mono_ns = end_mono_ns,
+		.stop_reason = stop_reason,
+		.exit_status = exit_status,
+	};
+	int err = w->err;
+
+	memcpy(t.magic, SS_TRAILER_MAGIC, sizeof(t.magic));
+	if (!err && !append(w, &t, sizeof(t)))
+		err = write_out(w, true);
+	else if (!err)
+		err = w->err;
+	if (!err)
+		err = ss_outfile_commit(&w->of);
+	else
+		close(w->of.fd);	/* the partial file stays */
+	free(w->buf);
+	free(w);
+	return err;
+}
+
+void ss_trace_abort(struct ss_trace_writer *w)
+{
+	if (!w)
+		return;
+	ss_outfile_discard(&w->of);
+	free(w->buf);
+	free(w);
+}
+
