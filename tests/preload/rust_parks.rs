@@ -154,7 +154,10 @@ fn main() {
         .collect();
 
     // Jobs in small batches, one notify per job: workers keep going to
-    // sleep and being woken.
+    // sleep and being woken.  Every 40 batches the producer waits for the
+    // queue to drain, so the workers find it empty and wait on the
+    // condvar however fast it produced: parks in every run (a sanitizer's
+    // slowness once left only four).
     for batch in 0..JOBS / 50 {
         {
             let mut st = s.queue.state.lock().unwrap();
@@ -165,8 +168,10 @@ fn main() {
         for _ in 0..50 {
             s.queue.ready.notify_one();
         }
-        if batch % 40 == 0 {
-            thread::yield_now();
+        if batch % 40 == 39 {
+            while s.done.load(Ordering::Acquire) < (batch + 1) * 50 {
+                thread::park_timeout(std::time::Duration::from_millis(1));
+            }
         }
     }
     while !s.all_done.load(Ordering::Acquire) {
