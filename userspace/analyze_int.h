@@ -13,7 +13,8 @@
  *   detect_<kind>.c         one detector each (DESIGN.md's definitions)
  *
  * A new detection: its kind in analyze.h, one detect_<kind>.c with a
- * struct an_detector, its line in detect.c's table, its goldens.
+ * struct an_detector (what it detects, how it words it), its line in
+ * detect.c's table, its goldens.
  */
 #ifndef STALLSCOPE_ANALYZE_INT_H
 #define STALLSCOPE_ANALYZE_INT_H
@@ -160,12 +161,19 @@ struct an_wait {
  * socket readiness arriving while no worker waits in epoll, and taken by
  * one (at_end: the trace ended first).
  */
+struct ss_det_words;
 struct an_detector {
 	enum ss_det_kind kind;
 	const char *name;
 	void (*wait_ended)(struct an *an, const struct an_wait *w);
 	void (*readiness_arrived)(struct an *an, __u64 ts, __u64 sock);
 	void (*readiness_harvested)(struct an *an, __u64 ts, bool at_end);
+	/* How it words a detection of its kind (present.h): a paragraph
+	 * for report and demo, a line for timeline and live. */
+	int (*describe)(const struct ss_detection *d, const struct ss_det_words *w,
+			char *buf, size_t len);
+	void (*label)(const struct ss_detection *d, const struct ss_det_words *w,
+		      char *buf, size_t len);
 };
 
 extern const struct an_detector an_detect_stuck_lifo, an_detect_idle_but_parked,

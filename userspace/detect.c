@@ -10,10 +10,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze_int.h"
+#include "present.h"
 
 static const struct an_detector *const detectors[SS_DET_NKINDS] = {
 	[SS_DET_STUCK_LIFO] = &an_detect_stuck_lifo,
@@ -24,6 +26,27 @@ static const struct an_detector *const detectors[SS_DET_NKINDS] = {
 const char *ss_det_kind_name(enum ss_det_kind k)
 {
 	return k < SS_DET_NKINDS && detectors[k] ? detectors[k]->name : "unknown";
+}
+
+int ss_det_describe(const struct ss_detection *d, const struct ss_det_words *w,
+		    char *buf, size_t len)
+{
+	unsigned k = (unsigned)d->kind;
+
+	if (k < SS_DET_NKINDS && detectors[k] && detectors[k]->describe)
+		return detectors[k]->describe(d, w, buf, len);
+	return snprintf(buf, len, "unknown detection");
+}
+
+void ss_det_label(const struct ss_detection *d, const struct ss_det_words *w,
+		  char *buf, size_t len)
+{
+	unsigned k = (unsigned)d->kind;
+
+	if (k < SS_DET_NKINDS && detectors[k] && detectors[k]->label)
+		detectors[k]->label(d, w, buf, len);
+	else
+		snprintf(buf, len, "%s %s%s", w->kind ? w->kind : "?", w->dur, w->unsure);
 }
 
 bool an_lost_within(struct an *an, __u64 from, __u64 to)

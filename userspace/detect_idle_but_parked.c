@@ -7,9 +7,11 @@
  * driver's owner was busy and nobody else polled (Tokio's driver, the
  * Tokio+Axum investigation).  Its state is the analyzer's `rd`.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "analyze_int.h"
+#include "present.h"
 
 static unsigned in_epoll_count(struct an *an)
 {
@@ -71,9 +73,41 @@ static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
 }
 
 
+static double ms(__u64 ns)
+{
+	return (double)ns / 1e6;
+}
+
+static int describe(const struct ss_detection *d, const struct ss_det_words *w,
+		    char *buf, size_t len)
+{
+	return snprintf(buf, len,
+		"idle_but_parked at +%.1f ms for %.1f ms: I/O readiness (socket inode %llu) "
+		"arrived while no worker was in epoll_wait and waited %.1f ms to be "
+		"harvested. The I/O driver's last owner, worker %d, was running %s; "
+		"%u worker%s sat parked on a futex meanwhile (%.1f ms with at least one), "
+		"and nobody polled epoll.%s",
+		w->at_ms, ms(d->duration_ns), (unsigned long long)d->sock, ms(d->duration_ns),
+		d->worker, w->blocker, d->parked_workers,
+		d->parked_workers == 1 ? "" : "s", ms(d->idle_ns), w->tail);
+}
+
+static void label(const struct ss_detection *d, const struct ss_det_words *w,
+		  char *buf, size_t len)
+{
+	if (d->worker >= 0)
+		snprintf(buf, len, "%s readiness waited %s, driver last on w%d, %u parked%s",
+			 w->kind, w->dur, d->worker, d->parked_workers, w->unsure);
+	else
+		snprintf(buf, len, "%s readiness waited %s, %u parked%s",
+			 w->kind, w->dur, d->parked_workers, w->unsure);
+}
+
 const struct an_detector an_detect_idle_but_parked = {
 	.kind = SS_DET_IDLE_BUT_PARKED,
 	.name = "idle_but_parked",
 	.readiness_arrived = readiness_arrived,
 	.readiness_harvested = readiness_harvested,
+	.describe = describe,
+	.label = label,
 };

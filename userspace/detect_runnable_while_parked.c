@@ -7,7 +7,10 @@
  * displaced from a LIFO slot was not runnable by anyone else before.
  * The blocker is what the queue's worker was running at the end.
  */
+#include <stdio.h>
+
 #include "analyze_int.h"
+#include "present.h"
 
 static void wait_ended(struct an *an, const struct an_wait *w)
 {
@@ -22,8 +25,38 @@ static void wait_ended(struct an *an, const struct an_wait *w)
 	an_name_task(an, d->blocker_task, d->blocker_name);
 }
 
+static int describe(const struct ss_detection *d, const struct ss_det_words *w,
+		    char *buf, size_t len)
+{
+	char where[48];
+
+	if (d->worker >= 0)
+		snprintf(where, sizeof(where), "worker %d's queue", d->worker);
+	else
+		snprintf(where, sizeof(where), "the inject queue");
+	return snprintf(buf, len,
+		"runnable_while_parked at +%.1f ms for %.1f ms: %s sat runnable in %s "
+		"while a worker was parked and none was searching (a lost wakeup?); "
+		"%u other worker%s idle.%s",
+		w->at_ms, (double)d->duration_ns / 1e6, w->task, where, d->idle_workers,
+		d->idle_workers == 1 ? " was" : "s were", w->tail);
+}
+
+static void label(const struct ss_detection *d, const struct ss_det_words *w,
+		  char *buf, size_t len)
+{
+	if (d->worker >= 0)
+		snprintf(buf, len, "%s %s %s in w%d's queue, %u parked%s", w->kind,
+			 w->task, w->dur, d->worker, d->parked_workers, w->unsure);
+	else
+		snprintf(buf, len, "%s %s %s in the inject queue, %u parked%s",
+			 w->kind, w->task, w->dur, d->parked_workers, w->unsure);
+}
+
 const struct an_detector an_detect_runnable_while_parked = {
 	.kind = SS_DET_RUNNABLE_WHILE_PARKED,
 	.name = "runnable_while_parked",
 	.wait_ended = wait_ended,
+	.describe = describe,
+	.label = label,
 };

@@ -6,7 +6,10 @@
  * run there, but a LIFO slot cannot be stolen (Tokio before PR 7431).
  * The blocker is what w was running when the task went into the slot.
  */
+#include <stdio.h>
+
 #include "analyze_int.h"
+#include "present.h"
 
 static void wait_ended(struct an *an, const struct an_wait *w)
 {
@@ -20,8 +23,42 @@ static void wait_ended(struct an *an, const struct an_wait *w)
 	an_name_fn(an, w->t->blocker_fn, d->blocker_name);
 }
 
+static double ms(__u64 ns)
+{
+	return (double)ns / 1e6;
+}
+
+static int describe(const struct ss_detection *d, const struct ss_det_words *w,
+		    char *buf, size_t len)
+{
+	/* No blocker task, and names known: the worker notified it into its
+	 * own slot outside any poll. */
+	const char *blocker = !d->blocker_task && !w->kernel_only ?
+		"scheduler code, not a task (e.g. its I/O driver turn)" : w->blocker;
+
+	return snprintf(buf, len,
+		"stuck_lifo at +%.1f ms for %.1f ms: %s waited in worker %d's LIFO slot "
+		"while worker %d ran %s without yielding. %u other worker%s %s idle "
+		"(%u parked) for %.1f ms of that time, but a task in a LIFO slot "
+		"cannot be stolen and placing it there woke nobody.%s",
+		w->at_ms, ms(d->duration_ns), w->task, d->worker, d->worker, blocker,
+		d->idle_workers, d->idle_workers == 1 ? "" : "s",
+		d->idle_workers == 1 ? "was" : "were", d->parked_workers,
+		ms(d->idle_ns), w->tail);
+}
+
+static void label(const struct ss_detection *d, const struct ss_det_words *w,
+		  char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s %s on w%d%s%s%s", w->kind, w->task, w->dur,
+		 d->worker, d->blocker_task ? " behind " : "",
+		 d->blocker_task ? w->blocker : "", w->unsure);
+}
+
 const struct an_detector an_detect_stuck_lifo = {
 	.kind = SS_DET_STUCK_LIFO,
 	.name = "stuck_lifo",
 	.wait_ended = wait_ended,
+	.describe = describe,
+	.label = label,
 };

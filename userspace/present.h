@@ -47,6 +47,25 @@ static inline void ss_fmt_dur(char *buf, size_t len, __u64 ns)
 	else
 		snprintf(buf, len, "%.1f s", ms / 1e3);
 }
+/* What the views have worded already, for a detection to word itself
+ * (each detector's describe and label, userspace/detect_<kind>.c). */
+struct ss_det_words {
+	double at_ms;		/* its start, ms into the trace */
+	const char *task;	/* "task 17 (name)", or "an unknown task" */
+	const char *blocker;	/* the same for what blocked it */
+	const char *tail;	/* steal time and uncertainty sentences, or "" */
+	const char *kind;	/* its kind's name */
+	const char *dur;	/* its duration, as ss_fmt_dur words it */
+	const char *unsure;	/* " (uncertain)" or "" */
+	int kernel_only;	/* the trace has no task names */
+};
+/* d's paragraph (report, demo) and one-line label (timeline, live), as
+ * its detector words them; 0 / nothing if this build knows no such kind. */
+int ss_det_describe(const struct ss_detection *d, const struct ss_det_words *w,
+		    char *buf, size_t len);
+void ss_det_label(const struct ss_detection *d, const struct ss_det_words *w,
+		  char *buf, size_t len);
+
 /* One readable paragraph about d (no trailing newline). */
 int ss_detection_describe(const struct ss_detection *d,
 			  const struct ss_analysis *a, char *buf, size_t len);

@@ -36,18 +36,17 @@ int ss_detection_describe(const struct ss_detection *d,
 			  const struct ss_analysis *a, char *buf, size_t len)
 {
 	char task[96], blocker[96], tail[320] = "";
+	struct ss_det_words w = { .at_ms = ms(d->start_ns - a->start_ns), .task = task,
+				  .blocker = blocker, .tail = tail,
+				  .kind = ss_det_kind_name(d->kind), .dur = "",
+				  .unsure = "", .kernel_only = a->kernel_only };
 	int n = 0;
-	double at = ms(d->start_ns - a->start_ns);
 
 	task_label(task, sizeof(task), d->task, d->task_name);
 	task_label(blocker, sizeof(blocker), d->blocker_task, d->blocker_name);
 	if (!d->blocker_task && a->kernel_only)
 		snprintf(blocker, sizeof(blocker),
 			 "something (a kernel-only trace has no task names)");
-	else if (!d->blocker_task && d->kind == SS_DET_STUCK_LIFO)
-		/* The worker notified it into its own slot outside any poll. */
-		snprintf(blocker, sizeof(blocker),
-			 "scheduler code, not a task (e.g. its I/O driver turn)");
 	/* The hypervisor's share: a worker whose vCPU did not run looked
 	 * busy from inside the guest. */
 	if (d->steal_ns >= 1000000 && d->worker >= 0)
@@ -57,43 +56,8 @@ int ss_detection_describe(const struct ss_detection *d,
 	if (d->uncertain && n >= 0 && (size_t)n < sizeof(tail))
 		snprintf(tail + n, sizeof(tail) - (size_t)n,
 			 " (uncertain: events were lost during it, or it was still going on when the trace ended)");
-	switch (d->kind) {
-	case SS_DET_STUCK_LIFO:
-		return snprintf(buf, len,
-			"stuck_lifo at +%.1f ms for %.1f ms: %s waited in worker %d's LIFO slot "
-			"while worker %d ran %s without yielding. %u other worker%s %s idle "
-			"(%u parked) for %.1f ms of that time, but a task in a LIFO slot "
-			"cannot be stolen and placing it there woke nobody.%s",
-			at, ms(d->duration_ns), task, d->worker, d->worker, blocker,
-			d->idle_workers, d->idle_workers == 1 ? "" : "s",
-			d->idle_workers == 1 ? "was" : "were", d->parked_workers,
-			ms(d->idle_ns), tail);
-	case SS_DET_IDLE_BUT_PARKED:
-		return snprintf(buf, len,
-			"idle_but_parked at +%.1f ms for %.1f ms: I/O readiness (socket inode %llu) "
-			"arrived while no worker was in epoll_wait and waited %.1f ms to be "
-			"harvested. The I/O driver's last owner, worker %d, was running %s; "
-			"%u worker%s sat parked on a futex meanwhile (%.1f ms with at least one), "
-			"and nobody polled epoll.%s",
-			at, ms(d->duration_ns), (unsigned long long)d->sock, ms(d->duration_ns),
-			d->worker, blocker, d->parked_workers,
-			d->parked_workers == 1 ? "" : "s", ms(d->idle_ns), tail);
-	case SS_DET_RUNNABLE_WHILE_PARKED: {
-		char where[48];
-		if (d->worker >= 0)
-			snprintf(where, sizeof(where), "worker %d's queue", d->worker);
-		else
-			snprintf(where, sizeof(where), "the inject queue");
-		return snprintf(buf, len,
-			"runnable_while_parked at +%.1f ms for %.1f ms: %s sat runnable in %s "
-			"while a worker was parked and none was searching (a lost wakeup?); "
-			"%u other worker%s idle.%s",
-			at, ms(d->duration_ns), task, where, d->idle_workers,
-			d->idle_workers == 1 ? " was" : "s were", tail);
-	}
-	default:
-		return snprintf(buf, len, "unknown detection");
-	}
+	/* The rest is the detector's (detect_<kind>.c). */
+	return ss_det_describe(d, &w, buf, len);
 }
 
 /* ---- shared: open + analyze --------------------------------------------------- */

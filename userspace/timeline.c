@@ -214,38 +214,15 @@ static int scan_range(const char *path, __u64 *first, __u64 *last,
 void ss_timeline_det_label(const struct ss_detection *d, char *buf, size_t len)
 {
 	char dur[32], task[SS_NAME_MAX + 32], blocker[SS_NAME_MAX + 32];
-	const char *kind = ss_det_kind_name(d->kind);
-	const char *unsure = d->uncertain ? " (uncertain)" : "";
+	struct ss_det_words w = { .task = task, .blocker = blocker, .tail = "",
+				  .kind = ss_det_kind_name(d->kind), .dur = dur,
+				  .unsure = d->uncertain ? " (uncertain)" : "" };
 
 	ss_fmt_dur(dur, sizeof(dur), d->duration_ns);
 	ss_fmt_task(task, sizeof(task), d->task, d->task_name);
 	ss_fmt_task(blocker, sizeof(blocker), d->blocker_task, d->blocker_name);
-	switch (d->kind) {
-	case SS_DET_STUCK_LIFO:
-		snprintf(buf, len, "%s %s %s on w%d%s%s%s", kind, task, dur,
-			 d->worker, d->blocker_task ? " behind " : "",
-			 d->blocker_task ? blocker : "", unsure);
-		break;
-	case SS_DET_IDLE_BUT_PARKED:
-		if (d->worker >= 0)
-			snprintf(buf, len, "%s readiness waited %s, driver last on w%d, %u parked%s",
-				 kind, dur, d->worker, d->parked_workers, unsure);
-		else
-			snprintf(buf, len, "%s readiness waited %s, %u parked%s",
-				 kind, dur, d->parked_workers, unsure);
-		break;
-	case SS_DET_RUNNABLE_WHILE_PARKED:
-		if (d->worker >= 0)
-			snprintf(buf, len, "%s %s %s in w%d's queue, %u parked%s", kind,
-				 task, dur, d->worker, d->parked_workers, unsure);
-		else
-			snprintf(buf, len, "%s %s %s in the inject queue, %u parked%s",
-				 kind, task, dur, d->parked_workers, unsure);
-		break;
-	default:
-		snprintf(buf, len, "%s %s%s", kind ? kind : "?", dur, unsure);
-		break;
-	}
+	/* The line is the detector's (detect_<kind>.c). */
+	ss_det_label(d, &w, buf, len);
 }
 
 /* 1, 2 or 5 x 10^k ns: the smallest such step with labels LABEL_GAP
