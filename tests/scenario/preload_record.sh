@@ -53,8 +53,18 @@ check() {
 	if [ "$out" = ok ]; then ok "$name"; else not_ok "$name" "$out"; fi
 }
 
+# check_in_time NAME AWK-PROGRAM FILE: the same over FILE's records in
+# time order.
+check_in_time() {
+	grep -v '^#' "$3" | sort -s -n -k1,1 >"$3.sorted"
+	check "$1" "$2" "$3.sorted"
+}
+
 # Every park_enter is followed, on its thread, by its park_exit (same
-# kind, object, op) before the next park_enter.
+# kind, object, op) before the next park_enter — in time: a file holds a
+# thread's ring events in the order their drains submitted them, and two
+# drains of one ring (its half-full flush, the periodic pull) may submit
+# out of order; check_in_time sorts the records by time first (stably).
 pairs='
 	/ park_enter / { t = $3; if (open[t] != "") { print "two park_enters on " t " at " $1; exit }
 			 open[t] = $5 " " $6 " " $7; n++ }
@@ -88,7 +98,7 @@ if record preload_record_rust "$tmp/rust.trace" "$tdir/rust-parks"; then
 		/ park_enter kind=epoll / { if ($3 != io) { print "epoll park on " $3 ", the driver is " io; exit } e++ }
 		/ park_exit kind=epoll / && / result=1 / { got++ }
 		END { print (e > 0 && got > 0 ? "ok" : e " epoll parks, " got " with an event") }' "$t"
-	check preload_record_parks_pair_per_thread "$pairs" "$t"
+	check_in_time preload_record_parks_pair_per_thread "$pairs" "$t"
 fi
 
 # ---- 2. the transparency program -------------------------------------------------------
@@ -122,7 +132,7 @@ if record preload_record_transparency "$tmp/tp.trace" "$tdir/transparency"; then
 		/ thread_name comm= thread=[0-9]+ result=-34$/ { erange = 1 }
 		/ thread_name comm=tp-early / { early = 1 }
 		END { print (main && other && erange && early ? "ok" : "main " main ", other " other ", ERANGE " erange ", before main " early) }' "$t"
-	check preload_record_transparency_parks_pair "$pairs" "$t"
+	check_in_time preload_record_transparency_parks_pair "$pairs" "$t"
 fi
 
 # ---- 3. faults in the trace ------------------------------------------------------------------
