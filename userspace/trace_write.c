@@ -8,23 +8,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "outfile.h"
 #include "ringdec.h"
-#include "trace.h"
+#include "trace_int.h"
 
 #define WRITE_BUF_BYTES (1024 * 1024)
 #define DIRECT_ALIGN 4096	/* O_DIRECT: buffer, size and offset */
-#define READ_BUF_BYTES (64 * 1024)
-#define RECORD_BYTES sizeof(struct ss_record)
-#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
 
 /*
  * The writer goes around the page cache (O_DIRECT) where the filesystem
