@@ -36,7 +36,6 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 #include "ring.h"
 
@@ -144,7 +143,7 @@ static int register_ring(struct ss_ring *r)
 	return -ENOSPC;
 }
 
-static struct ss_ring *ss_ring_make(void)
+struct ss_ring *ss_ring_make(void)
 {
 	struct ss_ring *r;
 	int saved = errno;	/* probes never change errno */
@@ -181,7 +180,7 @@ lost:
 }
 
 /* Step 2: half full since the last flush. */
-static __attribute__((noinline)) void ss_ring_flush(struct ss_ring *r)
+void ss_ring_flush(struct ss_ring *r)
 {
 	r->flush_at = r->head + r->cap / 2;
 	if (SS_RING_ANCHOR.gate)
@@ -222,67 +221,4 @@ __asm__(".pushsection .text\n"
 	".popsection\n");
 #endif
 
-/* ---- writing (ring.h) ---------------------------------------------------------- */
-
-/* This thread's ring (*rp) and its slots, made on its first event; NULL
- * if it can't have one (counted lost). */
-static inline struct ss_ring_slot *claim(struct ss_ring **rp)
-{
-	struct ss_ring *r = ss_ring_mine;
-
-	if (__builtin_expect((uintptr_t)r <= (uintptr_t)SS_RING_GONE, 0) &&
-	    !(r = ss_ring_make()))
-		return NULL;
-	*rp = r;
-	return (struct ss_ring_slot *)(r + 1);
-}
-
-/* Step 2 of the producer (bpf/ring.h): publish, and flush at half full. */
-static inline void publish(struct ss_ring *r, __u64 head)
-{
-	/* Pairs with the drains' read of head: the slots are complete. */
-	__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
-	if (__builtin_expect(head >= r->flush_at, 0))
-		ss_ring_flush(r);
-}
-
-/* Slot h of r: stamped ts, numbered h. */
-static inline void fill(struct ss_ring_slot *slots, struct ss_ring *r, __u64 h,
-			__u64 ts, __u16 type, __u32 a, __u64 x, __u64 y)
-{
-	struct ss_ring_slot *s = &slots[h & (r->cap - 1)];
-
-	s->ts = ts;
-	s->type = type;
-	s->seq = (__u16)h;
-	s->a = a;
-	s->x = x;
-	s->y = y;
-}
-
-void ss_ring_put(__u16 type, __u32 a, __u64 x, __u64 y)
-{
-	struct ss_ring *r;
-	struct ss_ring_slot *slots = claim(&r);
-
-	if (!slots)
-		return;
-	fill(slots, r, r->head, __rdtsc(), type, a, x, y);
-	publish(r, r->head + 1);
-}
-
-void ss_ring_put2(__u16 type, __u32 a, __u64 x, __u64 y, __u64 e, __u32 a2,
-		  __u64 x2, __u64 y2)
-{
-	struct ss_ring *r;
-	struct ss_ring_slot *slots = claim(&r);
-	__u64 h;
-
-	if (!slots)
-		return;
-	h = r->head;
-	fill(slots, r, h, __rdtsc(), type, a, x, y);
-	fill(slots, r, h + 1, e, SS_RING_EXT, a2, x2, y2);
-	publish(r, h + 2);
-}
 #endif /* WSRT_NO_PROBES */

@@ -22,6 +22,7 @@
 #include <linux/types.h>
 #include <stdint.h>
 #include <sys/sdt.h>
+#include <x86intrin.h>
 
 #include "../bpf/ring.h"
 
@@ -57,17 +58,80 @@ extern __thread struct ss_ring *ss_ring_mine
 #define ss_ring_gate() __builtin_expect(SS_RING_ANCHOR.gate != 0, 0)
 
 
-/*
- * One event in one slot; one in two (the second carries e, a2, x2, y2).
- * Out of line (ring.c): the probe sites stay small when no tracer is
- * attached — inlined, the writes cost registers and code in every
- * scheduler function (18% more instructions in yield_many), for the
- * price of a call when one is.
- */
-void ss_ring_put(__u16 type, __u32 a, __u64 x, __u64 y) SS_RING_HIDDEN;
-void ss_ring_put2(__u16 type, __u32 a, __u64 x, __u64 y, __u64 e, __u32 a2,
-		  __u64 x2, __u64 y2) SS_RING_HIDDEN;
+/* The slow paths (ring.c): a thread's first event makes its ring; every
+ * half ring fires ring_flush. */
+struct ss_ring *ss_ring_make(void) SS_RING_HIDDEN __attribute__((cold, noinline));
+void ss_ring_flush(struct ss_ring *r) SS_RING_HIDDEN __attribute__((cold, noinline));
 
+/*
+ * One event in one slot (ss_ring_put); one in two, the second carrying
+ * e, a2, x2, y2 (ss_ring_put2).  Inline: they are written only where the
+ * gate is already up — inside a probe's cold, out-of-line emit function
+ * (wsrt_probes.h) or the shim's gated probe block — so they cost the
+ * untraced path nothing, and a traced event one call (the emit
+ * function's) instead of two.
+ */
+/* This thread's ring (*rp) and its slots, made on its first event; NULL
+ * if it can't have one (counted lost). */
+static inline __attribute__((always_inline)) struct ss_ring_slot *ss_ring_claim(struct ss_ring **rp)
+{
+	struct ss_ring *r = ss_ring_mine;
+
+	if (__builtin_expect((uintptr_t)r <= (uintptr_t)SS_RING_GONE, 0) &&
+	    !(r = ss_ring_make()))
+		return NULL;
+	*rp = r;
+	return (struct ss_ring_slot *)(r + 1);
+}
+
+/* Step 2 of the producer (bpf/ring.h): publish, and flush at half full. */
+static inline __attribute__((always_inline)) void ss_ring_publish(struct ss_ring *r, __u64 head)
+{
+	/* Pairs with the drains' read of head: the slots are complete. */
+	__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
+	if (__builtin_expect(head >= r->flush_at, 0))
+		ss_ring_flush(r);
+}
+
+/* Slot h of r: stamped ts, numbered h. */
+static inline __attribute__((always_inline)) void ss_ring_fill(struct ss_ring_slot *slots, struct ss_ring *r, __u64 h,
+			__u64 ts, __u16 type, __u32 a, __u64 x, __u64 y)
+{
+	struct ss_ring_slot *s = &slots[h & (r->cap - 1)];
+
+	s->ts = ts;
+	s->type = type;
+	s->seq = (__u16)h;
+	s->a = a;
+	s->x = x;
+	s->y = y;
+}
+
+static inline __attribute__((always_inline)) void ss_ring_put(__u16 type, __u32 a, __u64 x, __u64 y)
+{
+	struct ss_ring *r;
+	struct ss_ring_slot *slots = ss_ring_claim(&r);
+
+	if (!slots)
+		return;
+	ss_ring_fill(slots, r, r->head, __rdtsc(), type, a, x, y);
+	ss_ring_publish(r, r->head + 1);
+}
+
+static inline __attribute__((always_inline)) void ss_ring_put2(__u16 type, __u32 a, __u64 x, __u64 y, __u64 e,
+				__u32 a2, __u64 x2, __u64 y2)
+{
+	struct ss_ring *r;
+	struct ss_ring_slot *slots = ss_ring_claim(&r);
+	__u64 h;
+
+	if (!slots)
+		return;
+	h = r->head;
+	ss_ring_fill(slots, r, h, __rdtsc(), type, a, x, y);
+	ss_ring_fill(slots, r, h + 1, e, SS_RING_EXT, a2, x2, y2);
+	ss_ring_publish(r, h + 2);
+}
 /*
  * SS_RING_CALL(fn, (a, b, ...)): calls a probe's cold emit function
  * fn(long long, ...) of up to four arguments from a probe site, keeping
