@@ -565,7 +565,9 @@ int BPF_PROG(handle_task_rename, struct task_struct *task, const char *comm)
  * exit tracepoint comes after it has left it).  SIGKILL: every ring of
  * the process (the thread that called exit_group, or took the fatal
  * signal, may have gone already; its memory lives while any thread
- * does); any other signal: this thread's, which costs a few reads.
+ * does).  Another signal taking its default action (SIG_DFL: it may be
+ * fatal): this thread's rings.  A signal with a handler ends nothing:
+ * left alone (profilers and runtimes take thousands a second).
  */
 SEC("tp_btf/signal_deliver")
 int BPF_PROG(handle_signal_deliver, int sig, struct kernel_siginfo *info,
@@ -575,7 +577,7 @@ int BPF_PROG(handle_signal_deliver, int sig, struct kernel_siginfo *info,
 		return 0;
 	if (sig == 9)
 		bpf_for_each_map_elem(&rings, drain_one, NULL, 0);
-	else
+	else if (!BPF_CORE_READ(ka, sa.sa_handler))	/* SIG_DFL */
 		drain_thread(current_tid(), SS_DRAIN_EXIT, RING_DRAIN_MAX);
 	return 0;
 }
