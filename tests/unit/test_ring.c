@@ -204,54 +204,6 @@ TEST(ring_registered_while_its_thread_lives)
 	gate(0);
 }
 
-/* Threads that make their rings at the same moment race for the same
- * free entries: each entry must name the thread of the ring it holds. */
-#define RACERS 16
-static pthread_barrier_t racers_go, racers_done;
-
-static void *race_for_an_entry(void *arg)
-{
-	(void)arg;
-	pthread_barrier_wait(&racers_go);
-	WSRT_PROBE_SEARCH_START(0);
-	pthread_barrier_wait(&racers_done);	/* the rings stay registered */
-	pthread_barrier_wait(&racers_go);
-	return NULL;
-}
-
-TEST(ring_entries_name_their_rings_threads_under_a_race)
-{
-	const struct ss_ring_entry *e =
-		(const struct ss_ring_entry *)(uintptr_t)wsrt_ring_flush_semaphore.entries;
-	pthread_t t[RACERS];
-	unsigned live = 0;
-
-	gate(1);
-	for (int round = 0; round < 20; round++) {
-		ASSERT_EQ(pthread_barrier_init(&racers_go, NULL, RACERS + 1), 0);
-		ASSERT_EQ(pthread_barrier_init(&racers_done, NULL, RACERS + 1), 0);
-		for (int i = 0; i < RACERS; i++)
-			ASSERT_EQ(pthread_create(&t[i], NULL, race_for_an_entry, NULL), 0);
-		pthread_barrier_wait(&racers_go);
-		pthread_barrier_wait(&racers_done);
-		live = 0;
-		for (__u64 i = 0; i < wsrt_ring_flush_semaphore.used; i++) {
-			const struct ss_ring *r = (const struct ss_ring *)(uintptr_t)e[i].ring;
-			if (!r)
-				continue;
-			live++;
-			ASSERT_EQ(e[i].tid, r->tid);
-		}
-		ASSERT_TRUE(live >= RACERS);
-		pthread_barrier_wait(&racers_go);
-		for (int i = 0; i < RACERS; i++)
-			ASSERT_EQ(pthread_join(t[i], NULL), 0);
-		pthread_barrier_destroy(&racers_go);
-		pthread_barrier_destroy(&racers_done);
-	}
-	gate(0);
-}
-
 TEST(ring_fork_child_starts_without_rings)
 {
 	int status;
