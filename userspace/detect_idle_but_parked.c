@@ -73,11 +73,6 @@ static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
 }
 
 
-static double ms(__u64 ns)
-{
-	return (double)ns / 1e6;
-}
-
 static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 		    char *buf, size_t len)
 {
@@ -87,9 +82,9 @@ static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 		"harvested. The I/O driver's last owner, worker %d, was running %s; "
 		"%u worker%s sat parked on a futex meanwhile (%.1f ms with at least one), "
 		"and nobody polled epoll.%s",
-		w->at_ms, ms(d->duration_ns), (unsigned long long)d->sock, ms(d->duration_ns),
+		w->at_ms, ss_ms(d->duration_ns), (unsigned long long)d->sock, ss_ms(d->duration_ns),
 		d->worker, w->blocker, d->parked_workers,
-		d->parked_workers == 1 ? "" : "s", ms(d->idle_ns), w->tail);
+		d->parked_workers == 1 ? "" : "s", ss_ms(d->idle_ns), w->tail);
 }
 
 static void label(const struct ss_detection *d, const struct ss_det_words *w,

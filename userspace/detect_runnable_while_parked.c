@@ -38,7 +38,7 @@ static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 		"runnable_while_parked at +%.1f ms for %.1f ms: %s sat runnable in %s "
 		"while a worker was parked and none was searching (a lost wakeup?); "
 		"%u other worker%s idle.%s",
-		w->at_ms, (double)d->duration_ns / 1e6, w->task, where, d->idle_workers,
+		w->at_ms, ss_ms(d->duration_ns), w->task, where, d->idle_workers,
 		d->idle_workers == 1 ? " was" : "s were", w->tail);
 }
 

@@ -23,11 +23,6 @@ static void wait_ended(struct an *an, const struct an_wait *w)
 	an_name_fn(an, w->t->blocker_fn, d->blocker_name);
 }
 
-static double ms(__u64 ns)
-{
-	return (double)ns / 1e6;
-}
-
 static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 		    char *buf, size_t len)
 {
@@ -41,10 +36,10 @@ static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 		"while worker %d ran %s without yielding. %u other worker%s %s idle "
 		"(%u parked) for %.1f ms of that time, but a task in a LIFO slot "
 		"cannot be stolen and placing it there woke nobody.%s",
-		w->at_ms, ms(d->duration_ns), w->task, d->worker, d->worker, blocker,
+		w->at_ms, ss_ms(d->duration_ns), w->task, d->worker, d->worker, blocker,
 		d->idle_workers, d->idle_workers == 1 ? "" : "s",
 		d->idle_workers == 1 ? "was" : "were", d->parked_workers,
-		ms(d->idle_ns), w->tail);
+		ss_ms(d->idle_ns), w->tail);
 }
 
 static void label(const struct ss_detection *d, const struct ss_det_words *w,

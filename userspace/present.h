@@ -24,6 +24,11 @@ static inline char ss_wstate_glyph(enum ss_wstate s)
 	};
 	return (unsigned)s < SS_W_NSTATES ? glyphs[s] : '?';
 }
+/* ns as ms, for the "%.1f ms" the views print. */
+static inline double ss_ms(__u64 ns)
+{
+	return (double)ns / 1e6;
+}
 /* "task 17 (handle_request)", or "task 17" if it has no name. */
 static inline void ss_fmt_task(char *buf, size_t len, __u64 id, const char *name)
 {

@@ -18,11 +18,6 @@
 #include "present.h"
 #include "cmds.h"
 
-static double ms(__u64 ns)
-{
-	return (double)ns / 1e6;
-}
-
 /* "task 17 (handle_request)", "task 17", or for none "an unknown task" */
 static void task_label(char *buf, size_t len, __u64 id, const char *name)
 {
@@ -36,7 +31,7 @@ int ss_detection_describe(const struct ss_detection *d,
 			  const struct ss_analysis *a, char *buf, size_t len)
 {
 	char task[96], blocker[96], tail[320] = "";
-	struct ss_det_words w = { .at_ms = ms(d->start_ns - a->start_ns), .task = task,
+	struct ss_det_words w = { .at_ms = ss_ms(d->start_ns - a->start_ns), .task = task,
 				  .blocker = blocker, .tail = tail,
 				  .kind = ss_det_kind_name(d->kind), .dur = "",
 				  .unsure = "", .kernel_only = a->kernel_only };
@@ -52,7 +47,7 @@ int ss_detection_describe(const struct ss_detection *d,
 	if (d->steal_ns >= 1000000 && d->worker >= 0)
 		n = snprintf(tail, sizeof(tail),
 			     " The hypervisor kept worker %d's vCPU from running for %.1f ms of it (steal time).",
-			     d->worker, ms(d->steal_ns));
+			     d->worker, ss_ms(d->steal_ns));
 	if (d->uncertain && n >= 0 && (size_t)n < sizeof(tail))
 		snprintf(tail + n, sizeof(tail) - (size_t)n,
 			 " (uncertain: events were lost during it, or it was still going on when the trace ended)");
@@ -107,7 +102,7 @@ static void report_json(FILE *f, const struct ss_analysis *a, bool partial)
 		fprintf(f, "%s{\"kind\":\"%s\",\"start_ns\":%llu,\"offset_ms\":%.3f,"
 			   "\"duration_ns\":%llu,\"worker\":%d,\"task\":%llu,\"task_name\":",
 			i ? "," : "", ss_det_kind_name(d->kind),
-			(unsigned long long)d->start_ns, ms(d->start_ns - a->start_ns),
+			(unsigned long long)d->start_ns, ss_ms(d->start_ns - a->start_ns),
 			(unsigned long long)d->duration_ns, d->worker,
 			(unsigned long long)d->task);
 		ss_json_string(f, d->task_name);
@@ -144,27 +139,27 @@ static void report_human(FILE *f, const char *path,
 		fprintf(f, "  warning: %llu events were lost; figures near them may be wrong\n",
 			(unsigned long long)a->lost);
 	fprintf(f, "  wasted worker time: %.1f ms (workers idle while work was ready)\n",
-		ms(a->wasted_worker_ns));
+		ss_ms(a->wasted_worker_ns));
 	for (int c = 0; c < SS_NCAUSES; c++)
 		total += a->delay_ns[c];
 	fprintf(f, "  wake -> run delays: %llu, %.1f ms in all", (unsigned long long)a->delays,
-		ms(total));
+		ss_ms(total));
 	for (int c = 0; c < SS_NCAUSES; c++)
 		if (a->delay_ns[c])
-			fprintf(f, "; %s %.1f ms", ss_cause_name(c), ms(a->delay_ns[c]));
+			fprintf(f, "; %s %.1f ms", ss_cause_name(c), ss_ms(a->delay_ns[c]));
 	fputc('\n', f);
 	for (unsigned i = 0; i < a->nworkers; i++) {
 		const struct ss_worker_info *w = &a->workers[i];
 		fprintf(f, "  worker %u (%s, tid %u):", i, w->comm[0] ? w->comm : "?", w->tid);
 		for (int s = SS_W_RUNNING; s < SS_W_NSTATES; s++)
 			if (w->state_ns[s])
-				fprintf(f, " %s %.1f ms", ss_wstate_name(s), ms(w->state_ns[s]));
+				fprintf(f, " %s %.1f ms", ss_wstate_name(s), ss_ms(w->state_ns[s]));
 		if (w->steal_ns)
-			fprintf(f, "; vCPU stolen %.1f ms", ms(w->steal_ns));
+			fprintf(f, "; vCPU stolen %.1f ms", ss_ms(w->steal_ns));
 		fputc('\n', f);
 	}
 	fprintf(f, "\n%zu stall%s (threshold %.0f ms)%s\n", a->ndets, a->ndets == 1 ? "" : "s",
-		ms(threshold), a->ndets ? ":" : ".");
+		ss_ms(threshold), a->ndets ? ":" : ".");
 	for (size_t i = 0; i < a->ndets; i++) {
 		ss_detection_describe(&a->dets[i], a, para, sizeof(para));
 		fprintf(f, "\n  %s\n", para);
@@ -282,8 +277,8 @@ int ss_cmd_check(int argc, char **argv)
 		found++;
 		task_label(task, sizeof(task), d->task, d->task_name);
 		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", o.file,
-		       ss_det_kind_name(d->kind), ms(d->duration_ns),
-		       ms(d->start_ns - a.start_ns), d->worker,
+		       ss_det_kind_name(d->kind), ss_ms(d->duration_ns),
+		       ss_ms(d->start_ns - a.start_ns), d->worker,
 		       d->task ? ": " : "", d->task ? task : "");
 	}
 	ss_analysis_free(&a);
