@@ -178,8 +178,11 @@ static __always_inline __u32 current_tid(void)
  * vcpu_steal record says so, before the record that noticed it. */
 static __always_inline void steal_sample(bool mine)
 {
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
-	struct rq *rq = BPF_CORE_READ(cur, se.cfs_rq, rq);
+	/* Plain loads through BTF pointers (a fault reads as 0), not
+	 * probe-read helper calls: this runs at every switch and record. */
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct cfs_rq *cfs = cur->se.cfs_rq;
+	struct rq *rq = cfs ? cfs->rq : NULL;
 	struct steal_mark *m;
 	struct ss_record *r;
 	__u32 zero = 0;
@@ -189,12 +192,12 @@ static __always_inline void steal_sample(bool mine)
 	 * to date at every clock update: ticks and scheduling events); zero
 	 * on a machine without one.  Reached through the current task, so
 	 * checked to be this CPU's (not so for a task outside CFS). */
-	if (!rq || BPF_CORE_READ(rq, cpu) != (int)bpf_get_smp_processor_id())
+	if (!rq || rq->cpu != (int)bpf_get_smp_processor_id())
 		return;
 	m = bpf_map_lookup_elem(&steal_seen, &zero);
 	if (!m)
 		return;
-	steal = BPF_CORE_READ(rq, prev_steal_time_rq);
+	steal = rq->prev_steal_time_rq;
 	now = bpf_ktime_get_ns();
 	since = m->ts;
 	d = steal - m->steal;
@@ -812,12 +815,18 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	 * readiness recorded has been harvested (the analyzer's rule: the
 	 * first readiness of a wait is the one that counts) — checked before
 	 * anything else, then: is it a socket the target polls? */
+	struct socket *so;
+	struct file *f;
 	__u64 ino;
 	struct ss_record *r;
 
 	if (in_epoll || ready_pending)
 		return 0;
-	ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	/* Plain loads through BTF pointers, not a chain of probe-read
+	 * helper calls: this runs for every socket of the machine. */
+	if (!(so = sk->sk_socket) || !(f = so->file))
+		return 0;
+	ino = f->f_inode->i_ino;
 	if (!ino || !bpf_map_lookup_elem(&socks, &ino))
 		return 0;
 	ready_pending = 1;
@@ -825,8 +834,8 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	if (!r)
 		return 0;
 	r->args[0] = ino;
-	r->args[1] = BPF_CORE_READ(sk, __sk_common.skc_family);
-	r->args[2] = BPF_CORE_READ(sk, sk_protocol);
+	r->args[1] = sk->__sk_common.skc_family;
+	r->args[2] = sk->sk_protocol;
 	submit(r);
 	return 0;
 }
