@@ -32,12 +32,9 @@ enum loc {
 	L_Y2,
 };
 
-struct layout {
-	unsigned char slots;	/* 0: not a ring event */
-	unsigned char loc[SS_RECORD_ARGS];
-};
+#define layouts ss_ringdec_layouts
 
-static const struct layout layouts[SS_SHIM_LAST + 1] = {
+const struct ss_ringdec_layout layouts[SS_SHIM_LAST + 1] = {
 	[SS_WSRT_WORKER_START] = { 1, { L_AS, L_X } },
 	[SS_WSRT_WORKER_STOP] = { 1, { L_AS, L_X } },
 	[SS_WSRT_SPAWN] = { 2, { L_X, L_E, L_Y, L_X2 } },
@@ -64,11 +61,6 @@ static const struct layout layouts[SS_SHIM_LAST + 1] = {
 	[SS_SHIM_FUTEX_WAKE] = { 2, { L_X, L_AS, L_E, L_Y } },
 	[SS_SHIM_THREAD_NAME] = { 2, { L_X, L_Y, L_AS, L_A2S } },
 };
-
-unsigned ss_ringdec_slots(__u32 type)
-{
-	return type < sizeof(layouts) / sizeof(layouts[0]) ? layouts[type].slots : 0;
-}
 
 static __u64 arg(enum loc l, const struct ss_ring_slot *s,
 		 const struct ss_ring_slot *e)
@@ -99,17 +91,6 @@ static __u64 arg(enum loc l, const struct ss_ring_slot *s,
 	default:
 		return 0;
 	}
-}
-
-unsigned ss_ringdec_whole(const struct ss_ring_slot *s, size_t n)
-{
-	unsigned k = n ? ss_ringdec_slots(s[0].type) : 0;
-
-	if (!k || k > n)
-		return 0;
-	if (k == 2 && (s[1].type != SS_RING_EXT || s[1].seq != (__u16)(s[0].seq + 1)))
-		return 0;
-	return k;
 }
 
 unsigned ss_ringdec_one(const struct ss_ring_slot *s, size_t n, __u32 tid,

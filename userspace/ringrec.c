@@ -123,7 +123,8 @@ static unsigned segment(const struct ss_ringrec *rr, __u64 tsc)
 struct cursor {
 	unsigned seg;		/* pairs seg, seg + 1 */
 	__u64 t0, t1, n0;
-	double slope;
+	__u64 mult;		/* ns per tick, 32.32 fixed point */
+	double slope;		/* the same, for a tsc before t0 */
 	bool set;
 };
 
@@ -136,10 +137,12 @@ static void cursor_at(const struct ss_ringrec *rr, struct cursor *c, unsigned se
 	c->t1 = b->tsc;
 	c->n0 = a->ns;
 	c->slope = (double)(b->ns - a->ns) / (double)(b->tsc - a->tsc);
+	/* Both move forward (ss_ringrec_sample); < 2^32 ns a tick. */
+	c->mult = (__u64)(((unsigned __int128)(b->ns - a->ns) << 32) / (b->tsc - a->tsc));
 	c->set = true;
 }
 
-static __u64 cursor_ns(const struct ss_ringrec *rr, struct cursor *c, __u64 tsc)
+static inline __u64 cursor_ns(const struct ss_ringrec *rr, struct cursor *c, __u64 tsc)
 {
 	double d, ns;
 
@@ -149,7 +152,10 @@ static __u64 cursor_ns(const struct ss_ringrec *rr, struct cursor *c, __u64 tsc)
 		cursor_at(rr, c, segment(rr, tsc));
 	while (tsc >= c->t1 && c->seg + 2 < rr->npairs)
 		cursor_at(rr, c, c->seg + 1);
-	d = tsc >= c->t0 ? (double)(tsc - c->t0) : -(double)(c->t0 - tsc);
+	if (tsc >= c->t0)	/* integers, rounded: this runs for every event */
+		return c->n0 + (__u64)(((unsigned __int128)(tsc - c->t0) * c->mult +
+					(1ULL << 31)) >> 32);
+	d = -(double)(c->t0 - tsc);
 	ns = (double)c->n0 + d * c->slope;
 	return ns > 0 ? (__u64)(ns + 0.5) : 0;
 }
