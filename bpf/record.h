@@ -149,6 +149,9 @@ enum ss_type {
 	 * zero-padded to a multiple of 64 bytes.  Readers hand out the
 	 * events they hold as records (userspace/ringdec.c). */
 	SS_RING_BLOCK = 163,
+	/* The ring buffer's warm-up (bpf/stallscope.bpf.c, warm_ring): only
+	 * between BPF and the recorder, which drops it. */
+	SS_RING_WARM = 164,
 };
 
 #define SS_LOST_KERNEL 0	/* SS_LOST args[1] */

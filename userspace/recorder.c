@@ -154,6 +154,33 @@ static int check_environment(const struct ss_recorder_opts *o)
 	return 0;
 }
 
+/*
+ * The ring buffer's first lap, before the target runs: warm_ring (BPF)
+ * writes each of its pages once and the consumer reads each once, so
+ * the page faults of the first lap (the hypervisor's and the recorder's)
+ * are not paid by the target's threads while they copy their rings out.
+ */
+#define WARM_BYTES (64U << 10)	/* bpf/stallscope.bpf.c's */
+
+static void rec_warm_ring(struct ss_recorder *r)
+{
+	int fd = bpf_program__fd(r->skel->progs.warm_ring);
+	__u64 want = (__u64)r->o.ring_bytes + WARM_BYTES, done = 0;
+
+	/* Each run writes at most half the ring buffer (WARM_BYTES at a
+	 * time): none in one smaller than two of them, and a bound on the
+	 * runs in case a running target's events keep it half full. */
+	for (unsigned runs = 0; done < want && runs < 4096; runs++) {
+		LIBBPF_OPTS(bpf_test_run_opts, run);
+
+		if (r->o.ring_bytes < 4 * WARM_BYTES || bpf_prog_test_run_opts(fd, &run))
+			return;	/* no warm-up: a slower first lap, nothing lost */
+		done += (__u64)run.retval * WARM_BYTES;
+		if (ring_buffer__consume(r->rb) < 0)
+			return;
+	}
+}
+
 int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 {
 	struct ss_recorder *r = calloc(1, sizeof(*r));
@@ -262,6 +289,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 		goto fail;
 	}
 
+	rec_warm_ring(r);
 	r->real_time = rec_go_real_time(true);
 	r->start_ns = ss_mono_ns();
 	r->start_real_ns = ss_real_ns();
