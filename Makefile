@@ -249,10 +249,20 @@ $(BUILD)/tests/ring-edges: tests/tools/ring_edges.c $(LIBWSRT)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
 
-$(BUILD)/tests/mktrace: tests/tools/mktrace.c $(LIBCORE)
+GOLDEN_TEXT := tests/tools/golden_text.c tests/tools/golden_text.h
+
+$(BUILD)/tests/mktrace: tests/tools/mktrace.c $(GOLDEN_TEXT) $(LIBCORE)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace $< $(LIBCORE) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests/tools $< tests/tools/golden_text.c $(LIBCORE) $(LDFLAGS) -o $@
+
+# The analyzer on the golden streams, read with mktrace's reader and fed
+# to it directly (no trace file, no JSON).
+$(BUILD)/tests/test_analyze: tests/unit/test_analyze.c $(GOLDEN_TEXT) $(LIBCORE) tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests -Itests/tools -DGOLDEN_DIR='"$(CURDIR)/tests/golden"' \
+		$< tests/tools/golden_text.c tests/harness.c $(LIBCORE) $(LDFLAGS) -ldw -lelf -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
 	$(call msg,CCLD,$@)

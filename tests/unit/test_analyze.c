@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The analyzer as a library: the golden event streams (tests/golden/, *.txt)
+ * read with mktrace's reader (tests/tools/golden_text.c, through the record
+ * schema's parser) and fed to ss_analyzer_*() directly — no trace file, no
+ * report, no JSON — with assertions on struct ss_analysis itself.
+ *
+ * tests/scenario/analyze.sh checks every golden's "# expect:" lines
+ * through `report --json`; here: the detections of one golden per
+ * detector and the edges (threshold, losses, kernel-only, ordering), and,
+ * over every golden, that the analysis does not depend on the order the
+ * records are fed in (the reorder heap's promise) or on how often the
+ * analyzer is flushed and synced in between (what live does).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "golden_text.h"
+#include "harness.h"
+
+#define MS 1000000ULL
+
+struct run {
+	struct mk_input in;
+	struct ss_analysis a;
+};
+
+enum feed { IN_ORDER, REVERSED, FLUSHED };
+
+/* The golden NAME analyzed, its records fed as `how` says. */
+static void analyze(const char *name, __u64 threshold_ns, enum feed how, struct run *r)
+{
+	struct ss_analyze_opts o = { .threshold_ns = threshold_ns };
+	char path[512];
+	struct ss_analyzer *an;
+	FILE *f;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
+	if (!(f = fopen(path, "r")))
+		FAILF("%s: cannot open", path);
+	mk_read(f, path, &r->in);
+	fclose(f);
+	if (!(an = ss_analyzer_new(&r->in.meta, &o, &r->a)))
+		FAILF("%s: ss_analyzer_new", name);
+	for (size_t i = 0; i < r->in.nrecs; i++) {
+		size_t k = how == REVERSED ? r->in.nrecs - 1 - i : i;
+
+		ASSERT_GE(ss_analyzer_feed(an, &r->in.recs[k]), 0);
+		if (how == FLUSHED && i % 3 == 2) {
+			/* live's pattern: apply what is old enough, read. */
+			ASSERT_GE(ss_analyzer_flush(an, r->in.recs[k].ts - 1 * MS), 0);
+			ss_analyzer_sync(an);
+		}
+	}
+	ASSERT_EQ(ss_analyzer_finish(an, r->in.have_lost ? r->in.lost : r->in.lost_sum), 0);
+	ss_analyzer_free(an);
+}
+
+static void done(struct run *r)
+{
+	ss_analysis_free(&r->a);
+	mk_input_free(&r->in);
+}
+
+/* d's start, in ms after the trace's first record, within tol ms. */
+#define ASSERT_OFFSET_MS(r, d, ms, tol)                                        \
+	do {                                                                   \
+		ASSERT_GE((d)->start_ns + (tol) * MS, (r)->a.start_ns + (ms) * MS); \
+		ASSERT_LE((d)->start_ns, (r)->a.start_ns + ((ms) + (tol)) * MS); \
+	} while (0)
+#define ASSERT_NEAR_MS(v, ms, tol)                                             \
+	do {                                                                   \
+		ASSERT_GE((v) + (tol) * MS, (ms) * MS);                        \
+		ASSERT_LE((v), ((ms) + (tol)) * MS);                           \
+	} while (0)
+
+TEST(stuck_lifo_found_with_its_blocker_and_idle_workers)
+{
+	struct run r;
+	const struct ss_detection *d;
+
+	analyze("stuck_lifo.txt", 0, IN_ORDER, &r);
+	ASSERT_EQ(r.a.ndets, 1);
+	d = &r.a.dets[0];
+	ASSERT_EQ(d->kind, SS_DET_STUCK_LIFO);
+	ASSERT_EQ(d->task, 2);
+	ASSERT_EQ(d->worker, 1);
+	ASSERT_EQ(d->blocker_task, 1);
+	ASSERT_NEAR_MS(d->duration_ns, 200, 10);
+	ASSERT_OFFSET_MS(&r, d, 10, 1);
+	ASSERT_EQ(d->idle_workers, 1);
+	ASSERT_EQ(d->parked_workers, 1);
+	ASSERT_FALSE(d->uncertain);
+	ASSERT_GE(r.a.delay_ns[SS_CAUSE_LIFO_PINNED], 190 * MS);
+	ASSERT_LT(r.a.delay_ns[SS_CAUSE_ALL_BUSY], 1 * MS);
+	ASSERT_GE(r.a.wasted_worker_ns, 190 * MS);
+	ASSERT_EQ(r.a.nworkers, 2);
+	ASSERT_EQ(r.a.lost, 0);
+	ASSERT_FALSE(r.a.kernel_only);
+	done(&r);
+}
+
+TEST(idle_but_parked_found_with_its_socket)
+{
+	struct run r;
+	const struct ss_detection *d;
+
+	analyze("idle_but_parked.txt", 0, IN_ORDER, &r);
+	ASSERT_EQ(r.a.ndets, 1);
+	d = &r.a.dets[0];
+	ASSERT_EQ(d->kind, SS_DET_IDLE_BUT_PARKED);
+	ASSERT_EQ(d->worker, 0);
+	ASSERT_EQ(d->blocker_task, 2);
+	ASSERT_EQ(d->task, 0);
+	ASSERT_EQ(d->sock, 40960);
+	ASSERT_NEAR_MS(d->duration_ns, 200, 10);
+	ASSERT_OFFSET_MS(&r, d, 30, 1);
+	ASSERT_EQ(d->parked_workers, 1);
+	ASSERT_FALSE(d->uncertain);
+	ASSERT_GE(r.a.delay_ns[SS_CAUSE_DRIVER_STARVED], 190 * MS);
+	done(&r);
+}
+
+TEST(idle_but_parked_found_from_kernel_events_alone)
+{
+	struct run r;
+	const struct ss_detection *d;
+
+	analyze("idle_but_parked_kernel_only.txt", 0, IN_ORDER, &r);
+	ASSERT_TRUE(r.a.kernel_only);
+	ASSERT_EQ(r.a.ndets, 1);
+	d = &r.a.dets[0];
+	ASSERT_EQ(d->kind, SS_DET_IDLE_BUT_PARKED);
+	ASSERT_EQ(d->sock, 40960);
+	ASSERT_NEAR_MS(d->duration_ns, 200, 10);
+	ASSERT_GE(d->parked_workers, 1);
+	done(&r);
+}
+
+TEST(runnable_while_parked_found_in_the_inject_queue)
+{
+	struct run r;
+	const struct ss_detection *d;
+
+	analyze("runnable_while_parked.txt", 0, IN_ORDER, &r);
+	ASSERT_EQ(r.a.ndets, 1);
+	d = &r.a.dets[0];
+	ASSERT_EQ(d->kind, SS_DET_RUNNABLE_WHILE_PARKED);
+	ASSERT_EQ(d->task, 2);
+	ASSERT_EQ(d->worker, 1);
+	ASSERT_NEAR_MS(d->duration_ns, 50, 2);
+	ASSERT_OFFSET_MS(&r, d, 10, 1);
+	ASSERT_GE(d->parked_workers, 1);
+	ASSERT_GE(r.a.delay_ns[SS_CAUSE_INJECT_LAG], 45 * MS);
+	done(&r);
+}
+
+TEST(threshold_decides_what_is_a_stall)
+{
+	struct run r;
+
+	analyze("threshold.txt", 0, IN_ORDER, &r);	/* 0: the 10 ms default */
+	ASSERT_EQ(r.a.ndets, 1);
+	ASSERT_EQ(r.a.dets[0].task, 4);
+	done(&r);
+	analyze("threshold.txt", 5 * MS, IN_ORDER, &r);
+	ASSERT_EQ(r.a.ndets, 2);
+	ASSERT_EQ(r.a.dets[0].task, 2);	/* sorted by start */
+	ASSERT_EQ(r.a.dets[1].task, 4);
+	ASSERT_NEAR_MS(r.a.dets[0].duration_ns, 9, 0.5);
+	ASSERT_NEAR_MS(r.a.dets[1].duration_ns, 11, 0.5);
+	done(&r);
+	analyze("threshold.txt", 12 * MS, IN_ORDER, &r);
+	ASSERT_EQ(r.a.ndets, 0);
+	done(&r);
+}
+
+TEST(losses_inside_a_stall_make_it_uncertain)
+{
+	struct run r;
+
+	analyze("lost_in_stall.txt", 0, IN_ORDER, &r);
+	ASSERT_EQ(r.a.ndets, 1);
+	ASSERT_TRUE(r.a.dets[0].uncertain);
+	ASSERT_EQ(r.a.lost, 3);
+	done(&r);
+}
+
+/* Two analyses agree on everything the views and report read. */
+static void assert_same(const char *name, const struct ss_analysis *x,
+			const struct ss_analysis *y)
+{
+	if (x->ndets != y->ndets)
+		FAILF("%s: %zu detections, then %zu", name, x->ndets, y->ndets);
+	for (size_t i = 0; i < x->ndets; i++) {
+		const struct ss_detection *a = &x->dets[i], *b = &y->dets[i];
+
+		if (a->kind != b->kind || a->start_ns != b->start_ns ||
+		    a->duration_ns != b->duration_ns || a->task != b->task ||
+		    a->worker != b->worker || a->blocker_task != b->blocker_task ||
+		    a->idle_workers != b->idle_workers ||
+		    a->parked_workers != b->parked_workers || a->idle_ns != b->idle_ns ||
+		    a->sock != b->sock || a->uncertain != b->uncertain)
+			FAILF("%s: detection %zu differs", name, i);
+	}
+	if (memcmp(x->delay_ns, y->delay_ns, sizeof(x->delay_ns)) ||
+	    x->wasted_worker_ns != y->wasted_worker_ns || x->nworkers != y->nworkers ||
+	    x->lost != y->lost || x->events != y->events || x->polls != y->polls)
+		FAILF("%s: totals differ", name);
+	for (unsigned w = 0; w < x->nworkers; w++)
+		if (memcmp(x->workers[w].state_ns, y->workers[w].state_ns,
+			   sizeof(x->workers[w].state_ns)))
+			FAILF("%s: worker %u's state times differ", name, w);
+}
+
+/* Whether two records share a time (their order is then the feed's). */
+static bool has_ties(const struct mk_input *in)
+{
+	for (size_t i = 0; i < in->nrecs; i++)
+		for (size_t j = i + 1; j < in->nrecs; j++)
+			if (in->recs[i].ts == in->recs[j].ts)
+				return true;
+	return false;
+}
+
+TEST(every_golden_the_same_in_any_feed_order_and_flush_pattern)
+{
+	DIR *d = opendir(GOLDEN_DIR);
+	struct dirent *e;
+	unsigned n = 0, reversed = 0;
+
+	if (!d)
+		FAILF("%s: cannot open", GOLDEN_DIR);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		struct run base, other;
+
+		if (len < 5 || strcmp(e->d_name + len - 4, ".txt"))
+			continue;
+		analyze(e->d_name, 0, IN_ORDER, &base);
+		/* Within the reorder window (every golden fits in it), the
+		 * order records arrive in does not matter. */
+		if (!has_ties(&base.in)) {
+			analyze(e->d_name, 0, REVERSED, &other);
+			assert_same(e->d_name, &base.a, &other.a);
+			done(&other);
+			reversed++;
+		}
+		analyze(e->d_name, 0, FLUSHED, &other);
+		assert_same(e->d_name, &base.a, &other.a);
+		done(&other);
+		/* Detections sorted by start, inside the trace. */
+		for (size_t i = 0; i < base.a.ndets; i++) {
+			const struct ss_detection *x = &base.a.dets[i];
+
+			ASSERT_GE(x->start_ns, base.a.start_ns);
+			ASSERT_LE(x->start_ns + x->duration_ns, base.a.end_ns);
+			if (i)
+				ASSERT_GE(x->start_ns, base.a.dets[i - 1].start_ns);
+		}
+		done(&base);
+		n++;
+	}
+	closedir(d);
+	ASSERT_GE(n, 25);	/* the goldens were found */
+	ASSERT_GE(reversed, n / 2);
+}
