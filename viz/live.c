@@ -5,10 +5,12 @@
  * one record at a time; its callbacks feed the model (live_model.h), and
  * the model is drawn into a grid that ncurses copies to the screen.
  *
- * Owns: the terminal (ncurses, colours, keys, resizing, restoring it on
- * every way out), the loop and its pacing, the options.  Does not own:
- * the screen's layout and the lanes' cells (live_model.c), recording
- * (recorder.c), the analysis (analyze.c).
+ * Owns: the loop and its pacing, the sources (recorder or file), the
+ * options.  Beside it: the terminal (ncurses, colours, restoring it on
+ * every way out: live_term.c), the view and its keys (live_view.c), the
+ * state they share (live_int.h).  Does not own: the screen's layout and
+ * the lanes' cells (live_model.c), recording (recorder.c), the analysis
+ * (analyze.c).
  *
  * The loop, one thread, each turn (at most TURN_MS):
  *  1. the source: live, ss_recorder_poll() waits up to TURN_MS for the
@@ -56,61 +58,16 @@
 #include "recorder.h"
 #include "timeline.h"
 
-#define TURN_MS 20			/* longest wait for records or keys */
-#define FRAME_MS 100			/* screen refresh */
-#define LIVE_LAG_NS 30000000ULL		/* records may still be on their way */
-#define REPLAY_BATCH 200000		/* records fed per turn, at most */
-#define MESSAGE_NS 5000000000ULL	/* how long a message stays */
-#define LOG_SHOWN (64 * 1024)		/* log bytes printed after, at most */
-
-struct live {
-	/* options */
-	const char *file;
-	double speed;
-	bool step;
-	__u64 threshold_ns;
-	struct ss_recorder_opts ro;
-
-	/* the pipeline */
-	struct ss_live_model m;
-	struct ss_analyzer *an;
-	const struct ss_trace_meta *meta;
-	int err;			/* first analyzer error */
-	bool finished;			/* no more records will come */
-
-	/* live */
-	struct ss_recorder *rec;
-	bool target_done;
-
-	/* replay */
-	struct ss_trace_reader *rd;
-	struct ss_record next;
-	bool have_next;
-	__u64 first_ts, last_ts, clock, wall;
-
-	/* the screen */
-	struct ss_live_view v;
-	struct ss_live_grid g;
-	bool paused;
-	char status[96], message[256];
-	__u64 message_at;
-	SCREEN *scr;
-	FILE *tty_in, *tty_out;
-	int saved_fd[3], log_fd;
-	chtype attrs[SS_LA_NATTRS];
-};
+#include "live_int.h"
 
 static volatile sig_atomic_t quit_signal;
-static struct live *active;	/* for the atexit restore */
 
 static void on_signal(int sig)
 {
 	quit_signal = sig;
 }
 
-static void say(struct live *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void say(struct live *l, const char *fmt, ...)
+void live_say(struct live *l, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -186,406 +143,6 @@ static int sink_records(void *arg, const struct ss_record *recs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		feed(l, &recs[i]);
 	return l->err;
-}
-
-/* ---- the terminal ------------------------------------------------------------------ */
-
-static void restore_fds(struct live *l)
-{
-	for (int fd = 0; fd < 3; fd++) {
-		if (l->saved_fd[fd] < 0)
-			continue;
-		dup2(l->saved_fd[fd], fd);
-		close(l->saved_fd[fd]);
-		l->saved_fd[fd] = -1;
-	}
-}
-
-static void term_restore(struct live *l)
-{
-	if (l->scr) {
-		endwin();
-		delscreen(l->scr);
-		l->scr = NULL;
-	}
-	if (l->tty_out) {
-		fclose(l->tty_out);
-		l->tty_out = NULL;
-	}
-	if (l->tty_in) {
-		fclose(l->tty_in);
-		l->tty_in = NULL;
-	}
-	restore_fds(l);
-}
-
-static void restore_at_exit(void)
-{
-	if (active)
-		term_restore(active);
-}
-
-/* Points 0, 1, 2 at /dev/null and a log, keeping the originals. */
-static int redirect_fds(struct live *l)
-{
-	char path[] = "/tmp/stallscope-live-XXXXXX";
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), fd = mkstemp(path);
-
-	if (fd >= 0) {
-		close(fd);
-		fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
-		unlink(path);
-	}
-	if (null < 0 || fd < 0) {
-		int err = -errno;
-
-		if (null >= 0)
-			close(null);
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
-	for (int i = 0; i < 3; i++)
-		l->saved_fd[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
-	dup2(null, 0);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	close(null);
-	l->log_fd = fd;
-	return 0;
-}
-
-/* What went to the log, on the restored stderr (its last LOG_SHOWN bytes). */
-static void print_log(struct live *l)
-{
-	char buf[4096];
-	off_t size;
-	ssize_t n;
-
-	if (l->log_fd < 0)
-		return;
-	size = lseek(l->log_fd, 0, SEEK_END);
-	if (size > LOG_SHOWN) {
-		fprintf(stderr, "stallscope: (the first %lld bytes of output are not shown)\n",
-			(long long)(size - LOG_SHOWN));
-		lseek(l->log_fd, size - LOG_SHOWN, SEEK_SET);
-	} else {
-		lseek(l->log_fd, 0, SEEK_SET);
-	}
-	fflush(stderr);
-	while ((n = read(l->log_fd, buf, sizeof(buf))) > 0)
-		if (write(2, buf, (size_t)n) != n)
-			break;
-	close(l->log_fd);
-	l->log_fd = -1;
-}
-
-static int term_init(struct live *l)
-{
-	static const struct {
-		short fg, bg;
-		chtype extra;
-	} pairs[SS_LA_NATTRS] = {
-		[SS_LA_TEXT] = { -1, -1, 0 },
-		[SS_LA_RUNNING] = { COLOR_BLACK, COLOR_GREEN, 0 },
-		[SS_LA_SEARCHING] = { COLOR_BLACK, COLOR_YELLOW, 0 },
-		[SS_LA_DRIVER] = { COLOR_WHITE, COLOR_BLUE, A_BOLD },
-		[SS_LA_FUTEX] = { COLOR_CYAN, -1, 0 },
-		[SS_LA_IDLE] = { -1, -1, A_DIM },
-		[SS_LA_OFFCPU] = { COLOR_WHITE, COLOR_RED, A_BOLD },
-		[SS_LA_STALL] = { COLOR_RED, -1, A_BOLD },
-		[SS_LA_TITLE] = { -1, -1, A_REVERSE },
-		[SS_LA_DIM] = { -1, -1, A_DIM },
-		[SS_LA_WARN] = { COLOR_YELLOW, -1, A_BOLD },
-		[SS_LA_SELECTED] = { -1, -1, A_REVERSE | A_BOLD },
-	};
-	int in = l->saved_fd[0], out = l->saved_fd[1];
-	bool color;
-
-	l->tty_in = fdopen(fcntl(in, F_DUPFD_CLOEXEC, 3), "r");
-	l->tty_out = fdopen(fcntl(out, F_DUPFD_CLOEXEC, 3), "w");
-	if (!l->tty_in || !l->tty_out)
-		return -errno;
-	l->scr = newterm(NULL, l->tty_out, l->tty_in);
-	if (!l->scr)
-		return -ENOTTY;
-	set_term(l->scr);
-	cbreak();		/* Ctrl-C stays a signal */
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	set_escdelay(25);	/* Esc alone: not a second's wait */
-	curs_set(0);
-	color = has_colors() && !getenv("NO_COLOR");
-	if (color) {
-		start_color();
-		use_default_colors();
-	}
-	for (int i = 0; i < SS_LA_NATTRS; i++) {
-		l->attrs[i] = pairs[i].extra;
-		if (color && (pairs[i].fg >= 0 || pairs[i].bg >= 0) &&
-		    init_pair((short)(i + 1), pairs[i].fg, pairs[i].bg) == OK)
-			l->attrs[i] |= COLOR_PAIR(i + 1);
-	}
-	if (!color)
-		l->attrs[SS_LA_RUNNING] |= A_BOLD;
-	return 0;
-}
-
-/* ---- the view --------------------------------------------------------------------------- */
-
-static unsigned lane_cols(const struct live *l)
-{
-	return ss_live_lane_cols(&l->m, l->g.cols);
-}
-
-/* Where the right edge is when following: the newest known time. */
-static __u64 follow_edge(const struct live *l)
-{
-	return l->m.now ? l->m.now : 1;
-}
-
-static void view_follow(struct live *l)
-{
-	if (!l->paused)
-		l->v.right_ns = follow_edge(l);
-}
-
-static void view_scroll(struct live *l, long cols)
-{
-	__u64 d = (__u64)(cols < 0 ? -cols : cols) * l->v.col_ns;
-	__u64 lo = l->m.first_ts + l->v.col_ns, hi = follow_edge(l);
-
-	/* Back to the first record, forward to now (or as far as a
-	 * centred stall had put it). */
-	l->paused = true;
-	if (cols < 0) {
-		l->v.right_ns = l->v.right_ns > d ? l->v.right_ns - d : 0;
-		if (l->v.right_ns < lo)
-			l->v.right_ns = lo;
-	} else if (l->v.right_ns < hi) {
-		l->v.right_ns = l->v.right_ns + d < hi ? l->v.right_ns + d : hi;
-	}
-}
-
-/* Zooms, keeping the centre when paused and the right edge otherwise. */
-static void view_zoom(struct live *l, int dir)
-{
-	__u64 half = (__u64)lane_cols(l) * l->v.col_ns / 2;
-	__u64 centre = l->v.right_ns > half ? l->v.right_ns - half : 0;
-
-	l->v.col_ns = ss_live_zoom(l->v.col_ns, dir);
-	if (l->paused)
-		l->v.right_ns = centre + (__u64)lane_cols(l) * l->v.col_ns / 2;
-	view_follow(l);
-}
-
-/* Selects the next older stall (the newest first) and centres it. */
-static void view_select(struct live *l)
-{
-	const struct ss_live_det *d;
-	unsigned w = lane_cols(l);
-
-	if (!l->m.ndets) {
-		say(l, "no stalls detected yet");
-		return;
-	}
-	l->v.selected = l->v.selected + 1 >= (int)l->m.ndets ? 0 : l->v.selected + 1;
-	d = ss_live_model_det(&l->m, (size_t)l->v.selected);
-	/* The whole stall in at most three quarters of the lanes. */
-	while (d->d.duration_ns > (__u64)w * l->v.col_ns * 3 / 4 &&
-	       l->v.col_ns < SS_LIVE_COL_MAX_NS)
-		l->v.col_ns = ss_live_zoom(l->v.col_ns, 1);
-	l->paused = true;
-	l->v.right_ns = d->d.start_ns + d->d.duration_ns / 2 + (__u64)w * l->v.col_ns / 2;
-}
-
-/* Writes the window on screen to stallscope-live-N.trace. */
-static void view_write(struct live *l)
-{
-	__u64 from = ss_live_view_from(&l->m, &l->v, l->g.cols);
-	__u64 to = from + (__u64)lane_cols(l) * l->v.col_ns;
-	char path[64];
-	size_t n;
-	int err;
-
-	if (!l->meta) {
-		say(l, "nothing recorded yet");
-		return;
-	}
-	for (unsigned i = 1;; i++) {
-		snprintf(path, sizeof(path), "stallscope-live-%u.trace", i);
-		if (faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW))
-			break;
-	}
-	err = ss_live_model_write(&l->m, l->meta, from, to, path, &n);
-	if (err == -ENODATA) {
-		say(l, "w: no records kept in this window (memory keeps the last %u)", SS_LIVE_KEEP);
-		return;
-	}
-	if (err) {
-		say(l, "w: cannot write %s: %s", path, strerror(-err));
-		return;
-	}
-	say(l, "w: wrote %zu records (%.3f-%.3f s) to %s", n,
-	    (double)(from > l->m.first_ts ? from - l->m.first_ts : 0) / 1e9,
-	    (double)(to > l->m.first_ts ? to - l->m.first_ts : 0) / 1e9, path);
-}
-
-/* Returns false to quit. */
-static bool on_key(struct live *l, int ch)
-{
-	if (l->v.help) {	/* any key closes the help */
-		l->v.help = false;
-		return ch != 'q' && ch != 'Q';
-	}
-	switch (ch) {
-	case 'q':
-	case 'Q':
-		return false;
-	case ' ':
-		l->paused = !l->paused;
-		if (!l->paused)
-			l->wall = ss_mono_ns();	/* replay: no jump */
-		view_follow(l);
-		break;
-	case '+':
-	case '=':
-		view_zoom(l, -1);
-		break;
-	case '-':
-	case '_':
-		view_zoom(l, 1);
-		break;
-	case KEY_LEFT:
-	case 'h':
-		view_scroll(l, -(long)lane_cols(l) / 4 - 1);
-		break;
-	case KEY_RIGHT:
-	case 'l':
-		view_scroll(l, (long)lane_cols(l) / 4 + 1);
-		break;
-	case KEY_HOME:		/* the first record at the left edge */
-		l->paused = true;
-		l->v.right_ns = l->m.first_ts + (__u64)lane_cols(l) * l->v.col_ns;
-		break;
-	case KEY_END:
-	case 27:		/* Esc: back to following now */
-		l->v.selected = -1;
-		l->paused = false;
-		l->wall = ss_mono_ns();
-		view_follow(l);
-		break;
-	case KEY_UP:
-	case 'k':
-		if (l->v.lane_top)
-			l->v.lane_top--;
-		break;
-	case KEY_DOWN:
-	case 'j':
-		if (l->v.lane_top + 1 < l->m.nlanes)
-			l->v.lane_top++;
-		break;
-	case 's':
-		view_select(l);
-		break;
-	case 'w':
-		view_write(l);
-		break;
-	case 'n':		/* replay: one column on */
-		if (l->file && l->paused && !l->finished) {
-			l->clock += l->v.col_ns;
-			l->v.right_ns = l->clock;
-		}
-		break;
-	case '>':
-		if (l->file && l->speed < 1000)
-			l->speed *= 2;
-		break;
-	case '<':
-		if (l->file && l->speed > 0.01)
-			l->speed /= 2;
-		break;
-	case '?':
-		l->v.help = true;
-		break;
-	case KEY_RESIZE:
-		break;
-	default:
-		break;
-	}
-	return true;
-}
-
-static void status_line(struct live *l)
-{
-	const char *mode = l->paused ? "PAUSED" : "LIVE";
-
-	if (l->file) {
-		double at = (double)(l->clock > l->first_ts ? l->clock - l->first_ts : 0) / 1e9;
-		double all = (double)(l->last_ts - l->first_ts) / 1e9;
-
-		if (at > all)
-			at = all;
-		snprintf(l->status, sizeof(l->status), "%s %.3g x  %.1f/%.1f s%s",
-			 l->paused ? "PAUSED" : "REPLAY", l->speed, at, all,
-			 l->finished ? "  end of recording" : "");
-		return;
-	}
-	if (!l->target_done) {
-		snprintf(l->status, sizeof(l->status), "%s", mode);
-		return;
-	}
-	struct ss_recorder_stats st;
-
-	ss_recorder_stats(l->rec, &st);
-	if (st.exit_status >= 0 && WIFEXITED(st.exit_status))
-		snprintf(l->status, sizeof(l->status), "%starget exited (status %d)",
-			 l->paused ? "PAUSED  " : "", WEXITSTATUS(st.exit_status));
-	else if (st.exit_status >= 0 && WIFSIGNALED(st.exit_status))
-		snprintf(l->status, sizeof(l->status), "%starget killed by signal %d",
-			 l->paused ? "PAUSED  " : "", WTERMSIG(st.exit_status));
-	else
-		snprintf(l->status, sizeof(l->status), "%starget exited",
-			 l->paused ? "PAUSED  " : "");
-}
-
-static int draw(struct live *l)
-{
-	int rows, cols;
-
-	getmaxyx(stdscr, rows, cols);
-	if (rows < 1 || cols < 1)
-		return 0;
-	if (((unsigned)rows != l->g.rows || (unsigned)cols != l->g.cols) &&
-	    ss_live_grid_resize(&l->g, (unsigned)rows, (unsigned)cols))
-		return -ENOMEM;
-	if (l->an && !l->finished)
-		ss_analyzer_sync(l->an);
-	status_line(l);
-	l->v.status = l->status;
-	if (l->message[0] && ss_mono_ns() - l->message_at > MESSAGE_NS)
-		l->message[0] = '\0';
-	l->v.message = l->message[0] ? l->message : NULL;
-	if (l->v.selected >= (int)l->m.ndets)
-		l->v.selected = -1;
-	ss_live_render(&l->m, &l->v, &l->g);
-	for (unsigned r = 0; r < l->g.rows; r++) {
-		for (unsigned c = 0; c < l->g.cols; c++) {
-			const struct ss_live_cell *cell = &l->g.cells[(size_t)r * l->g.cols + c];
-			chtype a = l->attrs[cell->attr & ~SS_LA_HILITE & 0x7f];
-
-			if (cell->attr & SS_LA_HILITE)
-				a |= A_UNDERLINE | A_BOLD;
-			/* The bottom right cell would scroll some terminals. */
-			if (r + 1 == l->g.rows && c + 1 == l->g.cols)
-				break;
-			mvaddch((int)r, (int)c, (chtype)(unsigned char)cell->ch | a);
-		}
-	}
-	refresh();
-	return 0;
 }
 
 /* ---- the sources ------------------------------------------------------------------------ */
@@ -685,7 +242,7 @@ static int replay_open(struct live *l, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", ss_trace_error(r)[0] ? ss_trace_error(r) :
 			 strerror(-ret));
 	else if (ss_trace_partial(r))
-		say(l, "%s", ss_trace_partial(r));
+		live_say(l, "%s", ss_trace_partial(r));
 	ss_trace_close(r);
 	if (ret < 0)
 		return ret;
@@ -848,13 +405,12 @@ int ss_cmd_live(int argc, char **argv)
 		live_free(&l);
 		return 2;
 	}
-	if (redirect_fds(&l)) {
+	if (live_redirect_fds(&l)) {
 		fprintf(stderr, "stallscope: live: cannot redirect output: %s\n", strerror(errno));
 		live_free(&l);
 		return 1;
 	}
-	active = &l;
-	atexit(restore_at_exit);
+	live_restore_at_exit(&l);
 	if (!l.file) {
 		l.ro.cmd_name = "live";
 		l.ro.on_start = sink_start;
@@ -865,8 +421,8 @@ int ss_cmd_live(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((e = term_init(&l))) {
-		term_restore(&l);
+	if ((e = live_term_init(&l))) {
+		live_term_restore(&l);
 		fprintf(stderr, "stallscope: live: cannot use this terminal (TERM=%s): %s\n",
 			getenv("TERM") ? getenv("TERM") : "", strerror(-e));
 		ret = 1;
@@ -881,7 +437,7 @@ int ss_cmd_live(int argc, char **argv)
 
 		e = l.file ? replay_turn(&l) : live_turn(&l);
 		if (e < 0) {
-			term_restore(&l);
+			live_term_restore(&l);
 			if (l.file)
 				fprintf(stderr, "stallscope: %s: %s\n", l.file,
 					ss_trace_error(l.rd)[0] ? ss_trace_error(l.rd) : strerror(-e));
@@ -891,13 +447,13 @@ int ss_cmd_live(int argc, char **argv)
 			goto out;
 		}
 		while (running && (ch = getch()) != ERR) {
-			running = on_key(&l, ch);
+			running = live_on_key(&l, ch);
 			dirty = true;
 		}
-		view_follow(&l);
+		live_view_follow(&l);
 		if (running && (dirty || ss_mono_ns() - last_draw >= FRAME_MS * 1000000ULL)) {
-			if ((e = draw(&l)) < 0) {
-				term_restore(&l);
+			if ((e = live_draw(&l)) < 0) {
+				live_term_restore(&l);
 				fprintf(stderr, "stallscope: live: %s\n", strerror(-e));
 				ret = 1;
 				goto out;
@@ -905,13 +461,13 @@ int ss_cmd_live(int argc, char **argv)
 			last_draw = ss_mono_ns();
 		}
 	}
-	term_restore(&l);
+	live_term_restore(&l);
 out:
 	if (l.rec && !l.target_done)
 		ss_recorder_stop(l.rec);	/* a started command is terminated */
-	restore_fds(&l);
-	print_log(&l);
-	active = NULL;
+	live_restore_fds(&l);
+	live_print_log(&l);
+	live_restore_at_exit(NULL);
 	if (!ret && l.rec) {
 		struct ss_recorder_stats st;
 
