@@ -169,6 +169,14 @@ unsigned ss_live_lane_cols(const struct ss_live_model *m, unsigned cols);
 /* The window's left edge for a view drawn cols wide. */
 __u64 ss_live_view_from(const struct ss_live_model *m,
 			const struct ss_live_view *v, unsigned cols);
+/* The lanes: how many, worker i's label ("w3 wsrt-w3"), and the columns
+ * the labels take. */
+unsigned ss_live_nlanes_of(const struct ss_live_model *m);
+void ss_live_lane_label(const struct ss_live_model *m, unsigned i, char *buf,
+			size_t len);
+int ss_live_label_width(const struct ss_live_model *m);
+
+/* live_render.c */
 
 int ss_live_grid_resize(struct ss_live_grid *g, unsigned rows, unsigned cols);
 void ss_live_grid_free(struct ss_live_grid *g);
