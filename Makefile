@@ -130,7 +130,7 @@ $(VMLINUX): | deps
 	$(Q)mkdir -p $(@D)
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(BPF_OBJ): bpf/stallscope.bpf.c bpf/record.h bpf/usdt_spec.h bpf/usdt_arg.bpf.h $(VMLINUX)
+$(BPF_OBJ): bpf/stallscope.bpf.c $(wildcard bpf/*.bpf.h) bpf/record.h bpf/ring.h bpf/usdt_spec.h $(VMLINUX)
 	$(call msg,BPF,$@)
 	$(Q)clang $(BPF_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -c $< -o $@
 	$(Q)llvm-strip -g $@
