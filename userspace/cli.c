@@ -55,3 +55,9 @@ void ss_json_string(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
+
+void ss_print_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "stallscope: %s\n", msg);
+}

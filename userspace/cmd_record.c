@@ -198,9 +198,11 @@ int ss_cmd_record(int argc, char **argv)
 				      .on_start = file_start, .on_records = file_records,
 				      .on_block_begin = file_block_begin,
 				      .on_block_end = file_block_end,
+				      .on_warning = ss_print_warning,
 				      .arg = &c };
 	struct ss_recorder *r = NULL;
 	struct ss_recorder_stats st;
+	char msg[512];
 	__u32 stop_reason = 0;
 	int err, ret = 1;
 
@@ -219,8 +221,10 @@ int ss_cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (ss_prereq_prepare("record"))
 		return 2;
-	if (ss_recorder_open(&o, &r))
+	if (ss_recorder_open(&o, &r, msg, sizeof(msg))) {
+		fprintf(stderr, "stallscope: %s\n", msg);
 		goto out;
+	}
 	/* A running process: say when its events start to count. */
 	if (o.pid) {
 		if (c.duration_s > 0)
@@ -243,6 +247,8 @@ int ss_cmd_record(int argc, char **argv)
 			flushed = ss_mono_ns();
 		}
 		if (err < 0) {
+			if (*ss_recorder_error(r))
+				fprintf(stderr, "stallscope: %s\n", ss_recorder_error(r));
 			stop_reason = SS_STOP_ERROR;
 			break;
 		}

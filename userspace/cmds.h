@@ -28,5 +28,8 @@ bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns);
 bool ss_parse_pid(const char *opt, const char *s, pid_t *pid);
 /* s as a JSON string, quotes included. */
 void ss_json_string(FILE *f, const char *s);
+/* A library's warning (the recorder's on_warning): "stallscope: MSG" on
+ * stderr. */
+void ss_print_warning(void *arg, const char *msg);
 
 #endif

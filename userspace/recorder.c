@@ -143,12 +143,39 @@ bool rec_go_real_time(bool on)
 					      SCHED_RESET_ON_FORK, &sp);
 }
 
+void rec_error(struct ss_recorder *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+}
+
+void rec_warn(struct ss_recorder *r, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!r->o.on_warning)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->o.on_warning(r->o.arg, msg);
+}
+
+const char *ss_recorder_error(const struct ss_recorder *r)
+{
+	return r->msg;
+}
+
 /* The machine's side (privileges, BTF, lockdown) is prereq.c's, checked by
  * the commands before they open a recorder. */
-static int check_environment(const struct ss_recorder_opts *o)
+static int check_environment(struct ss_recorder *r, const struct ss_recorder_opts *o)
 {
 	if (o->pid && kill(o->pid, 0) && errno == ESRCH) {
-		fprintf(stderr, "stallscope: no process with pid %d\n", (int)o->pid);
+		rec_error(r, "no process with pid %d", (int)o->pid);
 		return -ESRCH;
 	}
 	return 0;
@@ -181,14 +208,18 @@ static void rec_warm_ring(struct ss_recorder *r)
 	}
 }
 
-int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
+int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
+		     char *errbuf, size_t errlen)
 {
 	struct ss_recorder *r = calloc(1, sizeof(*r));
 	int err;
 
 	*out = NULL;
-	if (!r)
+	if (!r) {
+		if (errlen)
+			snprintf(errbuf, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	r->o = *o;
 	if (!r->o.cmd_name)
 		r->o.cmd_name = "record";
@@ -196,7 +227,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 		r->o.ring_bytes = DEFAULT_RING_BYTES;
 	r->t = (struct ss_target){ .pidfd = -1, .go_fd = -1, .exec_fd = -1,
 				   .exit_status = -1 };
-	if ((err = check_environment(o)))
+	if ((err = check_environment(r, o)))
 		goto fail;
 	verbose_libbpf = o->verbose;
 	libbpf_set_print(libbpf_print);
@@ -204,25 +235,25 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	if (o->cmd) {
 		r->exe = ss_find_in_path(o->cmd[0]);
 		if (!r->exe) {
-			fprintf(stderr, "stallscope: %s: command not found\n", o->cmd[0]);
+			rec_error(r, "%s: command not found", o->cmd[0]);
 			err = -ENOENT;
 			goto fail;
 		}
 		if ((err = ss_target_start(&r->t, o->cmd, !o->no_preload))) {
-			fprintf(stderr, "stallscope: cannot start %s: %s\n", o->cmd[0], strerror(-err));
+			rec_error(r, "cannot start %s: %s", o->cmd[0], strerror(-err));
 			goto fail;
 		}
 	} else {
 		char link[64], buf[PATH_MAX];
 		if ((err = ss_target_attach(&r->t, o->pid))) {
-			fprintf(stderr, "stallscope: no process with pid %d\n", (int)o->pid);
+			rec_error(r, "no process with pid %d", (int)o->pid);
 			goto fail;
 		}
 		snprintf(link, sizeof(link), "/proc/%d/exe", (int)o->pid);
 		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
 		if (n <= 0) {
 			err = -errno;
-			fprintf(stderr, "stallscope: cannot read %s: %s\n", link, strerror(errno));
+			rec_error(r, "cannot read %s: %s", link, strerror(errno));
 			goto fail;
 		}
 		buf[n] = '\0';
@@ -234,7 +265,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	r->skel = stallscope_bpf__open();
 	if (!r->skel || r->ncpus <= 0 || !r->lost_seen) {
 		err = -errno;
-		fprintf(stderr, "stallscope: cannot open the BPF programs: %s\n", strerror(errno));
+		rec_error(r, "cannot open the BPF programs: %s", strerror(errno));
 		goto fail;
 	}
 	r->skel->rodata->targ_tgid = (__u32)r->t.pid;
@@ -251,7 +282,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_retire,
 					      SS_BPF_TRACE_UPROBE_MULTI);
 	if ((err = stallscope_bpf__load(r->skel))) {
-		fprintf(stderr, "stallscope: cannot load the BPF programs: %s\n", strerror(-err));
+		rec_error(r, "cannot load the BPF programs: %s", strerror(-err));
 		goto fail;
 	}
 	if (!r->t.started)
@@ -259,7 +290,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	/* Before the probes: the rings' slots from before now are not ours. */
 	if ((err = ss_ringrec_new(&r->rr, rec_emit_ring_record,
 				  r->o.on_block_begin ? &rec_ring_blocks : NULL, r))) {
-		fprintf(stderr, "stallscope: %s\n", strerror(-err));
+		rec_error(r, "%s", strerror(-err));
 		goto fail;
 	}
 	/* The probes first: attaching can wait behind other tracers' uprobe
@@ -274,18 +305,18 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 		rec_scan_rings(r);
 		r->pull = bpf_program__attach_iter(r->skel->progs.handle_ring_pull, &io);
 		if (!r->pull)
-			fprintf(stderr, "stallscope: cannot attach the rings' pull: %s: "
-					"busy threads show up only when they sleep\n",
+			rec_warn(r, "cannot attach the rings' pull: %s: "
+					"busy threads show up only when they sleep",
 				strerror(errno));
 	}
 	if ((err = stallscope_bpf__attach(r->skel))) {
-		fprintf(stderr, "stallscope: cannot attach the BPF programs: %s\n", strerror(-err));
+		rec_error(r, "cannot attach the BPF programs: %s", strerror(-err));
 		goto fail;
 	}
 	r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), rec_on_event, r, NULL);
 	if (!r->rb) {
 		err = -errno;
-		fprintf(stderr, "stallscope: cannot open the ring buffer: %s\n", strerror(errno));
+		rec_error(r, "cannot open the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
 
@@ -297,7 +328,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	if (r->t.started) {
 		/* Step 3: go, and learn whether the exec worked. */
 		if ((err = ss_target_release(&r->t))) {
-			fprintf(stderr, "stallscope: cannot run %s: %s\n", o->cmd[0],
+			rec_error(r, "cannot run %s: %s", o->cmd[0],
 				strerror(-err));
 			goto fail;
 		}
@@ -323,6 +354,8 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out)
 	*out = r;
 	return 0;
 fail:
+	if (errlen)
+		snprintf(errbuf, errlen, "%s", r->msg[0] ? r->msg : strerror(err < 0 ? -err : EINVAL));
 	ss_recorder_free(r);
 	return err < 0 ? err : -EINVAL;
 }
@@ -367,6 +400,8 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	int err;
 	__u64 now = ss_mono_ns();
 
+	r->msg[0] = '\0';
+
 	/* Wait no longer than the next pull is due, and not at all while
 	 * the last consume left records behind. */
 	if (r->more || r->last_pull + PULL_NS <= now)
@@ -389,7 +424,7 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 		r->last_pull = now;
 	}
 	if (err < 0 && err != -EINTR) {
-		fprintf(stderr, "stallscope: reading the ring buffer: %s\n", strerror(-err));
+		rec_error(r, "reading the ring buffer: %s", strerror(-err));
 		return err;
 	}
 	if (now - r->last_lost >= LOST_CHECK_NS) {

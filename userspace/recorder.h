@@ -19,8 +19,12 @@
  * on_records after on_start, in ring order (near time order; per-CPU
  * streams interleave).
  *
- * Like the commands, it prints one line per failure on stderr ("stallscope:
- * cannot attach ..."); functions return 0 or -errno.
+ * It never prints (but libbpf's own messages with verbose): functions
+ * return 0 or -errno, and what went wrong is one line, without the
+ * "stallscope: " a command puts before it — in ss_recorder_open()'s err
+ * buffer, or ss_recorder_error() after poll or stop.  What it records
+ * without (a probe it cannot attach, no shim, no rings' pull) goes to the
+ * on_warning callback, one line each.
  */
 #ifndef STALLSCOPE_RECORDER_H
 #define STALLSCOPE_RECORDER_H
@@ -42,6 +46,9 @@ typedef struct ss_ring_slot *(*ss_recorder_block_begin_fn)(
 	void *arg, const struct ss_ring_chunk *hdr, __u32 n);
 typedef int (*ss_recorder_block_end_fn)(void *arg, __u32 used);
 
+/* A warning: recording goes on without something (one line, no "\n"). */
+typedef void (*ss_recorder_warn_fn)(void *arg, const char *msg);
+
 struct ss_recorder_opts {
 	const char *cmd_name;	/* "record", "live": for messages */
 	pid_t pid;		/* -p PID, or */
@@ -55,6 +62,7 @@ struct ss_recorder_opts {
 	/* Both NULL: ring events as records too. */
 	ss_recorder_block_begin_fn on_block_begin;
 	ss_recorder_block_end_fn on_block_end;
+	ss_recorder_warn_fn on_warning;	/* NULL: warnings are dropped */
 	void *arg;
 };
 
@@ -67,10 +75,15 @@ struct ss_recorder_stats {
 
 struct ss_recorder;
 
-int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out);
+/* On failure: -errno, and err (errlen bytes) says what. */
+int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
+		     char *err, size_t errlen);
 /* 0: recording; 1: the target has exited (call ss_recorder_stop); < 0: an
- * error (reading the ring, or the sink's), already printed if ours. */
+ * error: reading the ring (ss_recorder_error() says what), or the sink's
+ * (ss_recorder_error() is "": the sink knows). */
 int ss_recorder_poll(struct ss_recorder *r, int timeout_ms);
+/* The last failure of poll or stop, "" if none was the recorder's. */
+const char *ss_recorder_error(const struct ss_recorder *r);
 /* Drains, accounts lost events, delivers the header if it was not yet
  * (0 or the sink's error), and stops a command we started. */
 int ss_recorder_stop(struct ss_recorder *r);

@@ -149,7 +149,7 @@ static unsigned attach_probes(struct ss_recorder *r, struct bpf_program *prog,
 
 	if ((err = ss_usdt_notes_read(path, &notes))) {
 		if (r->o.verbose)
-			fprintf(stderr, "stallscope: no usdt probes read from %s: %s\n",
+			rec_warn(r, "no usdt probes read from %s: %s",
 				path, notes.error);
 		goto out;
 	}
@@ -157,7 +157,7 @@ static unsigned attach_probes(struct ss_recorder *r, struct bpf_program *prog,
 	ref_ctrs = calloc(notes.n + 1, sizeof(*ref_ctrs));
 	cookies = calloc(notes.n + 1, sizeof(*cookies));
 	if (!offsets || !ref_ctrs || !cookies) {
-		fprintf(stderr, "stallscope: cannot attach the usdt probes of %s: %s\n",
+		rec_warn(r, "cannot attach the usdt probes of %s: %s",
 			path, strerror(ENOMEM));
 		goto out;
 	}
@@ -171,19 +171,19 @@ static unsigned attach_probes(struct ss_recorder *r, struct bpf_program *prog,
 			continue;
 		if (!(def = probe_def_find(defs, n, p->name))) {
 			if (r->o.verbose)
-				fprintf(stderr, "stallscope: usdt %s:%s in %s is not one this stallscope records\n",
+				rec_warn(r, "usdt %s:%s in %s is not one this stallscope records",
 					provider, p->name, path);
 			continue;
 		}
 		if (p->err) {
-			fprintf(stderr, "stallscope: skipping usdt %s:%s at %s+0x%llx: %s\n",
+			rec_warn(r, "skipping usdt %s:%s at %s+0x%llx: %s",
 				provider, p->name, path, (unsigned long long)p->offset, p->why);
 			continue;
 		}
 		spec = p->spec;
 		spec.cookie = def->type;
 		if ((err = spec_id(r, &spec, &id))) {
-			fprintf(stderr, "stallscope: skipping usdt %s:%s at %s+0x%llx: no room for its spec: %s\n",
+			rec_warn(r, "skipping usdt %s:%s at %s+0x%llx: no room for its spec: %s",
 				provider, p->name, path, (unsigned long long)p->offset,
 				strerror(-err));
 			continue;
@@ -199,11 +199,11 @@ static unsigned attach_probes(struct ss_recorder *r, struct bpf_program *prog,
 				    r->t.pid, offsets, semaphores ? ref_ctrs : NULL,
 				    cookies, cnt);
 	if (fd < 0) {
-		fprintf(stderr, "stallscope: cannot attach usdt %s probes in %s: %s\n",
+		rec_warn(r, "cannot attach usdt %s probes in %s: %s",
 			provider, path, strerror(-fd));
 		cnt = 0;
 	} else if (add_link(r, fd)) {
-		fprintf(stderr, "stallscope: cannot attach usdt %s probes in %s: %s\n",
+		rec_warn(r, "cannot attach usdt %s probes in %s: %s",
 			provider, path, strerror(ENOMEM));
 		close(fd);
 		cnt = 0;
@@ -332,19 +332,19 @@ void rec_attach_usdt(struct ss_recorder *r, const char *exe)
 		 * file, so they are in place before the target maps it. */
 		shim = ss_shim_path();
 		if (!shim)
-			fprintf(stderr,
-				"stallscope: no preload shim next to this binary (../lib/" SS_SHIM_NAME
-				"): recording without it\n");
+			rec_warn(r,
+				"no preload shim next to this binary (../lib/" SS_SHIM_NAME
+				"): recording without it");
 		else if (!(nshim = attach_shim(r, prog, shim)))
-			fprintf(stderr,
-				"stallscope: %s has no stallscope probes: recording without them\n",
+			rec_warn(r,
+				"%s has no stallscope probes: recording without them",
 				shim);
 		free(shim);
 	}
 	r->runtime_probes = n > 0;
 	if (!n)
-		fprintf(stderr,
-			"stallscope: %s has no wsrt probes: recording %s only\n",
+		rec_warn(r,
+			"%s has no wsrt probes: recording %s only",
 			exe, nshim ? "the preload shim's and the kernel's events" :
 				     "kernel events");
 }

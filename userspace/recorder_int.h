@@ -62,6 +62,7 @@ struct ss_recorder {
 	__u64 *lost_seen;		/* per CPU */
 	int ncpus;
 	int err;			/* first sink error */
+	char msg[512];			/* the last failure (recorder.h) */
 	__u64 start_ns, start_real_ns, exec_ns, last_lost;
 	struct ss_trace_meta meta;
 	bool own_argv;			/* meta.argv is ours (-p) */
@@ -84,6 +85,11 @@ struct ss_recorder {
 /* ---- events (recorder_events.c) ---- */
 void rec_emit(struct ss_recorder *r, const struct ss_record *rec);
 void rec_emit_ring_record(void *arg, const struct ss_record *rec);
+/* recorder.c: a failure into r->msg; a warning to on_warning. */
+void rec_error(struct ss_recorder *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void rec_warn(struct ss_recorder *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 int rec_on_event_record(struct ss_recorder *r, void *data, size_t size);
 int rec_on_event(void *ctx, void *data, size_t size);
 void rec_pull_rings(struct ss_recorder *r);

@@ -415,8 +415,10 @@ int ss_cmd_live(int argc, char **argv)
 		l.ro.cmd_name = "live";
 		l.ro.on_start = sink_start;
 		l.ro.on_records = sink_records;
+		l.ro.on_warning = ss_print_warning;	/* into the log */
 		l.ro.arg = &l;
-		if (ss_recorder_open(&l.ro, &l.rec)) {
+		if (ss_recorder_open(&l.ro, &l.rec, err, sizeof(err))) {
+			fprintf(stderr, "stallscope: %s\n", err);	/* the log */
 			ret = 1;
 			goto out;
 		}
@@ -441,6 +443,8 @@ int ss_cmd_live(int argc, char **argv)
 			if (l.file)
 				fprintf(stderr, "stallscope: %s: %s\n", l.file,
 					ss_trace_error(l.rd)[0] ? ss_trace_error(l.rd) : strerror(-e));
+			else if (*ss_recorder_error(l.rec))
+				fprintf(stderr, "stallscope: %s\n", ss_recorder_error(l.rec));
 			else
 				fprintf(stderr, "stallscope: live: %s\n", strerror(-e));
 			ret = l.file ? 2 : 1;
