@@ -216,6 +216,11 @@ $(BUILD)/tests/test_ring: tests/unit/test_ring.c $(LIBCORE) tests/harness.c test
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iruntime -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LIBWSRT) $(LDFLAGS) -o $@
 
+$(BUILD)/tests/test_lanes: tests/unit/test_lanes.c $(LIBCORE) tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -o $@
+
 $(BUILD)/tests/test_ringrec: tests/unit/test_ringrec.c $(LIBCORE) tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)

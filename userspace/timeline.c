@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "lanes.h"
 #include "timeline.h"
 #include "present.h"
 
@@ -40,89 +41,29 @@
 #define LABEL_GAP 10		/* columns between time labels, at least */
 
 
-/* Who wins a tie for a bucket: what the runtime did over why it waited. */
-static const enum ss_wstate tie_order[SS_W_NSTATES] = {
-	SS_W_RUNNING, SS_W_SEARCHING, SS_W_PARKED_DRIVER, SS_W_PARKED_FUTEX,
-	SS_W_OFFCPU, SS_W_IDLE, SS_W_EXITED, SS_W_UNKNOWN,
-};
-
 /* One worker's lane: finished buckets as characters, the current one as
  * time per state. */
 struct lane {
 	enum ss_wstate state;	/* since `since` */
 	__u64 since;
-	long cur;		/* the bucket in acc, -1 none */
-	__u64 acc[SS_W_NSTATES];
-	char *cells;		/* width characters */
+	struct ss_lane_fold fold;
+	enum ss_wstate *cells;	/* width columns */
 };
 
 struct window {
 	__u64 first, last;	/* the trace's first and last record */
-	__u64 from, to;		/* the window, absolute ns, from < to */
-	unsigned width;
+	struct ss_lane_window lw; /* the window, absolute ns, and its columns */
 	struct lane *lanes[SS_MAX_WORKERS];
 	unsigned nlanes;	/* highest worker seen + 1 */
 	int err;		/* -ENOMEM from the callback */
 };
 
-/* ---- buckets ----------------------------------------------------------------- */
-
-/* Bucket b holds the t with b <= (t - from) * width / (to - from) < b + 1. */
-static unsigned bucket_of(const struct window *w, __u64 t)
-{
-	unsigned __int128 x = (unsigned __int128)(t - w->from) * w->width;
-
-	return (unsigned)(x / (w->to - w->from));
-}
-
-/* The first t of bucket b + 1: from + ceil((b + 1) * range / width). */
-static __u64 bucket_end(const struct window *w, unsigned b)
-{
-	unsigned __int128 x = (unsigned __int128)(b + 1) * (w->to - w->from);
-
-	return w->from + (__u64)((x + w->width - 1) / w->width);
-}
-
-/* The current bucket becomes the character of its longest state. */
-static void lane_flush(struct lane *l)
-{
-	enum ss_wstate best = SS_W_UNKNOWN;
-	__u64 most = 0;
-
-	if (l->cur < 0)
-		return;
-	for (unsigned i = 0; i < SS_W_NSTATES; i++) {
-		enum ss_wstate s = tie_order[i];
-
-		if (l->acc[s] > most) {
-			most = l->acc[s];
-			best = s;
-		}
-	}
-	l->cells[l->cur] = ss_wstate_glyph(best);
-	memset(l->acc, 0, sizeof(l->acc));
-	l->cur = -1;
-}
+/* ---- lanes ------------------------------------------------------------------- */
 
 /* Credits l's state with the time from l->since to ts, inside the window. */
 static void lane_advance(const struct window *w, struct lane *l, __u64 ts)
 {
-	__u64 t = l->since > w->from ? l->since : w->from;
-	__u64 end = ts < w->to ? ts : w->to;
-
-	while (t < end) {
-		unsigned b = bucket_of(w, t);
-		__u64 be = bucket_end(w, b);
-
-		if (be > end)
-			be = end;
-		if ((long)b != l->cur) {
-			lane_flush(l);
-			l->cur = b;
-		}
-		l->acc[l->state] += be - t;
-		t = be;
-	}
+	ss_lane_fold_add(&w->lw, &l->fold, l->state, l->since, ts, l->cells);
 	if (ts > l->since)
 		l->since = ts;
 }
@@ -134,14 +75,13 @@ static struct lane *lane_get(struct window *w, unsigned worker)
 	if (l)
 		return l;
 	l = calloc(1, sizeof(*l));
-	if (!l || !(l->cells = malloc(w->width))) {
+	if (!l || !(l->cells = calloc(w->lw.width, sizeof(*l->cells)))) {
 		free(l);
 		return NULL;
 	}
-	memset(l->cells, ' ', w->width);
-	l->state = SS_W_UNKNOWN;
-	l->since = w->from;
-	l->cur = -1;
+	l->state = SS_W_UNKNOWN;	/* and every cell */
+	l->since = w->lw.from;
+	ss_lane_fold_init(&l->fold);
 	w->lanes[worker] = l;
 	if (worker >= w->nlanes)
 		w->nlanes = worker + 1;
@@ -229,22 +169,11 @@ void ss_timeline_det_label(const struct ss_detection *d, char *buf, size_t len)
  * columns apart; *decimals: the digits its ms labels need. */
 static __u64 axis_step(const struct window *w, int *decimals)
 {
-	__u64 want = (w->to - w->from) * LABEL_GAP / w->width + 1;
-	__u64 pow = 1;
-	int exp = 0;
+	int k;
+	__u64 step = ss_step_125((w->lw.to - w->lw.from) * LABEL_GAP / w->lw.width + 1, &k);
 
-	for (;;) {
-		static const unsigned mult[] = { 1, 2, 5 };
-
-		for (unsigned i = 0; i < 3; i++) {
-			if (pow * mult[i] >= want) {
-				*decimals = exp >= 6 ? 0 : 6 - exp;
-				return pow * mult[i];
-			}
-		}
-		pow *= 10;
-		exp++;
-	}
+	*decimals = k >= 6 ? 0 : 6 - k;
+	return step;
 }
 
 /* Time labels (ms since the first record) over a ruler with a '+' at
@@ -254,19 +183,19 @@ static void draw_axis(FILE *out, const struct window *w, int pad)
 {
 	int decimals, col = 0;	/* characters printed after the border */
 	__u64 step = axis_step(w, &decimals);
-	__u64 rel_from = w->from - w->first, rel_to = w->to - w->first;
+	__u64 rel_from = w->lw.from - w->first, rel_to = w->lw.to - w->first;
 	char ruler[SS_TIMELINE_WIDTH_MAX + 1];
 
-	memset(ruler, '-', w->width);
-	ruler[w->width] = '\0';
+	memset(ruler, '-', w->lw.width);
+	ruler[w->lw.width] = '\0';
 	fprintf(out, "%*s  ", pad, "time (ms)");
 	for (__u64 t = (rel_from + step - 1) / step * step; t < rel_to; t += step) {
-		unsigned b = bucket_of(w, w->first + t);
+		unsigned b = ss_lane_col(&w->lw, w->first + t);
 		char label[32];
 		int n = snprintf(label, sizeof(label), "%.*f", decimals,
 				 (double)t / 1e6);
 
-		if ((col && (int)b <= col) || b + (unsigned)n > w->width + 8)
+		if ((col && (int)b <= col) || b + (unsigned)n > w->lw.width + 8)
 			continue;
 		fprintf(out, "%*s%s", (int)b - col, "", label);
 		col = (int)b + n;
@@ -285,18 +214,18 @@ static const char *worker_comm(const struct ss_analysis *a, unsigned i)
 static void draw_marker(FILE *out, const struct window *w, int pad,
 			const struct ss_detection *d, char *line)
 {
-	__u64 s = d->start_ns > w->from ? d->start_ns : w->from;
+	__u64 s = d->start_ns > w->lw.from ? d->start_ns : w->lw.from;
 	__u64 e = d->start_ns + d->duration_ns;
 	unsigned b0, b1;
 	char label[256];
 
-	if (e > w->to)
-		e = w->to;
-	b0 = bucket_of(w, s);
-	b1 = e > s ? bucket_of(w, e - 1) : b0;
-	memset(line, ' ', w->width);
+	if (e > w->lw.to)
+		e = w->lw.to;
+	b0 = ss_lane_col(&w->lw, s);
+	b1 = e > s ? ss_lane_col(&w->lw, e - 1) : b0;
+	memset(line, ' ', w->lw.width);
 	memset(line + b0, '^', b1 - b0 + 1);
-	line[w->width] = '\0';
+	line[w->lw.width] = '\0';
 	ss_timeline_det_label(d, label, sizeof(label));
 	fprintf(out, "%*s  %s  %s\n", pad, "", line, label);
 }
@@ -312,7 +241,7 @@ static void draw(FILE *out, const char *path, const struct window *w,
 
 	if (nlanes > SS_MAX_WORKERS)
 		nlanes = SS_MAX_WORKERS;
-	ss_fmt_dur(col, sizeof(col), (w->to - w->from) / w->width);
+	ss_fmt_dur(col, sizeof(col), (w->lw.to - w->lw.from) / w->lw.width);
 	fprintf(out, "%s: %s, pid %u, %u worker%s, %.1f ms, %llu events, %llu lost%s\n",
 		path, comm[0] ? comm : "?", pid, a->nworkers,
 		a->nworkers == 1 ? "" : "s", (double)(w->last - w->first) / 1e6,
@@ -323,8 +252,8 @@ static void draw(FILE *out, const char *path, const struct window *w,
 	if (dec < 1)
 		dec = 1;
 	fprintf(out, "window %.*f-%.*f ms, one column = %s\n",
-		dec, (double)(w->from - w->first) / 1e6,
-		dec, (double)(w->to - w->first) / 1e6, col);
+		dec, (double)(w->lw.from - w->first) / 1e6,
+		dec, (double)(w->lw.to - w->first) / 1e6, col);
 	if (a->lost)
 		fprintf(out, "warning: %llu events lost: lanes and detections may be wrong where they were\n",
 			(unsigned long long)a->lost);
@@ -340,10 +269,12 @@ static void draw(FILE *out, const char *path, const struct window *w,
 		const struct lane *l = w->lanes[i];
 
 		snprintf(label, sizeof(label), "w%u %.16s", i, worker_comm(a, i));
-		if (l)
-			fprintf(out, "%-*s |%.*s|\n", pad, label, (int)w->width, l->cells);
-		else
-			fprintf(out, "%-*s |%*s|\n", pad, label, (int)w->width, "");
+		if (l) {
+			for (unsigned c = 0; c < w->lw.width; c++)
+				line[c] = ss_wstate_glyph(l->cells[c]);
+			fprintf(out, "%-*s |%.*s|\n", pad, label, (int)w->lw.width, line);
+		} else
+			fprintf(out, "%-*s |%*s|\n", pad, label, (int)w->lw.width, "");
 	}
 
 	if (!nlanes)
@@ -353,7 +284,7 @@ static void draw(FILE *out, const char *path, const struct window *w,
 
 		if ((unsigned)d->kind < SS_DET_NKINDS)
 			counts[d->kind]++;
-		if (d->start_ns >= w->to || d->start_ns + d->duration_ns <= w->from) {
+		if (d->start_ns >= w->lw.to || d->start_ns + d->duration_ns <= w->lw.from) {
 			outside++;
 			continue;
 		}
@@ -390,7 +321,7 @@ int ss_timeline_render(FILE *out, const char *path,
 		       const struct ss_timeline_opts *o, struct ss_analysis *a,
 		       char *err, size_t errlen)
 {
-	struct window w = { .width = o->width ? o->width : SS_TIMELINE_WIDTH };
+	struct window w = { .lw.width = o->width ? o->width : SS_TIMELINE_WIDTH };
 	struct ss_analysis local, *an = a ? a : &local;
 	struct ss_trace_reader *r = NULL;
 	char comm[sizeof(((struct ss_trace_meta *)0)->comm)] = "";
@@ -398,7 +329,7 @@ int ss_timeline_render(FILE *out, const char *path,
 	int ret;
 
 	memset(an, 0, sizeof(*an));
-	if (w.width > SS_TIMELINE_WIDTH_MAX || (o->to_ns && o->from_ns >= o->to_ns)) {
+	if (w.lw.width > SS_TIMELINE_WIDTH_MAX || (o->to_ns && o->from_ns >= o->to_ns)) {
 		snprintf(err, errlen, "bad window or width");
 		return -EINVAL;
 	}
@@ -410,10 +341,10 @@ int ss_timeline_render(FILE *out, const char *path,
 			 (double)o->from_ns / 1e6, (double)(w.last - w.first) / 1e6);
 		return -ERANGE;
 	}
-	w.from = w.first + o->from_ns;
-	w.to = o->to_ns ? w.first + o->to_ns : w.last;
-	if (w.to < w.from + w.width)	/* at least a nanosecond a column */
-		w.to = w.from + w.width;
+	w.lw.from = w.first + o->from_ns;
+	w.lw.to = o->to_ns ? w.first + o->to_ns : w.last;
+	if (w.lw.to < w.lw.from + w.lw.width)	/* at least a nanosecond a column */
+		w.lw.to = w.lw.from + w.lw.width;
 
 	ret = ss_trace_open(path, &r);
 	if (!r) {
@@ -441,7 +372,7 @@ int ss_timeline_render(FILE *out, const char *path,
 			if (!w.lanes[i])
 				continue;
 			lane_advance(&w, w.lanes[i], w.last);
-			lane_flush(w.lanes[i]);
+			ss_lane_fold_close(&w.lanes[i]->fold, w.lanes[i]->cells);
 		}
 		draw(out, path, &w, an, comm, pid,
 		     o->threshold_ns ? o->threshold_ns : DEFAULT_THRESHOLD_NS);

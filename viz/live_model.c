@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lanes.h"
 #include "live_model.h"
 #include "present.h"
 
@@ -28,13 +29,6 @@ static const enum ss_live_attr state_attrs[SS_W_NSTATES] = {
 	[SS_W_IDLE] = SS_LA_IDLE,
 	[SS_W_OFFCPU] = SS_LA_OFFCPU,
 	[SS_W_EXITED] = SS_LA_TEXT,
-};
-
-/* Who wins a tie for a column: what the runtime did over why it waited
- * (timeline.c's order). */
-static const enum ss_wstate tie_order[SS_W_NSTATES] = {
-	SS_W_RUNNING, SS_W_SEARCHING, SS_W_PARKED_DRIVER, SS_W_PARKED_FUTEX,
-	SS_W_OFFCPU, SS_W_IDLE, SS_W_EXITED, SS_W_UNKNOWN,
 };
 
 #define LABEL_MAX 24		/* lane label columns, at most */
@@ -225,39 +219,20 @@ double ss_live_model_rate(const struct ss_live_model *m)
 
 /* ---- lanes into columns ----------------------------------------------------------- */
 
-static void column_close(__u64 *acc, enum ss_wstate *out, long c)
-{
-	enum ss_wstate best = SS_W_UNKNOWN;
-	__u64 most = 0;
-
-	if (c < 0)
-		return;
-	for (unsigned i = 0; i < SS_W_NSTATES; i++) {
-		enum ss_wstate s = tie_order[i];
-
-		if (acc[s] > most) {
-			most = acc[s];
-			best = s;
-		}
-	}
-	out[c] = best;
-	memset(acc, 0, SS_W_NSTATES * sizeof(*acc));
-}
-
 void ss_live_lane_states(const struct ss_live_model *m, unsigned worker,
 			 __u64 from, __u64 col_ns, unsigned ncols,
 			 enum ss_wstate *out)
 {
 	const struct ss_live_lane *l = worker < SS_MAX_WORKERS ? &m->lanes[worker] : NULL;
-	__u64 acc[SS_W_NSTATES] = { 0 };
-	__u64 to = from + col_ns * ncols;
+	struct ss_lane_window w = { from, from + col_ns * ncols, ncols };
+	struct ss_lane_fold fold;
 	size_t lo = 0, hi;
-	long cur = -1;
 
 	for (unsigned c = 0; c < ncols; c++)
 		out[c] = SS_W_UNKNOWN;
 	if (!l || !l->n || !col_ns || !ncols)
 		return;
+	ss_lane_fold_init(&fold);
 	/* The last change at or before from (or the first one). */
 	hi = l->n;
 	while (hi - lo > 1) {
@@ -270,28 +245,13 @@ void ss_live_lane_states(const struct ss_live_model *m, unsigned worker,
 	}
 	for (size_t k = lo; k < l->n; k++) {
 		const struct ss_live_seg *sg = seg_at(l, k);
-		__u64 s = sg->ts > from ? sg->ts : from;
 		__u64 e = k + 1 < l->n ? seg_at(l, k + 1)->ts : m->now;
 
-		if (sg->ts >= to)
+		if (sg->ts >= w.to)
 			break;
-		if (e > to)
-			e = to;
-		while (s < e) {
-			long c = (long)((s - from) / col_ns);
-			__u64 ce = from + (__u64)(c + 1) * col_ns;
-
-			if (ce > e)
-				ce = e;
-			if (c != cur) {
-				column_close(acc, out, cur);
-				cur = c;
-			}
-			acc[sg->state < SS_W_NSTATES ? sg->state : SS_W_UNKNOWN] += ce - s;
-			s = ce;
-		}
+		ss_lane_fold_add(&w, &fold, sg->state, sg->ts, e, out);
 	}
-	column_close(acc, out, cur);
+	ss_lane_fold_close(&fold, out);
 }
 
 __u64 ss_live_zoom(__u64 col_ns, int dir)

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lanes.h"
 #include "live_model.h"
 #include "present.h"
 
@@ -161,8 +162,8 @@ static void draw_axis(const struct ss_live_model *m, struct ss_live_grid *g,
 		      unsigned r, unsigned x0, __u64 from, __u64 col_ns,
 		      unsigned ncols, const char *note)
 {
-	__u64 want = col_ns * LABEL_GAP, step = 0, pow = 1;
-	int exp = 0, decimals;
+	__u64 step;
+	int exp, decimals;
 	long next_free = 0;
 
 	fill_row(g, r, SS_LA_DIM);
@@ -172,17 +173,7 @@ static void draw_axis(const struct ss_live_model *m, struct ss_live_grid *g,
 		put(g, r + 1, x0 + c, "-", SS_LA_DIM);
 	if (!m->first_ts)
 		return;
-	while (!step) {
-		static const unsigned mult[] = { 1, 2, 5 };
-
-		for (unsigned i = 0; i < 3 && !step; i++)
-			if (pow * mult[i] >= want)
-				step = pow * mult[i];
-		if (!step) {
-			pow *= 10;
-			exp++;
-		}
-	}
+	step = ss_step_125(col_ns * LABEL_GAP, &exp);
 	decimals = exp >= 9 ? 0 : 9 - exp;
 	for (__u64 t = (from > m->first_ts ? from - m->first_ts : 0) / step * step;
 	     m->first_ts + t < from + col_ns * ncols; t += step) {
