@@ -17,8 +17,9 @@
  * worker is doing when (the analyzer's on_state callback says so) or
  * which stalls there are (its detections).
  *
- * Memory: a window needs the trace's first record, so a raw pass over the
- * records finds the time range first (cheap: no analysis); then each
+ * Memory: a window needs the trace's first record: the trailer says when
+ * it and the last were (or, in a file from before that or cut short, a
+ * raw pass over the records finds them first); then each
  * state change the analysis reports is folded into its worker's current
  * bucket, which becomes one character as soon as time leaves it.  So
  * memory is workers x width, whatever the trace's length.
@@ -333,25 +334,31 @@ int ss_timeline_render(FILE *out, const char *path,
 		snprintf(err, errlen, "bad window or width");
 		return -EINVAL;
 	}
-	ret = scan_range(path, &w.first, &w.last, err, errlen);
-	if (ret < 0)
-		return ret;
-	if (o->from_ns && o->from_ns >= w.last - w.first) {
-		snprintf(err, errlen, "--from %.1f ms is past the trace's end (%.1f ms)",
-			 (double)o->from_ns / 1e6, (double)(w.last - w.first) / 1e6);
-		return -ERANGE;
-	}
-	w.lw.from = w.first + o->from_ns;
-	w.lw.to = o->to_ns ? w.first + o->to_ns : w.last;
-	if (w.lw.to < w.lw.from + w.lw.width)	/* at least a nanosecond a column */
-		w.lw.to = w.lw.from + w.lw.width;
-
 	ret = ss_trace_open(path, &r);
 	if (!r) {
 		snprintf(err, errlen, "%s", strerror(-ret));
 		return ret;
 	}
-	if (!ret) {
+	/* The window needs the span before the analysis: the trailer has it,
+	 * or (a file from before it, or cut short) a raw pass finds it. */
+	if (!ret && !ss_trace_span(r, &w.first, &w.last))
+		ret = scan_range(path, &w.first, &w.last, err, errlen);
+	else if (ret < 0)
+		snprintf(err, errlen, "%s", ss_trace_error(r));
+	if (!ret && o->from_ns && o->from_ns >= w.last - w.first) {
+		snprintf(err, errlen, "--from %.1f ms is past the trace's end (%.1f ms)",
+			 (double)o->from_ns / 1e6, (double)(w.last - w.first) / 1e6);
+		ret = -ERANGE;
+	}
+	if (ret < 0) {
+		ss_trace_close(r);
+		return ret;
+	}
+	w.lw.from = w.first + o->from_ns;
+	w.lw.to = o->to_ns ? w.first + o->to_ns : w.last;
+	if (w.lw.to < w.lw.from + w.lw.width)	/* at least a nanosecond a column */
+		w.lw.to = w.lw.from + w.lw.width;
+	{
 		const struct ss_trace_meta *m = ss_trace_meta(r);
 		struct ss_analyze_opts ao = { .threshold_ns = o->threshold_ns,
 					      .on_state = on_state, .arg = &w };

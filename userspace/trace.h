@@ -26,6 +26,7 @@
 #ifndef STALLSCOPE_TRACE_H
 #define STALLSCOPE_TRACE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -116,8 +117,15 @@ struct ss_file_trailer {
 	__u64 end_mono_ns;	/* when recording stopped */
 	__u32 stop_reason;	/* SS_STOP_* */
 	__s32 exit_status;	/* the target's wait status if it exited, else -1 */
-	__u64 reserved[3];	/* 0; three words make the trailer 64 bytes */
+	/* With SS_TRAILER_SPAN in flags: the earliest and the latest time of
+	 * an event in the file (what a reader would find reading it all), so
+	 * that a view can lay out its window before it reads.  0 in files
+	 * from before it. */
+	__u64 first_ns, last_ns;
+	__u64 flags;
 };
+
+#define SS_TRAILER_SPAN 1	/* first_ns and last_ns are set */
 
 _Static_assert(sizeof(struct ss_file_trailer) == 64, "trace file trailer: 64 bytes");
 _Static_assert(sizeof(struct ss_file_trailer) == sizeof(struct ss_record),
@@ -227,6 +235,11 @@ __u64 ss_trace_offset(const struct ss_trace_reader *r);
 /* The version fields and flags as read (zeroed before the header is). */
 const struct ss_file_header *ss_trace_header(const struct ss_trace_reader *r);
 /* NULL until ss_trace_next() returned 0, and for a partial file. */
+/* The earliest and latest time of an event in the file, from its trailer,
+ * before reading it (a file written by this version, finished, and not a
+ * pipe); false if not known so (then read it to know).  A trailer that
+ * lied is an error when reading reaches it. */
+bool ss_trace_span(const struct ss_trace_reader *r, __u64 *first, __u64 *last);
 const struct ss_file_trailer *ss_trace_trailer(const struct ss_trace_reader *r);
 /* After ss_trace_next() returned 0: NULL if the file was complete, else a
  * line saying it is partial and where it ends (no file name prefix). */

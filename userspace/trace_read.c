@@ -76,6 +76,10 @@ struct ss_trace_reader {
 	char *cmdline;		/* meta.argv points into it */
 	char msg[320];
 	bool partial;		/* ended without a trailer: msg says where */
+	/* The events' span: the trailer's, peeked at when opened (if it has
+	 * one), and what was handed out, checked against it at the end. */
+	bool span_known, span_any;
+	__u64 span_first, span_last, seen_first, seen_last;
 	/* The block being handed out, event by event. */
 	struct ss_ring_slot *block;	/* SS_BLOCK_MAX_SLOTS */
 	__u32 block_n, block_i, block_tid;
@@ -411,6 +415,36 @@ static struct ss_trace_reader *reader_new(void)
 	return r;
 }
 
+/* The trailer's span, read ahead (a file or memory, not a pipe): only
+ * trusted for laying out a view; checked when the trailer is reached. */
+static int peek_span(struct ss_trace_reader *r, int ret)
+{
+	struct ss_file_trailer t;
+
+	if (ret || !r->size_known || r->size < r->off + sizeof(t))
+		return ret;
+	if (r->mem)
+		memcpy(&t, r->mem + r->size - sizeof(t), sizeof(t));
+	else if (pread(r->fd, &t, sizeof(t), (off_t)(r->size - sizeof(t))) != (ssize_t)sizeof(t))
+		return ret;
+	if (!memcmp(t.magic, SS_TRAILER_MAGIC, 8) && (t.flags & SS_TRAILER_SPAN) &&
+	    t.first_ns <= t.last_ns) {
+		r->span_known = true;
+		r->span_first = t.first_ns;
+		r->span_last = t.last_ns;
+	}
+	return ret;
+}
+
+bool ss_trace_span(const struct ss_trace_reader *r, __u64 *first, __u64 *last)
+{
+	if (!r->span_known)
+		return false;
+	*first = r->span_first;
+	*last = r->span_last;
+	return true;
+}
+
 int ss_trace_open(const char *path, struct ss_trace_reader **out)
 {
 	struct ss_trace_reader *r = reader_new();
@@ -435,7 +469,7 @@ int ss_trace_open(const char *path, struct ss_trace_reader **out)
 		r->size = (__u64)st.st_size;
 		posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
-	return read_header(r);
+	return peek_span(r, read_header(r));
 }
 
 int ss_trace_open_mem(const void *buf, size_t len, struct ss_trace_reader **out)
@@ -449,7 +483,7 @@ int ss_trace_open_mem(const void *buf, size_t len, struct ss_trace_reader **out)
 	r->mem_len = buf ? len : 0;
 	r->size_known = true;
 	r->size = r->mem_len;
-	return read_header(r);
+	return peek_span(r, read_header(r));
 }
 
 const struct ss_trace_meta *ss_trace_meta(const struct ss_trace_reader *r)
@@ -505,6 +539,17 @@ static int read_block(struct ss_trace_reader *r, const struct ss_ring_chunk *h,
 	return 1;
 }
 
+/* An event handed out: its time into the span seen. */
+static int seen(struct ss_trace_reader *r, __u64 ts)
+{
+	if (!r->span_any || ts < r->seen_first)
+		r->seen_first = ts;
+	if (!r->span_any || ts > r->seen_last)
+		r->seen_last = ts;
+	r->span_any = true;
+	return 1;
+}
+
 int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 {
 	unsigned char blk[RECORD_BYTES];
@@ -521,7 +566,7 @@ int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 					    r->block_n - r->block_i, r->block_tid, rec);
 		r->block_i += k;	/* checked when read: never 0 */
 		if (k)
-			return 1;
+			return seen(r, rec->ts);
 	}
 	at = r->off;
 	got = src_read(r, blk, sizeof(blk));
@@ -553,6 +598,17 @@ int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 				    (unsigned long long)at,
 				    (unsigned long long)r->trailer.records,
 				    (unsigned long long)r->records);
+		if ((r->trailer.flags & SS_TRAILER_SPAN) &&
+		    (!r->span_any || r->trailer.first_ns != r->seen_first ||
+		     r->trailer.last_ns != r->seen_last))
+			return fail(r, -EBADMSG,
+				    "trailer at offset %llu says the events span %llu-%llu ns, "
+				    "the file's span %llu-%llu",
+				    (unsigned long long)at,
+				    (unsigned long long)r->trailer.first_ns,
+				    (unsigned long long)r->trailer.last_ns,
+				    (unsigned long long)r->seen_first,
+				    (unsigned long long)r->seen_last);
 		r->state = AT_END;
 		return 0;
 	}
@@ -570,7 +626,7 @@ int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 		return ss_trace_next(r, rec);
 	}
 	r->records++;
-	return 1;
+	return seen(r, rec->ts);
 }
 
 __u64 ss_trace_offset(const struct ss_trace_reader *r)

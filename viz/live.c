@@ -217,9 +217,9 @@ static int replay_turn(struct live *l)
 	return l->err;
 }
 
-/* Reads the whole file once (its range, and any problem, before the
- * screen is taken), then opens it again for the replay. */
-static int replay_open(struct live *l, char *err, size_t errlen)
+/* The span of a file whose trailer does not say it (one from before
+ * that, or cut short): a raw pass, before the screen is taken. */
+static int replay_scan(struct live *l, char *err, size_t errlen)
 {
 	struct ss_trace_reader *r;
 	struct ss_record rec;
@@ -244,14 +244,26 @@ static int replay_open(struct live *l, char *err, size_t errlen)
 	else if (ss_trace_partial(r))
 		live_say(l, "%s", ss_trace_partial(r));
 	ss_trace_close(r);
-	if (ret < 0)
-		return ret;
 	if (l->first_ts > l->last_ts)
 		l->first_ts = l->last_ts = 0;
+	return ret;
+}
 
-	ret = ss_trace_open(l->file, &l->rd);
-	if (ret < 0 || (ret = ss_trace_next(l->rd, &l->next)) < 0) {
+/* Opens the file for the replay: its span from the trailer (so the file
+ * is read once, as it plays) or a raw pass first. */
+static int replay_open(struct live *l, char *err, size_t errlen)
+{
+	int ret = ss_trace_open(l->file, &l->rd);
+
+	if (!ret && !ss_trace_span(l->rd, &l->first_ts, &l->last_ts))
+		ret = replay_scan(l, err, errlen);
+	else if (ret < 0)
 		snprintf(err, errlen, "%s", l->rd && ss_trace_error(l->rd)[0] ?
+			 ss_trace_error(l->rd) : strerror(-ret));
+	if (ret < 0)
+		return ret;
+	if ((ret = ss_trace_next(l->rd, &l->next)) < 0) {
+		snprintf(err, errlen, "%s", ss_trace_error(l->rd)[0] ?
 			 ss_trace_error(l->rd) : strerror(-ret));
 		return ret;
 	}

@@ -294,7 +294,8 @@ static void assert_reads_back(struct ss_trace_reader *r,
 			FAILF("record %u differs: ts %llu type %u", i,
 			      (unsigned long long)rec.ts, rec.type);
 	}
-	ASSERT_EQ(ss_trace_next(r, &rec), 0);
+	if (ss_trace_next(r, &rec) != 0)
+		FAILF("the end: %s", ss_trace_error(r));
 	ASSERT_EQ(ss_trace_next(r, &rec), 0);
 	t = ss_trace_trailer(r);
 	ASSERT_TRUE(t != NULL);
@@ -1161,6 +1162,47 @@ TEST(trace_layout_is_the_documented_one)
 	ASSERT_EQ(tlvs, 11 + 2);	/* every tag, two mappings */
 	ASSERT_EQ(memcmp(t->magic, "SSTRAILR", 8), 0);
 	ASSERT_EQ(t->records, 3);
-	ASSERT_EQ(t->reserved[0] | t->reserved[1] | t->reserved[2], 0);
+	/* The events' span: records 0..2 at 1 s + i * 37 ns. */
+	ASSERT_EQ(t->flags, SS_TRAILER_SPAN);
+	ASSERT_EQ(t->first_ns, 1000000000ULL);
+	ASSERT_EQ(t->last_ns, 1000000000ULL + 2 * 37);
+	free(b.p);
+}
+
+TEST(trace_span_is_known_before_reading_and_checked_at_the_end)
+{
+	struct bytes b = small_trace();
+	struct ss_file_trailer *t = (struct ss_file_trailer *)(b.p + b.len - 64);
+	struct ss_trace_reader *r;
+	__u64 first = 0, last = 0;
+	int rc;
+
+	/* Known from the trailer, before any record is read. */
+	ASSERT_EQ(ss_trace_open_mem(b.p, b.len, &r), 0);
+	ASSERT_TRUE(ss_trace_span(r, &first, &last));
+	ASSERT_EQ(first, 1000000000ULL);
+	ASSERT_EQ(last, 1000000000ULL + 2 * 37);
+	ASSERT_EQ(drain(r, &rc), 3);
+	ASSERT_EQ(rc, 0);
+	ss_trace_close(r);
+
+	/* A trailer that lies about it: not used to lay out a window when
+	 * impossible (first after last), an error when reading reaches it. */
+	t->last_ns += 1;
+	expect_error(b.p, b.len, -EBADMSG, "says the events span 1000000000-1000000075 ns, "
+		     "the file's span 1000000000-1000000074");
+	t->first_ns = t->last_ns + 1;
+	ASSERT_EQ(ss_trace_open_mem(b.p, b.len, &r), 0);
+	ASSERT_FALSE(ss_trace_span(r, &first, &last));
+	ss_trace_close(r);
+
+	/* A file from before the span (flags 0): not known, reads clean. */
+	t->flags = 0;
+	t->first_ns = t->last_ns = 0;
+	ASSERT_EQ(ss_trace_open_mem(b.p, b.len, &r), 0);
+	ASSERT_FALSE(ss_trace_span(r, &first, &last));
+	ASSERT_EQ(drain(r, &rc), 3);
+	ASSERT_EQ(rc, 0);
+	ss_trace_close(r);
 	free(b.p);
 }
