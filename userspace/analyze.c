@@ -500,6 +500,32 @@ int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
 	return ret < 0 ? ret : 0;
 }
 
+int ss_analyze_path(const char *path, const struct ss_analyze_opts *o,
+		    struct ss_analysis *out, struct ss_trace_reader **rp,
+		    char *err, size_t errlen)
+{
+	struct ss_trace_reader *r = NULL;
+	int ret = ss_trace_open(path, &r);
+
+	*rp = NULL;
+	memset(out, 0, sizeof(*out));
+	if (errlen)
+		err[0] = '\0';
+	if (!ret && o->on_open)
+		ret = o->on_open(o->arg, r);
+	if (!ret)
+		ret = ss_analyze(r, o, out);
+	if (ret < 0) {
+		if (errlen && !err[0])
+			snprintf(err, errlen, "%s", r && ss_trace_error(r)[0] ?
+				 ss_trace_error(r) : strerror(-ret));
+		ss_trace_close(r);
+		return ret;
+	}
+	*rp = r;
+	return 0;
+}
+
 void ss_analysis_free(struct ss_analysis *a)
 {
 	free(a->dets);

@@ -116,6 +116,10 @@ struct ss_analyze_opts {
 	ss_state_fn on_state;		/* each may be NULL */
 	ss_record_fn on_record;
 	ss_detection_fn on_detection;
+	/* ss_analyze_path() only: the file is open (its header read, its
+	 * span known if the trailer has it), no record read yet; < 0 stops
+	 * (it may write the message into the caller's err first). */
+	int (*on_open)(void *arg, struct ss_trace_reader *r);
 	void *arg;
 };
 
@@ -125,6 +129,14 @@ struct ss_analyze_opts {
 int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
 	       struct ss_analysis *out);
 void ss_analysis_free(struct ss_analysis *a);
+
+/* Opens path and analyzes it, every view's way in: on success *rp is the
+ * reader, at its end (its meta, trailer and partial note; close it); on
+ * failure -errno, err says what in one line (the reader's words, or the
+ * error's) and nothing is left to free. */
+int ss_analyze_path(const char *path, const struct ss_analyze_opts *o,
+		    struct ss_analysis *out, struct ss_trace_reader **rp,
+		    char *err, size_t errlen);
 
 /*
  * The same, fed one record at a time (live views): ss_analyze() is

@@ -61,24 +61,17 @@ static int analyze_file(const char *path, __u64 threshold_ns,
 			const char *pattern, struct ss_analysis *a,
 			struct ss_trace_reader **rp)
 {
-	struct ss_trace_reader *r = NULL;
 	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
 				     .worker_pattern = pattern };
-	int err = ss_trace_open(path, &r);
+	char err[400];
+	int ret = ss_analyze_path(path, &o, a, rp, err, sizeof(err));
 
-	if (!err)
-		err = ss_analyze(r, &o, a);
-	if (err) {
-		fprintf(stderr, "stallscope: %s: %s\n", path,
-			r ? ss_trace_error(r) : strerror(-err));
-		if (r && !*ss_trace_error(r))
-			fprintf(stderr, "stallscope: %s: %s\n", path, strerror(-err));
-		ss_trace_close(r);
-		return err;
+	if (ret < 0) {
+		fprintf(stderr, "stallscope: %s: %s\n", path, err);
+		return ret;
 	}
-	if (ss_trace_partial(r))
-		fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_partial(r));
-	*rp = r;
+	if (ss_trace_partial(*rp))
+		fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_partial(*rp));
 	return 0;
 }
 

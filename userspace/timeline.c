@@ -57,6 +57,11 @@ struct window {
 	struct lane *lanes[SS_MAX_WORKERS];
 	unsigned nlanes;	/* highest worker seen + 1 */
 	int err;		/* -ENOMEM from the callback */
+	/* what window_open needs */
+	const struct ss_timeline_opts *o;
+	const char *path;
+	char *err_msg;
+	size_t errlen;
 };
 
 /* ---- lanes ------------------------------------------------------------------- */
@@ -318,15 +323,39 @@ static void draw(FILE *out, const char *path, const struct window *w,
 	fprintf(out, ")\n");
 }
 
+/* The file is open: the window, from the trace's span (the trailer's, or
+ * a raw pass's for a file from before it or cut short). */
+static int window_open(void *arg, struct ss_trace_reader *r)
+{
+	struct window *w = arg;
+	const struct ss_timeline_opts *o = w->o;
+	int ret = 0;
+
+	if (!ss_trace_span(r, &w->first, &w->last))
+		ret = scan_range(w->path, &w->first, &w->last, w->err_msg, w->errlen);
+	if (!ret && o->from_ns && o->from_ns >= w->last - w->first) {
+		snprintf(w->err_msg, w->errlen, "--from %.1f ms is past the trace's end (%.1f ms)",
+			 (double)o->from_ns / 1e6, (double)(w->last - w->first) / 1e6);
+		ret = -ERANGE;
+	}
+	w->lw.from = w->first + o->from_ns;
+	w->lw.to = o->to_ns ? w->first + o->to_ns : w->last;
+	if (w->lw.to < w->lw.from + w->lw.width)	/* at least a nanosecond a column */
+		w->lw.to = w->lw.from + w->lw.width;
+	return ret;
+}
+
 int ss_timeline_render(FILE *out, const char *path,
 		       const struct ss_timeline_opts *o, struct ss_analysis *a,
 		       char *err, size_t errlen)
 {
-	struct window w = { .lw.width = o->width ? o->width : SS_TIMELINE_WIDTH };
+	struct window w = { .lw.width = o->width ? o->width : SS_TIMELINE_WIDTH,
+			    .o = o, .path = path, .err_msg = err, .errlen = errlen };
+	struct ss_analyze_opts ao = { .threshold_ns = o->threshold_ns,
+				      .on_open = window_open, .on_state = on_state,
+				      .arg = &w };
 	struct ss_analysis local, *an = a ? a : &local;
-	struct ss_trace_reader *r = NULL;
-	char comm[sizeof(((struct ss_trace_meta *)0)->comm)] = "";
-	__u32 pid = 0;
+	struct ss_trace_reader *r;
 	int ret;
 
 	memset(an, 0, sizeof(*an));
@@ -334,46 +363,13 @@ int ss_timeline_render(FILE *out, const char *path,
 		snprintf(err, errlen, "bad window or width");
 		return -EINVAL;
 	}
-	ret = ss_trace_open(path, &r);
-	if (!r) {
-		snprintf(err, errlen, "%s", strerror(-ret));
-		return ret;
-	}
-	/* The window needs the span before the analysis: the trailer has it,
-	 * or (a file from before it, or cut short) a raw pass finds it. */
-	if (!ret && !ss_trace_span(r, &w.first, &w.last))
-		ret = scan_range(path, &w.first, &w.last, err, errlen);
-	else if (ret < 0)
-		snprintf(err, errlen, "%s", ss_trace_error(r));
-	if (!ret && o->from_ns && o->from_ns >= w.last - w.first) {
-		snprintf(err, errlen, "--from %.1f ms is past the trace's end (%.1f ms)",
-			 (double)o->from_ns / 1e6, (double)(w.last - w.first) / 1e6);
-		ret = -ERANGE;
-	}
-	if (ret < 0) {
-		ss_trace_close(r);
-		return ret;
-	}
-	w.lw.from = w.first + o->from_ns;
-	w.lw.to = o->to_ns ? w.first + o->to_ns : w.last;
-	if (w.lw.to < w.lw.from + w.lw.width)	/* at least a nanosecond a column */
-		w.lw.to = w.lw.from + w.lw.width;
-	{
-		const struct ss_trace_meta *m = ss_trace_meta(r);
-		struct ss_analyze_opts ao = { .threshold_ns = o->threshold_ns,
-					      .on_state = on_state, .arg = &w };
-
-		snprintf(comm, sizeof(comm), "%s", m->comm);
-		pid = m->pid;
-		ret = ss_analyze(r, &ao, an);
-	}
-	if (ret < 0) {
-		snprintf(err, errlen, "%s", ss_trace_error(r)[0] ?
-			 ss_trace_error(r) : strerror(-ret));
-	} else if (w.err) {
+	ret = ss_analyze_path(path, &ao, an, &r, err, errlen);
+	if (!ret && w.err) {
 		ret = w.err;
 		snprintf(err, errlen, "%s", strerror(-ret));
-	} else {
+	} else if (!ret) {
+		const struct ss_trace_meta *m = ss_trace_meta(r);
+
 		/* Each worker's last state lasts to the end of the trace. */
 		for (unsigned i = 0; i < w.nlanes; i++) {
 			if (!w.lanes[i])
@@ -381,9 +377,8 @@ int ss_timeline_render(FILE *out, const char *path,
 			lane_advance(&w, w.lanes[i], w.last);
 			ss_lane_fold_close(&w.lanes[i]->fold, w.lanes[i]->cells);
 		}
-		draw(out, path, &w, an, comm, pid,
+		draw(out, path, &w, an, m->comm, m->pid,
 		     o->threshold_ns ? o->threshold_ns : DEFAULT_THRESHOLD_NS);
-		ret = 0;
 	}
 	ss_trace_close(r);
 	window_free(&w);

@@ -165,17 +165,16 @@ static int prepass(const struct export_opts *o, struct ss_export_prepass *pre)
 		.threshold_ns = o->threshold_ns, .worker_pattern = o->workers,
 		.on_state = prepass_state_fn, .on_record = prepass_record, .arg = &p,
 	};
-	struct ss_trace_reader *r = NULL;
+	struct ss_trace_reader *r;
 	struct ss_analysis a;
 	size_t n = 0;
 
-	memset(&a, 0, sizeof(a));
 	pre->worker_digits = 1;
-	if (ss_trace_open(o->in, &r) == 0 && r) {
-		ss_analyze(r, &ao, &a);
+	/* A bad file: the main pass says so. */
+	if (!ss_analyze_path(o->in, &ao, &a, &r, NULL, 0)) {
 		ss_analysis_free(&a);
+		ss_trace_close(r);
 	}
-	ss_trace_close(r);
 	if (p.err) {
 		free(p.slots);
 		return p.err;
