@@ -67,16 +67,19 @@ STALLSCOPE  := $(BUILD)/bin/stallscope
 # that waits on the BPF skeleton), as an internal static library: the
 # command links it, and so do the tests and tools, which take only the
 # objects they use.
-RECORDER_OBJS := $(BUILD)/userspace/stallscope.o $(BUILD)/userspace/recorder.o \
+RECORDER_OBJS := $(BUILD)/userspace/recorder.o \
                  $(BUILD)/userspace/recorder_events.o $(BUILD)/userspace/recorder_attach.o
 CORE_OBJS   := $(filter-out $(RECORDER_OBJS),$(USERSPACE_OBJS) $(VIZ_OBJS))
+# The subcommands, one file each (options and calls): only the command.
+CMDS_SRCS   := $(wildcard cmds/*.c)
+CMDS_OBJS   := $(CMDS_SRCS:%.c=$(BUILD)/%.o)
 LIBCORE     := $(BUILD)/lib/libstallscope-core.a
 
 # One version for the command and the runtime: SS_VERSION.  The shared
 # runtime is libwsrt.so.VERSION, soname libwsrt.so.SOVERSION (a new
 # SOVERSION whenever wsrt.h changes incompatibly), and libwsrt.so, the
 # name -lwsrt links, points at the soname, in the build tree as installed.
-VERSION        := $(shell sed -n 's/^\#define SS_VERSION "\(.*\)"/\1/p' userspace/cmds.h)
+VERSION        := $(shell sed -n 's/^\#define SS_VERSION "\(.*\)"/\1/p' userspace/cli.h)
 WSRT_SOVERSION := 0
 WSRT_SONAME    := libwsrt.so.$(WSRT_SOVERSION)
 WSRT_REALNAME  := libwsrt.so.$(VERSION)
@@ -145,7 +148,12 @@ $(BUILD)/userspace/%.o: userspace/%.c | deps
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -I$(BPF_DIR) -c $< -o $@
 
 # Only the recorder includes the skeleton (order-only here: its .d has it).
-$(filter-out $(BUILD)/userspace/stallscope.o,$(RECORDER_OBJS)): | $(BPF_SKEL)
+$(RECORDER_OBJS): | $(BPF_SKEL)
+
+$(BUILD)/cmds/%.o: cmds/%.c | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Iviz -c $< -o $@
 
 $(BUILD)/viz/%.o: viz/%.c | deps
 	$(call msg,CC,$@)
@@ -157,10 +165,10 @@ $(LIBCORE): $(CORE_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(STALLSCOPE): $(RECORDER_OBJS) $(LIBCORE)
+$(STALLSCOPE): $(CMDS_OBJS) $(RECORDER_OBJS) $(LIBCORE)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(RECORDER_OBJS) $(LIBCORE) $(LDFLAGS) -lbpf -ldw -lelf -lz -lncursesw -o $@
+	$(Q)$(CC) $(CMDS_OBJS) $(RECORDER_OBJS) $(LIBCORE) $(LDFLAGS) -lbpf -ldw -lelf -lz -lncursesw -o $@
 
 $(LIBWSRT): $(RUNTIME_OBJS)
 	$(call msg,AR,$@)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the commands share on their command lines and outputs (cmds.h):
+ * What the commands share on their command lines and outputs (cli.h):
  * milliseconds and pid options, JSON strings.  Files for the sudo user
  * are outfile.c's, the clocks clock.h's.
  */
@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cmds.h"
+#include "analyze.h"
+#include "cli.h"
 
 bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns)
 {
@@ -60,4 +61,21 @@ void ss_print_warning(void *arg, const char *msg)
 {
 	(void)arg;
 	fprintf(stderr, "stallscope: %s\n", msg);
+}
+
+int ss_cli_analyze(const char *path, __u64 threshold_ns, const char *pattern,
+		   struct ss_analysis *a, struct ss_trace_reader **rp)
+{
+	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
+				     .worker_pattern = pattern };
+	char err[400];
+	int ret = ss_analyze_path(path, &o, a, rp, err, sizeof(err));
+
+	if (ret < 0) {
+		fprintf(stderr, "stallscope: %s: %s\n", path, err);
+		return ret;
+	}
+	if (ss_trace_partial(*rp))
+		fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_partial(*rp));
+	return 0;
 }

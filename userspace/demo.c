@@ -26,7 +26,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -38,7 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmds.h"
+#include "cli.h"
+#include "demo.h"
 #include "outfile.h"
 #include "prereq.h"
 #include "self.h"
@@ -478,52 +478,16 @@ static void conclude(const struct run runs[2])
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-static void usage(FILE *f)
+int ss_demo_run(const char *which, const char *dir)
 {
-	fprintf(f,
-		"usage: stallscope demo [lifo|http|all] [-o DIR]\n"
-		"Records each stall scenario twice, legacy and fixed, then shows what the\n"
-		"example measured, the stalls found and the timeline of each run.  Needs\n"
-		"root (it records with BPF) and the examples installed with stallscope\n"
-		"(BIN/../libexec/stallscope/, or BIN/ itself in a build tree).\n"
-		"  -o, --output DIR   where the traces and the examples' output go\n"
-		"                     (default ./stallscope-demo-YYYYmmdd-HHMMSS)\n");
-}
-
-int ss_cmd_demo(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct run runs[NSCENARIOS][2];
 	bool chosen[NSCENARIOS] = { 0 }, ok = true;
 	static const char *const example_dirs[] = SS_EXAMPLE_DIRS;
 	char self[PATH_MAX], defdir[64], *progs[NSCENARIOS] = { 0 };
-	const char *dir = NULL, *which = "all";
-	int c, ret;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			dir = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc)
-		which = argv[optind++];
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (!which)
+		which = "all";
 	for (size_t i = 0; i < NSCENARIOS; i++)
 		chosen[i] = !strcmp(which, "all") || !strcmp(which, scenarios[i].name);
 	if (strcmp(which, "all") && !memchr(chosen, true, sizeof(chosen))) {

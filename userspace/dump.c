@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `stallscope dump FILE`: a trace file as text, one line per item.
+ * A trace file as text, one line per item (`stallscope dump`,
+ * cmds/dump.c).
  *
  *   # key: value                      the header's metadata
  *   TS_NS cpu=N tid=N TYPE k=v ...    one line per record
@@ -20,12 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cmds.h"
+#include "dump.h"
 #include "schema.h"
 #include "trace.h"
-
-/* Installed on stdout before the first byte is written to it. */
-static char out_buf[1 << 20];
 
 static void print_record(FILE *f, const struct ss_record *rec)
 {
@@ -141,63 +139,15 @@ static void print_trailer(FILE *f, const struct ss_file_trailer *t)
 	fprintf(f, " status=%d\n", t->exit_status);
 }
 
-static void usage(FILE *f)
+int ss_dump(FILE *f, struct ss_trace_reader *r)
 {
-	fputs("usage: stallscope dump FILE\n"
-	      "       stallscope dump --schema\n"
-	      "Prints a trace file (- for standard input) as text: the header as\n"
-	      "'# key: value' lines, one line per record, then the trailer.\n"
-	      "--schema prints the record types instead, one a line: number, name,\n"
-	      "source and fields, tab-separated.\n", f);
-}
-
-int ss_cmd_dump(int argc, char **argv)
-{
-	struct ss_trace_reader *r;
 	struct ss_record rec;
-	const char *path;
-	int err, status = 0;
+	int err;
 
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc == 2 && !strcmp(argv[1], "--schema")) {
-		ss_schema_print(stdout);
-		return fflush(stdout) ? 1 : 0;
-	}
-	if (argc != 2 || (argv[1][0] == '-' && argv[1][1])) {
-		usage(stderr);
-		return 2;
-	}
-	path = argv[1];
-	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
-
-	/* "-" is standard input (a pipe reads as well as a file). */
-	err = ss_trace_open(strcmp(path, "-") ? path : "/dev/stdin", &r);
-	if (!r) {
-		fprintf(stderr, "stallscope: %s: %s\n", path, strerror(-err));
-		return 2;
-	}
-	if (!err) {
-		print_header(stdout, r);
-		while ((err = ss_trace_next(r, &rec)) == 1)
-			print_record(stdout, &rec);
-		if (err == 0 && ss_trace_trailer(r))
-			print_trailer(stdout, ss_trace_trailer(r));
-		else if (err == 0)
-			fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_partial(r));
-	}
-	/* What was read before an error is printed before the error. */
-	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "stallscope: cannot write the dump: %s\n",
-			strerror(errno));
-		status = 1;
-	}
-	if (err < 0) {
-		fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_error(r));
-		status = 2;
-	}
-	ss_trace_close(r);
-	return status;
+	print_header(f, r);
+	while ((err = ss_trace_next(r, &rec)) == 1)
+		print_record(f, &rec);
+	if (err == 0 && ss_trace_trailer(r))
+		print_trailer(f, ss_trace_trailer(r));
+	return err;
 }

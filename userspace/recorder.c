@@ -2,7 +2,7 @@
 /*
  * The recorder (recorder.h, recorder_int.h): load the BPF programs, attach
  * them to one target process, and stream its events to a sink — a trace
- * file for `record` (cmd_record.c), the screen for `live` (viz/live.c).
+ * file for `record` (cmds/record.c), the screen for `live` (viz/live.c).
  * This file: the life cycle and the trace header.
  *
  * Owns: the libbpf lifecycle (open -> set rodata -> load -> attach -> poll,
@@ -47,7 +47,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "cmds.h"
+#include "cli.h"
 #include "outfile.h"
 #include "prereq.h"
 #include "procfs.h"

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "cmds.h"
+#include "cli.h"
 #include "outfile.h"
 #include "prereq.h"
 #include "procfs.h"

@@ -10,7 +10,7 @@
  *                       the rings' flush and retire probes and registries
  *
  * Only these include the BPF skeleton; `stallscope record`, the command,
- * is cmd_record.c.
+ * is cmds/record.c.
  */
 #ifndef STALLSCOPE_RECORDER_INT_H
 #define STALLSCOPE_RECORDER_INT_H

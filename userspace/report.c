@@ -1,22 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stallscope report FILE [--json] [--threshold MS]
- * stallscope check FILE [--max-stall MS]
+ * What `stallscope report` prints (cmds/report.c; check's lines are
+ * cmds/check.c's).
  *
- * Owns: the human summary, the JSON (keys as in DESIGN.md), the CI exit
- * codes (check: 0 no stall >= MS, 1 stalls, 2 bad file), and the one
+ * Owns: the human summary, the JSON (keys as in DESIGN.md), and the one
  * paragraph that explains a stall.  Does not own: the analysis.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze.h"
 #include "present.h"
-#include "cmds.h"
+#include "cli.h"
+#include "report.h"
 
 /* "task 17 (handle_request)", "task 17", or for none "an unknown task" */
 static void task_label(char *buf, size_t len, __u64 id, const char *name)
@@ -55,30 +54,7 @@ int ss_detection_describe(const struct ss_detection *d,
 	return ss_det_describe(d, &w, buf, len);
 }
 
-/* ---- shared: open + analyze --------------------------------------------------- */
-
-static int analyze_file(const char *path, __u64 threshold_ns,
-			const char *pattern, struct ss_analysis *a,
-			struct ss_trace_reader **rp)
-{
-	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
-				     .worker_pattern = pattern };
-	char err[400];
-	int ret = ss_analyze_path(path, &o, a, rp, err, sizeof(err));
-
-	if (ret < 0) {
-		fprintf(stderr, "stallscope: %s: %s\n", path, err);
-		return ret;
-	}
-	if (ss_trace_partial(*rp))
-		fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_partial(*rp));
-	return 0;
-}
-
-/* ---- report ----------------------------------------------------------------------- */
-
-
-static void report_json(FILE *f, const struct ss_analysis *a, bool partial)
+void ss_report_json(FILE *f, const struct ss_analysis *a, bool partial)
 {
 	fprintf(f, "{\"duration_ns\":%llu,\"workers\":%u,\"events\":%llu,"
 		   "\"lost_events\":%llu,\"partial\":%s,\"wasted_worker_ns\":%llu,"
@@ -110,7 +86,7 @@ static void report_json(FILE *f, const struct ss_analysis *a, bool partial)
 	fprintf(f, "]}\n");
 }
 
-static void report_human(FILE *f, const char *path,
+void ss_report_human(FILE *f, const char *path,
 			 const struct ss_trace_reader *r,
 			 const struct ss_analysis *a, __u64 threshold)
 {
@@ -157,124 +133,4 @@ static void report_human(FILE *f, const char *path,
 		ss_detection_describe(&a->dets[i], a, para, sizeof(para));
 		fprintf(f, "\n  %s\n", para);
 	}
-}
-
-/* The options report and check share; -1 to go on, else the exit status. */
-struct cmd_opts {
-	const char *file;
-	__u64 ms;		/* --threshold (report) or --max-stall (check) */
-	const char *pattern;
-	bool json;
-};
-
-static int parse_cmd(int argc, char **argv, bool report, struct cmd_opts *o)
-{
-	static const struct option ropts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "threshold", required_argument, NULL, 'm' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	static const struct option copts[] = {
-		{ "max-stall", required_argument, NULL, 'm' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *usage = report ?
-		"usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n"
-		"Finds the stalls in a trace and explains each; sums up every worker's\n"
-		"states, the wake -> run delays by cause and the wasted worker time.\n"
-		"  --json              one line of JSON instead of text\n"
-		"  --threshold MS      shortest stall reported (default 10)\n"
-		"  --workers PATTERN   kernel-only traces: worker thread names (default\n"
-		"                      wsrt-w*,tokio-runtime-w*)\n" :
-		"usage: stallscope check FILE [--max-stall MS] [--workers PATTERN]\n"
-		"Exits 1, with one line per stall, if the trace has a stall of at least\n"
-		"MS; 0 if it has none; 2 if the file is bad.  For CI.\n"
-		"  --max-stall MS      fail on a stall this long or longer (default 10)\n"
-		"  --workers PATTERN   kernel-only traces: worker thread names (default\n"
-		"                      wsrt-w*,tokio-runtime-w*)\n";
-	int c;
-
-	o->ms = 10000000ULL;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", report ? ropts : copts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			o->json = true;
-			break;
-		case 'm':
-			if (!ss_parse_ms(report ? "--threshold" : "--max-stall", optarg,
-					 true, &o->ms))
-				return 2;
-			break;
-		case 'w':
-			o->pattern = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	o->file = argv[optind];
-	return -1;
-}
-
-int ss_cmd_report(int argc, char **argv)
-{
-	struct cmd_opts o = { 0 };
-	struct ss_analysis a;
-	struct ss_trace_reader *r;
-	int rc = parse_cmd(argc, argv, true, &o);
-
-	if (rc >= 0)
-		return rc;
-	if (analyze_file(o.file, o.ms, o.pattern, &a, &r))
-		return 2;
-	if (o.json)
-		report_json(stdout, &a, ss_trace_partial(r) != NULL);
-	else
-		report_human(stdout, o.file, r, &a, o.ms);
-	ss_analysis_free(&a);
-	ss_trace_close(r);
-	return 0;
-}
-
-int ss_cmd_check(int argc, char **argv)
-{
-	struct cmd_opts o = { 0 };
-	struct ss_analysis a;
-	struct ss_trace_reader *r;
-	unsigned found = 0;
-	int rc = parse_cmd(argc, argv, false, &o);
-
-	if (rc >= 0)
-		return rc;
-	/* Detect at the same bar as the check. */
-	if (analyze_file(o.file, o.ms, o.pattern, &a, &r))
-		return 2;
-	for (size_t i = 0; i < a.ndets; i++) {
-		const struct ss_detection *d = &a.dets[i];
-		char task[96];
-		if (d->duration_ns < o.ms)
-			continue;
-		found++;
-		task_label(task, sizeof(task), d->task, d->task_name);
-		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", o.file,
-		       ss_det_kind_name(d->kind), ss_ms(d->duration_ns),
-		       ss_ms(d->start_ns - a.start_ns), d->worker,
-		       d->task ? ": " : "", d->task ? task : "");
-	}
-	ss_analysis_free(&a);
-	ss_trace_close(r);
-	return found ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `stallscope export FILE -o OUT [--format perfetto|json]`: a trace as a
- * timeline for the Perfetto UI (TrackEvent protobuf, the default) or for
- * chrome://tracing (JSON).  docs/export.md is the user's view.
+ * A trace as a timeline for the Perfetto UI (TrackEvent protobuf, the
+ * default) or for chrome://tracing (JSON): `stallscope export`
+ * (cmds/export.c).  docs/export.md is the user's view.
  *
  *   the target ("lifo-stall (9720)"), in this order:
  *     stalls                       a group:
@@ -22,10 +22,10 @@
  *     readiness pending            and local queue
  *   flows: notify -> the poll it caused; victim -> thief for a steal.
  *
- * Owns: the command (options, the output file written under a temporary
- * name and renamed when complete, the messages and exit codes) and the
- * passes over the trace: for JSON a first one learning its tids and
- * highest worker number (a pipe is copied to a file for it), then the one
+ * Owns: the passes over the trace (the command, cmds/export.c, owns the
+ * options, the output file written under a temporary name and renamed
+ * when complete, a pipe spooled to a file, the messages and exit codes): for JSON a first one learning its tids and
+ * highest worker number, then the one
  * that feeds records to the analyzer, whose callbacks (on_state,
  * on_record, on_detection) drive the model (export_model.h).  Memory:
  * per worker, per thread that matters, per live task and per stall lane;
@@ -33,34 +33,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "cmds.h"
-#include "outfile.h"
 #include "export_model.h"
-
-struct export_opts {
-	const char *in, *out;
-	bool json;
-	__u64 threshold_ns;
-	const char *workers;
-};
-
-/* Whose fault a failure was: the exit status and the message differ. */
-enum export_fail { FAIL_INPUT = 2, FAIL_OUTPUT = 1, FAIL_OTHER = 3 };
-
-struct export_result {
-	__u64 slices, instants, flows, counters, stalls, lost;
-	unsigned workers;
-	char partial[400];	/* the trace is partial: why ("" if not) */
-};
 
 /* ---- the first pass (JSON) --------------------------------------------------------- */
 
@@ -158,7 +136,7 @@ static int cmp_u32(const void *a, const void *b)
 
 /* Reads the trace once for pre; 0 or -errno (a bad trace is left for the
  * pass that writes to report). */
-static int prepass(const struct export_opts *o, struct ss_export_prepass *pre)
+static int prepass(const struct ss_export_opts *o, struct ss_export_prepass *pre)
 {
 	struct prepass_state p = { .max_worker = 0 };
 	struct ss_analyze_opts ao = {
@@ -229,8 +207,8 @@ static void make_root(struct ss_export *x)
  * -errno with the reason in err and *fail saying whether the trace, the
  * output or something else (memory) failed.
  */
-static int export_trace(const struct export_opts *o, FILE *out,
-			struct export_result *res, enum export_fail *fail,
+int ss_export_trace(const struct ss_export_opts *o, FILE *out,
+			struct ss_export_result *res, enum ss_export_fail *fail,
 			char *err, size_t errlen)
 {
 	struct ss_trace_reader *r = NULL;
@@ -241,11 +219,11 @@ static int export_trace(const struct export_opts *o, FILE *out,
 	struct ss_record rec;
 	int ret, wret;
 
-	*fail = FAIL_INPUT;
+	*fail = SS_EXPORT_FAIL_INPUT;
 	memset(&a, 0, sizeof(a));
 	if (o->json && (ret = prepass(o, &pre)) < 0) {
 		snprintf(err, errlen, "%s", strerror(-ret));
-		*fail = FAIL_OTHER;
+		*fail = SS_EXPORT_FAIL_OTHER;
 		return ret;
 	}
 	ret = ss_trace_open(o->in, &r);
@@ -261,7 +239,7 @@ static int export_trace(const struct export_opts *o, FILE *out,
 		ss_trace_close(r);
 		free(pre.tids);
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
-		*fail = FAIL_OTHER;
+		*fail = SS_EXPORT_FAIL_OTHER;
 		return -ENOMEM;
 	}
 	x->meta = ss_trace_meta(r);
@@ -283,7 +261,7 @@ static int export_trace(const struct export_opts *o, FILE *out,
 	}
 	if (!x->w || !an || !x->symcache || x->err) {
 		ret = -ENOMEM;
-		*fail = FAIL_OTHER;
+		*fail = SS_EXPORT_FAIL_OTHER;
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto out;
 	}
@@ -299,7 +277,7 @@ static int export_trace(const struct export_opts *o, FILE *out,
 		ret = x->err;
 	}
 	if (ret < 0) {
-		*fail = ss_trace_error(r)[0] ? FAIL_INPUT : FAIL_OTHER;
+		*fail = ss_trace_error(r)[0] ? SS_EXPORT_FAIL_INPUT : SS_EXPORT_FAIL_OTHER;
 		snprintf(err, errlen, "%s", ss_trace_error(r)[0] ? ss_trace_error(r)
 			 : strerror(-ret));
 	}
@@ -308,7 +286,7 @@ out:
 		wret = x->w->ops->finish(x->w);
 		if (!ret && wret < 0) {
 			ret = wret;
-			*fail = FAIL_OUTPUT;
+			*fail = SS_EXPORT_FAIL_OUTPUT;
 			snprintf(err, errlen, "%s", strerror(-wret));
 		}
 	}
@@ -331,206 +309,3 @@ out:
 	free(pre.tids);
 	return ret;
 }
-
-static void usage(FILE *f)
-{
-	fputs("usage: stallscope export FILE -o OUT [--format perfetto|json]\n"
-	      "                         [--threshold MS] [--workers PATTERN]\n"
-	      "Writes a trace as a timeline: one track per worker (task polls,\n"
-	      "searching, parked), flows from each notify to the poll it caused and\n"
-	      "for steals, queue-depth and idle-worker counters, and a stalls track\n"
-	      "with each detection.\n"
-	      "  -o, --output OUT   the file to write (- for standard output)\n"
-	      "  --format perfetto  Perfetto TrackEvent protobuf, for ui.perfetto.dev (default)\n"
-	      "  --format json      Chrome Trace Event JSON, for chrome://tracing or Perfetto\n"
-	      "  --threshold MS     shortest stall reported (default 10)\n"
-	      "  --workers PATTERN  kernel-only traces: worker thread names (default\n"
-	      "                     wsrt-w*,tokio-runtime-w*)\n", f);
-}
-
-/* If in is not a regular file (a pipe), copies it to a temporary file,
- * named in *path (NULL otherwise).  0 or -errno. */
-static int spool(const char *in, char **path)
-{
-	const char *dir = getenv("TMPDIR");
-	char buf[65536];
-	struct stat st;
-	ssize_t n;
-	int ifd, ofd, ret = 0;
-
-	*path = NULL;
-	if (stat(in, &st) == 0 && S_ISREG(st.st_mode))
-		return 0;
-	if ((ifd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (asprintf(path, "%s/stallscope-export.XXXXXX", dir && dir[0] ? dir : "/tmp") < 0) {
-		*path = NULL;
-		close(ifd);
-		return -ENOMEM;
-	}
-	if ((ofd = mkstemp(*path)) < 0) {
-		ret = -errno;
-		free(*path);
-		*path = NULL;
-		close(ifd);
-		return ret;
-	}
-	while ((n = read(ifd, buf, sizeof(buf))) != 0) {
-		ssize_t w;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			break;
-		}
-		if ((w = write(ofd, buf, (size_t)n)) != n) {
-			ret = w < 0 ? -errno : -ENOSPC;	/* short: the disk is full */
-			break;
-		}
-	}
-	if (close(ofd) && !ret)
-		ret = -errno;
-	close(ifd);
-	if (ret) {
-		unlink(*path);
-		free(*path);
-		*path = NULL;
-	}
-	return ret;
-}
-
-static void unspool(char *path)
-{
-	if (path)
-		unlink(path);
-	free(path);
-}
-
-int ss_cmd_export(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "threshold", required_argument, NULL, 'T' },
-		{ "workers", required_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct export_opts o = { 0 };
-	struct export_result res = { 0 };
-	char err[400], *spooled = NULL;
-	struct ss_outfile of = { .fd = -1 };
-	enum export_fail fail = FAIL_OTHER;
-	bool to_stdout;
-	FILE *out;
-	int c, ret;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			o.out = optarg;
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json")) {
-				o.json = true;
-			} else if (!strcmp(optarg, "perfetto")) {
-				o.json = false;
-			} else {
-				fprintf(stderr, "stallscope: --format: want perfetto or json: %s\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'T':
-			if (!ss_parse_ms("--threshold", optarg, true, &o.threshold_ns))
-				return 2;
-			break;
-		case 'W':
-			o.workers = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1 || !o.out || !o.out[0]) {
-		if (optind == argc - 1 && !o.out)
-			fprintf(stderr, "stallscope: export: -o OUT is required\n");
-		usage(stderr);
-		return 2;
-	}
-	o.in = strcmp(argv[optind], "-") ? argv[optind] : "/dev/stdin";
-	/* JSON reads the trace twice: a pipe is copied to a file first. */
-	if (o.json && (ret = spool(o.in, &spooled)) < 0) {
-		fprintf(stderr, "stallscope: %s: %s\n", argv[optind], strerror(-ret));
-		return 2;
-	}
-	if (spooled)
-		o.in = spooled;
-	to_stdout = !strcmp(o.out, "-");
-	if (to_stdout) {
-		out = stdout;
-	} else {
-		/* PATH.partial, renamed over PATH when complete (outfile.h). */
-		ret = ss_outfile_check(o.out);
-		if (!ret)
-			ret = ss_outfile_create(&of, o.out, 0666);
-		if (ret) {
-			fprintf(stderr, "stallscope: cannot write %s: %s\n", o.out,
-				ss_outfile_strerror(ret));
-			unspool(spooled);
-			return ret == -EISDIR || ret == SS_OUTFILE_NOT_REGULAR ? 2 : 1;
-		}
-		int fd = fcntl(of.fd, F_DUPFD_CLOEXEC, 3);
-		if (fd < 0 || !(out = fdopen(fd, "w"))) {
-			fprintf(stderr, "stallscope: cannot write %s: %s\n", o.out,
-				strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			ss_outfile_discard(&of);
-			unspool(spooled);
-			return 1;
-		}
-	}
-
-	ret = export_trace(&o, out, &res, &fail, err, sizeof(err));
-	unspool(spooled);
-	if (!to_stdout) {
-		if (fclose(out) && !ret) {
-			ret = -errno;
-			fail = FAIL_OUTPUT;
-			snprintf(err, sizeof(err), "%s", strerror(errno));
-		}
-		if (!ret && (ret = ss_outfile_commit(&of))) {
-			fail = FAIL_OUTPUT;
-			snprintf(err, sizeof(err), "%s", strerror(-ret));
-		}
-		ss_outfile_discard(&of);	/* after a commit: nothing left */
-	}
-	if (res.partial[0])
-		fprintf(stderr, "stallscope: %s: %s\n", argv[optind], res.partial);
-	if (ret < 0) {
-		if (fail == FAIL_INPUT)
-			fprintf(stderr, "stallscope: %s: %s\n", argv[optind], err);
-		else if (fail == FAIL_OUTPUT)
-			fprintf(stderr, "stallscope: cannot write %s: %s\n", o.out, err);
-		else
-			fprintf(stderr, "stallscope: cannot export %s: %s\n", argv[optind], err);
-		return fail == FAIL_INPUT ? 2 : 1;
-	}
-	fprintf(stderr, "stallscope: %u worker%s, %llu slices, %llu instants, %llu flows, "
-		"%llu counter values, %llu stall%s%s, written to %s\n",
-		res.workers, res.workers == 1 ? "" : "s",
-		(unsigned long long)res.slices, (unsigned long long)res.instants,
-		(unsigned long long)res.flows, (unsigned long long)res.counters,
-		(unsigned long long)res.stalls, res.stalls == 1 ? "" : "s",
-		res.lost ? " (events were lost: see the lost events track)" : "",
-		to_stdout ? "standard output" : o.out);
-	return 0;
-}
-

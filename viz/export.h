@@ -124,4 +124,32 @@ void ss_x_sanitize(char *dst, size_t len, const char *src);
 struct ss_xwriter *ss_xwriter_perfetto(FILE *out, const struct ss_trace_meta *meta);
 struct ss_xwriter *ss_xwriter_json(FILE *out, const struct ss_trace_meta *meta);
 
+/* ---- the whole export (export.c) ---- */
+
+struct ss_export_opts {
+	const char *in;		/* a file (JSON reads it twice: not a pipe) */
+	bool json;		/* Chrome JSON, else Perfetto protobuf */
+	__u64 threshold_ns;	/* the analyzer's; 0: its default */
+	const char *workers;	/* kernel-only worker names; NULL: default */
+};
+
+/* Whose fault a failure was (the command's exit status and words differ). */
+enum ss_export_fail {
+	SS_EXPORT_FAIL_OUTPUT = 1,
+	SS_EXPORT_FAIL_INPUT = 2,
+	SS_EXPORT_FAIL_OTHER = 3,
+};
+
+struct ss_export_result {
+	__u64 slices, instants, flows, counters, stalls, lost;
+	unsigned workers;
+	char partial[400];	/* the trace is partial: why ("" if not) */
+};
+
+/* Writes o->in's timeline to out.  0, or -errno with *fail and err (one
+ * line) saying what failed. */
+int ss_export_trace(const struct ss_export_opts *o, FILE *out,
+		    struct ss_export_result *res, enum ss_export_fail *fail,
+		    char *err, size_t errlen);
+
 #endif

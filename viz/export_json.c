@@ -46,7 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmds.h"
+#include "cli.h"
 #include "export.h"
 
 struct jw {

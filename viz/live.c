@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stallscope live [-p PID | -- CMD [ARGS...] | FILE]: the live terminal
- * timeline.  The recorder (recorder.h) or a trace file feeds the analyzer
+ * The live terminal timeline, `stallscope live` (its options:
+ * cmds/live.c).  The recorder (recorder.h) or a trace file feeds the analyzer
  * one record at a time; its callbacks feed the model (live_model.h), and
  * the model is drawn into a grid that ncurses copies to the screen.
  *
@@ -36,7 +36,6 @@
 #include <curses.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -52,12 +51,13 @@
 #include "clock.h"
 #include "analyze.h"
 #include "present.h"
-#include "cmds.h"
+#include "cli.h"
 #include "live_model.h"
 #include "prereq.h"
 #include "recorder.h"
 #include "timeline.h"
 
+#include "live.h"
 #include "live_int.h"
 
 static volatile sig_atomic_t quit_signal;
@@ -278,91 +278,6 @@ static int replay_open(struct live *l, char *err, size_t errlen)
 
 /* ---- the command ------------------------------------------------------------------------ */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stallscope live [OPTIONS] (-p PID | -- CMD [ARGS...] | FILE)\n"
-		"Watches a runtime's workers as it runs: one lane per worker, the stalls as\n"
-		"they are found.  FILE replays a recording the same way.\n"
-		"  -p, --pid PID    attach to a running process\n"
-		"  -- CMD [ARGS]    start CMD and watch it (its output is shown after)\n"
-		"  --threshold MS   shortest stall reported (default 10)\n"
-		"  --kernel-only    kernel events only (live)\n"
-		"  --no-preload     start CMD without the preload shim (live)\n"
-		"  --speed X        replay at X times real time (default 1)\n"
-		"  --step           replay paused: n steps one column, space plays\n"
-		"  -v, --verbose    show libbpf's messages (live)\n"
-		"keys: q quit, space pause, +/- zoom, arrows scroll, s stall, w write, ? help\n");
-}
-
-static int parse_args(struct live *l, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "threshold", required_argument, NULL, 'T' },
-		{ "kernel-only", no_argument, NULL, 'k' },
-		{ "no-preload", no_argument, NULL, 'n' },
-		{ "speed", required_argument, NULL, 'S' },
-		{ "step", no_argument, NULL, 's' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	bool dashdash;
-	char *end;
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (!ss_parse_pid("-p", optarg, &l->ro.pid))
-				return -EINVAL;
-			break;
-		case 'T':
-			if (!ss_parse_ms("--threshold", optarg, true, &l->threshold_ns))
-				return -EINVAL;
-			break;
-		case 'k':
-			l->ro.kernel_only = true;
-			break;
-		case 'n':
-			l->ro.no_preload = true;
-			break;
-		case 'S':
-			l->speed = strtod(optarg, &end);
-			if (end == optarg || *end || !(l->speed >= 0.01 && l->speed <= 1000)) {
-				fprintf(stderr, "stallscope: --speed: want 0.01..1000: %s\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 's':
-			l->step = true;
-			break;
-		case 'v':
-			l->ro.verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
-	}
-	dashdash = optind > 1 && !strcmp(argv[optind - 1], "--");
-	if (optind < argc && !dashdash && !l->ro.pid && optind == argc - 1)
-		l->file = argv[optind];
-	else if (optind < argc && !l->ro.pid)
-		l->ro.cmd = argv + optind;
-	if (!!l->ro.pid + !!l->ro.cmd + !!l->file != 1) {
-		fprintf(stderr, "stallscope: live: give one of -p PID, -- CMD [ARGS...] or FILE\n");
-		usage(stderr);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static void live_free(struct live *l)
 {
 	ss_analyzer_free(l->an);
@@ -375,7 +290,7 @@ static void live_free(struct live *l)
 	ss_live_grid_free(&l->g);
 }
 
-int ss_cmd_live(int argc, char **argv)
+int ss_live_run(const struct ss_live_opts *o)
 {
 	static struct live l;	/* large (the model): not on the stack */
 	char err[400];
@@ -384,11 +299,13 @@ int ss_cmd_live(int argc, char **argv)
 
 	memset(&l, 0, sizeof(l));
 	l.saved_fd[0] = l.saved_fd[1] = l.saved_fd[2] = l.log_fd = -1;
-	l.speed = 1;
+	l.file = o->file;
+	l.speed = o->speed > 0 ? o->speed : 1;
+	l.step = o->step;
+	l.threshold_ns = o->threshold_ns;
+	l.ro = o->ro;
 	l.v.col_ns = SS_LIVE_COL_DEFAULT_NS;
 	l.v.selected = -1;
-	if ((e = parse_args(&l, argc, argv)))
-		return e > 0 ? 0 : 2;
 	if (ss_live_model_init(&l.m, NULL, 0)) {
 		fprintf(stderr, "stallscope: live: %s\n", strerror(ENOMEM));
 		return 1;

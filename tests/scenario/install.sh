@@ -68,7 +68,7 @@ ok install_runs
 built=$(grep -E '^  (CC|CCLD|LD|AR|BPF|SKEL|BTF|FUZZ|RUSTC) ' <<<"$out")
 if [ -z "$built" ]; then ok install_builds_nothing; else not_ok install_builds_nothing "it built: $(tr '\n' '|' <<<"$built")"; fi
 
-version=$(sed -n 's/^#define SS_VERSION "\(.*\)"/\1/p' "$root/userspace/cmds.h")
+version=$(sed -n 's/^#define SS_VERSION "\(.*\)"/\1/p' "$root/userspace/cli.h")
 want="bin/stallscope lib/libstallscope-preload.so lib/libwsrt.a lib/libwsrt.so.$version
 include/wsrt.h lib/pkgconfig/wsrt.pc libexec/stallscope/lifo-stall libexec/stallscope/http-stall"
 for m in "$root"/man/*.1; do want+=" share/man/man1/${m##*/}"; done

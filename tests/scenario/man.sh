@@ -24,13 +24,13 @@ hidden_record="--ring-kb"
 self_help="-h --help"
 
 # Where each command's getopt table is: command, file, table ("-": none).
-tables="record userspace/cmd_record.c opts
-report userspace/report.c ropts
-check userspace/report.c copts
-timeline userspace/timeline.c opts
-live viz/live.c opts
-export viz/export.c opts
-demo userspace/demo.c opts
+tables="record cmds/record.c opts
+report cmds/report.c opts
+check cmds/check.c opts
+timeline cmds/timeline.c opts
+live cmds/live.c opts
+export cmds/export.c opts
+demo cmds/demo.c opts
 dump - -"
 
 # options: the options (-x, --long-name) named in standard input, one a

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The stallscope subcommands: one file each, one entry point each.  Each
- * returns the process exit status. */
-#ifndef STALLSCOPE_CMDS_H
-#define STALLSCOPE_CMDS_H
+/* What the commands (cmds/) share with the libraries they call: the
+ * version, and the helpers of a command line (cli.c). */
+#ifndef STALLSCOPE_CLI_H
+#define STALLSCOPE_CLI_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,15 +10,6 @@
 #include <linux/types.h>
 
 #define SS_VERSION "0.1"
-
-int ss_cmd_record(int argc, char **argv);
-int ss_cmd_dump(int argc, char **argv);
-int ss_cmd_timeline(int argc, char **argv);
-int ss_cmd_demo(int argc, char **argv);
-int ss_cmd_report(int argc, char **argv);
-int ss_cmd_check(int argc, char **argv);
-int ss_cmd_export(int argc, char **argv);
-int ss_cmd_live(int argc, char **argv);
 
 /* A milliseconds option (--threshold, --from ...) into ns: a number,
  * > 0 if positive else >= 0, at most 1e10; else one line on stderr
@@ -31,5 +22,11 @@ void ss_json_string(FILE *f, const char *s);
 /* A library's warning (the recorder's on_warning): "stallscope: MSG" on
  * stderr. */
 void ss_print_warning(void *arg, const char *msg);
+/* Analyzes path (ss_analyze_path) for report and check: the error, or
+ * the note that the file was cut short, on stderr as one line. */
+struct ss_analysis;
+struct ss_trace_reader;
+int ss_cli_analyze(const char *path, __u64 threshold_ns, const char *pattern,
+		   struct ss_analysis *a, struct ss_trace_reader **rp);
 
 #endif

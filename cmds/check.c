@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stallscope check FILE [--max-stall MS] [--workers PATTERN]: for CI.
+ * Exit 0: no stall of at least MS; 1: stalls, one line each; 2: a bad
+ * file (or bad options).
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+
+#include "analyze.h"
+#include "cmds.h"
+#include "present.h"
+
+static const char usage[] =
+	"usage: stallscope check FILE [--max-stall MS] [--workers PATTERN]\n"
+	"Exits 1, with one line per stall, if the trace has a stall of at least\n"
+	"MS; 0 if it has none; 2 if the file is bad.  For CI.\n"
+	"  --max-stall MS      fail on a stall this long or longer (default 10)\n"
+	"  --workers PATTERN   kernel-only traces: worker thread names (default\n"
+	"                      wsrt-w*,tokio-runtime-w*)\n";
+
+int ss_cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "max-stall", required_argument, NULL, 'm' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	__u64 max_stall = 10000000ULL;
+	const char *pattern = NULL, *file;
+	struct ss_trace_reader *r;
+	struct ss_analysis a;
+	unsigned found = 0;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (!ss_parse_ms("--max-stall", optarg, true, &max_stall))
+				return 2;
+			break;
+		case 'w':
+			pattern = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	file = argv[optind];
+	/* Detect at the same bar as the check. */
+	if (ss_cli_analyze(file, max_stall, pattern, &a, &r))
+		return 2;
+	for (size_t i = 0; i < a.ndets; i++) {
+		const struct ss_detection *d = &a.dets[i];
+		char task[96];
+
+		if (d->duration_ns < max_stall)
+			continue;
+		found++;
+		ss_fmt_task(task, sizeof(task), d->task, d->task_name);
+		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", file,
+		       ss_det_kind_name(d->kind), ss_ms(d->duration_ns),
+		       ss_ms(d->start_ns - a.start_ns), d->worker,
+		       d->task ? ": " : "", d->task ? task : "");
+	}
+	ss_analysis_free(&a);
+	ss_trace_close(r);
+	return found ? 1 : 0;
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stallscope live [OPTIONS] (-p PID | -- CMD [ARGS...] | FILE): the
+ * options; the terminal timeline is viz/live.c's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "live.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: stallscope live [OPTIONS] (-p PID | -- CMD [ARGS...] | FILE)\n"
+		"Watches a runtime's workers as it runs: one lane per worker, the stalls as\n"
+		"they are found.  FILE replays a recording the same way.\n"
+		"  -p, --pid PID    attach to a running process\n"
+		"  -- CMD [ARGS]    start CMD and watch it (its output is shown after)\n"
+		"  --threshold MS   shortest stall reported (default 10)\n"
+		"  --kernel-only    kernel events only (live)\n"
+		"  --no-preload     start CMD without the preload shim (live)\n"
+		"  --speed X        replay at X times real time (default 1)\n"
+		"  --step           replay paused: n steps one column, space plays\n"
+		"  -v, --verbose    show libbpf's messages (live)\n"
+		"keys: q quit, space pause, +/- zoom, arrows scroll, s stall, w write, ? help\n");
+}
+
+static int parse_args(struct ss_live_opts *l, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "threshold", required_argument, NULL, 'T' },
+		{ "kernel-only", no_argument, NULL, 'k' },
+		{ "no-preload", no_argument, NULL, 'n' },
+		{ "speed", required_argument, NULL, 'S' },
+		{ "step", no_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool dashdash;
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (!ss_parse_pid("-p", optarg, &l->ro.pid))
+				return -EINVAL;
+			break;
+		case 'T':
+			if (!ss_parse_ms("--threshold", optarg, true, &l->threshold_ns))
+				return -EINVAL;
+			break;
+		case 'k':
+			l->ro.kernel_only = true;
+			break;
+		case 'n':
+			l->ro.no_preload = true;
+			break;
+		case 'S':
+			l->speed = strtod(optarg, &end);
+			if (end == optarg || *end || !(l->speed >= 0.01 && l->speed <= 1000)) {
+				fprintf(stderr, "stallscope: --speed: want 0.01..1000: %s\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 's':
+			l->step = true;
+			break;
+		case 'v':
+			l->ro.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	dashdash = optind > 1 && !strcmp(argv[optind - 1], "--");
+	if (optind < argc && !dashdash && !l->ro.pid && optind == argc - 1)
+		l->file = argv[optind];
+	else if (optind < argc && !l->ro.pid)
+		l->ro.cmd = argv + optind;
+	if (!!l->ro.pid + !!l->ro.cmd + !!l->file != 1) {
+		fprintf(stderr, "stallscope: live: give one of -p PID, -- CMD [ARGS...] or FILE\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ss_cmd_live(int argc, char **argv)
+{
+	struct ss_live_opts o = { .speed = 1 };
+	int e = parse_args(&o, argc, argv);
+
+	if (e)
+		return e > 0 ? 0 : 2;
+	return ss_live_run(&o);
+}

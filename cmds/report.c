@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]:
+ * the options; what it prints is userspace/report.c's.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cmds.h"
+#include "report.h"
+
+static const char usage[] =
+	"usage: stallscope report FILE [--json] [--threshold MS] [--workers PATTERN]\n"
+	"Finds the stalls in a trace and explains each; sums up every worker's\n"
+	"states, the wake -> run delays by cause and the wasted worker time.\n"
+	"  --json              one line of JSON instead of text\n"
+	"  --threshold MS      shortest stall reported (default 10)\n"
+	"  --workers PATTERN   kernel-only traces: worker thread names (default\n"
+	"                      wsrt-w*,tokio-runtime-w*)\n";
+
+int ss_cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "threshold", required_argument, NULL, 'm' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	__u64 threshold = 10000000ULL;
+	const char *pattern = NULL;
+	struct ss_trace_reader *r;
+	struct ss_analysis a;
+	bool json = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'm':
+			if (!ss_parse_ms("--threshold", optarg, true, &threshold))
+				return 2;
+			break;
+		case 'w':
+			pattern = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (ss_cli_analyze(argv[optind], threshold, pattern, &a, &r))
+		return 2;
+	if (json)
+		ss_report_json(stdout, &a, ss_trace_partial(r) != NULL);
+	else
+		ss_report_human(stdout, argv[optind], r, &a, threshold);
+	ss_analysis_free(&a);
+	ss_trace_close(r);
+	return 0;
+}

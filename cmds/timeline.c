@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stallscope timeline FILE [--width N] [--from MS] [--to MS] [--threshold MS]:
+ * the options; the drawing is userspace/timeline.c's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "timeline.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: stallscope timeline FILE [--width N] [--from MS] [--to MS] [--threshold MS]\n"
+		"Draws each worker's states over time, one column per time bucket, and\n"
+		"marks the stalls found under the lanes.\n"
+		"  --width N        columns (default %u, at most %u)\n"
+		"  --from MS        start of the window, ms after the first record (default 0)\n"
+		"  --to MS          end of the window (default: the last record)\n"
+		"  --threshold MS   shortest stall reported (default 10)\n",
+		SS_TIMELINE_WIDTH, SS_TIMELINE_WIDTH_MAX);
+}
+
+int ss_cmd_timeline(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "width", required_argument, NULL, 'w' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "threshold", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct ss_timeline_opts o = { 0 };
+	bool has_to = false;
+	char err[400], *end;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': {
+			long v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v < 1 || v > SS_TIMELINE_WIDTH_MAX) {
+				fprintf(stderr, "stallscope: --width: want 1..%u columns: %s\n",
+					SS_TIMELINE_WIDTH_MAX, optarg);
+				return 2;
+			}
+			o.width = (unsigned)v;
+			break;
+		}
+		case 'f':
+			if (!ss_parse_ms("--from", optarg, false, &o.from_ns))
+				return 2;
+			break;
+		case 't':
+			if (!ss_parse_ms("--to", optarg, true, &o.to_ns))
+				return 2;
+			has_to = true;
+			break;
+		case 'T':
+			if (!ss_parse_ms("--threshold", optarg, true, &o.threshold_ns))
+				return 2;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (has_to && o.from_ns >= o.to_ns) {
+		fprintf(stderr, "stallscope: --from must be before --to\n");
+		return 2;
+	}
+
+	ret = ss_timeline_render(stdout, argv[optind], &o, NULL, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "stallscope: %s: %s\n", argv[optind], err);
+		return 2;
+	}
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "stallscope: cannot write the timeline: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}
