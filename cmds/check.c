@@ -28,48 +28,26 @@ int ss_cmd_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	__u64 max_stall = 10000000ULL;
-	const char *pattern = NULL, *file;
+	struct ss_cli_trace_args o = { 0 };
 	struct ss_trace_reader *r;
 	struct ss_analysis a;
 	unsigned found = 0;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (!ss_parse_ms("--max-stall", optarg, true, &max_stall))
-				return 2;
-			break;
-		case 'w':
-			pattern = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	file = argv[optind];
+	if ((c = ss_cli_trace_args(argc, argv, opts, usage, "--max-stall", &o)) >= 0)
+		return c;
 	/* Detect at the same bar as the check. */
-	if (ss_cli_analyze(file, max_stall, pattern, &a, &r))
+	if (ss_cli_analyze(o.file, o.ms, o.pattern, &a, &r))
 		return 2;
 	for (size_t i = 0; i < a.ndets; i++) {
 		const struct ss_detection *d = &a.dets[i];
 		char task[96];
 
-		if (d->duration_ns < max_stall)
+		if (d->duration_ns < o.ms)
 			continue;
 		found++;
 		ss_fmt_task(task, sizeof(task), d->task, d->task_name);
-		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", file,
+		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", o.file,
 		       ss_det_kind_name(d->kind), ss_ms(d->duration_ns),
 		       ss_ms(d->start_ns - a.start_ns), d->worker,
 		       d->task ? ": " : "", d->task ? task : "");

@@ -5,7 +5,6 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
-#include <stdbool.h>
 #include <stdio.h>
 
 #include "cmds.h"
@@ -29,44 +28,19 @@ int ss_cmd_report(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	__u64 threshold = 10000000ULL;
-	const char *pattern = NULL;
+	struct ss_cli_trace_args o = { 0 };
 	struct ss_trace_reader *r;
 	struct ss_analysis a;
-	bool json = false;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			if (!ss_parse_ms("--threshold", optarg, true, &threshold))
-				return 2;
-			break;
-		case 'w':
-			pattern = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		fputs(usage, stderr);
+	if ((c = ss_cli_trace_args(argc, argv, opts, usage, "--threshold", &o)) >= 0)
+		return c;
+	if (ss_cli_analyze(o.file, o.ms, o.pattern, &a, &r))
 		return 2;
-	}
-	if (ss_cli_analyze(argv[optind], threshold, pattern, &a, &r))
-		return 2;
-	if (json)
+	if (o.json)
 		ss_report_json(stdout, &a, ss_trace_partial(r) != NULL);
 	else
-		ss_report_human(stdout, argv[optind], r, &a, threshold);
+		ss_report_human(stdout, o.file, r, &a, o.ms);
 	ss_analysis_free(&a);
 	ss_trace_close(r);
 	return 0;

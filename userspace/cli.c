@@ -4,6 +4,7 @@
  * milliseconds and pid options, JSON strings.  Files for the sudo user
  * are outfile.c's, the clocks clock.h's.
  */
+#include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -78,4 +79,40 @@ int ss_cli_analyze(const char *path, __u64 threshold_ns, const char *pattern,
 	if (ss_trace_partial(*rp))
 		fprintf(stderr, "stallscope: %s: %s\n", path, ss_trace_partial(*rp));
 	return 0;
+}
+
+int ss_cli_trace_args(int argc, char **argv, const struct option *opts,
+		      const char *usage, const char *ms_opt,
+		      struct ss_cli_trace_args *a)
+{
+	int c;
+
+	a->ms = 10000000ULL;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			a->json = true;
+			break;
+		case 'm':
+			if (!ss_parse_ms(ms_opt, optarg, true, &a->ms))
+				return 2;
+			break;
+		case 'w':
+			a->pattern = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	a->file = argv[optind];
+	return -1;
 }

@@ -29,4 +29,17 @@ struct ss_trace_reader;
 int ss_cli_analyze(const char *path, __u64 threshold_ns, const char *pattern,
 		   struct ss_analysis *a, struct ss_trace_reader **rp);
 
+/* report's and check's command line: FILE and the options of opts among
+ * 'j' (--json), 'm' (ms_opt MS: a->ms, default 10 ms), 'w' (--workers) and
+ * 'h'.  -1 to go on, else the exit status (after the usage or a message). */
+struct option;
+struct ss_cli_trace_args {
+	const char *file, *pattern;
+	__u64 ms;
+	bool json;
+};
+int ss_cli_trace_args(int argc, char **argv, const struct option *opts,
+		      const char *usage, const char *ms_opt,
+		      struct ss_cli_trace_args *a);
+
 #endif

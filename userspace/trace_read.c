@@ -78,8 +78,9 @@ struct ss_trace_reader {
 	bool partial;		/* ended without a trailer: msg says where */
 	/* The events' span: the trailer's, peeked at when opened (if it has
 	 * one), and what was handed out, checked against it at the end. */
-	bool span_known, span_any;
-	__u64 span_first, span_last, seen_first, seen_last;
+	bool span_known;
+	__u64 span_first, span_last;
+	struct span seen;
 	/* The block being handed out, event by event. */
 	struct ss_ring_slot *block;	/* SS_BLOCK_MAX_SLOTS */
 	__u32 block_n, block_i, block_tid;
@@ -542,11 +543,7 @@ static int read_block(struct ss_trace_reader *r, const struct ss_ring_chunk *h,
 /* An event handed out: its time into the span seen. */
 static int seen(struct ss_trace_reader *r, __u64 ts)
 {
-	if (!r->span_any || ts < r->seen_first)
-		r->seen_first = ts;
-	if (!r->span_any || ts > r->seen_last)
-		r->seen_last = ts;
-	r->span_any = true;
+	span_add(&r->seen, ts);
 	return 1;
 }
 
@@ -599,16 +596,16 @@ int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 				    (unsigned long long)r->trailer.records,
 				    (unsigned long long)r->records);
 		if ((r->trailer.flags & SS_TRAILER_SPAN) &&
-		    (!r->span_any || r->trailer.first_ns != r->seen_first ||
-		     r->trailer.last_ns != r->seen_last))
+		    (!r->seen.any || r->trailer.first_ns != r->seen.first ||
+		     r->trailer.last_ns != r->seen.last))
 			return fail(r, -EBADMSG,
 				    "trailer at offset %llu says the events span %llu-%llu ns, "
 				    "the file's span %llu-%llu",
 				    (unsigned long long)at,
 				    (unsigned long long)r->trailer.first_ns,
 				    (unsigned long long)r->trailer.last_ns,
-				    (unsigned long long)r->seen_first,
-				    (unsigned long long)r->seen_last);
+				    (unsigned long long)r->seen.first,
+				    (unsigned long long)r->seen.last);
 		r->state = AT_END;
 		return 0;
 	}

@@ -35,9 +35,9 @@ struct ss_trace_writer {
 	int err;		/* the first write error; sticks */
 	bool direct;		/* of.fd is O_DIRECT */
 	__u64 records;		/* accepted by ss_trace_write() */
-	__u64 first_ns, last_ns;/* the events' span (the trailer's) */
-	bool any, span_unknown;	/* an event seen; a block record passed as
-				 * a record (its events unseen here) */
+	struct span span;	/* the events' (the trailer's) */
+	bool span_unknown;	/* a block record was passed as a record:
+				 * its events unseen here */
 	size_t used;		/* bytes waiting in buf */
 	unsigned char *buf;	/* WRITE_BUF_BYTES, DIRECT_ALIGN-aligned */
 };
@@ -325,15 +325,6 @@ static int append(struct ss_trace_writer *w, const void *data, size_t n)
 	return 0;
 }
 
-static void span_add(struct ss_trace_writer *w, __u64 ts)
-{
-	if (!w->any || ts < w->first_ns)
-		w->first_ns = ts;
-	if (!w->any || ts > w->last_ns)
-		w->last_ns = ts;
-	w->any = true;
-}
-
 int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
 		   size_t n)
 {
@@ -350,7 +341,7 @@ int ss_trace_write(struct ss_trace_writer *w, const struct ss_record *recs,
 		if (recs[i].type == SS_RING_BLOCK)
 			w->span_unknown = true;
 		else
-			span_add(w, recs[i].ts);
+			span_add(&w->span, recs[i].ts);
 	}
 	return 0;
 }
@@ -391,7 +382,7 @@ int ss_trace_block_end(struct ss_trace_writer *w, __u32 used)
 		unsigned k = ss_ringdec_whole(&slots[i], used - i);
 		if (!k)
 			return -EINVAL;
-		span_add(w, slots[i].ts);
+		span_add(&w->span, slots[i].ts);
 		i += k;
 	}
 	h->count = used;
@@ -427,9 +418,9 @@ int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
 	};
 	int err = w->err;
 
-	if (w->any && !w->span_unknown) {
-		t.first_ns = w->first_ns;
-		t.last_ns = w->last_ns;
+	if (w->span.any && !w->span_unknown) {
+		t.first_ns = w->span.first;
+		t.last_ns = w->span.last;
 		t.flags = SS_TRAILER_SPAN;
 	}
 
