@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -265,24 +266,22 @@ static int parse_scalar(struct ss_trace_reader *r, __u64 at, __u16 tag,
 static int parse_tlv(struct ss_trace_reader *r, __u64 at, __u16 tag,
 		     const unsigned char *v, __u32 len)
 {
+#define STR(TAG, F) { TAG, offsetof(struct ss_trace_meta, F), sizeof(((struct ss_trace_meta *)0)->F) }
+	static const struct { __u16 tag; size_t off, size; } strs[] = {
+		STR(SS_TLV_HOST, host), STR(SS_TLV_KERNEL, kernel),
+		STR(SS_TLV_CLOCK, clock), STR(SS_TLV_COMM, comm),
+		STR(SS_TLV_RECORDER, recorder),
+	};
+#undef STR
 	struct ss_trace_meta *m = &r->meta;
 
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strs[i].tag == tag) {
+			copy_str((char *)m + strs[i].off, strs[i].size, v, len);
+			return 0;
+		}
+	}
 	switch (tag) {
-	case SS_TLV_HOST:
-		copy_str(m->host, sizeof(m->host), v, len);
-		return 0;
-	case SS_TLV_KERNEL:
-		copy_str(m->kernel, sizeof(m->kernel), v, len);
-		return 0;
-	case SS_TLV_CLOCK:
-		copy_str(m->clock, sizeof(m->clock), v, len);
-		return 0;
-	case SS_TLV_COMM:
-		copy_str(m->comm, sizeof(m->comm), v, len);
-		return 0;
-	case SS_TLV_RECORDER:
-		copy_str(m->recorder, sizeof(m->recorder), v, len);
-		return 0;
 	case SS_TLV_START_MONO_NS:
 		return parse_scalar(r, at, tag, v, len, &m->start_mono_ns, 8);
 	case SS_TLV_START_REALTIME_NS:

@@ -469,18 +469,14 @@ void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
 		ss_x_slice_open(x, t, ts, SS_XK_OFFCPU, 0, &e);
 		return;
 	case SS_W_SEARCHING:
-		ss_x_worker_close(x, t, ts, r);
-		ss_x_ev_init(&e, "search", "searching");
-		ss_x_slice_open(x, t, ts, SS_XK_STATE, 0, &e);
-		return;
 	case SS_W_PARKED_DRIVER:
-		ss_x_worker_close(x, t, ts, r);
-		ss_x_ev_init(&e, "park", "parked: driver (epoll_wait)");
-		ss_x_slice_open(x, t, ts, SS_XK_STATE, 0, &e);
-		return;
 	case SS_W_PARKED_FUTEX:
 		ss_x_worker_close(x, t, ts, r);
-		ss_x_ev_init(&e, "park", "parked: futex");
+		if (s == SS_W_SEARCHING)
+			ss_x_ev_init(&e, "search", "searching");
+		else
+			ss_x_ev_init(&e, "park", "%s", s == SS_W_PARKED_DRIVER ?
+				     "parked: driver (epoll_wait)" : "parked: futex");
 		ss_x_slice_open(x, t, ts, SS_XK_STATE, 0, &e);
 		return;
 	default:	/* idle between polls, exited, unknown: no slice */
