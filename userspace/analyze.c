@@ -139,6 +139,8 @@ void an_show(struct an *an, struct worker *w, __u64 ts)
 		an->a->workers[w->index].state_ns[w->shown] += ts - w->shown_since;
 	w->shown = s;
 	w->shown_since = ts;
+	if (s == SS_W_UNKNOWN)
+		an_queues_forget(an, w->index);
 	if (an->o->on_state)
 		an->o->on_state(an->o->arg, (unsigned)w->index, ts, s,
 				s == SS_W_RUNNING ? w->task : 0);
@@ -313,9 +315,13 @@ static void apply(struct an *an, const struct ss_record *r)
 	} else {
 		an_apply_kernel(an, r);
 	}
-	if (an->o->on_record) {
+	if (an->o->on_record || an->o->on_counter) {
 		struct worker *w = an_worker_by_tid(an, r->tid);
-		an->o->on_record(an->o->arg, r, w ? w->index : -1);
+
+		if (an->o->on_record)
+			an->o->on_record(an->o->arg, r, w ? w->index : -1);
+		if (an->o->on_counter)
+			an_queues_apply(an, r, w ? w->index : -1);
 	}
 	if (an->o->on_detection)
 		for (size_t i = ndets; i < a->ndets; i++)

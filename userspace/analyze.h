@@ -109,6 +109,24 @@ typedef void (*ss_record_fn)(void *arg, const struct ss_record *r, int worker);
  * time, not start).  Copy what is needed: the array it lives in grows. */
 typedef void (*ss_detection_fn)(void *arg, const struct ss_detection *d);
 
+/* What the queues hold, derived from the runtime's probes (docs/probes.md)
+ * and the kernel's epoll and readiness records: called after on_record
+ * for the record that changed it, before its detections. */
+enum ss_counter {
+	SS_CTR_LOCAL_DEPTH,	/* worker's local queue: notify local +1, a
+				 * task displaced from the LIFO slot +1, poll
+				 * from local -1, overflow -count, inject_pop
+				 * +count-1, steal: the victim -count (less its
+				 * LIFO task), the thief +count-1; clamped at 0 */
+	SS_CTR_LIFO,		/* worker's LIFO slot: 1 occupied, 0 empty */
+	SS_CTR_INJECT_DEPTH,	/* the inject queue: the runtime's own figure
+				 * (worker -1) */
+	SS_CTR_READINESS_PENDING, /* sk_data_ready while no worker was in
+				 * epoll_wait, not yet harvested (worker -1) */
+};
+typedef void (*ss_counter_fn)(void *arg, enum ss_counter c, int worker,
+			      __u64 ts, __s64 value);
+
 struct ss_analyze_opts {
 	__u64 threshold_ns;		/* 0: 10 ms */
 	const char *worker_pattern;	/* kernel-only: fnmatch pattern(s),
@@ -116,6 +134,7 @@ struct ss_analyze_opts {
 	ss_state_fn on_state;		/* each may be NULL */
 	ss_record_fn on_record;
 	ss_detection_fn on_detection;
+	ss_counter_fn on_counter;
 	/* ss_analyze_path() only: the file is open (its header read, its
 	 * span known if the trailer has it), no record read yet; < 0 stops
 	 * (it may write the message into the caller's err first). */

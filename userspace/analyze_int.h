@@ -100,6 +100,13 @@ struct an {
 	/* readiness */
 	struct pending_ready rd;
 	int last_driver_owner;
+	/* the queues' counters (analyze_queues.c), if on_counter */
+	struct {
+		__s64 local[SS_MAX_WORKERS];
+		__u64 lifo[SS_MAX_WORKERS];	/* the task in the slot, 0 none */
+		bool in_epoll[SS_MAX_WORKERS];
+		__u64 ready_pending;
+	} q;
 	/* lost-event times, to mark detections uncertain */
 	__u64 *lost_ts;
 	size_t nlost, caplost;
@@ -126,6 +133,12 @@ void an_drop_workers(struct an *an);
 void an_new_kernel_worker(struct an *an, __u32 tid, const char *comm);
 struct worker *an_parking_worker(struct an *an, __u32 tid);
 void an_apply_kernel(struct an *an, const struct ss_record *r);
+
+/* ---- the queues' counters (analyze_queues.c) ---- */
+/* After on_record for r (worker: r->tid's index, -1 none). */
+void an_queues_apply(struct an *an, const struct ss_record *r, int worker);
+/* A worker the analyzer forgets (its state goes to SS_W_UNKNOWN). */
+void an_queues_forget(struct an *an, int worker);
 
 /* ---- tasks (analyze_tasks.c) ---- */
 struct task *an_task_get(struct an *an, __u64 id, bool create);

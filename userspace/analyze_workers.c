@@ -88,10 +88,14 @@ void an_kernel_state(struct an *an, struct worker *w, __u64 ts)
 void an_drop_workers(struct an *an)
 {
 	/* Their lanes end here (analyze.h): views close what they drew. */
-	for (unsigned i = 0; i < an->nw && an->o->on_state; i++)
-		if (an->w[i].shown != SS_W_UNKNOWN)
+	for (unsigned i = 0; i < an->nw; i++) {
+		if (an->w[i].shown == SS_W_UNKNOWN)
+			continue;
+		an_queues_forget(an, an->w[i].index);
+		if (an->o->on_state)
 			an->o->on_state(an->o->arg, (unsigned)an->w[i].index, an->now,
 					SS_W_UNKNOWN, 0);
+	}
 	an->nw = 0;
 	an->by_parking = false;
 	an->last_driver_owner = -1;

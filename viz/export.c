@@ -252,7 +252,8 @@ int ss_export_trace(const struct ss_export_opts *o, FILE *out,
 		struct ss_analyze_opts ao = {
 			.threshold_ns = o->threshold_ns, .worker_pattern = o->workers,
 			.on_state = ss_x_on_state, .on_record = ss_x_on_record,
-			.on_detection = ss_x_on_detection, .arg = x,
+			.on_detection = ss_x_on_detection, .on_counter = ss_x_on_counter,
+			.arg = x,
 		};
 
 		if (x->w)

@@ -441,7 +441,6 @@ void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
 			ss_x_worker_close(x, wx->thread, ts, r);
 		wx->thread = NULL;
 		wx->tid = 0;
-		wx->in_epoll = false;
 		return;
 	}
 	if (!(t = ss_x_worker_track(x, w)))

@@ -89,9 +89,6 @@ struct ss_export_worker {
 	__u32 thread_tid;	/* the tid `thread` is for */
 	unsigned ntracks;	/* tracks it had: the rank of the next */
 	enum ss_wstate state;
-	__s64 local_depth;
-	__u64 lifo_task;	/* 0: the slot is empty */
-	bool in_epoll;
 };
 
 /* A thread that is not a worker: the main thread, or one that hit a
@@ -152,7 +149,6 @@ struct ss_export {
 	__u64 next_flow;
 	unsigned idle_workers;
 	__u64 lost_since[SS_X_MAX_CPUS];
-	__u64 ready_pending;
 	/* for the summary line */
 	__u64 nslices, ninstants, nflows, ncounters, nstalls;
 	int err;
@@ -238,6 +234,7 @@ void ss_x_exporter_free(struct ss_export *x);
 
 void ss_x_on_record(void *arg, const struct ss_record *r, int worker);
 void ss_x_on_detection(void *arg, const struct ss_detection *det);
+void ss_x_on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v);
 /* After the last record: close what is open, end the flows left. */
 void ss_x_finish(struct ss_export *x, __u64 end);
 

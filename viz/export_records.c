@@ -7,16 +7,11 @@
  *    cancelled or never polled ends its flow on an instant;
  *  - steal: instants on the victim's and the thief's tracks, a flow from
  *    the one to the other;
- *  - queue depths, derived from the probes (docs/probes.md): notify local
- *    +1, notify into an occupied LIFO slot +1 (the displaced task), poll
- *    from the local queue -1, overflow -count, inject_pop +count-1 (the
- *    first one runs), steal: the victim loses count (less its LIFO task),
- *    the thief gains count-1.  Probes of different threads race: a depth
- *    is clamped at 0.  The inject depth is the runtime's own figure;
+ *  - the queues' counters (local depth, LIFO slot, inject depth,
+ *    readiness pending) as the analyzer derives them (on_counter,
+ *    userspace/analyze_queues.c);
  *  - the main thread and threads that hit a runtime probe: block_on
  *    parks, futex waits, epoll_waits;
- *  - readiness pending: sk_data_ready while no worker is in epoll_wait,
- *    until a worker's epoll_wait returns events (the analyzer's rule);
  *  - lost events: the range since the CPU's previous report;
  *  - detections: a slice spanning the stall on its worker's stall lane.
  *
@@ -31,27 +26,6 @@
 
 #include "export_model.h"
 #include "present.h"
-
-static void local_add(struct ss_export *x, __s64 w, __s64 delta, __u64 ts)
-{
-	struct ss_export_worker *wx;
-
-	if (!ss_x_valid_worker(w))
-		return;
-	wx = &x->wx[w];
-	wx->local_depth += delta;
-	if (wx->local_depth < 0)
-		wx->local_depth = 0;
-	ss_x_counter_set(x, ss_x_local_track(x, (unsigned)w), ts, wx->local_depth);
-}
-
-static void lifo_set(struct ss_export *x, __s64 w, __u64 task, __u64 ts)
-{
-	if (!ss_x_valid_worker(w))
-		return;
-	x->wx[w].lifo_task = task;
-	ss_x_counter_set(x, ss_x_lifo_track(x, (unsigned)w), ts, task ? 1 : 0);
-}
 
 static struct ss_export_track *inject_track(struct ss_export *x)
 {
@@ -92,15 +66,6 @@ static void on_notify(struct ss_export *x, const struct ss_record *r, int worker
 		if (e.flow_out)
 			tx->flow_ts = e.ts;	/* its end may not be earlier */
 	}
-	if (dest == SS_DEST_LOCAL) {
-		if (ss_x_valid_worker(waker) && x->wx[waker].lifo_task == id)
-			lifo_set(x, waker, 0, r->ts);	/* out of the slot */
-		local_add(x, waker, 1, r->ts);
-	} else if (dest == SS_DEST_LIFO) {
-		if (displaced)
-			local_add(x, waker, 1, r->ts);
-		lifo_set(x, waker, id, r->ts);
-	}
 }
 
 static void on_steal(struct ss_export *x, const struct ss_record *r)
@@ -137,11 +102,6 @@ static void on_steal(struct ss_export *x, const struct ss_record *r)
 		ss_x_instant(x, to, ss_x_not_before(r->ts, from->last_ts), &e);
 		x->nflows++;
 	}
-	local_add(x, victim, -(__s64)(count - (lifo ? 1 : 0)), r->ts);
-	if (lifo)
-		lifo_set(x, victim, 0, r->ts);
-	if (count)
-		local_add(x, thief, (__s64)count - 1, r->ts);
 }
 
 /* A non-worker thread's own slices: block_on parks, futex and epoll waits. */
@@ -237,10 +197,6 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 			ss_x_worker_close(x, t, r->ts, NULL);
 			ss_x_poll_open(x, t, r->ts, r->args[1], r);
 		}
-		if (r->args[2] == SS_SRC_LOCAL)
-			local_add(x, w0, -1, r->ts);
-		if (x->wx[w0].lifo_task == r->args[1])
-			lifo_set(x, w0, 0, r->ts);
 		break;
 	case SS_WSRT_POLL_END:
 		if (r->args[2] == SS_RES_READY) {
@@ -253,17 +209,6 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 		break;
 	case SS_WSRT_STEAL:
 		on_steal(x, r);
-		break;
-	case SS_WSRT_INJECT_PUSH:
-		ss_x_counter_set(x, inject_track(x), r->ts, (__s64)r->args[2]);
-		break;
-	case SS_WSRT_INJECT_POP:
-		ss_x_counter_set(x, inject_track(x), r->ts, (__s64)r->args[2]);
-		if (r->args[1])
-			local_add(x, w0, (__s64)r->args[1] - 1, r->ts);
-		break;
-	case SS_WSRT_OVERFLOW:
-		local_add(x, w0, -(__s64)r->args[1], r->ts);
 		break;
 	case SS_WSRT_WAKE_WORKER: {
 		__s64 target = (__s32)(__u32)r->args[1];
@@ -312,37 +257,15 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 				     SS_XK_FUTEX, NULL, NULL);
 		break;
 	case SS_EPOLL_ENTER:
-		if (worker >= 0)
-			x->wx[worker].in_epoll = true;
-		else
+		if (worker < 0)
 			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), true,
 				     SS_XK_EPOLL, "syscall", "epoll_wait");
 		break;
 	case SS_EPOLL_EXIT:
-		if (worker >= 0) {
-			x->wx[worker].in_epoll = false;
-			if ((__s64)r->args[0] > 0 && x->ready_pending) {
-				x->ready_pending = 0;
-				ss_x_counter_set(x, x->ready, r->ts, 0);
-			}
-		} else {
+		if (worker < 0)
 			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), false,
 				     SS_XK_EPOLL, NULL, NULL);
-		}
 		break;
-	case SS_SK_DATA_READY: {
-		bool polled = false;
-		for (unsigned i = 0; i < SS_MAX_WORKERS; i++)
-			polled |= x->wx[i].in_epoll;
-		if (polled)
-			break;	/* a worker in epoll_wait takes it at once */
-		x->ready_pending++;
-		ss_x_counter_set(x, ss_x_counter_track(x, &x->ready, SS_XR_COUNTER + 2,
-			    "socket readiness (sk_data_ready) that arrived while no worker "
-			    "was in epoll_wait, not yet harvested", "readiness pending",
-			    "readiness", "pending"), r->ts, (__s64)x->ready_pending);
-		break;
-	}
 	case SS_THREAD_EXIT:
 		if (worker < 0 && (t = ss_x_thread_track(x, r->tid, false)))
 			ss_x_slice_close_all(x, t, r->ts);
@@ -353,6 +276,33 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 	default:
 		break;
 	}
+}
+
+void ss_x_on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v)
+{
+	struct ss_export *x = arg;
+	struct ss_export_track *t = NULL;
+
+	if (x->err)
+		return;
+	switch (c) {
+	case SS_CTR_LOCAL_DEPTH:
+		t = ss_x_local_track(x, (unsigned)worker);
+		break;
+	case SS_CTR_LIFO:
+		t = ss_x_lifo_track(x, (unsigned)worker);
+		break;
+	case SS_CTR_INJECT_DEPTH:
+		t = inject_track(x);
+		break;
+	case SS_CTR_READINESS_PENDING:
+		t = ss_x_counter_track(x, &x->ready, SS_XR_COUNTER + 2,
+			"socket readiness (sk_data_ready) that arrived while no worker "
+			"was in epoll_wait, not yet harvested", "readiness pending",
+			"readiness", "pending");
+		break;
+	}
+	ss_x_counter_set(x, t, ts, v);
 }
 
 void ss_x_on_detection(void *arg, const struct ss_detection *det)

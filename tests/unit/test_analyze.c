@@ -24,17 +24,30 @@
 
 #define MS 1000000ULL
 
+struct counter { enum ss_counter c; int worker; __u64 ts; __s64 v; };
+
 struct run {
 	struct mk_input in;
 	struct ss_analysis a;
+	struct counter ctr[256];
+	unsigned nctr;
 };
+
+static void on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v)
+{
+	struct run *r = arg;
+
+	if (r->nctr < sizeof(r->ctr) / sizeof(r->ctr[0]))
+		r->ctr[r->nctr++] = (struct counter){ c, worker, ts, v };
+}
 
 enum feed { IN_ORDER, REVERSED, FLUSHED };
 
 /* The golden NAME analyzed, its records fed as `how` says. */
 static void analyze(const char *name, __u64 threshold_ns, enum feed how, struct run *r)
 {
-	struct ss_analyze_opts o = { .threshold_ns = threshold_ns };
+	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
+				     .on_counter = on_counter, .arg = r };
 	char path[512];
 	struct ss_analyzer *an;
 	FILE *f;
@@ -269,4 +282,43 @@ TEST(every_golden_the_same_in_any_feed_order_and_flush_pattern)
 	closedir(d);
 	ASSERT_GE(n, 25);	/* the goldens were found */
 	ASSERT_GE(reversed, n / 2);
+}
+
+/* The first counter of kind c (on worker w) at or after ts: its value. */
+static __s64 counter_at(const struct run *r, enum ss_counter c, int w, __u64 ts)
+{
+	for (unsigned i = 0; i < r->nctr; i++)
+		if (r->ctr[i].c == c && r->ctr[i].worker == w && r->ctr[i].ts >= ts)
+			return r->ctr[i].v;
+	FAILF("no counter %d on worker %d from %llu", c, w, (unsigned long long)ts);
+	return -1;
+}
+
+TEST(queues_counted_from_the_probes_and_readiness)
+{
+	struct run r;
+
+	/* Task 2 woken into worker 1's LIFO slot at 1010.001 ms, polled from
+	 * it at 1210.005: the slot full, then empty. */
+	analyze("stuck_lifo.txt", 0, IN_ORDER, &r);
+	ASSERT_EQ(counter_at(&r, SS_CTR_LIFO, 1, 1010001000ULL), 1);
+	ASSERT_EQ(counter_at(&r, SS_CTR_LIFO, 1, 1010001001ULL), 0);
+	for (unsigned i = 0; i < r.nctr; i++)
+		if (r.ctr[i].c == SS_CTR_LIFO && r.ctr[i].v == 0)
+			ASSERT_EQ(r.ctr[i].ts, 1210005000ULL);
+	done(&r);
+	/* Readiness at 1010 ms, worker 0 in epoll_wait: taken at once, none
+	 * pending.  At 1030, nobody in epoll_wait: pending until the wait
+	 * that returns it (1230.010). */
+	analyze("idle_but_parked.txt", 0, IN_ORDER, &r);
+	for (unsigned i = 0; i < r.nctr; i++) {
+		if (r.ctr[i].c != SS_CTR_READINESS_PENDING)
+			continue;
+		ASSERT_EQ(r.ctr[i].ts, 1030000000ULL);	/* the first */
+		ASSERT_EQ(r.ctr[i].v, 1);
+		break;
+	}
+	ASSERT_EQ(counter_at(&r, SS_CTR_READINESS_PENDING, -1, 1030000001ULL), 0);
+	ASSERT_EQ(counter_at(&r, SS_CTR_READINESS_PENDING, -1, 1230010000ULL), 0);
+	done(&r);
 }
