@@ -328,11 +328,45 @@ for kernel in "" --kernel-only; do
 	done
 done
 
+# The longest a target thread waited for a CPU once woken, in ms (its
+# sched_waking to the sched_switch that runs it, in time order).  On this
+# 2-vCPU VM, with a CPU idle, over 5 ms means the host kept a vCPU from
+# running: a run disturbed from outside (seen: a TSan run's main thread
+# woken while holding TSan's lock, on a CPU 11 ms late).
+longest_wakeup_ms() {
+	"$ss" dump "$1" 2>/dev/null | grep -E '^[0-9]+ ' | sort -n -k1,1 | awk '
+		/ sched_waking / { for (i = 2; i <= NF; i++) if ($i ~ /^tid=/) w[substr($i, 5)] = $1 }
+		/ sched_switch / { for (i = 2; i <= NF; i++) if ($i ~ /^next=/) {
+			n = substr($i, 6); if (w[n]) { d = $1 - w[n]; if (d > m) m = d; w[n] = 0 } } }
+		END { printf "%.1f\n", m / 1e6 }'
+}
+
 # No false positives: every scheduler benchmark shape, both LIFO modes.
+# A run with a detection whose trace shows a thread kept off the CPUs
+# from outside (above) says nothing about the analyzer: it is repeated,
+# up to 3 attempts, and reported; the assertion stays zero detections.
+name=analyze_e2e_bench_sched_no_detections
 t=$tmp/sched.trace
-if record analyze_e2e_bench_sched_no_detections "$t" -- -- "$BUILD/bench/sched" --quick --workers 2; then
-	expect_trace analyze_e2e_bench_sched_no_detections "$t" "detections=0"
-fi
+for attempt in 1 2 3; do
+	record "$name" "$t" -- -- "$BUILD/bench/sched" --quick --workers 2 || break
+	printf 'detections=0\n' >"$tmp/e2e.exp"
+	if timeout $((60 * slow)) "$ss" report "$t" --json >"$t.json" 2>"$t.err" &&
+		[ "$(json_eval "$t.json" "$tmp/e2e.exp")" = ok ]; then
+		ok "$name"
+		break
+	fi
+	wake=$(longest_wakeup_ms "$t")
+	if [ $attempt -lt 3 ] && awk -v v="$wake" 'BEGIN { exit !(v >= 5) }'; then
+		echo "# $name: attempt $attempt disturbed (a thread woken waited $wake ms for a CPU)"
+		continue
+	fi
+	if awk -v v="$wake" 'BEGIN { exit !(v >= 5) }'; then
+		not_ok "$name" "no undisturbed run in 3 attempts (the last: a wakeup waited $wake ms; trace kept: $(keep_trace "$t"))"
+	else
+		expect_trace "$name" "$t" "detections=0"
+	fi
+	break
+done
 
 # No false positives: a server without blocking handlers under wrk.
 # With --handler-ms 0 every poll takes microseconds; a run was stalled
