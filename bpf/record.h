@@ -150,9 +150,12 @@ enum ss_type {
 	 * events they hold as records (userspace/ringdec.c). */
 	SS_RING_BLOCK = 163,
 	/* The ring buffer's warm-up (bpf/stallscope.bpf.c, warm_ring): only
-	 * between BPF and the recorder, which drops it. */
+	 * between BPF and the recorder, which drops it.  SS_RING_WARM_BYTES
+	 * each, every page of them written once. */
 	SS_RING_WARM = 164,
 };
+
+#define SS_RING_WARM_BYTES 65536
 
 #define SS_LOST_KERNEL 0	/* SS_LOST args[1] */
 #define SS_LOST_RING 1

@@ -92,7 +92,6 @@ int handle_ring_pull(struct bpf_iter__task *ctx)
 }
 /* ---- the ring buffer's warm-up ------------------------------------------- */
 
-#define WARM_BYTES 65536	/* a record: its pages, one write each */
 #define WARM_PER_RUN 256	/* records per run: 16 MiB */
 
 /*
@@ -115,10 +114,10 @@ int warm_ring(void *ctx)
 
 		/* Half the ring buffer left to a running target's events
 		 * (record -p): the recorder reads between runs. */
-		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + WARM_BYTES > size / 2 ||
-		    !(c = bpf_ringbuf_reserve(&events, WARM_BYTES, 0)))
+		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + SS_RING_WARM_BYTES > size / 2 ||
+		    !(c = bpf_ringbuf_reserve(&events, SS_RING_WARM_BYTES, 0)))
 			return i;
-		for (int k = 0; k < WARM_BYTES; k += 4096)
+		for (int k = 0; k < SS_RING_WARM_BYTES; k += 4096)
 			c[k] = 0;
 		((struct ss_record *)c)->type = SS_RING_WARM;
 		bpf_ringbuf_submit(c, BPF_RB_NO_WAKEUP);

@@ -17,8 +17,7 @@ static const char usage[] =
 	"Exits 1, with one line per stall, if the trace has a stall of at least\n"
 	"MS; 0 if it has none; 2 if the file is bad.  For CI.\n"
 	"  --max-stall MS      fail on a stall this long or longer (default 10)\n"
-	"  --workers PATTERN   kernel-only traces: worker thread names (default\n"
-	"                      wsrt-w*,tokio-runtime-w*)\n";
+	SS_CLI_WORKERS_USAGE;
 
 int ss_cmd_check(int argc, char **argv)
 {

@@ -46,24 +46,14 @@ static int parse_args(struct ss_live_opts *l, int argc, char **argv)
 	};
 	bool dashdash;
 	char *end;
-	int c;
+	int c, taken;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			if (!ss_parse_pid("-p", optarg, &l->ro.pid))
-				return -EINVAL;
-			break;
 		case 'T':
 			if (!ss_parse_ms("--threshold", optarg, true, &l->threshold_ns))
 				return -EINVAL;
-			break;
-		case 'k':
-			l->ro.kernel_only = true;
-			break;
-		case 'n':
-			l->ro.no_preload = true;
 			break;
 		case 'S':
 			l->speed = strtod(optarg, &end);
@@ -75,14 +65,14 @@ static int parse_args(struct ss_live_opts *l, int argc, char **argv)
 		case 's':
 			l->step = true;
 			break;
-		case 'v':
-			l->ro.verbose = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return 1;
-		default:
-			usage(stderr);
+		default:	/* -p, --kernel-only, --no-preload, -v */
+			if ((taken = ss_cli_recorder_opt(c, optarg, &l->ro)) > 0)
+				break;
+			if (!taken)
+				usage(stderr);
 			return -EINVAL;
 		}
 	}

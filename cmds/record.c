@@ -135,7 +135,7 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 		{ 0 },
 	};
 	char *end;
-	int ch;
+	int ch, taken;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+o:p:vh", opts, NULL)) != -1) {
@@ -150,16 +150,6 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 				return -EINVAL;
 			}
 			break;
-		case 'k':
-			o->kernel_only = true;
-			break;
-		case 'n':
-			o->no_preload = true;
-			break;
-		case 'p':
-			if (!ss_parse_pid("-p", optarg, &o->pid))
-				return -EINVAL;
-			break;
 		case 'r': {
 			long v = strtol(optarg, &end, 10);
 			/* A power of two, at least a page: the ring's rules. */
@@ -170,14 +160,14 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 			o->ring_bytes = (unsigned)v * 1024;
 			break;
 		}
-		case 'v':
-			o->verbose = true;
-			break;
 		case 'h':
 			die_usage();
 			return 1;
-		default:
-			die_usage();
+		default:	/* -p, --kernel-only, --no-preload, -v */
+			if ((taken = ss_cli_recorder_opt(ch, optarg, o)) > 0)
+				break;
+			if (!taken)
+				die_usage();
 			return -EINVAL;
 		}
 	}

@@ -16,8 +16,7 @@ static const char usage[] =
 	"states, the wake -> run delays by cause and the wasted worker time.\n"
 	"  --json              one line of JSON instead of text\n"
 	"  --threshold MS      shortest stall reported (default 10)\n"
-	"  --workers PATTERN   kernel-only traces: worker thread names (default\n"
-	"                      wsrt-w*,tokio-runtime-w*)\n";
+	SS_CLI_WORKERS_USAGE;
 
 int ss_cmd_report(int argc, char **argv)
 {

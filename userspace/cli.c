@@ -4,6 +4,7 @@
  * milliseconds and pid options, JSON strings.  Files for the sudo user
  * are outfile.c's, the clocks clock.h's.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 
 #include "analyze.h"
 #include "cli.h"
+#include "recorder.h"
 
 bool ss_parse_ms(const char *opt, const char *s, bool positive, __u64 *ns)
 {
@@ -115,4 +117,23 @@ int ss_cli_trace_args(int argc, char **argv, const struct option *opts,
 	}
 	a->file = argv[optind];
 	return -1;
+}
+
+int ss_cli_recorder_opt(int c, const char *arg, struct ss_recorder_opts *o)
+{
+	switch (c) {
+	case 'p':
+		return ss_parse_pid("-p", arg, &o->pid) ? 1 : -EINVAL;
+	case 'k':
+		o->kernel_only = true;
+		return 1;
+	case 'n':
+		o->no_preload = true;
+		return 1;
+	case 'v':
+		o->verbose = true;
+		return 1;
+	default:
+		return 0;
+	}
 }

@@ -29,6 +29,11 @@ struct ss_trace_reader;
 int ss_cli_analyze(const char *path, __u64 threshold_ns, const char *pattern,
 		   struct ss_analysis *a, struct ss_trace_reader **rp);
 
+/* --workers in report's and check's usage. */
+#define SS_CLI_WORKERS_USAGE \
+	"  --workers PATTERN   kernel-only traces: worker thread names (default\n" \
+	"                      wsrt-w*,tokio-runtime-w*)\n"
+
 /* report's and check's command line: FILE and the options of opts among
  * 'j' (--json), 'm' (ms_opt MS: a->ms, default 10 ms), 'w' (--workers) and
  * 'h'.  -1 to go on, else the exit status (after the usage or a message). */
@@ -41,5 +46,11 @@ struct ss_cli_trace_args {
 int ss_cli_trace_args(int argc, char **argv, const struct option *opts,
 		      const char *usage, const char *ms_opt,
 		      struct ss_cli_trace_args *a);
+
+/* The recorder's options that record and live share: getopt's c for
+ * -p/--pid, --kernel-only ('k'), --no-preload ('n') and -v/--verbose into
+ * o.  1: taken; 0: not one of them; -EINVAL: a bad value (said). */
+struct ss_recorder_opts;
+int ss_cli_recorder_opt(int c, const char *arg, struct ss_recorder_opts *o);
 
 #endif

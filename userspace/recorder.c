@@ -187,22 +187,21 @@ static int check_environment(struct ss_recorder *r, const struct ss_recorder_opt
  * the page faults of the first lap (the hypervisor's and the recorder's)
  * are not paid by the target's threads while they copy their rings out.
  */
-#define WARM_BYTES (64U << 10)	/* bpf/stallscope.bpf.c's */
-
 static void rec_warm_ring(struct ss_recorder *r)
 {
 	int fd = bpf_program__fd(r->skel->progs.warm_ring);
-	__u64 want = (__u64)r->o.ring_bytes + WARM_BYTES, done = 0;
+	__u64 want = (__u64)r->o.ring_bytes + SS_RING_WARM_BYTES, done = 0;
 
-	/* Each run writes at most half the ring buffer (WARM_BYTES at a
-	 * time): none in one smaller than two of them, and a bound on the
-	 * runs in case a running target's events keep it half full. */
+	/* Each run writes at most half the ring buffer, a record of
+	 * SS_RING_WARM_BYTES at a time: none in one smaller than four of
+	 * them, and a bound on the runs in case a running target's events
+	 * keep it half full. */
 	for (unsigned runs = 0; done < want && runs < 4096; runs++) {
 		LIBBPF_OPTS(bpf_test_run_opts, run);
 
-		if (r->o.ring_bytes < 4 * WARM_BYTES || bpf_prog_test_run_opts(fd, &run))
+		if (r->o.ring_bytes < 4 * SS_RING_WARM_BYTES || bpf_prog_test_run_opts(fd, &run))
 			return;	/* no warm-up: a slower first lap, nothing lost */
-		done += (__u64)run.retval * WARM_BYTES;
+		done += (__u64)run.retval * SS_RING_WARM_BYTES;
 		if (ring_buffer__consume(r->rb) < 0)
 			return;
 	}

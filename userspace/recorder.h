@@ -22,7 +22,7 @@
  * It never prints (but libbpf's own messages with verbose): functions
  * return 0 or -errno, and what went wrong is one line, without the
  * "stallscope: " a command puts before it — in ss_recorder_open()'s err
- * buffer, or ss_recorder_error() after poll or stop.  What it records
+ * buffer, or ss_recorder_error() after poll.  What it records
  * without (a probe it cannot attach, no shim, no rings' pull) goes to the
  * on_warning callback, one line each.
  */
@@ -82,7 +82,8 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
  * error: reading the ring (ss_recorder_error() says what), or the sink's
  * (ss_recorder_error() is "": the sink knows). */
 int ss_recorder_poll(struct ss_recorder *r, int timeout_ms);
-/* The last failure of poll or stop, "" if none was the recorder's. */
+/* What the last ss_recorder_poll() failed on, "" if it did not or the
+ * failure was the sink's. */
 const char *ss_recorder_error(const struct ss_recorder *r);
 /* Drains, accounts lost events, delivers the header if it was not yet
  * (0 or the sink's error), and stops a command we started. */

@@ -54,6 +54,26 @@ int rd_fail_io(struct ss_trace_reader *r, int err)
 		    (unsigned long long)r->off, strerror_r(-err, tmp, sizeof(tmp)));
 }
 
+/* The file's buffer holds unread bytes: 1, after a read if it had to;
+ * 0 at the end of the file; -errno. */
+static int refill(struct ss_trace_reader *r)
+{
+	while (r->buf_pos == r->buf_len) {
+		ssize_t k = read(r->fd, r->buf, READ_BUF_BYTES);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return 0;
+		r->buf_pos = 0;
+		r->buf_len = (size_t)k;
+	}
+	return 1;
+}
+
 /* Copies up to n bytes from the source; fewer only at the end of the
  * file.  Returns the count or -errno. */
 ssize_t rd_read(struct ss_trace_reader *r, void *dst, size_t n)
@@ -70,19 +90,12 @@ ssize_t rd_read(struct ss_trace_reader *r, void *dst, size_t n)
 		return (ssize_t)got;
 	}
 	while (got < n) {
-		if (r->buf_pos == r->buf_len) {
-			ssize_t k = read(r->fd, r->buf, READ_BUF_BYTES);
+		int more = refill(r);
 
-			if (k < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			if (k == 0)
-				break;
-			r->buf_pos = 0;
-			r->buf_len = (size_t)k;
-		}
+		if (more < 0)
+			return more;
+		if (!more)
+			break;
 		size_t k = r->buf_len - r->buf_pos;
 
 		if (k > n - got)
@@ -100,20 +113,7 @@ static int src_has_more(struct ss_trace_reader *r)
 {
 	if (r->fd < 0)
 		return r->off < r->mem_len;
-	while (r->buf_pos == r->buf_len) {
-		ssize_t k = read(r->fd, r->buf, READ_BUF_BYTES);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return 0;
-		r->buf_pos = 0;
-		r->buf_len = (size_t)k;
-	}
-	return 1;
+	return refill(r);
 }
 
 static struct ss_trace_reader *reader_new(void)

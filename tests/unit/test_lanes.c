@@ -47,6 +47,7 @@ TEST(time_outside_the_window_folds_nothing)
 	ss_lane_fold_add(&w, &f, SS_W_RUNNING, 200, 300, out);
 	ASSERT_EQ(f.cur, -1);
 	ss_lane_fold_add(&w, &f, (enum ss_wstate)99, 150, 160, out);	/* not a state */
+	ASSERT_EQ(f.acc[SS_W_UNKNOWN], 10);	/* counted as unknown */
 	ss_lane_fold_close(&f, out);
 	ASSERT_EQ(out[5], SS_W_UNKNOWN);
 }
