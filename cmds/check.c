@@ -48,7 +48,7 @@ int ss_cmd_check(int argc, char **argv)
 		ss_fmt_task(task, sizeof(task), d->task, d->task_name);
 		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", o.file,
 		       ss_det_kind_name(d->kind), ss_ms(d->duration_ns),
-		       ss_ms(d->start_ns - a.start_ns), d->worker,
+		       ss_ms(d->start_ns - a.start_ns), d->holder,
 		       d->task ? ": " : "", d->task ? task : "");
 	}
 	ss_analysis_free(&a);

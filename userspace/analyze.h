@@ -51,23 +51,38 @@ enum ss_cause {
 	SS_NCAUSES
 };
 
+/*
+ * A stall: a header every kind fills, then its kind's own fields.  What
+ * waited was a task (stuck_lifo, runnable_while_parked) or socket
+ * readiness (idle_but_parked); in every kind it waited behind one worker
+ * that held it, the holder, busy running the blocker.  report --json
+ * names the holder "worker" (docs/analyzer.md).
+ */
 struct ss_detection {
 	enum ss_det_kind kind;
 	__u64 start_ns, duration_ns;	/* absolute CLOCK_MONOTONIC ns */
-	int worker;		/* stuck_lifo: whose slot; idle_but_parked: the
-				 * driver's last owner (-1 unknown);
-				 * runnable_while_parked: whose queue (-1 inject) */
-	__u64 task;		/* the task that waited (0 for readiness) */
-	char task_name[SS_NAME_MAX];
-	__u64 blocker_task;	/* what `worker` ran meanwhile (0 unknown) */
+	int holder;		/* the worker that held what waited: whose LIFO
+				 * slot or local queue the task sat in, or the
+				 * I/O driver's last owner; -1: none (the
+				 * inject queue) or not known */
+	__u64 blocker_task;	/* what the holder was running (0 unknown) */
 	char blocker_name[SS_NAME_MAX];
-	unsigned idle_workers;	/* other workers idle during the wait */
+	__u64 steal_ns;		/* of the stall, what the hypervisor stole
+				 * from the holder's vCPU (vcpu_steal) */
+	unsigned idle_workers;	/* workers other than the holder idle for
+				 * most of it (idle_but_parked: on a futex) */
 	unsigned parked_workers;/* ... of which parked (futex or driver) */
-	__u64 idle_ns;		/* time at least one other worker was idle */
-	__u64 steal_ns;		/* of the wait, what the hypervisor stole
-				 * from `worker`'s vCPU (vcpu_steal) */
-	__u64 sock;		/* idle_but_parked: the socket inode, if known */
-	bool uncertain;		/* lost events inside: may be wrong */
+	__u64 idle_ns;		/* time at least one of the others was idle
+				 * (idle_but_parked: on a futex) */
+	bool uncertain;		/* lost events inside, or still going on when
+				 * the trace ended: may be wrong */
+	__u64 task;		/* the task that waited (0: readiness) */
+	char task_name[SS_NAME_MAX];
+	union {			/* each kind's own */
+		struct {
+			__u64 sock_inode;	/* the socket, 0 if not known */
+		} idle_but_parked;
+	};
 };
 
 struct ss_worker_info {

@@ -91,7 +91,7 @@ struct ss_detection *an_add_det(struct an *an, enum ss_det_kind kind,
 	d->kind = kind;
 	d->start_ns = start;
 	d->duration_ns = end - start;
-	d->worker = -1;
+	d->holder = -1;
 	d->uncertain = an_lost_within(an, start, end);
 	return d;
 }
@@ -154,7 +154,7 @@ struct ss_detection *an_wait_det(struct an *an, enum ss_det_kind kind,
 
 	if (!d)
 		return NULL;
-	d->worker = t->owner;
+	d->holder = t->owner;
 	d->task = t->id;
 	d->idle_ns = w->others_idle;
 	d->steal_ns = w->owner ? an_since_w(an, t, w->owner, IW_STOLEN) : 0;

@@ -56,8 +56,8 @@ static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
 	struct ss_detection *d = an_add_det(an, SS_DET_IDLE_BUT_PARKED, rd->since, ts);
 	if (!d)
 		return;
-	d->worker = rd->last_owner;
-	d->sock = rd->sock;
+	d->holder = rd->last_owner;
+	d->idle_but_parked.sock_inode = rd->sock;
 	d->blocker_task = rd->blocker;
 	an_name_task(an, rd->blocker, d->blocker_name);
 	/* Workers parked on a futex for most of the wait. */
@@ -82,17 +82,18 @@ static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 		"harvested. The I/O driver's last owner, worker %d, was running %s; "
 		"%u worker%s sat parked on a futex meanwhile (%.1f ms with at least one), "
 		"and nobody polled epoll.%s",
-		w->at_ms, ss_ms(d->duration_ns), (unsigned long long)d->sock, ss_ms(d->duration_ns),
-		d->worker, w->blocker, d->parked_workers,
+		w->at_ms, ss_ms(d->duration_ns),
+		(unsigned long long)d->idle_but_parked.sock_inode, ss_ms(d->duration_ns),
+		d->holder, w->blocker, d->parked_workers,
 		d->parked_workers == 1 ? "" : "s", ss_ms(d->idle_ns), w->tail);
 }
 
 static void label(const struct ss_detection *d, const struct ss_det_words *w,
 		  char *buf, size_t len)
 {
-	if (d->worker >= 0)
+	if (d->holder >= 0)
 		snprintf(buf, len, "%s readiness waited %s, driver last on w%d, %u parked%s",
-			 w->kind, w->dur, d->worker, d->parked_workers, w->unsure);
+			 w->kind, w->dur, d->holder, d->parked_workers, w->unsure);
 	else
 		snprintf(buf, len, "%s readiness waited %s, %u parked%s",
 			 w->kind, w->dur, d->parked_workers, w->unsure);

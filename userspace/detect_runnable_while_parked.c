@@ -30,8 +30,8 @@ static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 {
 	char where[48];
 
-	if (d->worker >= 0)
-		snprintf(where, sizeof(where), "worker %d's queue", d->worker);
+	if (d->holder >= 0)
+		snprintf(where, sizeof(where), "worker %d's queue", d->holder);
 	else
 		snprintf(where, sizeof(where), "the inject queue");
 	return snprintf(buf, len,
@@ -45,9 +45,9 @@ static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 static void label(const struct ss_detection *d, const struct ss_det_words *w,
 		  char *buf, size_t len)
 {
-	if (d->worker >= 0)
+	if (d->holder >= 0)
 		snprintf(buf, len, "%s %s %s in w%d's queue, %u parked%s", w->kind,
-			 w->task, w->dur, d->worker, d->parked_workers, w->unsure);
+			 w->task, w->dur, d->holder, d->parked_workers, w->unsure);
 	else
 		snprintf(buf, len, "%s %s %s in the inject queue, %u parked%s",
 			 w->kind, w->task, w->dur, d->parked_workers, w->unsure);

@@ -36,7 +36,7 @@ static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 		"while worker %d ran %s without yielding. %u other worker%s %s idle "
 		"(%u parked) for %.1f ms of that time, but a task in a LIFO slot "
 		"cannot be stolen and placing it there woke nobody.%s",
-		w->at_ms, ss_ms(d->duration_ns), w->task, d->worker, d->worker, blocker,
+		w->at_ms, ss_ms(d->duration_ns), w->task, d->holder, d->holder, blocker,
 		d->idle_workers, d->idle_workers == 1 ? "" : "s",
 		d->idle_workers == 1 ? "was" : "were", d->parked_workers,
 		ss_ms(d->idle_ns), w->tail);
@@ -46,7 +46,7 @@ static void label(const struct ss_detection *d, const struct ss_det_words *w,
 		  char *buf, size_t len)
 {
 	snprintf(buf, len, "%s %s %s on w%d%s%s%s", w->kind, w->task, w->dur,
-		 d->worker, d->blocker_task ? " behind " : "",
+		 d->holder, d->blocker_task ? " behind " : "",
 		 d->blocker_task ? w->blocker : "", w->unsure);
 }
 

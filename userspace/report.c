@@ -43,10 +43,10 @@ int ss_detection_describe(const struct ss_detection *d,
 			 "something (a kernel-only trace has no task names)");
 	/* The hypervisor's share: a worker whose vCPU did not run looked
 	 * busy from inside the guest. */
-	if (d->steal_ns >= 1000000 && d->worker >= 0)
+	if (d->steal_ns >= 1000000 && d->holder >= 0)
 		n = snprintf(tail, sizeof(tail),
 			     " The hypervisor kept worker %d's vCPU from running for %.1f ms of it (steal time).",
-			     d->worker, ss_ms(d->steal_ns));
+			     d->holder, ss_ms(d->steal_ns));
 	if (d->uncertain && n >= 0 && (size_t)n < sizeof(tail))
 		snprintf(tail + n, sizeof(tail) - (size_t)n,
 			 " (uncertain: events were lost during it, or it was still going on when the trace ended)");
@@ -68,11 +68,14 @@ void ss_report_json(FILE *f, const struct ss_analysis *a, bool partial)
 	fprintf(f, "},\"detections\":[");
 	for (size_t i = 0; i < a->ndets; i++) {
 		const struct ss_detection *d = &a->dets[i];
+		__u64 sock = d->kind == SS_DET_IDLE_BUT_PARKED ?
+			     d->idle_but_parked.sock_inode : 0;
+
 		fprintf(f, "%s{\"kind\":\"%s\",\"start_ns\":%llu,\"offset_ms\":%.3f,"
 			   "\"duration_ns\":%llu,\"worker\":%d,\"task\":%llu,\"task_name\":",
 			i ? "," : "", ss_det_kind_name(d->kind),
 			(unsigned long long)d->start_ns, ss_ms(d->start_ns - a->start_ns),
-			(unsigned long long)d->duration_ns, d->worker,
+			(unsigned long long)d->duration_ns, d->holder,
 			(unsigned long long)d->task);
 		ss_json_string(f, d->task_name);
 		fprintf(f, ",\"blocker_task\":%llu,\"blocker_name\":",
@@ -81,7 +84,7 @@ void ss_report_json(FILE *f, const struct ss_analysis *a, bool partial)
 		fprintf(f, ",\"idle_workers\":%u,\"parked_workers\":%u,\"steal_ns\":%llu,"
 			   "\"sock\":%llu,\"uncertain\":%s}",
 			d->idle_workers, d->parked_workers, (unsigned long long)d->steal_ns,
-			(unsigned long long)d->sock, d->uncertain ? "true" : "false");
+			(unsigned long long)sock, d->uncertain ? "true" : "false");
 	}
 	fprintf(f, "]}\n");
 }

@@ -311,7 +311,7 @@ void ss_x_on_detection(void *arg, const struct ss_detection *det)
 	struct ss_detection d = *det;	/* the analyzer's array moves */
 	char desc[1024], task[SS_NAME_MAX], blocker[SS_NAME_MAX], name[48];
 	struct ss_xevent e;
-	bool on_worker = ss_x_valid_worker(d.worker);
+	bool on_worker = ss_x_valid_worker(d.holder);
 
 	if (x->err)
 		return;
@@ -322,7 +322,7 @@ void ss_x_on_detection(void *arg, const struct ss_detection *det)
 	ss_x_ev_init(&e, "stall", "%s", ss_det_kind_name(d.kind));
 	ss_x_arg_s(&e, "kind", ss_det_kind_name(d.kind));
 	ss_x_arg_d(&e, "wait_ms", (double)d.duration_ns / 1e6);
-	ss_x_arg_i(&e, "worker", d.worker);
+	ss_x_arg_i(&e, "worker", d.holder);
 	if (d.task) {
 		ss_x_arg_u(&e, "task", d.task);
 		ss_x_arg_s(&e, "task_name", task);
@@ -336,15 +336,15 @@ void ss_x_on_detection(void *arg, const struct ss_detection *det)
 	ss_x_arg_d(&e, "idle_ms", (double)d.idle_ns / 1e6);
 	ss_x_arg_d(&e, "steal_ms", (double)d.steal_ns / 1e6);
 	if (d.kind == SS_DET_IDLE_BUT_PARKED)
-		ss_x_arg_u(&e, "sock", d.sock);
+		ss_x_arg_u(&e, "sock", d.idle_but_parked.sock_inode);
 	ss_x_arg_b(&e, "uncertain", d.uncertain);
 	ss_x_arg_s(&e, "description", desc);
 	if (on_worker)
-		snprintf(name, sizeof(name), "stalls: worker %d", d.worker);
+		snprintf(name, sizeof(name), "stalls: worker %d", d.holder);
 	else
 		snprintf(name, sizeof(name), "stalls: runtime");
-	ss_x_lane_slice(x, on_worker ? &x->wx[d.worker].stalls : &x->runtime_stalls,
-			on_worker ? (unsigned)d.worker : SS_XR_LANES_RUNTIME,
+	ss_x_lane_slice(x, on_worker ? &x->wx[d.holder].stalls : &x->runtime_stalls,
+			on_worker ? (unsigned)d.holder : SS_XR_LANES_RUNTIME,
 			name, "the analyzer's detections, one slice per stall "
 			"spanning it (stallscope report explains each)",
 			d.start_ns, d.start_ns + d.duration_ns, &e);

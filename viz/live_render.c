@@ -238,7 +238,7 @@ static void draw_lanes(const struct ss_live_model *m, const struct ss_live_view 
 			const struct ss_live_det *d = ss_live_model_det(m, i);
 			unsigned c0, c1;
 
-			if (d->d.worker != (int)w ||
+			if (d->d.holder != (int)w ||
 			    !span_cols(d->d.start_ns, d->d.start_ns + d->d.duration_ns,
 				       from, v->col_ns, ncols, &c0, &c1))
 				continue;

@@ -102,7 +102,7 @@ TEST(stuck_lifo_found_with_its_blocker_and_idle_workers)
 	d = &r.a.dets[0];
 	ASSERT_EQ(d->kind, SS_DET_STUCK_LIFO);
 	ASSERT_EQ(d->task, 2);
-	ASSERT_EQ(d->worker, 1);
+	ASSERT_EQ(d->holder, 1);
 	ASSERT_EQ(d->blocker_task, 1);
 	ASSERT_NEAR_MS(d->duration_ns, 200, 10);
 	ASSERT_OFFSET_MS(&r, d, 10, 1);
@@ -127,10 +127,10 @@ TEST(idle_but_parked_found_with_its_socket)
 	ASSERT_EQ(r.a.ndets, 1);
 	d = &r.a.dets[0];
 	ASSERT_EQ(d->kind, SS_DET_IDLE_BUT_PARKED);
-	ASSERT_EQ(d->worker, 0);
+	ASSERT_EQ(d->holder, 0);
 	ASSERT_EQ(d->blocker_task, 2);
 	ASSERT_EQ(d->task, 0);
-	ASSERT_EQ(d->sock, 40960);
+	ASSERT_EQ(d->idle_but_parked.sock_inode, 40960);
 	ASSERT_NEAR_MS(d->duration_ns, 200, 10);
 	ASSERT_OFFSET_MS(&r, d, 30, 1);
 	ASSERT_EQ(d->parked_workers, 1);
@@ -149,7 +149,7 @@ TEST(idle_but_parked_found_from_kernel_events_alone)
 	ASSERT_EQ(r.a.ndets, 1);
 	d = &r.a.dets[0];
 	ASSERT_EQ(d->kind, SS_DET_IDLE_BUT_PARKED);
-	ASSERT_EQ(d->sock, 40960);
+	ASSERT_EQ(d->idle_but_parked.sock_inode, 40960);
 	ASSERT_NEAR_MS(d->duration_ns, 200, 10);
 	ASSERT_GE(d->parked_workers, 1);
 	done(&r);
@@ -165,7 +165,7 @@ TEST(runnable_while_parked_found_in_the_inject_queue)
 	d = &r.a.dets[0];
 	ASSERT_EQ(d->kind, SS_DET_RUNNABLE_WHILE_PARKED);
 	ASSERT_EQ(d->task, 2);
-	ASSERT_EQ(d->worker, 1);
+	ASSERT_EQ(d->holder, 1);
 	ASSERT_NEAR_MS(d->duration_ns, 50, 2);
 	ASSERT_OFFSET_MS(&r, d, 10, 1);
 	ASSERT_GE(d->parked_workers, 1);
@@ -215,10 +215,12 @@ static void assert_same(const char *name, const struct ss_analysis *x,
 
 		if (a->kind != b->kind || a->start_ns != b->start_ns ||
 		    a->duration_ns != b->duration_ns || a->task != b->task ||
-		    a->worker != b->worker || a->blocker_task != b->blocker_task ||
+		    a->holder != b->holder || a->blocker_task != b->blocker_task ||
 		    a->idle_workers != b->idle_workers ||
 		    a->parked_workers != b->parked_workers || a->idle_ns != b->idle_ns ||
-		    a->sock != b->sock || a->uncertain != b->uncertain)
+		    a->uncertain != b->uncertain ||
+		    (a->kind == SS_DET_IDLE_BUT_PARKED &&
+		     a->idle_but_parked.sock_inode != b->idle_but_parked.sock_inode))
 			FAILF("%s: detection %zu differs", name, i);
 	}
 	if (memcmp(x->delay_ns, y->delay_ns, sizeof(x->delay_ns)) ||

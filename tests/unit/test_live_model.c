@@ -199,7 +199,7 @@ static struct ss_live_model *lifo_picture(void)
 {
 	struct ss_live_model *m = model_new(16);
 	struct ss_record r = { .ts = T0, .type = SS_WSRT_WORKER_START };
-	struct ss_detection d = { .kind = SS_DET_STUCK_LIFO, .worker = 0,
+	struct ss_detection d = { .kind = SS_DET_STUCK_LIFO, .holder = 0,
 				  .start_ns = T0 + 10 * MS, .duration_ns = 200 * MS,
 				  .task = 2 };
 
