@@ -292,17 +292,17 @@ $(BUILD)/bench/sched-noprobes: bench/sched.c $(LIBWSRT_NP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -DWSRT_NO_PROBES -Iruntime $< $(LIBWSRT_NP) $(LDFLAGS) -o $@
 
-$(BUILD)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c $(HTTP_SRCS) examples/http/http_parse.h | deps
+$(BUILD)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c tests/fuzz/fuzz.h $(HTTP_SRCS) examples/http/http_parse.h | deps
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -Iexamples $< $(HTTP_SRCS) -o $@
+	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iexamples $< $(HTTP_SRCS) -o $@
 
-$(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c $(TRACE_DEPS) | deps
+$(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c tests/fuzz/fuzz.h $(TRACE_DEPS) | deps
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< $(TRACE_SRCS) -o $@
 
-$(BUILD)/fuzz/fuzz_usdt_notes: tests/fuzz/fuzz_usdt_notes.c userspace/usdt.c userspace/usdt.h bpf/usdt_spec.h | deps
+$(BUILD)/fuzz/fuzz_usdt_notes: tests/fuzz/fuzz_usdt_notes.c tests/fuzz/fuzz.h userspace/usdt.c userspace/usdt.h bpf/usdt_spec.h | deps
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/usdt.c -lelf -o $@

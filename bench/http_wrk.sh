@@ -24,25 +24,13 @@ if [ ! -x "$bin" ]; then
 	exit 1
 fi
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../scripts/lib.sh"
+scratch
 
 # --duration bounds the server even if this script dies.
 "$bin" --serve-only --handler-ms 0 --workers 2 --duration 20 >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-port=
-for ((i = 0; i < 100; i++)); do
-	port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/out")
-	[ -n "$port" ] && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.05
-done
-if [ -z "$port" ]; then
+if ! port=$(listen_port "$tmp/out" "$pid" 100); then
 	echo "http_wrk: the server did not start: $(cat "$tmp/out" "$tmp/err")" >&2
 	exit 1
 fi

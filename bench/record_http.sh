@@ -15,13 +15,8 @@ rounds=${2:-${BENCH_ROUNDS:-5}}
 secs=${3:-5}
 ss=$build/bin/stallscope
 srv=$build/bin/http-stall
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../scripts/lib.sh"
+scratch
 
 if [ "$(id -u)" != 0 ]; then
 	echo "# record_http: needs root (BPF), skipped"
@@ -32,7 +27,7 @@ command -v wrk >/dev/null || { echo "# record_http: wrk not installed, skipped";
 # run MODE: one server (plain or under record), one wrk run; prints
 # "MODE RPS EVENTS LOST".
 run() {
-	local mode=$1 port= i
+	local mode=$1 port
 	rm -f "$tmp/out" "$tmp/err"
 	case $mode in
 	plain) "$srv" --serve-only --handler-ms 0 --workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
@@ -42,12 +37,7 @@ run() {
 		--workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	esac
 	pid=$!
-	for ((i = 0; i < 300; i++)); do
-		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/out")
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
-	if [ -z "$port" ]; then
+	if ! port=$(listen_port "$tmp/out" "$pid" 300); then
 		echo "# record_http: $mode: the server did not start: $(cat "$tmp/err")" >&2
 		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
 		return 1

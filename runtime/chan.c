@@ -15,6 +15,19 @@
 
 /* ---- oneshot ---------------------------------------------------------------- */
 
+/* Nothing to receive yet: cx's waker goes into the receiver's slot (lock
+ * held), the one it replaces is dropped outside the lock. */
+static enum wsrt_poll rx_pending(pthread_mutex_t *lock, struct wsrt_waker *slot,
+				 struct wsrt_cx *cx)
+{
+	struct wsrt_waker old = { 0 };
+
+	wsrt_waker_store(slot, &cx->waker, &old);
+	pthread_mutex_unlock(lock);
+	wsrt_waker_drop(&old);
+	return WSRT_PENDING;
+}
+
 struct wsrt_oneshot {
 	pthread_mutex_t lock;
 	unsigned refs;			/* under lock: tx + rx */
@@ -71,8 +84,6 @@ int wsrt_oneshot_send(struct wsrt_oneshot *ch, void *value)
 enum wsrt_poll wsrt_oneshot_poll_recv(struct wsrt_oneshot *ch,
 				      struct wsrt_cx *cx, void **value, int *ret)
 {
-	struct wsrt_waker old = { 0 };
-
 	if (!wsrt_coop_proceed(cx))
 		return WSRT_PENDING;
 	pthread_mutex_lock(&ch->lock);
@@ -89,10 +100,7 @@ enum wsrt_poll wsrt_oneshot_poll_recv(struct wsrt_oneshot *ch,
 		pthread_mutex_unlock(&ch->lock);
 		return WSRT_READY;
 	}
-	wsrt_waker_store(&ch->rx_waker, &cx->waker, &old);
-	pthread_mutex_unlock(&ch->lock);
-	wsrt_waker_drop(&old);
-	return WSRT_PENDING;
+	return rx_pending(&ch->lock, &ch->rx_waker, cx);
 }
 
 void wsrt_oneshot_close_tx(struct wsrt_oneshot *ch)
@@ -300,7 +308,7 @@ enum wsrt_poll wsrt_mpsc_poll_send(struct wsrt_mpsc *ch, struct wsrt_cx *cx,
 enum wsrt_poll wsrt_mpsc_poll_recv(struct wsrt_mpsc *ch, struct wsrt_cx *cx,
 				   void **value, int *ret)
 {
-	struct wsrt_waker old = { 0 }, *ws = NULL;
+	struct wsrt_waker *ws = NULL;
 	size_t n = 0;
 
 	if (!wsrt_coop_proceed(cx))
@@ -321,10 +329,7 @@ enum wsrt_poll wsrt_mpsc_poll_recv(struct wsrt_mpsc *ch, struct wsrt_cx *cx,
 		*ret = -EPIPE;
 		return WSRT_READY;
 	}
-	wsrt_waker_store(&ch->rx_waker, &cx->waker, &old);
-	pthread_mutex_unlock(&ch->lock);
-	wsrt_waker_drop(&old);
-	return WSRT_PENDING;
+	return rx_pending(&ch->lock, &ch->rx_waker, cx);
 }
 
 size_t wsrt_mpsc_len(struct wsrt_mpsc *ch)

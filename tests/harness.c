@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The test runner behind harness.h: fork per test, timeout, summary. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,4 +118,20 @@ int main(int argc, char **argv)
 	}
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
+}
+
+struct bytes test_slurp(const char *path)
+{
+	struct bytes b = { 0 };
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st))
+		FAILF("%s: %s", path, strerror(errno));
+	b.len = (size_t)st.st_size;
+	b.p = malloc(b.len ? b.len : 1);
+	if (!b.p || read(fd, b.p, b.len) != (ssize_t)b.len)
+		FAILF("reading %s", path);
+	close(fd);
+	return b;
 }

@@ -24,6 +24,13 @@ void test_failf(const char *file, int line, const char *fmt, ...)
 /* Scale for timeouts and iteration counts under slow sanitizers (TSan). */
 unsigned test_slow_factor(void);
 
+/* A file's bytes (malloc'd, len may be 0), or the test fails. */
+struct bytes {
+	unsigned char *p;
+	size_t len;
+};
+struct bytes test_slurp(const char *path);
+
 #define TEST_T(name, timeout_s)                                              \
 	static void name(void);                                              \
 	__attribute__((constructor)) static void register_##name(void)      \

@@ -6,7 +6,7 @@
  * ASan catches any read past the input; the checks below trap on a broken
  * invariant.  Seeds: tests/fuzz/corpus/http_parse/.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iexamples \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iexamples \
  *     tests/fuzz/fuzz_http_parse.c examples/http/http_parse.c -o fz
  *   ./fz -max_total_time=60 CORPUS_COPY/ tests/fuzz/corpus/http_parse/
  */
@@ -16,12 +16,7 @@
 #include <string.h>
 
 #include "http/http_parse.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond))                                                 \
-			__builtin_trap();                                    \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 /* [p, p + n) lies within [lo, hi). */
 static int span_within(const char *p, size_t n, const char *lo,

@@ -29,14 +29,7 @@
 
 #include "userspace/schema.h"
 #include "userspace/trace.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond))                                                 \
-			__builtin_trap();                                    \
-	} while (0)
-
-#define TERMINATED(field) (strnlen(field, sizeof(field)) < sizeof(field))
+#include "tests/fuzz/fuzz.h"
 
 static void check_meta(const struct ss_trace_meta *m)
 {

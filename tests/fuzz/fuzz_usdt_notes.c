@@ -29,14 +29,7 @@
 #include <string.h>
 
 #include "userspace/usdt.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond))                                                 \
-			__builtin_trap();                                    \
-	} while (0)
-
-#define TERMINATED(field) (strnlen(field, sizeof(field)) < sizeof(field))
+#include "tests/fuzz/fuzz.h"
 
 static void check_spec(const struct ss_usdt_spec *spec)
 {

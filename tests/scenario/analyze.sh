@@ -399,14 +399,8 @@ wrk_run() {
 		--handler-ms 0 --workers 2 --duration 6 >"$out" 2>&1 &
 	rec=$!
 	pids+=("$rec")
-	port=""
-	for ((i = 0; i < 600 * slow; i++)); do	# (it starts once the probes are attached)
-		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$out")
-		[ -n "$port" ] && break
-		kill -0 "$rec" 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ -z "$port" ]; then
+	# (it starts once the probes are attached)
+	if ! port=$(listen_port "$out" "$rec" $((600 * slow))); then
 		not_ok "$name" "the server did not start: $(tail -3 "$out" | tr '\n' '|')"
 		kill "$rec" 2>/dev/null
 		return 1

@@ -69,13 +69,7 @@ done
 
 # ---- 2. the server --------------------------------------------------------------
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch
 
 # start_server ARGS...: starts http-stall --serve-only ARGS in the
 # background, sets pid and port.  False if no port line comes.
@@ -83,13 +77,7 @@ start_server() {
 	pid= port=
 	"$bin" --serve-only "$@" >"$tmp/out" 2>"$tmp/err" &
 	pid=$!
-	for ((i = 0; i < 200 * slow; i++)); do
-		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/out")
-		[ -n "$port" ] && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
+	port=$(listen_port "$tmp/out" "$pid" $((200 * slow)))
 }
 
 # exchange REQUEST: sends REQUEST (a printf format) on a new connection and

@@ -1,6 +1,7 @@
 # Helpers for scenario scripts: TAP-like "ok - name" / "not ok - name: why".
 # BUILD is exported by tests/run.sh.
 : "${BUILD:=build}"
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 ok() { echo "ok - scenario/$1"; }
 not_ok() { echo "not ok - scenario/$1: $2"; }

@@ -259,13 +259,7 @@ else not_ok preload_http_scenario_under_faults "exit $rc, $nlat latencies: $out"
 STALLSCOPE_FAULTS=$hfaults LD_PRELOAD=$so "$BUILD/bin/http-stall" --serve-only --workers 2 \
 	--handler-ms 0 --duration $((60 * slow)) >"$tmp/srv.out" 2>&1 &
 srv=$!
-port=
-for _ in $(seq $((200 * slow))); do
-	port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/srv.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-if [ -z "$port" ]; then
+if ! port=$(listen_port "$tmp/srv.out" "$srv" $((200 * slow))); then
 	not_ok preload_http_server_under_faults "no port line: $(cat "$tmp/srv.out")"
 else
 	good=0

@@ -164,13 +164,7 @@ fi
 LD_PRELOAD=$so "$BUILD/bin/http-stall" --serve-only --workers 2 --handler-ms 0 --duration $((30 * slow)) \
 	>"$tmp/srv.out" 2>&1 &
 srv=$!
-port=
-for _ in $(seq $((200 * slow))); do
-	port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$tmp/srv.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-if [ -z "$port" ]; then
+if ! port=$(listen_port "$tmp/srv.out" "$srv" $((200 * slow))); then
 	not_ok preload_record_attach_to_running_shim "server did not start: $(cat "$tmp/srv.out")"
 else
 	timeout $((30 * slow)) "$ss" record -p "$srv" --duration 3 -o "$tmp/p.trace" >"$tmp/p.out" 2>&1 &

@@ -127,13 +127,7 @@ fi
 	>"$tmp/srv.out" 2>&1 &
 srv=$!
 pids+=("$srv")
-port=""
-for _ in $(seq 200); do
-	port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/srv.out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-if [ -z "$port" ]; then
+if ! port=$(listen_port "$tmp/srv.out" "$srv" 200); then
 	not_ok record_attach_to_running_pid "server did not start: $(cat "$tmp/srv.out")"
 else
 	timeout 30 "$ss" record -p "$srv" --duration 3 -o "$tmp/p.trace" >"$tmp/p.out" 2>&1 &

@@ -15,31 +15,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness.h"
 #include "internal.h"
+#include "wsrt_test.h"
 
 static struct wsrt_runtime *start(unsigned workers)
 {
-	struct wsrt_config cfg;
-	struct wsrt_runtime *rt;
-
-	wsrt_config_default(&cfg);
-	cfg.workers = workers;
-	rt = wsrt_runtime_new(&cfg);
-	if (!rt)
-		FAILF("wsrt_runtime_new: %s", strerror(errno));
-	return rt;
+	return test_rt_start(workers, true);
 }
 
-static enum wsrt_poll join_one(struct wsrt_cx *cx, void *arg)
-{
-	return wsrt_join_poll(arg, cx, NULL);
-}
-
+/* Joins and releases. */
 static void join(struct wsrt_runtime *rt, struct wsrt_join *jh)
 {
-	ASSERT_TRUE(jh != NULL);
-	ASSERT_EQ(wsrt_block_on(rt, join_one, jh), 0);
+	test_rt_join(rt, jh);
 	wsrt_join_release(jh);
 }
 

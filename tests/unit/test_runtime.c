@@ -11,33 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "harness.h"
-#include "wsrt.h"
-
-static struct wsrt_runtime *start(unsigned workers, bool stealable)
-{
-	struct wsrt_config cfg;
-	struct wsrt_runtime *rt;
-
-	wsrt_config_default(&cfg);
-	cfg.workers = workers;
-	cfg.lifo_stealable = stealable;
-	rt = wsrt_runtime_new(&cfg);
-	if (!rt)
-		FAILF("wsrt_runtime_new: %s", strerror(errno));
-	return rt;
-}
-
-static enum wsrt_poll join_one(struct wsrt_cx *cx, void *arg)
-{
-	return wsrt_join_poll(arg, cx, NULL);
-}
-
-static void join(struct wsrt_runtime *rt, struct wsrt_join *jh)
-{
-	ASSERT_TRUE(jh != NULL);
-	ASSERT_EQ(wsrt_block_on(rt, join_one, jh), 0);
-}
+#include "wsrt_test.h"
 
 static void spin_ms(unsigned ms)
 {
@@ -62,7 +36,7 @@ static enum wsrt_poll await_output(struct wsrt_cx *cx, void *arg)
 
 TEST(spawn_join_returns_the_output)
 {
-	struct wsrt_runtime *rt = start(2, true);
+	struct wsrt_runtime *rt = test_rt_start(2, true);
 	void *st[2] = { wsrt_spawn(rt, return_42, NULL, NULL), NULL };
 
 	ASSERT_TRUE(st[0] != NULL);
@@ -95,11 +69,11 @@ static enum wsrt_poll parent_task(struct wsrt_cx *cx, void *arg)
 
 TEST(a_task_can_await_a_task_it_spawned)
 {
-	struct wsrt_runtime *rt = start(2, false);
+	struct wsrt_runtime *rt = test_rt_start(2, false);
 	struct parent p = { 0 };
 	struct wsrt_join *jh = wsrt_spawn(rt, parent_task, &p, NULL);
 
-	join(rt, jh);
+	test_rt_join(rt, jh);
 	ASSERT_EQ((uintptr_t)p.out, 42);
 	wsrt_join_release(jh);
 	wsrt_runtime_free(rt);
@@ -134,11 +108,11 @@ static enum wsrt_poll lifo_parent(struct wsrt_cx *cx, void *arg)
 
 static void spawn_from_worker(bool stealable, struct lifo_probe *p)
 {
-	struct wsrt_runtime *rt = start(2, stealable);
+	struct wsrt_runtime *rt = test_rt_start(2, stealable);
 	struct wsrt_join *jh = wsrt_spawn(rt, lifo_parent, p, NULL);
 
-	join(rt, jh);
-	join(rt, p->child);
+	test_rt_join(rt, jh);
+	test_rt_join(rt, p->child);
 	wsrt_join_release(jh);
 	wsrt_join_release(p->child);
 	wsrt_runtime_free(rt);
@@ -210,13 +184,13 @@ static enum wsrt_poll order_root(struct wsrt_cx *cx, void *arg)
 
 TEST(yield_requeues_behind_the_lifo_task)
 {
-	struct wsrt_runtime *rt = start(1, false);
+	struct wsrt_runtime *rt = test_rt_start(1, false);
 	struct order_log l = { 0 };
 	struct wsrt_join *root = wsrt_spawn(rt, order_root, &l, NULL);
 
-	join(rt, root);
-	join(rt, l.a);
-	join(rt, l.b);
+	test_rt_join(rt, root);
+	test_rt_join(rt, l.a);
+	test_rt_join(rt, l.b);
 	ASSERT_EQ(atomic_load(&l.n), 3);
 	if (memcmp(l.ev, "aBA", 3))
 		FAILF("poll order %.3s, want aBA", l.ev);
@@ -272,14 +246,14 @@ static void *send_from_thread(void *arg)
 
 TEST_T(wakes_from_a_foreign_thread_are_never_lost, 60)
 {
-	struct wsrt_runtime *rt = start(2, true);
+	struct wsrt_runtime *rt = test_rt_start(2, true);
 	struct counter_rx c = { .ch = wsrt_mpsc_new(4) };
 	struct sender_thread s = { .ch = c.ch, .n = 100000 / test_slow_factor() };
 	pthread_t th;
 
 	struct wsrt_join *jh = wsrt_spawn(rt, counting_receiver, &c, NULL);
 	pthread_create(&th, NULL, send_from_thread, &s);
-	join(rt, jh);
+	test_rt_join(rt, jh);
 	pthread_join(th, NULL);
 	ASSERT_EQ(c.received, s.n);
 	ASSERT_EQ(c.sum, s.n * (s.n + 1) / 2);
@@ -304,14 +278,14 @@ static enum wsrt_poll oneshot_receiver(struct wsrt_cx *cx, void *arg)
 
 TEST(oneshot_delivers_the_value_or_reports_a_closed_sender)
 {
-	struct wsrt_runtime *rt = start(2, true);
+	struct wsrt_runtime *rt = test_rt_start(2, true);
 	struct oneshot_rx r = { .ch = wsrt_oneshot_new(), .ret = 1 };
 	struct wsrt_join *jh = wsrt_spawn(rt, oneshot_receiver, &r, NULL);
 
 	ASSERT_EQ(wsrt_oneshot_send(r.ch, (void *)7), 0);
 	ASSERT_EQ(wsrt_oneshot_send(r.ch, (void *)8), -EALREADY);
 	wsrt_oneshot_close_tx(r.ch);
-	join(rt, jh);
+	test_rt_join(rt, jh);
 	ASSERT_EQ(r.ret, 0);
 	ASSERT_EQ((uintptr_t)r.value, 7);
 	wsrt_oneshot_close_rx(r.ch);
@@ -321,7 +295,7 @@ TEST(oneshot_delivers_the_value_or_reports_a_closed_sender)
 	struct oneshot_rx r2 = { .ch = wsrt_oneshot_new(), .ret = 1 };
 	jh = wsrt_spawn(rt, oneshot_receiver, &r2, NULL);
 	wsrt_oneshot_close_tx(r2.ch);
-	join(rt, jh);
+	test_rt_join(rt, jh);
 	ASSERT_EQ(r2.ret, -EPIPE);
 	wsrt_oneshot_close_rx(r2.ch);
 	wsrt_join_release(jh);
@@ -361,15 +335,15 @@ static enum wsrt_poll producer_task(struct wsrt_cx *cx, void *arg)
 
 TEST(mpsc_backpressure_blocks_the_sender_until_there_is_room)
 {
-	struct wsrt_runtime *rt = start(2, true);
+	struct wsrt_runtime *rt = test_rt_start(2, true);
 	struct wsrt_mpsc *ch = wsrt_mpsc_new(2);
 	struct producer p = { .ch = ch, .next = 1, .n = 5000 };
 	struct counter_rx c = { .ch = ch };
 
 	struct wsrt_join *jp = wsrt_spawn(rt, producer_task, &p, NULL);
 	struct wsrt_join *jc = wsrt_spawn(rt, counting_receiver, &c, NULL);
-	join(rt, jp);
-	join(rt, jc);
+	test_rt_join(rt, jp);
+	test_rt_join(rt, jc);
 	ASSERT_EQ(c.received, p.n);
 	ASSERT_EQ(c.sum, p.n * (p.n + 1) / 2);
 	ASSERT_GT(p.full_waits, 0);	/* capacity 2 did push back */
@@ -381,7 +355,7 @@ TEST(mpsc_backpressure_blocks_the_sender_until_there_is_room)
 
 TEST(mpsc_receiver_sees_close_once_every_sender_is_released)
 {
-	struct wsrt_runtime *rt = start(2, true);
+	struct wsrt_runtime *rt = test_rt_start(2, true);
 	struct wsrt_mpsc *ch = wsrt_mpsc_new(8);
 	struct counter_rx c = { .ch = ch };
 
@@ -392,7 +366,7 @@ TEST(mpsc_receiver_sees_close_once_every_sender_is_released)
 	ASSERT_EQ(wsrt_mpsc_try_send(ch, (void *)2), 0);
 	ASSERT_FALSE(wsrt_join_is_finished(jc));
 	wsrt_mpsc_tx_release(ch);
-	join(rt, jc);
+	test_rt_join(rt, jc);
 	ASSERT_EQ(c.received, 2);
 	wsrt_join_release(jc);
 	wsrt_mpsc_rx_release(ch);
@@ -457,7 +431,7 @@ TEST(coop_budget_makes_a_greedy_receiver_let_others_run)
 	/* One worker; 1000 messages already buffered; the marker is queued
 	 * behind the receiver.  Without a budget the receiver would drain all
 	 * 1000 in one poll before the marker ran. */
-	struct wsrt_runtime *rt = start(1, false);
+	struct wsrt_runtime *rt = test_rt_start(1, false);
 	struct greedy g = { .ch = wsrt_mpsc_new(1000) };
 	struct greedy_root r = { .g = &g };
 
@@ -465,10 +439,10 @@ TEST(coop_budget_makes_a_greedy_receiver_let_others_run)
 		ASSERT_EQ(wsrt_mpsc_try_send(g.ch, (void *)i), 0);
 	wsrt_mpsc_tx_release(g.ch);
 	struct wsrt_join *root = wsrt_spawn(rt, greedy_root, &r, NULL);
-	join(rt, root);
+	test_rt_join(rt, root);
 	struct wsrt_join *jr = r.jr, *jm = r.jm;
-	join(rt, jr);
-	join(rt, jm);
+	test_rt_join(rt, jr);
+	test_rt_join(rt, jm);
 	wsrt_join_release(root);
 	ASSERT_EQ(g.received, 1000);
 	ASSERT_GE(g.polls, 1000 / WSRT_COOP_BUDGET);
@@ -516,11 +490,11 @@ static enum wsrt_poll wait_fanout(struct wsrt_cx *cx, void *arg)
 
 TEST(spawning_past_the_local_queue_overflows_to_inject_and_loses_nothing)
 {
-	struct wsrt_runtime *rt = start(2, true);
+	struct wsrt_runtime *rt = test_rt_start(2, true);
 	struct fanout f = { .n = 5000 };
 	struct wsrt_join *jh = wsrt_spawn(rt, fan_root, &f, NULL);
 
-	join(rt, jh);
+	test_rt_join(rt, jh);
 	ASSERT_EQ(wsrt_block_on(rt, wait_fanout, &f), 0);
 	ASSERT_EQ(atomic_load(&f.done), f.n);
 	struct wsrt_metrics m;
@@ -561,7 +535,7 @@ static void drop_forever(void *arg)
 TEST(shutdown_cancels_unfinished_tasks_and_drops_their_state)
 {
 	enum { N = 100 };
-	struct wsrt_runtime *rt = start(2, true);
+	struct wsrt_runtime *rt = test_rt_start(2, true);
 	static struct forever fs[N];
 	struct wsrt_join *jh[N];
 	_Atomic int drops = 0;
@@ -595,11 +569,11 @@ static enum wsrt_poll nested_block_on(struct wsrt_cx *cx, void *arg)
 
 TEST(block_on_from_a_worker_is_refused)
 {
-	struct wsrt_runtime *rt = start(2, true);
+	struct wsrt_runtime *rt = test_rt_start(2, true);
 	int ret = 0;
 	struct wsrt_join *jh = wsrt_spawn(rt, nested_block_on, &ret, NULL);
 
-	join(rt, jh);
+	test_rt_join(rt, jh);
 	ASSERT_EQ(ret, -EDEADLK);
 	wsrt_join_release(jh);
 	wsrt_runtime_free(rt);

@@ -19,11 +19,6 @@
 #include "userspace/outfile.h"
 #include "userspace/trace.h"
 
-struct bytes {
-	unsigned char *p;
-	size_t len;
-};
-
 /* ---- helpers ---- */
 
 static char *temp_path(void)
@@ -39,22 +34,6 @@ static char *temp_path(void)
 		FAILF("mkstemp %s: %s", path, strerror(errno));
 	close(fd);
 	return path;
-}
-
-static struct bytes slurp(const char *path)
-{
-	struct bytes b = { 0 };
-	struct stat st;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || fstat(fd, &st))
-		FAILF("%s: %s", path, strerror(errno));
-	b.len = (size_t)st.st_size;
-	b.p = malloc(b.len ? b.len : 1);
-	if (!b.p || read(fd, b.p, b.len) != (ssize_t)b.len)
-		FAILF("reading %s", path);
-	close(fd);
-	return b;
 }
 
 static void spill(const char *path, const void *p, size_t n)
@@ -156,7 +135,7 @@ static struct bytes small_trace(void)
 
 	fill_meta(&m);
 	write_trace(path, &m, 3);
-	b = slurp(path);
+	b = test_slurp(path);
 	unlink(path);
 	free(path);
 	return b;
@@ -325,7 +304,7 @@ TEST(trace_round_trip_keeps_every_field_and_record)
 	/* A host name that puts the first record 32 bytes past a multiple
 	 * of 64, so that records straddle the reader's 64 KiB reads. */
 	write_trace(path, &m, 0);
-	struct bytes probe = slurp(path);
+	struct bytes probe = test_slurp(path);
 	size_t host_len = strlen(m.host) + (32 + 64 - hdr(probe)->header_len % 64) % 64;
 	memset(m.host, 'h', host_len);
 	m.host[host_len] = '\0';
@@ -388,7 +367,7 @@ TEST(trace_reads_the_same_from_memory)
 
 	fill_meta(&m);
 	write_trace(path, &m, n);
-	b = slurp(path);
+	b = test_slurp(path);
 	ASSERT_EQ(ss_trace_open_mem(b.p, b.len, &r), 0);
 	assert_reads_back(r, &m, n, b.len);
 	ss_trace_close(r);
@@ -469,7 +448,7 @@ TEST(trace_create_makes_a_private_file_and_replaces_an_old_one)
 	ASSERT_EQ(ss_trace_create(path, &m, &w), 0);
 	ASSERT_EQ(fstat(ss_trace_fd(w), &st), 0);
 	ASSERT_EQ(ss_trace_finish(w, 0, 0, SS_STOP_EXITED, 0), 0);
-	struct bytes b = slurp(path);
+	struct bytes b = test_slurp(path);
 	ASSERT_EQ(memcmp(b.p, SS_FILE_MAGIC, 8), 0);
 	ASSERT_EQ(b.len, hdr(b)->header_len + 64);
 	/* A new file (renamed over the old one) is 0600. */
@@ -556,7 +535,7 @@ TEST(trace_abort_removes_the_partial_file_and_keeps_the_old_one)
 	ASSERT_EQ(ss_trace_flush(w), 0);
 	ss_trace_abort(w);
 	ASSERT_EQ(access(partial, F_OK), -1);
-	b = slurp(path);
+	b = test_slurp(path);
 	ASSERT_EQ(b.len, 3);
 	ASSERT_EQ(memcmp(b.p, "old", 3), 0);
 	unlink(path);
@@ -625,13 +604,13 @@ TEST(trace_symlink_at_the_output_path_is_replaced_not_followed)
 	ASSERT_EQ(symlink(target, path), 0);
 	ASSERT_EQ(ss_trace_create(path, &m, &w), 0);
 	ASSERT_EQ(ss_trace_finish(w, 0, 0, SS_STOP_EXITED, 0), 0);
-	b = slurp(target);
+	b = test_slurp(target);
 	ASSERT_EQ(b.len, 8);
 	ASSERT_EQ(memcmp(b.p, "precious", 8), 0);
 	free(b.p);
 	ASSERT_EQ(lstat(path, &st), 0);
 	ASSERT_TRUE(S_ISREG(st.st_mode));
-	b = slurp(path);
+	b = test_slurp(path);
 	ASSERT_EQ(memcmp(b.p, SS_FILE_MAGIC, 8), 0);
 	free(b.p);
 	unlink(path);
@@ -655,7 +634,7 @@ TEST(trace_symlink_at_the_partial_path_is_not_followed)
 	/* Taken: the next name. */
 	ASSERT_HAS(ss_trace_partial_path(w), ".2.partial");
 	ASSERT_EQ(ss_trace_finish(w, 0, 0, SS_STOP_EXITED, 0), 0);
-	b = slurp(target);
+	b = test_slurp(target);
 	ASSERT_EQ(memcmp(b.p, "precious", 8), 0);
 	free(b.p);
 	unlink(partial);

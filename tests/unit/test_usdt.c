@@ -22,11 +22,6 @@
 #include "harness.h"
 #include "userspace/usdt.h"
 
-struct bytes {
-	unsigned char *p;
-	size_t len;
-};
-
 /* ---- helpers ---- */
 
 /* A file next to this test binary (BUILD/tests/NAME), or further up. */
@@ -49,22 +44,6 @@ static char *sibling(const char *rel)
 static char *probes_path(void)
 {
 	return sibling("usdt-probes");
-}
-
-static struct bytes slurp(const char *path)
-{
-	struct bytes b = { 0 };
-	struct stat st;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || fstat(fd, &st))
-		FAILF("%s: %s", path, strerror(errno));
-	b.len = (size_t)st.st_size;
-	b.p = malloc(b.len ? b.len : 1);
-	if (!b.p || read(fd, b.p, b.len) != (ssize_t)b.len)
-		FAILF("reading %s", path);
-	close(fd);
-	return b;
 }
 
 struct symbol {
@@ -412,7 +391,7 @@ TEST(prelink_moved_base_moves_sites_and_semaphores)
 {
 	char *path = probes_path();
 	struct ss_usdt_notes plain = read_ok(path), moved, nobase;
-	struct bytes b = slurp(path);
+	struct bytes b = test_slurp(path);
 
 	/* As if prelink had moved the file 16 bytes down after the notes
 	 * were written: .stapsdt.base's address is 16 below the notes' copy
@@ -430,7 +409,7 @@ TEST(prelink_moved_base_moves_sites_and_semaphores)
 	}
 	/* A note without a base: nothing to adjust. */
 	free(b.p);
-	b = slurp(path);
+	b = test_slurp(path);
 	notes_patch(&b, base_zero, 0);
 	ASSERT_EQ(ss_usdt_notes_read_mem(b.p, b.len, &nobase), 0);
 	for (unsigned i = 0; i < plain.n; i++) {
@@ -453,7 +432,7 @@ static void site_away(__u64 addrs[3], long unused)
 TEST(a_site_outside_every_executable_segment_is_refused)
 {
 	char *path = probes_path();
-	struct bytes b = slurp(path);
+	struct bytes b = test_slurp(path);
 	struct ss_usdt_notes n;
 
 	notes_patch(&b, site_away, 0);
@@ -490,7 +469,7 @@ TEST(not_an_elf_file_is_enoexec)
 TEST(other_machines_and_classes_are_enotsup)
 {
 	char *path = probes_path();
-	struct bytes b = slurp(path);
+	struct bytes b = test_slurp(path);
 	struct ss_usdt_notes n;
 	__u16 machine = 183;	/* EM_AARCH64 */
 
@@ -499,7 +478,7 @@ TEST(other_machines_and_classes_are_enotsup)
 	ASSERT_HAS(n.error, "not an x86-64 ELF64 file");
 	ss_usdt_notes_free(&n);
 	free(b.p);
-	b = slurp(path);
+	b = test_slurp(path);
 	b.p[EI_CLASS] = ELFCLASS32;
 	ASSERT_LT(ss_usdt_notes_read_mem(b.p, b.len, &n), 0);
 	ASSERT_NE(n.error[0], '\0');
@@ -511,7 +490,7 @@ TEST(other_machines_and_classes_are_enotsup)
 TEST(truncated_elf_is_an_error_never_a_crash)
 {
 	char *path = probes_path();
-	struct bytes b = slurp(path);
+	struct bytes b = test_slurp(path);
 	unsigned failed = 0, tries = 0;
 
 	/* The section headers come last: every cut loses some. */
@@ -551,7 +530,7 @@ static void note_strings_unterminated(struct bytes *b)
 TEST(corrupt_notes_are_einval)
 {
 	char *path = probes_path();
-	struct bytes b = slurp(path);
+	struct bytes b = test_slurp(path);
 	struct ss_usdt_notes n;
 	unsigned char *p;
 	__u32 huge = 0x7fffffff;
@@ -563,7 +542,7 @@ TEST(corrupt_notes_are_einval)
 	free(b.p);
 
 	/* A description size past the section's end. */
-	b = slurp(path);
+	b = test_slurp(path);
 	p = memmem(b.p, b.len, "stapsdt\0", 8);
 	ASSERT_TRUE(p);
 	memcpy(p - 8, &huge, 4);
@@ -573,7 +552,7 @@ TEST(corrupt_notes_are_einval)
 	free(b.p);
 
 	/* Section headers claimed past the end of the file. */
-	b = slurp(path);
+	b = test_slurp(path);
 	__u64 shoff = b.len - 8;
 	memcpy(b.p + 40, &shoff, 8);	/* e_shoff */
 	ASSERT_EQ(ss_usdt_notes_read_mem(b.p, b.len, &n), -EINVAL);
@@ -587,7 +566,7 @@ TEST(corrupt_notes_are_einval)
 TEST_T(corrupt_bytes_never_crash, 120)
 {
 	char *path = probes_path();
-	struct bytes orig = slurp(path), b = slurp(path);
+	struct bytes orig = test_slurp(path), b = test_slurp(path);
 	unsigned long long x = 0x9e3779b97f4a7c15ULL;
 	unsigned rounds = 3000 / test_slow_factor();
 

@@ -1,0 +1,33 @@
+# Shell helpers that the benchmarks (bench/*.sh) and the scenario tests
+# (tests/scenario/lib.sh) share.  Source it; bash only.
+
+# listen_port OUT PID TRIES: the port http-stall --serve-only listens on,
+# from the "listening on 127.0.0.1:PORT" line it writes to OUT, looked for
+# every 50 ms, at most TRIES times, while PID (the server, or what runs
+# it) lives.  Prints it; false if none came.
+listen_port() {
+	local out=$1 pid=$2 tries=$3 port i
+	for ((i = 0; i < tries; i++)); do
+		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$out" 2>/dev/null)
+		if [ -n "$port" ]; then
+			echo "$port"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# scratch: a temporary directory in $tmp, removed at exit, after the
+# process in $pid is ended if the script left one there (only that: the
+# one it started; it empties pid once it has waited for it).
+scratch() {
+	tmp=$(mktemp -d)
+	pid=
+	trap scratch_end EXIT
+}
+scratch_end() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
