@@ -76,10 +76,7 @@ if ! command -v valgrind >/dev/null; then
 	echo "# instructions per call: valgrind not installed, skipped"
 	exit 0
 fi
-irefs() {
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 |
-		sed -n 's/.*Collected : //p'
-}
+. "$(dirname "$0")/../scripts/lib.sh"
 n=2000
 echo "## preload shim: instructions per call (callgrind; user space only)"
 printf '# %-20s %9s %9s %8s\n' call plain shim +shim

@@ -14,10 +14,7 @@ if ! command -v valgrind >/dev/null; then
 	exit 0
 fi
 
-irefs() {
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 |
-		sed -n 's/.*Collected : //p'
-}
+. "$(dirname "$0")/../scripts/lib.sh"
 
 echo "## unattached probe cost in instructions (callgrind, 1 worker, --quick, legacy)"
 printf '# %-18s %12s %12s %8s\n' benchmark probes noprobes ratio

@@ -10,17 +10,14 @@
 #include "cmds.h"
 #include "demo.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stallscope demo [lifo|http|all] [-o DIR]\n"
-		"Records each stall scenario twice, legacy and fixed, then shows what the\n"
-		"example measured, the stalls found and the timeline of each run.  Needs\n"
-		"root (it records with BPF) and the examples installed with stallscope\n"
-		"(BIN/../libexec/stallscope/, or BIN/ itself in a build tree).\n"
-		"  -o, --output DIR   where the traces and the examples' output go\n"
-		"                     (default ./stallscope-demo-YYYYmmdd-HHMMSS)\n");
-}
+static const char usage[] =
+	"usage: stallscope demo [lifo|http|all] [-o DIR]\n"
+	"Records each stall scenario twice, legacy and fixed, then shows what the\n"
+	"example measured, the stalls found and the timeline of each run.  Needs\n"
+	"root (it records with BPF) and the examples installed with stallscope\n"
+	"(BIN/../libexec/stallscope/, or BIN/ itself in a build tree).\n"
+	"  -o, --output DIR   where the traces and the examples' output go\n"
+	"                     (default ./stallscope-demo-YYYYmmdd-HHMMSS)\n";
 
 int ss_cmd_demo(int argc, char **argv)
 {
@@ -30,27 +27,16 @@ int ss_cmd_demo(int argc, char **argv)
 		{ 0 },
 	};
 	const char *dir = NULL, *which = "all";
-	int c;
+	int c, status;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
+	while ((c = ss_cli_getopt(argc, argv, "o:h", opts, usage, &status)) != -1)
+		if (c == 'o')
 			dir = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	if (status >= 0)
+		return status;
 	if (optind < argc)
 		which = argv[optind++];
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind < argc)
+		return ss_cli_bad_usage(usage);
 	return ss_demo_run(which, dir);
 }

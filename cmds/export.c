@@ -21,21 +21,19 @@
 #include "export.h"
 #include "outfile.h"
 
-static void usage(FILE *f)
-{
-	fputs("usage: stallscope export FILE -o OUT [--format perfetto|json]\n"
-	      "                         [--threshold MS] [--workers PATTERN]\n"
-	      "Writes a trace as a timeline: one track per worker (task polls,\n"
-	      "searching, parked), flows from each notify to the poll it caused and\n"
-	      "for steals, queue-depth and idle-worker counters, and a stalls track\n"
-	      "with each detection.\n"
-	      "  -o, --output OUT   the file to write (- for standard output)\n"
-	      "  --format perfetto  Perfetto TrackEvent protobuf, for ui.perfetto.dev (default)\n"
-	      "  --format json      Chrome Trace Event JSON, for chrome://tracing or Perfetto\n"
-	      "  --threshold MS     shortest stall reported (default 10)\n"
-	      "  --workers PATTERN  kernel-only traces: worker thread names (default\n"
-	      "                     wsrt-w*,tokio-runtime-w*)\n", f);
-}
+static const char usage[] =
+	"usage: stallscope export FILE -o OUT [--format perfetto|json]\n"
+	"                         [--threshold MS] [--workers PATTERN]\n"
+	"Writes a trace as a timeline: one track per worker (task polls,\n"
+	"searching, parked), flows from each notify to the poll it caused and\n"
+	"for steals, queue-depth and idle-worker counters, and a stalls track\n"
+	"with each detection.\n"
+	"  -o, --output OUT   the file to write (- for standard output)\n"
+	"  --format perfetto  Perfetto TrackEvent protobuf, for ui.perfetto.dev (default)\n"
+	"  --format json      Chrome Trace Event JSON, for chrome://tracing or Perfetto\n"
+	"  --threshold MS     shortest stall reported (default 10)\n"
+	"  --workers PATTERN  kernel-only traces: worker thread names (default\n"
+	"                     wsrt-w*,tokio-runtime-w*)\n";
 
 /* If in is not a regular file (a pipe), copies it to a temporary file,
  * named in *path (NULL otherwise).  0 or -errno. */
@@ -114,10 +112,9 @@ int ss_cmd_export(int argc, char **argv)
 	enum ss_export_fail fail = SS_EXPORT_FAIL_OTHER;
 	bool to_stdout;
 	FILE *out;
-	int c, ret;
+	int c, ret, status;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = ss_cli_getopt(argc, argv, "o:h", opts, usage, &status)) != -1) {
 		switch (c) {
 		case 'o':
 			out_path = optarg;
@@ -140,19 +137,14 @@ int ss_cmd_export(int argc, char **argv)
 		case 'W':
 			o.workers = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
+	if (status >= 0)
+		return status;
 	if (optind != argc - 1 || !out_path || !out_path[0]) {
 		if (optind == argc - 1 && !out_path)
 			fprintf(stderr, "stallscope: export: -o OUT is required\n");
-		usage(stderr);
-		return 2;
+		return ss_cli_bad_usage(usage);
 	}
 	o.in = strcmp(argv[optind], "-") ? argv[optind] : "/dev/stdin";
 	/* JSON reads the trace twice: a pipe is copied to a file first. */

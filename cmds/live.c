@@ -14,22 +14,19 @@
 #include "cmds.h"
 #include "live.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stallscope live [OPTIONS] (-p PID | -- CMD [ARGS...] | FILE)\n"
-		"Watches a runtime's workers as it runs: one lane per worker, the stalls as\n"
-		"they are found.  FILE replays a recording the same way.\n"
-		"  -p, --pid PID    attach to a running process\n"
-		"  -- CMD [ARGS]    start CMD and watch it (its output is shown after)\n"
-		"  --threshold MS   shortest stall reported (default 10)\n"
-		"  --kernel-only    kernel events only (live)\n"
-		"  --no-preload     start CMD without the preload shim (live)\n"
-		"  --speed X        replay at X times real time (default 1)\n"
-		"  --step           replay paused: n steps one column, space plays\n"
-		"  -v, --verbose    show libbpf's messages (live)\n"
-		"keys: q quit, space pause, +/- zoom, arrows scroll, s stall, w write, ? help\n");
-}
+static const char usage[] =
+	"usage: stallscope live [OPTIONS] (-p PID | -- CMD [ARGS...] | FILE)\n"
+	"Watches a runtime's workers as it runs: one lane per worker, the stalls as\n"
+	"they are found.  FILE replays a recording the same way.\n"
+	"  -p, --pid PID    attach to a running process\n"
+	"  -- CMD [ARGS]    start CMD and watch it (its output is shown after)\n"
+	"  --threshold MS   shortest stall reported (default 10)\n"
+	"  --kernel-only    kernel events only (live)\n"
+	"  --no-preload     start CMD without the preload shim (live)\n"
+	"  --speed X        replay at X times real time (default 1)\n"
+	"  --step           replay paused: n steps one column, space plays\n"
+	"  -v, --verbose    show libbpf's messages (live)\n"
+	"keys: q quit, space pause, +/- zoom, arrows scroll, s stall, w write, ? help\n";
 
 static int parse_args(struct ss_live_opts *l, int argc, char **argv)
 {
@@ -46,10 +43,9 @@ static int parse_args(struct ss_live_opts *l, int argc, char **argv)
 	};
 	bool dashdash;
 	char *end;
-	int c, taken;
+	int c, status;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:vh", opts, NULL)) != -1) {
+	while ((c = ss_cli_getopt(argc, argv, "+p:vh", opts, usage, &status)) != -1) {
 		switch (c) {
 		case 'T':
 			if (!ss_parse_ms("--threshold", optarg, true, &l->threshold_ns))
@@ -65,17 +61,13 @@ static int parse_args(struct ss_live_opts *l, int argc, char **argv)
 		case 's':
 			l->step = true;
 			break;
-		case 'h':
-			usage(stdout);
-			return 1;
 		default:	/* -p, --kernel-only, --no-preload, -v */
-			if ((taken = ss_cli_recorder_opt(c, optarg, &l->ro)) > 0)
-				break;
-			if (!taken)
-				usage(stderr);
-			return -EINVAL;
+			if (ss_cli_recorder_opt(c, optarg, &l->ro) < 0)
+				return -EINVAL;
 		}
 	}
+	if (status >= 0)
+		return status ? -EINVAL : 1;
 	dashdash = optind > 1 && !strcmp(argv[optind - 1], "--");
 	if (optind < argc && !dashdash && !l->ro.pid && optind == argc - 1)
 		l->file = argv[optind];
@@ -83,7 +75,7 @@ static int parse_args(struct ss_live_opts *l, int argc, char **argv)
 		l->ro.cmd = argv + optind;
 	if (!!l->ro.pid + !!l->ro.cmd + !!l->file != 1) {
 		fprintf(stderr, "stallscope: live: give one of -p PID, -- CMD [ARGS...] or FILE\n");
-		usage(stderr);
+		ss_cli_bad_usage(usage);
 		return -EINVAL;
 	}
 	return 0;

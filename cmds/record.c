@@ -63,18 +63,15 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void die_usage(void)
-{
-	fprintf(stderr,
-		"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
-		"                         (-p PID | -- CMD [ARGS...])\n"
-		"  -o, --output FILE  the trace file (default " DEFAULT_OUT ")\n"
-		"  --duration S       stop after S seconds (a started CMD is then terminated)\n"
-		"  --kernel-only      kernel events only, as for any unmodified binary\n"
-		"  --no-preload       start CMD without the preload shim\n"
-		"  -p, --pid PID      attach to a running process\n"
-		"  -v, --verbose      show libbpf's messages\n");
-}
+static const char usage[] =
+	"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
+	"                         (-p PID | -- CMD [ARGS...])\n"
+	"  -o, --output FILE  the trace file (default " DEFAULT_OUT ")\n"
+	"  --duration S       stop after S seconds (a started CMD is then terminated)\n"
+	"  --kernel-only      kernel events only, as for any unmodified binary\n"
+	"  --no-preload       start CMD without the preload shim\n"
+	"  -p, --pid PID      attach to a running process\n"
+	"  -v, --verbose      show libbpf's messages\n";
 
 /* The sink: the trace file (PATH.partial until it is complete). */
 static int file_start(void *arg, const struct ss_trace_meta *meta)
@@ -135,10 +132,9 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 		{ 0 },
 	};
 	char *end;
-	int ch, taken;
+	int ch, status;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+o:p:vh", opts, NULL)) != -1) {
+	while ((ch = ss_cli_getopt(argc, argv, "+o:p:vh", opts, usage, &status)) != -1) {
 		switch (ch) {
 		case 'o':
 			c->out_path = optarg;
@@ -160,22 +156,18 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 			o->ring_bytes = (unsigned)v * 1024;
 			break;
 		}
-		case 'h':
-			die_usage();
-			return 1;
 		default:	/* -p, --kernel-only, --no-preload, -v */
-			if ((taken = ss_cli_recorder_opt(ch, optarg, o)) > 0)
-				break;
-			if (!taken)
-				die_usage();
-			return -EINVAL;
+			if (ss_cli_recorder_opt(ch, optarg, o) < 0)
+				return -EINVAL;
 		}
 	}
+	if (status >= 0)
+		return status ? -EINVAL : 1;
 	if (optind < argc)
 		o->cmd = argv + optind;
 	if (!!o->pid == !!o->cmd) {
 		fprintf(stderr, "stallscope: record: give either -p PID or -- CMD [ARGS...]\n");
-		die_usage();
+		ss_cli_bad_usage(usage);
 		return -EINVAL;
 	}
 	return 0;

@@ -14,18 +14,15 @@
 #include "cmds.h"
 #include "timeline.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stallscope timeline FILE [--width N] [--from MS] [--to MS] [--threshold MS]\n"
-		"Draws each worker's states over time, one column per time bucket, and\n"
-		"marks the stalls found under the lanes.\n"
-		"  --width N        columns (default %u, at most %u)\n"
-		"  --from MS        start of the window, ms after the first record (default 0)\n"
-		"  --to MS          end of the window (default: the last record)\n"
-		"  --threshold MS   shortest stall reported (default 10)\n",
-		SS_TIMELINE_WIDTH, SS_TIMELINE_WIDTH_MAX);
-}
+static const char usage[] =
+	"usage: stallscope timeline FILE [--width N] [--from MS] [--to MS] [--threshold MS]\n"
+	"Draws each worker's states over time, one column per time bucket, and\n"
+	"marks the stalls found under the lanes.\n"
+	"  --width N        columns (default " SS_STR(SS_TIMELINE_WIDTH) ", at most "
+	SS_STR(SS_TIMELINE_WIDTH_MAX) ")\n"
+	"  --from MS        start of the window, ms after the first record (default 0)\n"
+	"  --to MS          end of the window (default: the last record)\n"
+	"  --threshold MS   shortest stall reported (default 10)\n";
 
 int ss_cmd_timeline(int argc, char **argv)
 {
@@ -40,10 +37,9 @@ int ss_cmd_timeline(int argc, char **argv)
 	struct ss_timeline_opts o = { 0 };
 	bool has_to = false;
 	char err[400], *end;
-	int c, ret;
+	int c, ret, status;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = ss_cli_getopt(argc, argv, "h", opts, usage, &status)) != -1) {
 		switch (c) {
 		case 'w': {
 			long v = strtol(optarg, &end, 10);
@@ -68,18 +64,12 @@ int ss_cmd_timeline(int argc, char **argv)
 			if (!ss_parse_ms("--threshold", optarg, true, &o.threshold_ns))
 				return 2;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (status >= 0)
+		return status;
+	if (optind != argc - 1)
+		return ss_cli_bad_usage(usage);
 	if (has_to && o.from_ns >= o.to_ns) {
 		fprintf(stderr, "stallscope: --from must be before --to\n");
 		return 2;

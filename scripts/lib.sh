@@ -31,3 +31,10 @@ scratch_end() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
 	rm -rf "$tmp"
 }
+
+# irefs CMD [ARGS...]: the instructions CMD runs in user space
+# (callgrind's "Collected" count).
+irefs() {
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 |
+		sed -n 's/.*Collected : //p'
+}

@@ -83,15 +83,39 @@ int ss_cli_analyze(const char *path, __u64 threshold_ns, const char *pattern,
 	return 0;
 }
 
+int ss_cli_getopt(int argc, char **argv, const char *shortopts,
+		  const struct option *opts, const char *usage, int *status)
+{
+	int c = getopt_long(argc, argv, shortopts, opts, NULL);
+
+	*status = -1;
+	if (c == 'h') {
+		fputs(usage, stdout);
+		*status = 0;
+		return -1;
+	}
+	if (c == '?' || c == ':') {
+		fputs(usage, stderr);
+		*status = 2;
+		return -1;
+	}
+	return c;
+}
+
+int ss_cli_bad_usage(const char *usage)
+{
+	fputs(usage, stderr);
+	return 2;
+}
+
 int ss_cli_trace_args(int argc, char **argv, const struct option *opts,
 		      const char *usage, const char *ms_opt,
 		      struct ss_cli_trace_args *a)
 {
-	int c;
+	int c, status;
 
 	a->ms = 10000000ULL;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = ss_cli_getopt(argc, argv, "h", opts, usage, &status)) != -1) {
 		switch (c) {
 		case 'j':
 			a->json = true;
@@ -103,18 +127,12 @@ int ss_cli_trace_args(int argc, char **argv, const struct option *opts,
 		case 'w':
 			a->pattern = optarg;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
 		}
 	}
-	if (optind != argc - 1) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (status >= 0)
+		return status;
+	if (optind != argc - 1)
+		return ss_cli_bad_usage(usage);
 	a->file = argv[optind];
 	return -1;
 }

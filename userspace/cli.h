@@ -34,10 +34,23 @@ int ss_cli_analyze(const char *path, __u64 threshold_ns, const char *pattern,
 	"  --workers PATTERN   kernel-only traces: worker thread names (default\n" \
 	"                      wsrt-w*,tokio-runtime-w*)\n"
 
+/* getopt_long for a command (optind 1 at the first call), with what every
+ * command does for -h/--help (usage on stdout: *status 0) and an unknown
+ * option or a missing value (getopt's message, usage on stderr: *status
+ * 2): the next option to take, optarg set; -1 when parsing stops, with
+ * *status -1 if the options simply ended (optind: the first operand). */
+struct option;
+int ss_cli_getopt(int argc, char **argv, const char *shortopts,
+		  const struct option *opts, const char *usage, int *status);
+/* A bad command line found after the options: usage on stderr; 2. */
+int ss_cli_bad_usage(const char *usage);
+/* A number macro as a string, for usage texts. */
+#define SS_STR(x) SS_STR_(x)
+#define SS_STR_(x) #x
+
 /* report's and check's command line: FILE and the options of opts among
  * 'j' (--json), 'm' (ms_opt MS: a->ms, default 10 ms), 'w' (--workers) and
  * 'h'.  -1 to go on, else the exit status (after the usage or a message). */
-struct option;
 struct ss_cli_trace_args {
 	const char *file, *pattern;
 	__u64 ms;

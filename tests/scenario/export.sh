@@ -186,11 +186,7 @@ elif both export_mix "$tmp/mix.trace"; then
 	# notifies of 3, 4, 5, 8, 9, the steal from it, and the two tasks
 	# never polled.  Worker 1: search, polls of 2 and 3, search, park;
 	# the steal.
-	if [ "$v" = "{'0': {'instants': 8, 'slices': 4}, '1': {'instants': 1, 'slices': 5}}" ]; then
-		ok export_mix_slices_per_worker
-	else
-		not_ok export_mix_slices_per_worker "$v"
-	fi
+	check_eq export_mix_slices_per_worker "$v" "{'0': {'instants': 8, 'slices': 4}, '1': {'instants': 1, 'slices': 5}}"
 	# The preempted poll: an off-CPU slice nested in task 1's poll.
 	v=$(q "$s" "d['events']['worker 0 (101)']")
 	if grep -q "'slice:offcpu': 1" <<<"$v" && grep -q "'slice:poll': 3" <<<"$v"; then
@@ -209,27 +205,19 @@ elif both export_mix "$tmp/mix.trace"; then
 ('worker 0 (101)', 'notify task 8 -> local', 'worker 0 (101)', 'task 8 not polled by the end'), \
 ('worker 0 (101)', 'notify task 9 -> local', 'worker 0 (101)', 'task 9 not polled by the end'), \
 ('worker 0 (101)', 'stolen by worker 1: 2 tasks', 'worker 1 (102)', 'steal 2 tasks from worker 0')]"
-	if [ "$v" = "$want" ]; then ok export_mix_flows; else not_ok export_mix_flows "$v"; fi
+	check_eq export_mix_flows "$v" "$want"
 	v=$(q "$s" "[(k, d['counters'].get(k)) for k in ('worker 0 local queue', 'worker 0 LIFO slot', 'worker 1 local queue', 'inject queue')]")
 	want="[('worker 0 local queue', [0, 1, 2, 0, 1, 0, 1, 2, 0]), ('worker 0 LIFO slot', [0, 1, 0]), \
 ('worker 1 local queue', [0, 1, 0]), ('inject queue', [0, 1, 2, 0, 2, 3])]"
-	if [ "$v" = "$want" ]; then ok export_mix_queue_counters; else not_ok export_mix_queue_counters "$v"; fi
+	check_eq export_mix_queue_counters "$v" "$want"
 	v=$(q "$s" "d['counters'].get('idle workers')")
 	# Worker 1 searches, finds, searches, parks, stops.
-	if [ "$v" = "[0, 1, 0, 1, 0, 1, 0]" ]; then ok export_mix_idle_counter; else not_ok export_mix_idle_counter "$v"; fi
+	check_eq export_mix_idle_counter "$v" "[0, 1, 0, 1, 0, 1, 0]"
 	# Two stalls on worker 0 overlap: two lanes.
 	v=$(q "$s" "sorted((x['track'], x['name'], round(x['dur_ms'])) for x in d['stalls'])")
-	if [ "$v" = "[('stalls: worker 0', 'stuck_lifo', 100), ('stalls: worker 0 #2', 'runnable_while_parked', 100)]" ]; then
-		ok export_mix_overlapping_stalls_take_lanes
-	else
-		not_ok export_mix_overlapping_stalls_take_lanes "$v"
-	fi
+	check_eq export_mix_overlapping_stalls_take_lanes "$v" "[('stalls: worker 0', 'stuck_lifo', 100), ('stalls: worker 0 #2', 'runnable_while_parked', 100)]"
 	v=$(q "$s" "sorted((k, v) for k, v in d['events'].items() if k.startswith('lost'))")
-	if [ "$v" = "[('lost events', {'slice:lost': 1}), ('lost events #2', {'slice:lost': 1})]" ]; then
-		ok export_mix_lost_ranges
-	else
-		not_ok export_mix_lost_ranges "$v"
-	fi
+	check_eq export_mix_lost_ranges "$v" "[('lost events', {'slice:lost': 1}), ('lost events #2', {'slice:lost': 1})]"
 	if grep -q 'description: "runtime worker 1, thread wsrt-w1? (tid 102):' "$tmp/mix.trace.pf.txt"; then
 		ok export_mix_names_sanitised
 	else
@@ -240,12 +228,12 @@ elif both export_mix "$tmp/mix.trace"; then
     lost events #2|  worker 0 (101)|  worker 1 (102)|  main (100)|  idle workers|\
   inject queue|  worker 0 LIFO slot|  worker 0 local queue|  worker 1 local queue"
 	v=$(q "$s" "'|'.join(d['ui'])")
-	if [ "$v" = "$want" ]; then ok export_mix_perfetto_ui_order; else not_ok export_mix_perfetto_ui_order "$v"; fi
+	check_eq export_mix_perfetto_ui_order "$v" "$want"
 	want="mix 100|  stalls: worker 0, lane 3|  stalls: worker 0, lane 4|  lost events, lane 1|\
   lost events, lane 2|  worker 0 101|  worker 1 102|  main 100|  idle workers|  inject queue|\
   worker 0 LIFO slot|  worker 0 local queue|  worker 1 local queue"
 	v=$(q "$tmp/mix.trace.json.sum" "'|'.join(d['ui'])")
-	if [ "$v" = "$want" ]; then ok export_mix_json_ui_order; else not_ok export_mix_json_ui_order "$v"; fi
+	check_eq export_mix_json_ui_order "$v" "$want"
 fi
 
 # Workers found by name first (the kernel's view, names deliberately
@@ -276,17 +264,9 @@ if ! "$mktrace" "$tmp/swap.txt" "$tmp/swap.trace" >"$tmp/mk.out" 2>&1; then
 	not_ok export_renumbered_made "$(cat "$tmp/mk.out")"
 elif both export_renumbered "$tmp/swap.trace"; then
 	v=$(q "$tmp/swap.trace.pf.sum" "'|'.join(d['ui'])")
-	if [ "$v" = "target (100)|  worker 0 (102)|  worker 0 (101)|  worker 1 (101)|  worker 1 (102)|  main (100)|  idle workers" ]; then
-		ok export_renumbered_a_track_per_worker_and_thread
-	else
-		not_ok export_renumbered_a_track_per_worker_and_thread "$v"
-	fi
+	check_eq export_renumbered_a_track_per_worker_and_thread "$v" "target (100)|  worker 0 (102)|  worker 0 (101)|  worker 1 (101)|  worker 1 (102)|  main (100)|  idle workers"
 	v=$(q "$tmp/swap.trace.json.sum" "'|'.join(d['ui'])")
-	if [ "$v" = "target 100|  worker 0 101|  worker 1 102|  main 100|  idle workers" ]; then
-		ok export_renumbered_json_a_thread_per_tid
-	else
-		not_ok export_renumbered_json_a_thread_per_tid "$v"
-	fi
+	check_eq export_renumbered_json_a_thread_per_tid "$v" "target 100|  worker 0 101|  worker 1 102|  main 100|  idle workers"
 fi
 
 # A worker thread that parks before it is named or probed (a sanitizer's
@@ -327,11 +307,7 @@ for f in runtime-probes none; do
 	else
 		want="early (100)|  worker 0 (101)|  worker 1 (102)|  main (100)|  idle workers"
 	fi
-	if [ "$v" = "$want" ]; then
-		ok "export_early_park_${f}_tracks"
-	else
-		not_ok "export_early_park_${f}_tracks" "want $want; got $v"
-	fi
+	check_eq "export_early_park_${f}_tracks" "$v" "$want"
 done
 
 # N workers whose tids run backwards; stuck LIFO tasks on some of them
@@ -403,17 +379,9 @@ for spec in 2:1 4:3,1 16:15,1,10; do
 	both "export_${n}_workers" "$tmp/w$n.trace" || continue
 	want=$(want_workers "$n" "$st")
 	v=$(q "$tmp/w$n.trace.pf.sum" "'|'.join(d['ui'])")
-	if [ "$v" = "$(sed -n 1p <<<"$want")" ]; then
-		ok "export_${n}_workers_perfetto_ui_in_numeric_order"
-	else
-		not_ok "export_${n}_workers_perfetto_ui_in_numeric_order" "$v"
-	fi
+	check_eq "export_${n}_workers_perfetto_ui_in_numeric_order" "$v" "$(sed -n 1p <<<"$want")"
 	v=$(q "$tmp/w$n.trace.json.sum" "'|'.join(d['ui'])")
-	if [ "$v" = "$(sed -n 2p <<<"$want")" ]; then
-		ok "export_${n}_workers_json_ui_in_numeric_order"
-	else
-		not_ok "export_${n}_workers_json_ui_in_numeric_order" "$v"
-	fi
+	check_eq "export_${n}_workers_json_ui_in_numeric_order" "$v" "$(sed -n 2p <<<"$want")"
 done
 
 # A notify applied after the analyzer's reorder window (2^18 records came
@@ -439,11 +407,7 @@ if ! "$mktrace" "$tmp/late.txt" "$tmp/late.trace" >"$tmp/mk.out" 2>&1; then
 	not_ok export_late_notify_made "$(cat "$tmp/mk.out")"
 elif both export_late_notify "$tmp/late.trace"; then
 	v=$(q "$tmp/late.trace.pf.sum" "[(f['from_track'], f['from'], f['to_track'], f['to']) for f in d['flows']]")
-	if [ "$v" = "[('worker 0 (301)', 'notify task 99 -> local', 'worker 1 (302)', 'task 99')]" ]; then
-		ok export_late_notify_keeps_its_flow
-	else
-		not_ok export_late_notify_keeps_its_flow "$v"
-	fi
+	check_eq export_late_notify_keeps_its_flow "$v" "[('worker 0 (301)', 'notify task 99 -> local', 'worker 1 (302)', 'task 99')]"
 fi
 rm -f "$tmp/late.txt" "$tmp/late.trace"
 
@@ -479,11 +443,7 @@ if ! "$mktrace" "$tmp/many.txt" "$tmp/many.trace" >"$tmp/mk.out" 2>&1; then
 	not_ok export_many_made "$(cat "$tmp/mk.out")"
 elif both export_many "$tmp/many.trace"; then
 	v=$(q "$tmp/many.trace.pf.sum" "(d['incremental_state_clears'], d['per_worker'], len(d['flows']))")
-	if [ "$v" = "(3, {'0': {'instants': 9000, 'slices': 9000}}, 9000)" ]; then
-		ok export_many_interning_starts_over
-	else
-		not_ok export_many_interning_starts_over "$v"
-	fi
+	check_eq export_many_interning_starts_over "$v" "(3, {'0': {'instants': 9000, 'slices': 9000}}, 9000)"
 fi
 
 # Random event streams (tests/tools/random_events.py): whatever the trace

@@ -11,6 +11,15 @@ json_num() {
 	sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.][0-9.]*\).*/\1/p" <<<"$2"
 }
 
+# check_eq NAME GOT WANT: passes when GOT is WANT.
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "got $2; want $3"
+	fi
+}
+
 # check NAME CONDITION-AWK-EXPR VALUE: passes when awk finds it true of v.
 check_awk() {
 	local name=$1 expr=$2 v=$3 why=$4

@@ -24,13 +24,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 so=$(cd "$BUILD/lib" && pwd)/libstallscope-preload.so
 tdir=$BUILD/tests/preload
 slow=${TEST_SLOW:-1}
-tmp=$(mktemp -d)
-srv=
-cleanup() {
-	[ -n "$srv" ] && kill "$srv" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch	# $tmp; ends the server left in $pid
 
 # ASan checks that its runtime comes first; the shim chains to ASan's
 # interceptors like to libc's, so the order is fine.
@@ -258,8 +252,8 @@ else not_ok preload_http_scenario_under_faults "exit $rc, $nlat latencies: $out"
 
 STALLSCOPE_FAULTS=$hfaults LD_PRELOAD=$so "$BUILD/bin/http-stall" --serve-only --workers 2 \
 	--handler-ms 0 --duration $((60 * slow)) >"$tmp/srv.out" 2>&1 &
-srv=$!
-if ! port=$(listen_port "$tmp/srv.out" "$srv" $((200 * slow))); then
+pid=$!
+if ! port=$(listen_port "$tmp/srv.out" "$pid" $((200 * slow))); then
 	not_ok preload_http_server_under_faults "no port line: $(cat "$tmp/srv.out")"
 else
 	good=0
@@ -275,6 +269,6 @@ else
 	if [ "$good" = 30 ] && [ "$n200" = 2 ]; then ok preload_http_server_under_faults
 	else not_ok preload_http_server_under_faults "$good of 30 GETs answered 200, $n200 of 2 pipelined"; fi
 fi
-kill "$srv" 2>/dev/null
-wait "$srv" 2>/dev/null
-srv=
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+pid=

@@ -21,13 +21,7 @@ ss=$BUILD/bin/stallscope
 so=$(cd "$BUILD/lib" && pwd)/libstallscope-preload.so
 tdir=$BUILD/tests/preload
 slow=${TEST_SLOW:-1}
-tmp=$(mktemp -d)
-srv=
-cleanup() {
-	[ -n "$srv" ] && kill -9 "$srv" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch	# $tmp; ends the server left in $pid
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 unset STALLSCOPE_FAULTS STALLSCOPE_SHIM_STATS
 
@@ -163,11 +157,11 @@ fi
 
 LD_PRELOAD=$so "$BUILD/bin/http-stall" --serve-only --workers 2 --handler-ms 0 --duration $((30 * slow)) \
 	>"$tmp/srv.out" 2>&1 &
-srv=$!
-if ! port=$(listen_port "$tmp/srv.out" "$srv" $((200 * slow))); then
+pid=$!
+if ! port=$(listen_port "$tmp/srv.out" "$pid" $((200 * slow))); then
 	not_ok preload_record_attach_to_running_shim "server did not start: $(cat "$tmp/srv.out")"
 else
-	timeout $((30 * slow)) "$ss" record -p "$srv" --duration 3 -o "$tmp/p.trace" >"$tmp/p.out" 2>&1 &
+	timeout $((30 * slow)) "$ss" record -p "$pid" --duration 3 -o "$tmp/p.trace" >"$tmp/p.out" 2>&1 &
 	rec=$!
 	wait_recording "$tmp/p.out" "$rec"
 	# Requests for as long as it records (--duration 3), at most 300.
@@ -186,6 +180,6 @@ else
 			END { print (e > 0 && f > 0 ? "ok" : e " epoll parks, " f " futex parks") }' "$tmp/p.txt"
 	fi
 fi
-kill "$srv" 2>/dev/null
-wait "$srv" 2>/dev/null
-srv=
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+pid=
