@@ -89,6 +89,21 @@ LIBWSRT_SO_REAL := $(BUILD)/lib/$(WSRT_REALNAME)
 LIBWSRT_NP  := $(BUILD)/noprobes/libwsrt.a
 
 EXAMPLES    := $(BUILD)/bin/lifo-stall $(BUILD)/bin/http-stall
+# The Tokio example (Rust): built offline by Debian's cargo and rustc against
+# Debian's packaged crates (librust-tokio-dev), three ways: release (with
+# line tables), fat LTO (symbols only), and release with tokio_unstable
+# (for the no-LIFO control).  Not sanitized, so the ASan and TSan builds
+# share the plain build's cargo directory.
+TOKIO_DIR   := examples/tokio-lifo
+TOKIO_SRCS  := $(TOKIO_DIR)/Cargo.toml $(TOKIO_DIR)/.cargo/config.toml \
+               $(wildcard $(TOKIO_DIR)/src/*.rs)
+TOKIO_BINS  := $(BUILD)/bin/tokio-lifo $(BUILD)/bin/tokio-lifo-lto \
+               $(BUILD)/bin/tokio-lifo-unstable
+CARGO_TARGET ?= $(abspath $(BUILD)/cargo)
+# $(call cargo,ENV,ARGS): cargo build in the example's directory (its
+# .cargo/config.toml: Debian's registry, offline).
+cargo       = cd $(TOKIO_DIR) && $(1) RUSTC=/usr/bin/rustc CARGO_HOME=$(CARGO_TARGET)/home \
+              /usr/bin/cargo build -q $(2)
 HTTP_SRCS   := examples/http/http_parse.c
 HTTP_STALL_SRCS := examples/http/http_server.c examples/http/http_client.c
 # The trace file's reader and writer, which the fuzzers (clang, their own
@@ -109,7 +124,7 @@ include preload/preload.mk
 .PHONY: all deps check check-asan check-tsan bench demo fuzz clean help \
         install uninstall
 
-all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
+all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(TOKIO_BINS) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
      $(BUILD)/tests/mktrace $(BUILD)/tests/usdt-probes $(BUILD)/tests/ring-edges \
      $(PRELOAD_TARGETS) $(if $(SAN),,$(FUZZERS))
 
@@ -307,6 +322,24 @@ $(BUILD)/fuzz/fuzz_usdt_notes: tests/fuzz/fuzz_usdt_notes.c tests/fuzz/fuzz.h us
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/usdt.c -lelf -o $@
 
+$(BUILD)/bin/tokio-lifo: $(TOKIO_SRCS) | deps
+	$(call msg,CARGO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(call cargo,,--release --target-dir $(CARGO_TARGET)/plain)
+	$(Q)cp $(CARGO_TARGET)/plain/release/tokio-lifo $@
+
+$(BUILD)/bin/tokio-lifo-lto: $(TOKIO_SRCS) | deps
+	$(call msg,CARGO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(call cargo,,--profile fat-lto --target-dir $(CARGO_TARGET)/plain)
+	$(Q)cp $(CARGO_TARGET)/plain/fat-lto/tokio-lifo $@
+
+$(BUILD)/bin/tokio-lifo-unstable: $(TOKIO_SRCS) | deps
+	$(call msg,CARGO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(call cargo,RUSTFLAGS="--cfg tokio_unstable",--release --target-dir $(CARGO_TARGET)/unstable)
+	$(Q)cp $(CARGO_TARGET)/unstable/release/tokio-lifo $@
+
 # Longer fuzzing than check's smoke run: FUZZ_SECONDS per target.
 fuzz: $(FUZZERS)
 	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run.sh $(BUILD)
@@ -315,10 +348,10 @@ check: all
 	$(Q)tests/run.sh $(BUILD) $(SAN)
 
 check-asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=asan check
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=asan CARGO_TARGET=$(abspath build/cargo) check
 
 check-tsan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SAN=tsan check
+	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SAN=tsan CARGO_TARGET=$(abspath build/cargo) check
 
 bench: $(BENCHES) $(BUILD)/bin/http-stall $(STALLSCOPE) | deps
 	$(Q)bench/run.sh $(BUILD)

@@ -19,6 +19,8 @@ PKGS=(
 	wrk			# make bench: HTTP load on loopback
 	time			# make bench: the analyzer's peak memory (/usr/bin/time -v)
 	rustc			# tests: the shim seen from a Rust program's std parks
+	cargo			# the Tokio example (examples/tokio-lifo), built offline
+	librust-tokio-dev	# ... against Debian's Tokio 1.24 and its crates
 	protobuf-compiler	# tests: protoc decodes the Perfetto export
 	python3			# tests: json.tool checks the Chrome JSON export
 	libncurses-dev		# stallscope live
