@@ -317,10 +317,10 @@ $(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c tests/fuzz/fuzz.h $(
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< $(TRACE_SRCS) -o $@
 
-$(BUILD)/fuzz/fuzz_usdt_notes: tests/fuzz/fuzz_usdt_notes.c tests/fuzz/fuzz.h userspace/usdt.c userspace/usdt.h bpf/usdt_spec.h | deps
+$(BUILD)/fuzz/fuzz_usdt_notes: tests/fuzz/fuzz_usdt_notes.c tests/fuzz/fuzz.h userspace/usdt.c userspace/usdt.h userspace/elf_file.c userspace/elf_file.h bpf/usdt_spec.h | deps
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/usdt.c -lelf -o $@
+	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/usdt.c userspace/elf_file.c -lelf -o $@
 
 $(BUILD)/bin/tokio-lifo: $(TOKIO_SRCS) | deps
 	$(call msg,CARGO,$@)

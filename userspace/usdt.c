@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elf_file.h"
 #include "usdt.h"
 
 #define NOTE_NAME "stapsdt"
@@ -303,16 +304,8 @@ int ss_usdt_args_parse(const char *s, struct ss_usdt_spec *spec, char *why,
 
 /* ---- notes ----------------------------------------------------------------- */
 
-struct seg {
-	__u64 vaddr, filesz, offset;
-	__u32 flags;
-};
-
 struct reader {
-	Elf *elf;
-	__u64 size;		/* of the file or image */
-	struct seg *segs;
-	size_t nsegs;
+	struct ss_elf_file f;
 	struct ss_usdt_notes *out;
 };
 
@@ -326,52 +319,6 @@ static int fail(struct ss_usdt_notes *out, int err, const char *fmt, ...)
 	vsnprintf(out->error, sizeof(out->error), fmt, ap);
 	va_end(ap);
 	return err;
-}
-
-/* The file offset of addr in an executable PT_LOAD segment (exec: a
- * probe site) or a writable, non-executable one (a semaphore), within
- * what the file holds.  False if there is none. */
-static bool seg_offset(const struct reader *r, __u64 addr, bool exec, __u64 *off)
-{
-	for (size_t i = 0; i < r->nsegs; i++) {
-		const struct seg *g = &r->segs[i];
-		bool want = exec ? (g->flags & PF_X) :
-				   (g->flags & (PF_W | PF_X)) == PF_W;
-
-		if (!want || addr < g->vaddr ||
-		    addr - g->vaddr >= g->filesz)
-			continue;
-		*off = addr - g->vaddr + g->offset;
-		return true;
-	}
-	return false;
-}
-
-static int segs_read(struct reader *r)
-{
-	size_t n;
-
-	if (elf_getphdrnum(r->elf, &n))
-		return fail(r->out, -EINVAL, "cannot read the program headers: %s",
-			    elf_errmsg(-1));
-	r->segs = calloc(n ? n : 1, sizeof(*r->segs));
-	if (!r->segs)
-		return fail(r->out, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(r->elf, (int)i, &ph))
-			return fail(r->out, -EINVAL, "cannot read program header %zu: %s",
-				    i, elf_errmsg(-1));
-		if (ph.p_type != PT_LOAD)
-			continue;
-		if (ph.p_offset > r->size || ph.p_filesz > r->size - ph.p_offset)
-			return fail(r->out, -EINVAL,
-				    "segment %zu ends past the end of the file (truncated?)", i);
-		r->segs[r->nsegs++] = (struct seg){ .vaddr = ph.p_vaddr,
-			.filesz = ph.p_filesz, .offset = ph.p_offset, .flags = ph.p_flags };
-	}
-	return 0;
 }
 
 static int probe_add(struct reader *r, const char *provider, const char *name,
@@ -400,13 +347,13 @@ static int probe_add(struct reader *r, const char *provider, const char *name,
 			sema += base - addrs[1];
 	}
 	p->pc = pc;
-	if (!seg_offset(r, pc, true, &p->offset)) {
+	if (!ss_elf_offset(&r->f, pc, true, &p->offset)) {
 		p->err = why_set(p->why, sizeof(p->why), -ENOENT,
 				 "its address 0x%llx is in no executable segment",
 				 (unsigned long long)pc);
 		return 0;
 	}
-	if (sema && !seg_offset(r, sema, false, &p->ref_ctr_offset)) {
+	if (sema && !ss_elf_offset(&r->f, sema, false, &p->ref_ctr_offset)) {
 		p->err = why_set(p->why, sizeof(p->why), -ENOENT,
 				 "its semaphore 0x%llx is in no writable data segment",
 				 (unsigned long long)sema);
@@ -440,7 +387,6 @@ static int note_parse(struct reader *r, const char *desc, size_t len, size_t at,
 
 static int notes_parse(struct reader *r)
 {
-	GElf_Ehdr eh;
 	Elf_Scn *scn = NULL, *notes = NULL;
 	Elf_Data *data;
 	size_t shstrndx, off = 0, next, name_off, desc_off;
@@ -448,27 +394,16 @@ static int notes_parse(struct reader *r)
 	GElf_Nhdr nh;
 	int err;
 
-	if (elf_kind(r->elf) != ELF_K_ELF)
-		return fail(r->out, -ENOEXEC, "not an ELF file");
-	if (gelf_getclass(r->elf) != ELFCLASS64 || !gelf_getehdr(r->elf, &eh) ||
-	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64)
-		return fail(r->out, -ENOTSUP, "not an x86-64 ELF64 file");
-	/* What libelf will read, within the file. */
-	if (eh.e_phoff > r->size || (__u64)eh.e_phnum * eh.e_phentsize > r->size - eh.e_phoff ||
-	    eh.e_shoff > r->size || (__u64)eh.e_shnum * eh.e_shentsize > r->size - eh.e_shoff)
-		return fail(r->out, -EINVAL, "headers end past the end of the file (truncated?)");
-	if ((err = segs_read(r)))
-		return err;
-	if (elf_getshdrstrndx(r->elf, &shstrndx))
+	if (elf_getshdrstrndx(r->f.elf, &shstrndx))
 		return fail(r->out, -EINVAL, "cannot read the section names: %s", elf_errmsg(-1));
-	while ((scn = elf_nextscn(r->elf, scn))) {
+	while ((scn = elf_nextscn(r->f.elf, scn))) {
 		GElf_Shdr sh;
 		const char *name;
 
 		if (!gelf_getshdr(scn, &sh))
 			return fail(r->out, -EINVAL, "cannot read a section header: %s",
 				    elf_errmsg(-1));
-		name = elf_strptr(r->elf, shstrndx, sh.sh_name);
+		name = elf_strptr(r->f.elf, shstrndx, sh.sh_name);
 		if (!name)
 			continue;
 		if (!strcmp(name, NOTE_SECTION) && sh.sh_type == SHT_NOTE)
@@ -495,66 +430,29 @@ static int notes_parse(struct reader *r)
 	return 0;
 }
 
-static int read_elf(Elf *elf, __u64 size, struct ss_usdt_notes *out)
+/* r->f just opened (err: how that went). */
+static int read_notes(struct reader *r, int err)
 {
-	struct reader r = { .elf = elf, .size = size, .out = out };
-	int err;
-
-	if (!elf)
-		return fail(out, -EINVAL, "cannot read the ELF file: %s", elf_errmsg(-1));
-	err = notes_parse(&r);
-	free(r.segs);
-	elf_end(elf);
+	if (!err)
+		err = notes_parse(r);
+	ss_elf_close(&r->f);
 	return err;
-}
-
-static int libelf_init(struct ss_usdt_notes *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return fail(out, -ENOTSUP, "libelf: %s", elf_errmsg(-1));
-	return 0;
 }
 
 int ss_usdt_notes_read(const char *path, struct ss_usdt_notes *out)
 {
-	struct stat st;
-	int fd, err;
+	struct reader r = { .out = out };
 
-	if ((err = libelf_init(out)))
-		return err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		return fail(out, err, "%s", strerror(-err));
-	}
-	if (fstat(fd, &st)) {
-		err = fail(out, -errno, "%s", strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		err = fail(out, -ENOEXEC, "not a regular file");
-	} else {
-		err = read_elf(elf_begin(fd, ELF_C_READ_MMAP, NULL), (__u64)st.st_size, out);
-	}
-	close(fd);
-	return err;
+	memset(out, 0, sizeof(*out));
+	return read_notes(&r, ss_elf_open(&r.f, path, out->error, sizeof(out->error)));
 }
 
 int ss_usdt_notes_read_mem(const void *buf, size_t len, struct ss_usdt_notes *out)
 {
-	char *copy;
-	int err;
+	struct reader r = { .out = out };
 
-	if ((err = libelf_init(out)))
-		return err;
-	if (!len)
-		return fail(out, -ENOEXEC, "not an ELF file");
-	copy = malloc(len);
-	if (!copy)
-		return fail(out, -ENOMEM, "out of memory");
-	memcpy(copy, buf, len);
-	err = read_elf(elf_memory(copy, len), len, out);
-	free(copy);
-	return err;
+	memset(out, 0, sizeof(*out));
+	return read_notes(&r, ss_elf_open_mem(&r.f, buf, len, out->error, sizeof(out->error)));
 }
 
 void ss_usdt_notes_free(struct ss_usdt_notes *n)

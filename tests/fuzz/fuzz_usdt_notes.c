@@ -18,7 +18,7 @@
  * note's copy of the .stapsdt.base address raised by 16 (as after prelink).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iuserspace \
- *     tests/fuzz/fuzz_usdt_notes.c userspace/usdt.c -lelf -o fz
+ *      tests/fuzz/fuzz_usdt_notes.c userspace/usdt.c userspace/elf_file.c -lelf -o fz
  *   ./fz -max_total_time=60 CORPUS_COPY/ tests/fuzz/corpus/usdt_notes/
  */
 #define _GNU_SOURCE
