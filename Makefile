@@ -116,7 +116,7 @@ BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes
 # libFuzzer targets (clang), one per parser of untrusted bytes.  Built with
 # ASan+UBSan whatever SAN says, so only the plain build makes them.
 FUZZERS     := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_trace_read \
-               $(BUILD)/fuzz/fuzz_usdt_notes
+               $(BUILD)/fuzz/fuzz_usdt_notes $(BUILD)/fuzz/fuzz_tokio_syms
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 include preload/preload.mk
@@ -266,6 +266,12 @@ $(USDT_PROBES): tests/tools/usdt_probes.c tests/tools/usdt_probes_sema.c tests/t
 		tests/tools/usdt_probes.c tests/tools/usdt_probes_sema.c \
 		$(filter-out -fsanitize=%,$(LDFLAGS)) -o $@
 
+# Reads the Tokio example's builds and lifo-stall (a binary without Tokio).
+$(BUILD)/tests/test_tokio_syms: tests/unit/test_tokio_syms.c $(LIBCORE) tests/harness.c tests/harness.h | $(TOKIO_BINS) $(BUILD)/bin/lifo-stall
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -lelf -o $@
+
 $(BUILD)/tests/test_usdt: tests/unit/test_usdt.c $(LIBCORE) tests/harness.c tests/harness.h | $(USDT_PROBES)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
@@ -339,6 +345,11 @@ $(BUILD)/bin/tokio-lifo-unstable: $(TOKIO_SRCS) | deps
 	$(Q)mkdir -p $(@D)
 	$(Q)$(call cargo,RUSTFLAGS="--cfg tokio_unstable",--release --target-dir $(CARGO_TARGET)/unstable)
 	$(Q)cp $(CARGO_TARGET)/unstable/release/tokio-lifo $@
+
+$(BUILD)/fuzz/fuzz_tokio_syms: tests/fuzz/fuzz_tokio_syms.c tests/fuzz/fuzz.h userspace/tokio_syms.c userspace/tokio_syms.h userspace/elf_file.c userspace/elf_file.h | deps
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/tokio_syms.c userspace/elf_file.c -lelf -o $@
 
 # Longer fuzzing than check's smoke run: FUZZ_SECONDS per target.
 fuzz: $(FUZZERS)
