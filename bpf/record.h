@@ -161,20 +161,42 @@ enum ss_type {
 #define SS_LOST_RING 1
 #define SS_CPU_NONE 0xffffffffU	/* a record's cpu when it is not known */
 
+/*
+ * flags of a runtime-range record (1..63) made from Tokio's own symbols
+ * by uprobes (userspace/tokio_syms.h), not by wsrt's probes.  What such a
+ * record knows (the rest is the analyzer's to infer, docs/tokio.md):
+ *   notify      task (its header's address), waker worker -1, dest
+ *               SS_DEST_UNKNOWN, displaced 0, args[4]: is_yield (from
+ *               schedule_task; 0 from raw::schedule)
+ *   poll_start  worker -1, task, src SS_SRC_UNKNOWN, args[3]: which
+ *               raw::poll (its monomorphization, by address order)
+ *   poll_end    worker -1, task, result SS_RES_UNKNOWN
+ * tid is the thread, as for every record.
+ */
+#define SS_F_TOKIO 1
+/* The cookie of a Tokio uprobe site: which entry point (enum ss_tokio_fn,
+ * userspace/tokio_syms.h) in the low 8 bits, its index above. */
+#define SS_TOKIO_SITE_POLL 0
+#define SS_TOKIO_SITE_SCHEDULE 1
+#define SS_TOKIO_SITE_SCHEDULE_TASK 2
+
 /* Argument codes of the wsrt probes (runtime/wsrt_probes.h: the same
  * numbers; they are part of this ABI). */
 #define SS_DEST_LIFO 0		/* notify destination */
 #define SS_DEST_LOCAL 1
 #define SS_DEST_INJECT 2
+#define SS_DEST_UNKNOWN 3	/* Tokio's: where it went is inferred */
 #define SS_PARK_FUTEX 0		/* park/unpark kind */
 #define SS_PARK_DRIVER 1
 #define SS_SRC_LIFO 0		/* poll_start source */
 #define SS_SRC_LOCAL 1
 #define SS_SRC_INJECT 2
 #define SS_SRC_STEAL 3
+#define SS_SRC_UNKNOWN 4	/* Tokio's */
 #define SS_RES_PENDING 0	/* poll_end result */
 #define SS_RES_READY 1
 #define SS_RES_YIELD 2
+#define SS_RES_UNKNOWN 3	/* Tokio's: raw::poll returns nothing */
 
 /* Argument codes of the shim's probes (preload/shim_probes.h: the same
  * numbers, checked when the shim is built). */

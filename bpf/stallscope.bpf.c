@@ -149,6 +149,101 @@ int handle_usdt(struct pt_regs *ctx)
 	return 0;
 }
 
+/* ---- Tokio: uprobes on its task entry points (userspace/tokio_syms.h) -------- */
+
+/* The tasks each thread is polling, innermost last (raw::poll's return
+ * knows no argument).  Polls nest: a runtime's worker thread runs inside
+ * the poll of a blocking-pool task (its launch), the tasks' polls inside
+ * that. */
+#define TOKIO_POLL_DEPTH 4
+struct tokio_polls {
+	__u64 task[TOKIO_POLL_DEPTH];
+	__u32 depth;		/* may exceed TOKIO_POLL_DEPTH: those are 0 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct tokio_polls);
+} tokio_polling SEC(".maps");
+
+/* Entry of raw::poll, raw::schedule or schedule_task: the site's cookie
+ * says which (record.h, SS_F_TOKIO).  Attached by uprobe_multi links with
+ * the target's pid; the arguments are the functions' own registers (the
+ * vtable entry points keep the Rust ABI: the task header first). */
+SEC("uprobe")
+int handle_tokio(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx), task;
+	__u32 tid = current_tid(), site = cookie & 0xff;
+	struct ss_record *r;
+
+	if (site == SS_TOKIO_SITE_POLL) {
+		struct tokio_polls *p = bpf_map_lookup_elem(&tokio_polling, &tid), none = {};
+
+		task = PT_REGS_PARM1(ctx);
+		if (!p) {
+			bpf_map_update_elem(&tokio_polling, &tid, &none, BPF_NOEXIST);
+			p = bpf_map_lookup_elem(&tokio_polling, &tid);
+		}
+		if (p) {
+			__u32 d = p->depth;
+
+			if (d < TOKIO_POLL_DEPTH)
+				p->task[d] = task;
+			p->depth = d + 1;
+		}
+		if (!(r = reserve(SS_WSRT_POLL_START, tid)))
+			return 0;
+		r->args[0] = (__u64)-1;
+		r->args[1] = task;
+		r->args[2] = SS_SRC_UNKNOWN;
+		r->args[3] = cookie >> 8;
+	} else {
+		if (!(r = reserve(SS_WSRT_NOTIFY, tid)))
+			return 0;
+		/* schedule_task(&self, task, is_yield); raw::schedule(task) */
+		if (site == SS_TOKIO_SITE_SCHEDULE_TASK) {
+			r->args[0] = PT_REGS_PARM2(ctx);
+			r->args[4] = PT_REGS_PARM3(ctx) & 0xff;
+		} else {
+			r->args[0] = PT_REGS_PARM1(ctx);
+		}
+		r->args[1] = (__u64)-1;
+		r->args[2] = SS_DEST_UNKNOWN;
+	}
+	r->flags = SS_F_TOKIO;
+	submit(r);
+	return 0;
+}
+
+/* Return of raw::poll. */
+SEC("uretprobe")
+int handle_tokio_ret(struct pt_regs *ctx)
+{
+	__u32 tid = current_tid();
+	struct tokio_polls *p = bpf_map_lookup_elem(&tokio_polling, &tid);
+	struct ss_record *r;
+	__u64 task = 0;
+
+	if (p && p->depth) {
+		__u32 d = p->depth - 1;
+
+		if (d < TOKIO_POLL_DEPTH)
+			task = p->task[d];
+		p->depth = d;
+	}
+	if (!(r = reserve(SS_WSRT_POLL_END, tid)))
+		return 0;
+	r->args[0] = (__u64)-1;
+	r->args[1] = task;
+	r->args[2] = SS_RES_UNKNOWN;
+	r->flags = SS_F_TOKIO;
+	submit(r);
+	return 0;
+}
+
 /* ---- scheduling --------------------------------------------------------------- */
 
 SEC("tp_btf/sched_switch")

@@ -304,6 +304,10 @@ static void apply(struct an *an, const struct ss_record *r)
 	if (r->ts > a->end_ns)
 		a->end_ns = r->ts;
 	an_advance(an, r->ts);
+	/* Tokio's own records (record --tokio, SS_F_TOKIO) are not analysed
+	 * yet: the kernel's and the shim's view of its workers stands. */
+	if (r->type >= 1 && r->type <= SS_WSRT_LAST && (r->flags & SS_F_TOKIO))
+		return;
 	if (r->type >= 1 && r->type <= SS_WSRT_LAST) {
 		if (!an->have_runtime) {
 			/* The first runtime record: workers come from it,

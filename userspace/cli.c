@@ -148,6 +148,9 @@ int ss_cli_recorder_opt(int c, const char *arg, struct ss_recorder_opts *o)
 	case 'n':
 		o->no_preload = true;
 		return 1;
+	case 't':
+		o->tokio = true;
+		return 1;
 	case 'v':
 		o->verbose = true;
 		return 1;

@@ -274,6 +274,12 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 	bpf_program__set_autoattach(r->skel->progs.handle_ring_flush, false);
 	bpf_program__set_autoattach(r->skel->progs.handle_ring_retire, false);
 	bpf_program__set_autoattach(r->skel->progs.handle_ring_pull, false);
+	bpf_program__set_autoattach(r->skel->progs.handle_tokio, false);
+	bpf_program__set_autoattach(r->skel->progs.handle_tokio_ret, false);
+	bpf_program__set_expected_attach_type(r->skel->progs.handle_tokio,
+					      SS_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(r->skel->progs.handle_tokio_ret,
+					      SS_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(r->skel->progs.handle_usdt,
 					      SS_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_flush,
@@ -301,6 +307,8 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 			    .link_info_len = sizeof(linfo));
 
 		rec_attach_usdt(r, r->exe);
+		if (o->tokio)
+			rec_attach_tokio(r, r->exe);
 		rec_scan_rings(r);
 		r->pull = bpf_program__attach_iter(r->skel->progs.handle_ring_pull, &io);
 		if (!r->pull)

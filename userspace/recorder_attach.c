@@ -41,6 +41,7 @@
 #include "self.h"
 #include "stallscope.skel.h"
 #include "target.h"
+#include "tokio_syms.h"
 #include "trace.h"
 #include "uprobe_multi.h"
 
@@ -349,3 +350,84 @@ void rec_attach_usdt(struct ss_recorder *r, const char *exe)
 				     "kernel events");
 }
 
+
+/* ---- Tokio's own symbols ---------------------------------------------------------------- */
+
+_Static_assert(SS_TOKIO_RAW_POLL == SS_TOKIO_SITE_POLL &&
+	       SS_TOKIO_RAW_SCHEDULE == SS_TOKIO_SITE_SCHEDULE &&
+	       SS_TOKIO_SCHEDULE_TASK == SS_TOKIO_SITE_SCHEDULE_TASK,
+	       "record.h's Tokio site codes are tokio_syms.h's");
+
+/* One link: prog at the sites of the entry points fns[] (cookie: which,
+ * and the site's index), at their entries or (ret) returns. */
+static int attach_tokio_sites(struct ss_recorder *r, struct bpf_program *prog,
+			      const char *exe, const struct ss_tokio_syms *s,
+			      const enum ss_tokio_fn *fns, unsigned nfns, bool ret)
+{
+	unsigned cnt = 0, total = 0;
+	__u64 *offsets, *cookies;
+	int fd;
+
+	for (unsigned k = 0; k < nfns; k++)
+		total += s->n[fns[k]];
+	offsets = calloc(total ? total : 1, sizeof(*offsets));
+	cookies = calloc(total ? total : 1, sizeof(*cookies));
+	if (!offsets || !cookies) {
+		free(offsets);
+		free(cookies);
+		return -ENOMEM;
+	}
+	for (unsigned k = 0; k < nfns; k++)
+		for (unsigned i = 0; i < s->n[fns[k]]; i++) {
+			offsets[cnt] = s->sites[fns[k]][i].offset;
+			cookies[cnt++] = (__u64)i << 8 | fns[k];
+		}
+	fd = ret ? ss_uretprobe_multi_attach(bpf_program__fd(prog), exe, r->t.pid,
+					    offsets, cookies, cnt)
+		 : ss_uprobe_multi_attach(bpf_program__fd(prog), exe, r->t.pid,
+					  offsets, NULL, cookies, cnt);
+	free(offsets);
+	free(cookies);
+	if (fd < 0)
+		return fd;
+	if (add_link(r, fd)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void rec_attach_tokio(struct ss_recorder *r, const char *exe)
+{
+	static const enum ss_tokio_fn poll = SS_TOKIO_RAW_POLL;
+	struct ss_tokio_syms s;
+	enum ss_tokio_fn entry[2] = { SS_TOKIO_RAW_POLL, SS_TOKIO_SCHEDULE_TASK };
+	int err;
+
+	if ((err = ss_tokio_syms_read(exe, &s))) {
+		rec_warn(r, "%s: cannot read its symbols: %s: recording without Tokio's", exe,
+			 s.error);
+		goto out;
+	}
+	/* Every task made runnable passes schedule_task (spawned or woken);
+	 * without it, raw::schedule has the wakes. */
+	if (!s.n[SS_TOKIO_SCHEDULE_TASK])
+		entry[1] = SS_TOKIO_RAW_SCHEDULE;
+	if (!s.n[SS_TOKIO_RAW_POLL] || !s.n[entry[1]]) {
+		rec_warn(r, "%s: %s: recording the kernel's view only", exe,
+			 !s.has_symtab ? "stripped (no symbol table), so Tokio's task entry points are not found" :
+			 !s.tokio_symbols ? "no Tokio functions among its symbols" :
+			 "Tokio's, but its task entry points (raw::poll, raw::schedule) are not among its symbols (a Tokio this stallscope does not know?)");
+		goto out;
+	}
+	if ((err = attach_tokio_sites(r, r->skel->progs.handle_tokio, exe, &s, entry, 2, false)) ||
+	    (err = attach_tokio_sites(r, r->skel->progs.handle_tokio_ret, exe, &s, &poll, 1, true))) {
+		rec_warn(r, "%s: cannot attach to Tokio's task entry points: %s", exe,
+			 strerror(-err));
+		goto out;
+	}
+	rec_warn(r, "tokio: %u raw::poll and %u %s sites in %s", s.n[SS_TOKIO_RAW_POLL],
+		 s.n[entry[1]], ss_tokio_fn_name(entry[1]), exe);
+out:
+	ss_tokio_syms_free(&s);
+}

@@ -107,6 +107,8 @@ int rec_start_sink(struct ss_recorder *r);
  * command, of the preload shim), as uprobe_multi links; sets
  * runtime_probes when the runtime's are among them. */
 void rec_attach_usdt(struct ss_recorder *r, const char *exe);
+/* Tokio's task entry points in exe (o.tokio), or one line on why not. */
+void rec_attach_tokio(struct ss_recorder *r, const char *exe);
 /* The target's rings the BPF map does not know yet, and the events its
  * libraries dropped for want of a ring. */
 void rec_scan_rings(struct ss_recorder *r);

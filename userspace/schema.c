@@ -21,12 +21,13 @@
 
 /* ---- enumerations -------------------------------------------------------------------------- */
 
-static const struct ss_enum_name dest_v[] = { { "lifo", 0 }, { "local", 1 }, { "inject", 2 } };
+static const struct ss_enum_name dest_v[] = {
+	{ "lifo", 0 }, { "local", 1 }, { "inject", 2 }, { "unknown", 3 } };
 static const struct ss_enum_name kind_v[] = { { "futex", 0 }, { "driver", 1 } };
 static const struct ss_enum_name src_v[] = {
-	{ "lifo", 0 }, { "local", 1 }, { "inject", 2 }, { "steal", 3 } };
+	{ "lifo", 0 }, { "local", 1 }, { "inject", 2 }, { "steal", 3 }, { "unknown", 4 } };
 static const struct ss_enum_name result_v[] = {
-	{ "pending", 0 }, { "ready", 1 }, { "yield", 2 } };
+	{ "pending", 0 }, { "ready", 1 }, { "yield", 2 }, { "unknown", 3 } };
 static const struct ss_enum_name which_v[] = { { "wait", 0 }, { "pwait", 1 }, { "pwait2", 2 } };
 static const struct ss_enum_name epoll_op_v[] = { { "add", 1 }, { "del", 2 }, { "mod", 3 } };
 static const struct ss_enum_name family_v[] = { { "unix", 1 }, { "inet", 2 }, { "inet6", 10 } };

@@ -39,9 +39,9 @@ _Static_assert(offsetof(struct link_create_uprobe_multi, cnt) == 48,
 _Static_assert(offsetof(struct link_create_uprobe_multi, pid) == 56,
 	       "link_create.uprobe_multi.pid");
 
-int ss_uprobe_multi_attach(int prog_fd, const char *path, pid_t pid,
-			   const __u64 *offsets, const __u64 *ref_ctr_offsets,
-			   const __u64 *cookies, unsigned cnt)
+static int attach(int prog_fd, const char *path, pid_t pid, const __u64 *offsets,
+		  const __u64 *ref_ctr_offsets, const __u64 *cookies, unsigned cnt,
+		  __u32 flags_multi)
 {
 	struct link_create_uprobe_multi attr;
 	long fd;
@@ -56,7 +56,22 @@ int ss_uprobe_multi_attach(int prog_fd, const char *path, pid_t pid,
 	attr.ref_ctr_offsets = (__u64)(uintptr_t)ref_ctr_offsets;
 	attr.cookies = (__u64)(uintptr_t)cookies;
 	attr.cnt = cnt;
+	attr.flags_multi = flags_multi;
 	attr.pid = (__u32)pid;
 	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	return fd < 0 ? -errno : (int)fd;
+}
+
+int ss_uprobe_multi_attach(int prog_fd, const char *path, pid_t pid,
+			   const __u64 *offsets, const __u64 *ref_ctr_offsets,
+			   const __u64 *cookies, unsigned cnt)
+{
+	return attach(prog_fd, path, pid, offsets, ref_ctr_offsets, cookies, cnt, 0);
+}
+
+int ss_uretprobe_multi_attach(int prog_fd, const char *path, pid_t pid,
+			      const __u64 *offsets, const __u64 *cookies, unsigned cnt)
+{
+	return attach(prog_fd, path, pid, offsets, NULL, cookies, cnt,
+		      1 /* BPF_F_UPROBE_MULTI_RETURN */);
 }

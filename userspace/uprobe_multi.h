@@ -28,5 +28,8 @@
 int ss_uprobe_multi_attach(int prog_fd, const char *path, pid_t pid,
 			   const __u64 *offsets, const __u64 *ref_ctr_offsets,
 			   const __u64 *cookies, unsigned cnt);
+/* The same at the functions' returns (offsets: their entries). */
+int ss_uretprobe_multi_attach(int prog_fd, const char *path, pid_t pid,
+			      const __u64 *offsets, const __u64 *cookies, unsigned cnt);
 
 #endif

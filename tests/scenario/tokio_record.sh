@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# `stallscope record --tokio` on the Tokio example (release and fat-LTO
+# builds): uprobes on Tokio's own task entry points record each task made
+# runnable (notify) and each poll (start, end) as the trace's runtime
+# records, marked as Tokio's (flags=0x1), with the task's header address as
+# its id on both sides.  The stall shows in them: task B notified by A's
+# worker thread is next polled on that same thread, after A's poll ended,
+# >= 0.8x the block later; with the yield control, within 0.1x.  Without
+# the symbols (a stripped copy, a C program), one line says so and the
+# kernel's view is recorded.  Needs root and BPF; never skips.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ss=$BUILD/bin/stallscope
+slow=${TEST_SLOW:-1}
+block=100
+scratch
+
+# b_wait DUMP A_TID: "WAIT_MS POLL_TID": from the first Tokio notify on
+# A_TID (task A making B runnable) to B's next poll_start, and its thread.
+b_wait() {
+	awk -v a="$2" '
+	/ flags=0x1$/ && $4 == "notify" && $3 == "tid=" a && !task {
+		task = $5; t0 = $1; next
+	}
+	task && $4 == "poll_start" && $6 == task {
+		sub("tid=", "", $3); printf "%.3f %s\n", ($1 - t0) / 1e6, $3; exit
+	}' "$1"
+}
+
+# rec NAME BIN ARGS...: records one run with --tokio; sets line (the
+# example's JSON), dump (a file), out (record's stderr).  False on failure.
+rec() {
+	local name=$1 bin=$2
+	shift 2
+	if ! timeout $((60 * slow)) "$ss" record --tokio -o "$tmp/$name.trace" -- "$bin" \
+		--block-ms $block "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"; then
+		not_ok "$name" "record failed: $(tail -5 "$tmp/$name.err" | tr '\n' '|')"
+		return 1
+	fi
+	line=$(grep '^{"scenario":"tokio-lifo"' "$tmp/$name.out")
+	"$ss" dump "$tmp/$name.trace" >"$tmp/$name.dump" 2>&1
+	return 0
+}
+
+for build in "" -lto; do
+	bin=$BUILD/bin/tokio-lifo$build
+	tag=tokio_record${build/-/_}
+	for variant in wake spawn; do
+		name=${tag}_${variant}_stall_seen
+		rec "$name" "$bin" --variant $variant || continue
+		if ! grep -q "^stallscope: tokio: [0-9]* raw::poll and 1 schedule_task sites in " "$tmp/$name.err"; then
+			not_ok "$name" "no sites said: $(cat "$tmp/$name.err")"
+			continue
+		fi
+		a=$(json_num a_tid "$line")
+		read -r ms tid <<<"$(b_wait "$tmp/$name.dump" "$a")"
+		if [ -z "${ms:-}" ]; then
+			not_ok "$name" "no Tokio notify on A's thread $a followed by B's poll: $(grep -c 'flags=0x1' "$tmp/$name.dump") Tokio records"
+		elif [ "$tid" != "$a" ]; then
+			not_ok "$name" "B polled on $tid, not A's thread $a (after $ms ms)"
+		else
+			check_awk "$name" "v >= 0.8 * $block" "$ms" \
+				"B polled $ms ms after A's notify, want >= $((block * 8 / 10)) ms"
+		fi
+	done
+	name=${tag}_yield_control_seen
+	if rec "$name" "$bin" --control yield; then
+		a=$(json_num a_tid "$line")
+		read -r ms tid <<<"$(b_wait "$tmp/$name.dump" "$a")"
+		check_awk "$name" "v <= 0.1 * $block" "${ms:-999999}" \
+			"B polled ${ms:-never} ms after A's notify, want <= $((block / 10)) ms"
+	fi
+done
+
+# Polls nest (each worker thread runs inside its launch's poll, a
+# blocking-pool task's): every Tokio poll_end closes the innermost poll
+# open on its thread, the same task, and every poll is closed by the end.
+name=tokio_record_polls_paired
+v=$(awk '/ flags=0x1$/ && ($4 == "poll_start" || $4 == "poll_end") {
+		if ($4 == "poll_start") { st[$3, ++d[$3]] = $6; n++ }
+		else if (d[$3] < 1 || st[$3, d[$3]--] != $6) bad++
+	} END { for (t in d) open += d[t]; print n + 0, bad + 0, open + 0 }' \
+	"$tmp/${tag}_yield_control_seen.dump" 2>/dev/null)
+read -r n bad open <<<"$v"
+if [ "${n:-0}" -ge 3 ] && [ "${bad:-1}" = 0 ] && [ "${open:-1}" = 0 ]; then
+	ok "$name"
+else
+	not_ok "$name" "polls $n, mismatched ends $bad, open at the end $open"
+fi
+
+# No symbols: one line, and the kernel's view still recorded.
+strip -o "$tmp/tokio-lifo-stripped" "$BUILD/bin/tokio-lifo-lto"
+for case in stripped c; do
+	name=tokio_record_without_symbols_$case
+	bin=$tmp/tokio-lifo-stripped want='stripped (no symbol table)'
+	[ $case = c ] && bin=$BUILD/bin/lifo-stall want='no Tokio functions among its symbols'
+	if timeout $((60 * slow)) "$ss" record --tokio -o "$tmp/$case.trace" -- "$bin" --block-ms 20 \
+		>/dev/null 2>"$tmp/$case.err" &&
+		[ "$(grep -c "^stallscope: .*$want.*: recording the kernel's view only$" "$tmp/$case.err")" = 1 ] &&
+		"$ss" report "$tmp/$case.trace" >/dev/null 2>&1 &&
+		! "$ss" dump "$tmp/$case.trace" | grep -q 'flags=0x1$'; then
+		ok "$name"
+	else
+		not_ok "$name" "$(cat "$tmp/$case.err")"
+	fi
+done
+
+out=$("$ss" record --tokio --kernel-only -- true 2>&1)
+rc=$?
+if [ $rc = 2 ] && grep -q -- '--tokio' <<<"$out"; then
+	ok tokio_record_rejects_kernel_only
+else
+	not_ok tokio_record_rejects_kernel_only "exit $rc: $out"
+fi
