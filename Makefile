@@ -96,9 +96,9 @@ EXAMPLES    := $(BUILD)/bin/lifo-stall $(BUILD)/bin/http-stall
 # share the plain build's cargo directory.
 TOKIO_DIR   := examples/tokio-lifo
 TOKIO_SRCS  := $(TOKIO_DIR)/Cargo.toml $(TOKIO_DIR)/.cargo/config.toml \
-               $(wildcard $(TOKIO_DIR)/src/*.rs)
+               $(wildcard $(TOKIO_DIR)/src/*.rs $(TOKIO_DIR)/src/bin/*.rs)
 TOKIO_BINS  := $(BUILD)/bin/tokio-lifo $(BUILD)/bin/tokio-lifo-lto \
-               $(BUILD)/bin/tokio-lifo-unstable
+               $(BUILD)/bin/tokio-lifo-unstable $(BUILD)/bin/tokio-http
 CARGO_TARGET ?= $(abspath $(BUILD)/cargo)
 # $(call cargo,ENV,ARGS): cargo build in the example's directory (its
 # .cargo/config.toml: Debian's registry, offline).
@@ -334,16 +334,20 @@ $(BUILD)/bin/tokio-lifo: $(TOKIO_SRCS) | deps
 	$(Q)$(call cargo,,--release --target-dir $(CARGO_TARGET)/plain)
 	$(Q)cp $(CARGO_TARGET)/plain/release/tokio-lifo $@
 
+# (built with tokio-lifo: the same cargo run)
+$(BUILD)/bin/tokio-http: $(BUILD)/bin/tokio-lifo
+	$(Q)cp $(CARGO_TARGET)/plain/release/tokio-http $@
+
 $(BUILD)/bin/tokio-lifo-lto: $(TOKIO_SRCS) | deps
 	$(call msg,CARGO,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(call cargo,,--profile fat-lto --target-dir $(CARGO_TARGET)/plain)
+	$(Q)$(call cargo,,--profile fat-lto --bin tokio-lifo --target-dir $(CARGO_TARGET)/plain)
 	$(Q)cp $(CARGO_TARGET)/plain/fat-lto/tokio-lifo $@
 
 $(BUILD)/bin/tokio-lifo-unstable: $(TOKIO_SRCS) | deps
 	$(call msg,CARGO,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(call cargo,RUSTFLAGS="--cfg tokio_unstable",--release --target-dir $(CARGO_TARGET)/unstable)
+	$(Q)$(call cargo,RUSTFLAGS="--cfg tokio_unstable",--release --bin tokio-lifo --target-dir $(CARGO_TARGET)/unstable)
 	$(Q)cp $(CARGO_TARGET)/unstable/release/tokio-lifo $@
 
 $(BUILD)/fuzz/fuzz_tokio_syms: tests/fuzz/fuzz_tokio_syms.c tests/fuzz/fuzz.h userspace/tokio_syms.c userspace/tokio_syms.h userspace/elf_file.c userspace/elf_file.h | deps
@@ -364,7 +368,7 @@ check-asan:
 check-tsan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SAN=tsan CARGO_TARGET=$(abspath build/cargo) check
 
-bench: $(BENCHES) $(BUILD)/bin/http-stall $(STALLSCOPE) | deps
+bench: $(BENCHES) $(BUILD)/bin/http-stall $(TOKIO_BINS) $(STALLSCOPE) | deps
 	$(Q)bench/run.sh $(BUILD)
 	$(Q)bench/probe_cost.sh $(BUILD)
 	$(Q)bench/http_wrk.sh $(BUILD)
@@ -372,6 +376,7 @@ bench: $(BENCHES) $(BUILD)/bin/http-stall $(STALLSCOPE) | deps
 	$(Q)bench/record_http.sh $(BUILD)
 	$(Q)bench/record_latency.sh $(BUILD)
 	$(Q)bench/analyze_bench.sh $(BUILD)
+	$(Q)bench/tokio_cost.sh $(BUILD)
 
 # The main job: both scenarios recorded legacy vs fixed, analyzed (root).
 demo: all

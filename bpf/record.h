@@ -153,6 +153,11 @@ enum ss_type {
 	 * between BPF and the recorder, which drops it.  SS_RING_WARM_BYTES
 	 * each, every page of them written once. */
 	SS_RING_WARM = 164,
+	/* Tokio's runtime in the executable (record: docs/tokio.md), before
+	 * any of its records (SS_F_TOKIO): args: its version (major, minor,
+	 * patch; 0.0.0 not known), raw::poll sites and schedule sites
+	 * attached (0: none). */
+	SS_TOKIO_RUNTIME = 165,
 };
 
 #define SS_RING_WARM_BYTES 65536
@@ -166,10 +171,10 @@ enum ss_type {
  * by uprobes (userspace/tokio_syms.h), not by wsrt's probes.  What such a
  * record knows (the rest is the analyzer's to infer, docs/tokio.md):
  *   notify      task (its header's address), waker worker -1, dest
- *               SS_DEST_UNKNOWN, displaced 0, args[4]: is_yield (from
+ *               SS_DEST_UNKNOWN, displaced 0, is_yield (args[4]: from
  *               schedule_task; 0 from raw::schedule)
- *   poll_start  worker -1, task, src SS_SRC_UNKNOWN, args[3]: which
- *               raw::poll (its monomorphization, by address order)
+ *   poll_start  worker -1, task, src SS_SRC_UNKNOWN, site (args[3]:
+ *               which raw::poll, its monomorphization, by address order)
  *   poll_end    worker -1, task, result SS_RES_UNKNOWN
  * tid is the thread, as for every record.
  */

@@ -65,14 +65,13 @@ static void on_signal(int sig)
 
 static const char usage[] =
 	"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
-	"                         [--tokio] (-p PID | -- CMD [ARGS...])\n"
+	"                         [--no-tokio] (-p PID | -- CMD [ARGS...])\n"
 	"  -o, --output FILE  the trace file (default " DEFAULT_OUT ")\n"
 	"  --duration S       stop after S seconds (a started CMD is then terminated)\n"
 	"  --kernel-only      kernel events only, as for any unmodified binary\n"
 	"  --no-preload       start CMD without the preload shim\n"
-	"  --tokio            also uprobes on Tokio's task entry points in the\n"
-	"                     executable (experimental: dump shows them; the\n"
-	"                     analysis does not use them yet)\n"
+	"  --no-tokio         no uprobes on Tokio's task entry points in a Tokio\n"
+	"                     executable (found in its symbols): the kernel's view\n"
 	"  -p, --pid PID      attach to a running process\n"
 	"  -v, --verbose      show libbpf's messages\n";
 
@@ -127,7 +126,7 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "kernel-only", no_argument, NULL, 'k' },
-		{ "tokio", no_argument, NULL, 't' },
+		{ "no-tokio", no_argument, NULL, 't' },
 		{ "no-preload", no_argument, NULL, 'n' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "ring-kb", required_argument, NULL, 'r' },	/* hidden: tests */
@@ -160,7 +159,7 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 			o->ring_bytes = (unsigned)v * 1024;
 			break;
 		}
-		default:	/* -p, --kernel-only, --no-preload, --tokio, -v */
+		default:	/* -p, --kernel-only, --no-preload, --no-tokio, -v */
 			if (ss_cli_recorder_opt(ch, optarg, o) < 0)
 				return -EINVAL;
 		}
@@ -172,10 +171,6 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 	if (!!o->pid == !!o->cmd) {
 		fprintf(stderr, "stallscope: record: give either -p PID or -- CMD [ARGS...]\n");
 		ss_cli_bad_usage(usage);
-		return -EINVAL;
-	}
-	if (o->tokio && o->kernel_only) {
-		fprintf(stderr, "stallscope: record: --tokio attaches uprobes; --kernel-only attaches none\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -156,6 +156,63 @@ void an_set_base(struct an *an, struct worker *w, enum ss_wstate s, __u64 ts)
 }
 
 
+/* Task id made runnable at ts into dest (SS_DEST_*) by worker number
+ * waker (-1: not a worker), ww (NULL if none; LIFO: into ww's slot). */
+void an_notify(struct an *an, __u64 id, int waker, struct worker *ww, int dest, __u64 ts)
+{
+	struct task *t = an_task_get(an, id, true);
+
+	if (!t)
+		return;
+	if (!t->queued) {
+		t->queued = true;
+		an->nqueued++;
+		t->since = ts;
+		an_snapshot(an, t);
+		t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
+	} else if (t->dest == SS_DEST_LIFO && t->owner >= 0) {
+		/* A move out of a LIFO slot (budget or displacement). */
+		struct worker *o = an_worker_find(an, t->owner);
+		if (o && o->lifo_task == id)
+			o->lifo_task = 0;
+		t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
+	}
+	t->dest = dest;
+	t->owner = dest == SS_DEST_INJECT ? -1 : waker;
+	if (dest == SS_DEST_LIFO && ww) {
+		if (ww->lifo_task && ww->lifo_task != id) {
+			struct task *old = an_task_get(an, ww->lifo_task, false);
+			if (old && old->queued && old->dest == SS_DEST_LIFO) {
+				old->dest = SS_DEST_LOCAL;
+				old->pns_queued = an->cum[IG_PARKED_NOSEARCH];
+			}
+		}
+		ww->lifo_task = id;
+		/* Pinned behind whatever its worker runs now: usually
+		 * the task that notified it. */
+		t->blocker = ww->base == SS_W_RUNNING ? ww->task : 0;
+		struct task *b = t->blocker ? an_task_get(an, t->blocker, false) : NULL;
+		t->blocker_fn = b ? b->fn : 0;
+	}
+}
+
+/* Worker w starts to poll task id at ts: a wait that ends. */
+void an_poll_start(struct an *an, struct worker *w, __u64 id, __u64 ts)
+{
+	struct task *t;
+
+	w->task = id;
+	if (w->lifo_task == w->task)
+		w->lifo_task = 0;
+	if ((t = an_task_get(an, w->task, true)) && t->queued) {
+		t->queued = false;
+		an->nqueued--;
+		an_wait_ended(an, t, w, ts);
+	}
+	an->a->polls++;
+	an_set_base(an, w, SS_W_RUNNING, ts);
+}
+
 static void apply_runtime(struct an *an, const struct ss_record *r)
 {
 	__u64 ts = r->ts;
@@ -184,42 +241,11 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 		an->a->tasks_spawned++;
 		break;
 	case SS_WSRT_NOTIFY: {
-		__u64 id = r->args[0];
 		int waker = (int)(__s32)(__u32)r->args[1];
-		int dest = (int)r->args[2];
-		if (!(t = an_task_get(an, id, true)))
-			break;
-		struct worker *ww = waker >= 0 ? an_worker_by_index(an, waker, r->tid) : NULL;
-		if (!t->queued) {
-			t->queued = true;
-			an->nqueued++;
-			t->since = ts;
-			an_snapshot(an, t);
-			t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
-		} else if (t->dest == SS_DEST_LIFO && t->owner >= 0) {
-			/* A move out of a LIFO slot (budget or displacement). */
-			struct worker *o = an_worker_find(an, t->owner);
-			if (o && o->lifo_task == id)
-				o->lifo_task = 0;
-			t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
-		}
-		t->dest = dest;
-		t->owner = dest == SS_DEST_INJECT ? -1 : waker;
-		if (dest == SS_DEST_LIFO && ww) {
-			if (ww->lifo_task && ww->lifo_task != id) {
-				struct task *old = an_task_get(an, ww->lifo_task, false);
-				if (old && old->queued && old->dest == SS_DEST_LIFO) {
-					old->dest = SS_DEST_LOCAL;
-					old->pns_queued = an->cum[IG_PARKED_NOSEARCH];
-				}
-			}
-			ww->lifo_task = id;
-			/* Pinned behind whatever its worker runs now: usually
-			 * the task that notified it. */
-			t->blocker = ww->base == SS_W_RUNNING ? ww->task : 0;
-			struct task *b = t->blocker ? an_task_get(an, t->blocker, false) : NULL;
-			t->blocker_fn = b ? b->fn : 0;
-		}
+
+		an_notify(an, r->args[0], waker,
+			  waker >= 0 ? an_worker_by_index(an, waker, r->tid) : NULL,
+			  (int)r->args[2], ts);
 		break;
 	}
 	case SS_WSRT_POLL_START:
@@ -227,16 +253,7 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 			break;
 		if (!w->tid)
 			w->tid = r->tid;
-		w->task = r->args[1];
-		if (w->lifo_task == w->task)
-			w->lifo_task = 0;
-		if ((t = an_task_get(an, w->task, true)) && t->queued) {
-			t->queued = false;
-			an->nqueued--;
-			an_wait_ended(an, t, w, ts);
-		}
-		an->a->polls++;
-		an_set_base(an, w, SS_W_RUNNING, ts);
+		an_poll_start(an, w, r->args[1], ts);
 		break;
 	case SS_WSRT_POLL_END:
 		if (!(w = an_worker_by_index(an, wi, r->tid)))
@@ -304,11 +321,11 @@ static void apply(struct an *an, const struct ss_record *r)
 	if (r->ts > a->end_ns)
 		a->end_ns = r->ts;
 	an_advance(an, r->ts);
-	/* Tokio's own records (record --tokio, SS_F_TOKIO) are not analysed
-	 * yet: the kernel's and the shim's view of its workers stands. */
-	if (r->type >= 1 && r->type <= SS_WSRT_LAST && (r->flags & SS_F_TOKIO))
-		return;
-	if (r->type >= 1 && r->type <= SS_WSRT_LAST) {
+	if ((r->type >= 1 && r->type <= SS_WSRT_LAST && (r->flags & SS_F_TOKIO)) ||
+	    r->type == SS_TOKIO_RUNTIME) {
+		/* Tokio's own records: on the kernel's workers. */
+		an_apply_tokio(an, r);
+	} else if (r->type >= 1 && r->type <= SS_WSRT_LAST) {
 		if (!an->have_runtime) {
 			/* The first runtime record: workers come from it,
 			 * not from thread names. */
@@ -402,6 +419,7 @@ void ss_analyzer_sync(struct ss_analyzer *z)
 	struct ss_analysis *out = an->a;
 
 	out->kernel_only = an->meta_kernel_only || !an->have_runtime;
+	out->tokio = an->tokio;
 	out->workers_by_parking = an->by_parking;
 	out->nworkers = 0;
 	for (unsigned i = 0; i < an->nw; i++) {

@@ -80,6 +80,11 @@ struct ss_detection {
 	char task_name[SS_NAME_MAX];
 	union {			/* each kind's own */
 		struct {
+			bool inferred;	/* the slot is inferred from Tokio's
+					 * rules (its own records, not a
+					 * runtime's probe: docs/tokio.md) */
+		} stuck_lifo;
+		struct {
 			__u64 sock_inode;	/* the socket, 0 if not known */
 		} idle_but_parked;
 	};
@@ -97,6 +102,7 @@ struct ss_analysis {
 	__u64 start_ns, end_ns;		/* first and last record */
 	__u64 events, lost;
 	bool kernel_only;		/* no runtime records in the trace */
+	bool tokio;			/* ... but Tokio's own (record --tokio) */
 	bool workers_by_parking;	/* kernel-only, no name matched: the
 					 * workers are threads that park */
 	unsigned nworkers;

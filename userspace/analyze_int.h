@@ -63,6 +63,7 @@ struct task {
 				 * is not one: that wait is stuck_lifo's) */
 	__u64 blocker;		/* LIFO: what the slot's worker ran then */
 	__u64 blocker_fn;	/* ... and its poll function (it may be gone) */
+	bool inferred;		/* its LIFO slot inferred (Tokio's records) */
 	__u64 *snap;		/* [nworkers_at_snap][IW_N] + [IG_N] */
 	unsigned snap_n;
 	struct task *next;	/* hash chain */
@@ -87,6 +88,8 @@ struct an {
 	struct worker w[SS_MAX_WORKERS];
 	unsigned nw;
 	bool have_runtime;
+	bool tokio;		/* Tokio's own records seen (analyze_tokio.c) */
+	bool tokio_lifo_stealable;	/* ... of a Tokio >= 1.51 */
 	bool by_parking;	/* kernel-only workers are threads that park:
 				 * no name matched (yet) */
 	__u32 pid;		/* the target's main thread: never a worker */
@@ -122,6 +125,13 @@ struct an {
 void an_advance(struct an *an, __u64 ts);
 void an_show(struct an *an, struct worker *w, __u64 ts);
 void an_set_base(struct an *an, struct worker *w, enum ss_wstate s, __u64 ts);
+/* Task id made runnable at ts into dest (SS_DEST_*) by worker number
+ * waker (-1: not a worker), ww (NULL if none; LIFO: into ww's slot). */
+void an_notify(struct an *an, __u64 id, int waker, struct worker *ww, int dest, __u64 ts);
+/* Worker w starts to poll task id at ts: a wait that ends. */
+void an_poll_start(struct an *an, struct worker *w, __u64 id, __u64 ts);
+/* A record of Tokio's (SS_F_TOKIO, SS_TOKIO_RUNTIME): analyze_tokio.c. */
+void an_apply_tokio(struct an *an, const struct ss_record *r);
 
 /* ---- workers and the kernel's view (analyze_workers.c) ---- */
 struct worker *an_worker_by_index(struct an *an, int index, __u32 tid);

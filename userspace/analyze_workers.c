@@ -77,8 +77,11 @@ void an_kernel_state(struct an *an, struct worker *w, __u64 ts)
 {
 	if (an->have_runtime)
 		return;
+	/* With Tokio's records, between its polls a worker is idle (looking
+	 * for work); without, all the kernel knows is that it is awake. */
 	enum ss_wstate s = w->in_epoll ? SS_W_PARKED_DRIVER
-			 : w->in_futex ? SS_W_PARKED_FUTEX : SS_W_RUNNING;
+			 : w->in_futex ? SS_W_PARKED_FUTEX
+			 : an->tokio && !w->task ? SS_W_IDLE : SS_W_RUNNING;
 	an_set_base(an, w, s, ts);
 }
 

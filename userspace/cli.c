@@ -149,7 +149,7 @@ int ss_cli_recorder_opt(int c, const char *arg, struct ss_recorder_opts *o)
 		o->no_preload = true;
 		return 1;
 	case 't':
-		o->tokio = true;
+		o->no_tokio = true;
 		return 1;
 	case 'v':
 		o->verbose = true;

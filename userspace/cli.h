@@ -61,7 +61,7 @@ int ss_cli_trace_args(int argc, char **argv, const struct option *opts,
 		      struct ss_cli_trace_args *a);
 
 /* The recorder's options that record and live share: getopt's c for
- * -p/--pid, --kernel-only ('k'), --no-preload ('n'), --tokio ('t') and
+ * -p/--pid, --kernel-only ('k'), --no-preload ('n'), --no-tokio ('t') and
  * -v/--verbose into
  * o.  1: taken; 0: not one of them; -EINVAL: a bad value (said). */
 struct ss_recorder_opts;

@@ -17,8 +17,13 @@ static void wait_ended(struct an *an, const struct an_wait *w)
 
 	if (w->t->dest != SS_DEST_LIFO || w->others_idle < an->threshold)
 		return;
+	/* Inferred (Tokio's records): only if the slot's worker polled it,
+	 * as nobody else could take it from there. */
+	if (w->t->inferred && (!w->poller || w->poller != w->owner))
+		return;
 	if (!(d = an_wait_det(an, SS_DET_STUCK_LIFO, w)))
 		return;
+	d->stuck_lifo.inferred = w->t->inferred;
 	d->blocker_task = w->t->blocker;
 	an_name_fn(an, w->t->blocker_fn, d->blocker_name);
 }
@@ -30,16 +35,25 @@ static int describe(const struct ss_detection *d, const struct ss_det_words *w,
 	 * own slot outside any poll. */
 	const char *blocker = !d->blocker_task && !w->kernel_only ?
 		"scheduler code, not a task (e.g. its I/O driver turn)" : w->blocker;
+	char seen[400] = "";
+
+	if (d->stuck_lifo.inferred)
+		snprintf(seen, sizeof(seen),
+			 " Seen through Tokio's own symbols: worker %d made it runnable while "
+			 "polling %s and polled it only after that poll returned; the LIFO slot "
+			 "is inferred from Tokio's rule that a task made runnable from a worker's "
+			 "own poll goes there (before Tokio 1.51, whose workers may steal it).",
+			 d->holder, w->blocker);
 
 	return snprintf(buf, len,
 		"stuck_lifo at +%.1f ms for %.1f ms: %s waited in worker %d's LIFO slot "
 		"while worker %d ran %s without yielding. %u other worker%s %s idle "
 		"(%u parked) for %.1f ms of that time, but a task in a LIFO slot "
-		"cannot be stolen and placing it there woke nobody.%s",
+		"cannot be stolen and placing it there woke nobody.%s%s",
 		w->at_ms, ss_ms(d->duration_ns), w->task, d->holder, d->holder, blocker,
 		d->idle_workers, d->idle_workers == 1 ? "" : "s",
 		d->idle_workers == 1 ? "was" : "were", d->parked_workers,
-		ss_ms(d->idle_ns), w->tail);
+		ss_ms(d->idle_ns), seen, w->tail);
 }
 
 static void label(const struct ss_detection *d, const struct ss_det_words *w,

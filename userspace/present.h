@@ -25,6 +25,14 @@ static inline char ss_wstate_glyph(enum ss_wstate s)
 	return (unsigned)s < SS_W_NSTATES ? glyphs[s] : '?';
 }
 /* ns as ms, for the "%.1f ms" the views print. */
+/* What the analysis had to go on, for a view's title: "" (a runtime's
+ * probes), ", kernel events only", or with Tokio's own records. */
+static inline const char *ss_sources_label(const struct ss_analysis *a)
+{
+	return !a->kernel_only ? "" : a->tokio ? ", kernel events and Tokio's own (uprobes)"
+					       : ", kernel events only";
+}
+
 static inline double ss_ms(__u64 ns)
 {
 	return (double)ns / 1e6;

@@ -110,6 +110,10 @@ int rec_start_sink(struct ss_recorder *r)
 		return err;
 	}
 	r->started_sink = true;
+	if (r->tokio_rec.type) {	/* when recording began: before Tokio's records */
+		r->tokio_rec.ts = r->start_ns;
+		rec_emit(r, &r->tokio_rec);
+	}
 	if (r->npending && (err = r->o.on_records(r->o.arg, r->pending, r->npending)))
 		r->err = r->err ? r->err : err;
 	free(r->pending);
@@ -307,8 +311,6 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 			    .link_info_len = sizeof(linfo));
 
 		rec_attach_usdt(r, r->exe);
-		if (o->tokio)
-			rec_attach_tokio(r, r->exe);
 		rec_scan_rings(r);
 		r->pull = bpf_program__attach_iter(r->skel->progs.handle_ring_pull, &io);
 		if (!r->pull)

@@ -56,8 +56,8 @@ struct ss_recorder_opts {
 	bool kernel_only;	/* no USDT probes */
 	bool no_preload;	/* start CMD without the shim */
 	bool verbose;		/* libbpf's messages */
-	bool tokio;		/* also uprobes on Tokio's task entry points
-				 * (tokio_syms.h), in the executable */
+	bool no_tokio;		/* no uprobes on Tokio's task entry points
+				 * (tokio_syms.h) in a Tokio executable */
 	unsigned ring_bytes;	/* 0: 16 MiB */
 	ss_recorder_start_fn on_start;
 	ss_recorder_records_fn on_records;

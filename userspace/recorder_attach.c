@@ -343,11 +343,11 @@ void rec_attach_usdt(struct ss_recorder *r, const char *exe)
 		free(shim);
 	}
 	r->runtime_probes = n > 0;
-	if (!n)
-		rec_warn(r,
-			"%s has no wsrt probes: recording %s only",
-			exe, nshim ? "the preload shim's and the kernel's events" :
-				     "kernel events");
+	if (n)
+		return;
+	const char *what = nshim ? "the preload shim's and the kernel's events" : "kernel events";
+	if (r->o.no_tokio || !rec_attach_tokio(r, exe, what))
+		rec_warn(r, "%s has no wsrt probes: recording %s only", exe, what);
 }
 
 
@@ -397,37 +397,53 @@ static int attach_tokio_sites(struct ss_recorder *r, struct bpf_program *prog,
 	return 0;
 }
 
-void rec_attach_tokio(struct ss_recorder *r, const char *exe)
+bool rec_attach_tokio(struct ss_recorder *r, const char *exe, const char *what)
 {
 	static const enum ss_tokio_fn poll = SS_TOKIO_RAW_POLL;
-	struct ss_tokio_syms s;
 	enum ss_tokio_fn entry[2] = { SS_TOKIO_RAW_POLL, SS_TOKIO_SCHEDULE_TASK };
+	struct ss_record rec = { .type = SS_TOKIO_RUNTIME };
+	struct ss_tokio_syms s;
+	char version[40] = "Tokio";
+	bool attached = false, tokio = false;
 	int err;
 
 	if ((err = ss_tokio_syms_read(exe, &s))) {
-		rec_warn(r, "%s: cannot read its symbols: %s: recording without Tokio's", exe,
-			 s.error);
+		if (r->o.verbose)
+			rec_warn(r, "%s: no Tokio symbols read: %s", exe, s.error);
 		goto out;
 	}
+	if (!(tokio = ss_tokio_seen(&s)))
+		goto out;	/* not a Tokio program */
+	if (s.version[0] || s.version[1])
+		snprintf(version, sizeof(version), "Tokio %u.%u.%u", s.version[0],
+			 s.version[1], s.version[2]);
 	/* Every task made runnable passes schedule_task (spawned or woken);
 	 * without it, raw::schedule has the wakes. */
 	if (!s.n[SS_TOKIO_SCHEDULE_TASK])
 		entry[1] = SS_TOKIO_RAW_SCHEDULE;
 	if (!s.n[SS_TOKIO_RAW_POLL] || !s.n[entry[1]]) {
-		rec_warn(r, "%s: %s: recording the kernel's view only", exe,
-			 !s.has_symtab ? "stripped (no symbol table), so Tokio's task entry points are not found" :
-			 !s.tokio_symbols ? "no Tokio functions among its symbols" :
-			 "Tokio's, but its task entry points (raw::poll, raw::schedule) are not among its symbols (a Tokio this stallscope does not know?)");
-		goto out;
+		rec_warn(r, "%s: %s, but %s: recording %s only", exe, version,
+			 !s.has_symtab ? "stripped (no symbol table), so its task entry points are not found" :
+			 "its task entry points (raw::poll, raw::schedule) are not among its symbols (a layout this stallscope does not know?)",
+			 what);
+	} else if ((err = attach_tokio_sites(r, r->skel->progs.handle_tokio, exe, &s, entry, 2,
+					     false)) ||
+		   (err = attach_tokio_sites(r, r->skel->progs.handle_tokio_ret, exe, &s, &poll, 1,
+					     true))) {
+		rec_warn(r, "%s: cannot attach to %s's task entry points: %s: recording %s only",
+			 exe, version, strerror(-err), what);
+	} else {
+		attached = true;
+		rec_warn(r, "%s: %u raw::poll and %u %s sites in %s", version,
+			 s.n[SS_TOKIO_RAW_POLL], s.n[entry[1]], ss_tokio_fn_name(entry[1]), exe);
 	}
-	if ((err = attach_tokio_sites(r, r->skel->progs.handle_tokio, exe, &s, entry, 2, false)) ||
-	    (err = attach_tokio_sites(r, r->skel->progs.handle_tokio_ret, exe, &s, &poll, 1, true))) {
-		rec_warn(r, "%s: cannot attach to Tokio's task entry points: %s", exe,
-			 strerror(-err));
-		goto out;
-	}
-	rec_warn(r, "tokio: %u raw::poll and %u %s sites in %s", s.n[SS_TOKIO_RAW_POLL],
-		 s.n[entry[1]], ss_tokio_fn_name(entry[1]), exe);
+	rec.tid = (__u32)r->t.pid;
+	for (int k = 0; k < 3; k++)
+		rec.args[k] = s.version[k];
+	rec.args[3] = attached ? s.n[SS_TOKIO_RAW_POLL] : 0;
+	rec.args[4] = attached ? s.n[entry[1]] : 0;
+	r->tokio_rec = rec;		/* written at start (recorder.c) */
 out:
 	ss_tokio_syms_free(&s);
+	return tokio;
 }

@@ -45,6 +45,8 @@ struct stallscope_bpf;
 
 struct ss_recorder {
 	struct ss_recorder_opts o;
+	struct ss_record tokio_rec;	/* SS_TOKIO_RUNTIME, written at start
+					 * (type 0: none) */
 
 	struct ss_target t;
 	char *exe;
@@ -107,8 +109,10 @@ int rec_start_sink(struct ss_recorder *r);
  * command, of the preload shim), as uprobe_multi links; sets
  * runtime_probes when the runtime's are among them. */
 void rec_attach_usdt(struct ss_recorder *r, const char *exe);
-/* Tokio's task entry points in exe (o.tokio), or one line on why not. */
-void rec_attach_tokio(struct ss_recorder *r, const char *exe);
+/* Tokio's task entry points in exe, if it is Tokio's: attached, or one
+ * line on why not (recording `what` instead); a tokio_runtime record.
+ * False if exe is not Tokio's (nothing said). */
+bool rec_attach_tokio(struct ss_recorder *r, const char *exe, const char *what);
 /* The target's rings the BPF map does not know yet, and the events its
  * libraries dropped for want of a ring. */
 void rec_scan_rings(struct ss_recorder *r);

@@ -101,7 +101,7 @@ void ss_report_human(FILE *f, const char *path,
 		path, m->comm[0] ? m->comm : "?", m->pid, a->nworkers,
 		a->nworkers == 1 ? "" : "s", (double)(a->end_ns - a->start_ns) / 1e9,
 		(unsigned long long)a->events, (unsigned long long)a->lost,
-		a->kernel_only ? ", kernel events only" : "");
+		ss_sources_label(a));
 	if (ss_trace_partial(r))
 		fprintf(f, "  partial: the recording was cut off (no trailer); this covers "
 			   "what it holds, up to its last complete record\n");

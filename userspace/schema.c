@@ -78,7 +78,7 @@ const struct ss_enum ss_stop_enum = ENUM(stop_v);
 #define F(n, fmt) { n, fmt, NULL }
 #define SKIP { "", SS_F_SKIP, NULL }
 
-static const struct ss_schema_type types[SS_THREAD_AT_ATTACH + 1] = {
+static const struct ss_schema_type types[SS_TOKIO_RUNTIME + 1] = {
 	[SS_WSRT_WORKER_START] = { "worker_start", "usdt wsrt:worker_start",
 				   { I32("worker"), I32("thread") } },
 	[SS_WSRT_WORKER_STOP] = { "worker_stop", "usdt wsrt:worker_stop",
@@ -86,9 +86,11 @@ static const struct ss_schema_type types[SS_THREAD_AT_ATTACH + 1] = {
 	[SS_WSRT_SPAWN] = { "spawn", "usdt wsrt:spawn",
 			    { U("task"), U("parent"), HEX("poll_fn"), HEX("state") } },
 	[SS_WSRT_NOTIFY] = { "notify", "usdt wsrt:notify",
-			     { U("task"), I32("waker"), E("dest", dest_e), U("displaced") } },
+			     { U("task"), I32("waker"), E("dest", dest_e), U("displaced"),
+			       F("is_yield", SS_F_U_OPT) } },
 	[SS_WSRT_POLL_START] = { "poll_start", "usdt wsrt:poll_start",
-				 { I32("worker"), U("task"), E("src", src_e) } },
+				 { I32("worker"), U("task"), E("src", src_e),
+				   F("site", SS_F_U_OPT) } },
 	[SS_WSRT_POLL_END] = { "poll_end", "usdt wsrt:poll_end",
 			       { I32("worker"), U("task"), E("result", result_e) } },
 	[SS_WSRT_STEAL] = { "steal", "usdt wsrt:steal",
@@ -160,6 +162,9 @@ static const struct ss_schema_type types[SS_THREAD_AT_ATTACH + 1] = {
 	[SS_LOST] = { "lost", "the recorder", { U("count") } },
 	[SS_THREAD_AT_ATTACH] = { "thread_at_attach", "the recorder (/proc at attach)",
 				  { F("comm", SS_F_COMM) } },
+	[SS_TOKIO_RUNTIME] = { "tokio_runtime", "the recorder (the executable's Tokio)",
+			       { U("major"), U("minor"), U("patch"), U("poll_sites"),
+				 U("schedule_sites") } },
 };
 
 const struct ss_schema_type *ss_schema(__u32 type)
@@ -337,6 +342,7 @@ static void put_field(FILE *f, const struct ss_field *d, const __u64 *args, unsi
 	case SS_F_SKIP:
 		break;
 	case SS_F_U:
+	case SS_F_U_OPT:
 		fprintf(f, "%llu", (unsigned long long)v);
 		break;
 	case SS_F_S32:
@@ -396,7 +402,7 @@ void ss_schema_put_fields(FILE *f, const struct ss_record *r)
 		return;
 	}
 	for (unsigned i = 0; i < SS_RECORD_ARGS && s->f[i].name; i++) {
-		if (s->f[i].fmt == SS_F_SKIP)
+		if (s->f[i].fmt == SS_F_SKIP || (s->f[i].fmt == SS_F_U_OPT && !r->args[i]))
 			continue;
 		fprintf(f, " %s=", s->f[i].name);
 		put_field(f, &s->f[i], r->args, i);

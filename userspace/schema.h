@@ -38,6 +38,8 @@ enum ss_fmt {
 	SS_F_SHIM_OP,		/* per kind (field 0), with the timeout flags */
 	SS_F_SHIM_TIMEOUT,	/* this word and the next: seconds (-1: none), ns */
 	SS_F_SHIM_FAULTS,	/* faults injected into a park: a | of names */
+	SS_F_U_OPT,		/* unsigned decimal, printed only when not 0 (what
+				 * only some sources give: Tokio's extras) */
 };
 
 struct ss_enum_name {

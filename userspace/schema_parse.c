@@ -206,6 +206,7 @@ int ss_schema_parse_field(__u32 type, unsigned i, const char *s, __u64 *args,
 	switch (d ? d->fmt : SS_F_NONE) {
 	case SS_F_NONE:		/* unknown types and a0..a4: numbers */
 	case SS_F_U:
+	case SS_F_U_OPT:
 	case SS_F_S32:
 	case SS_F_S64:
 	case SS_F_HEX:

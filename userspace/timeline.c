@@ -250,7 +250,7 @@ static void draw(FILE *out, const char *path, const struct window *w,
 		path, comm[0] ? comm : "?", pid, a->nworkers,
 		a->nworkers == 1 ? "" : "s", (double)(w->last - w->first) / 1e6,
 		(unsigned long long)a->events, (unsigned long long)a->lost,
-		a->kernel_only ? ", kernel events only" : "");
+		ss_sources_label(a));
 	int dec;		/* as many digits as the axis labels, at least one */
 	axis_step(w, &dec);
 	if (dec < 1)

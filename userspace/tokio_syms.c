@@ -241,6 +241,66 @@ static int table_read(struct ss_elf_file *e, Elf_Scn *scn, const GElf_Shdr *sh,
 	return 0;
 }
 
+/* A decimal number at s[*i] (< len), at most 5 digits. */
+static bool decimal(const char *s, size_t len, size_t *i, unsigned *v)
+{
+	size_t start = *i;
+
+	for (*v = 0; *i < len && *i - start < 5 && isdigit((unsigned char)s[*i]); (*i)++)
+		*v = *v * 10 + (unsigned)(s[*i] - '0');
+	return *i > start && (*i == len || !isdigit((unsigned char)s[*i]));
+}
+
+bool ss_tokio_version_in(const char *s, size_t len, unsigned version[3])
+{
+	static const char key[] = "tokio-";
+	const char *p = s, *end = s + len;
+
+	while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1))) {
+		size_t i = (size_t)(p - s) + sizeof(key) - 1;
+		unsigned v[3];
+		bool ok = true;
+
+		for (int k = 0; k < 3 && ok; k++)
+			ok = decimal(s, len, &i, &v[k]) && i < len && s[i++] == (k < 2 ? '.' : '/');
+		if (ok && len - i >= 4 && !memcmp(s + i, "src/", 4)) {
+			memcpy(version, v, sizeof(v));
+			return true;
+		}
+		p++;
+	}
+	return false;
+}
+
+bool ss_tokio_seen(const struct ss_tokio_syms *s)
+{
+	return s->tokio_symbols || s->worker_name || s->version[0] || s->version[1];
+}
+
+/* Read-only data (panic locations, string literals): Tokio's version and
+ * its worker thread name. */
+static int data_read(Elf_Scn *scn, struct ss_tokio_syms *s)
+{
+	static const char name[] = "tokio-runtime-worker";
+	Elf_Data *data = NULL;
+
+	while ((data = elf_getdata(scn, data))) {
+		if (!data->d_buf || !data->d_size)
+			continue;
+		if (!s->version[0] && !s->version[1])
+			ss_tokio_version_in(data->d_buf, data->d_size, s->version);
+		s->worker_name |= memmem(data->d_buf, data->d_size, name, sizeof(name) - 1) != NULL;
+	}
+	return 0;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct ss_tokio_site *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
 static int read_syms(struct ss_elf_file *e, int err, struct ss_tokio_syms *s)
 {
 	Elf_Scn *scn = NULL;
@@ -252,11 +312,19 @@ static int read_syms(struct ss_elf_file *e, int err, struct ss_tokio_syms *s)
 			err = fail(s, -EINVAL, "cannot read a section header");
 			break;
 		}
+		if (sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_ALLOC) &&
+		    !(sh.sh_flags & (SHF_EXECINSTR | SHF_WRITE))) {
+			err = data_read(scn, s);
+			continue;
+		}
 		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
 			continue;
 		s->has_symtab |= sh.sh_type == SHT_SYMTAB;
 		err = table_read(e, scn, &sh, s);
 	}
+	for (unsigned f = 0; f < SS_TOKIO_NFNS && !err; f++)
+		if (s->n[f])
+			qsort(s->sites[f], s->n[f], sizeof(*s->sites[f]), by_addr);
 	ss_elf_close(e);
 	return err;
 }

@@ -46,12 +46,23 @@ struct ss_tokio_syms {
 	bool has_symtab;	/* a .symtab (not stripped) */
 	unsigned tokio_symbols;	/* functions of the tokio crate seen at all */
 	bool v0;		/* some tokio symbol is v0-mangled */
+	/* From the read-only data, stripped or not: Tokio's panic locations
+	 * name its source, ".../tokio-1.24.2/src/..." (0.0.0: not found),
+	 * and its default worker thread name. */
+	unsigned version[3];
+	bool worker_name;	/* "tokio-runtime-worker" */
 	char error[160];	/* when a read failed: what, one lowercase line */
 };
 
 /* Which entry point a mangled symbol name is (SS_TOKIO_NFNS: none of
  * them); *tokio: whether it is a function of the tokio crate at all. */
 enum ss_tokio_fn ss_tokio_classify(const char *mangled, bool *tokio);
+
+/* Whether s (len bytes) names Tokio's source as "tokio-X.Y.Z/src/": the
+ * first such version into version[3]. */
+bool ss_tokio_version_in(const char *s, size_t len, unsigned version[3]);
+/* The binary is Tokio's, as far as its symbols or its data tell. */
+bool ss_tokio_seen(const struct ss_tokio_syms *s);
 
 /* Reads the ELF file at path (or an image of len bytes).  0, or -errno
  * with error set (as elf_file.h says).  Free with ss_tokio_syms_free()

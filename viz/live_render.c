@@ -123,7 +123,7 @@ static void draw_title(const struct ss_live_model *m, const struct ss_live_view 
 	fill_row(g, 0, SS_LA_TITLE);
 	putf(g, 0, 0, SS_LA_TITLE, "stallscope live - %s (pid %u), %u worker%s%s",
 	     m->comm[0] ? m->comm : "?", m->pid, nw, nw == 1 ? "" : "s",
-	     m->a.kernel_only && m->first_ts ? ", kernel events only" : "");
+	     m->first_ts ? ss_sources_label(&m->a) : "");
 	if (sl + 1 < g->cols)
 		put(g, 0, g->cols - (unsigned)sl - 1, status, SS_LA_TITLE);
 }

@@ -97,9 +97,12 @@ for g in "$golden"/*.txt; do
 		fi
 		if [ -z "$opts" ]; then
 			sed -n 's/^# expect: //p' "$g" >"$tmp/exp"
-			# Generic: every record counted, the span from first to last.
-			grep -v -E '^[[:space:]]*(#|meta[[:space:]]|$)' "$g" | awk '
-				{ n++; t = $1 * 1e6; if (n == 1 || t < lo) lo = t; if (n == 1 || t > hi) hi = t }
+			# Generic: every record counted, the span from first to last
+			# (ms, or ns in a recording's dump: "# stallscope trace:" first).
+			unit=1e6
+			head -1 "$g" | grep -q '^# stallscope trace: ' && unit=1
+			grep -v -E '^[[:space:]]*(#|meta[[:space:]]|$)' "$g" | awk -v unit=$unit '
+				{ n++; t = $1 * unit; if (n == 1 || t < lo) lo = t; if (n == 1 || t > hi) hi = t }
 				END { printf "events=%d\nduration_ns=%.0f±1000\n", n, n ? hi - lo : 0 }' >>"$tmp/exp"
 		else
 			awk -v o="$opts" 'index($0, "# expect(" o "): ") == 1 { print substr($0, length("# expect(" o "): ") + 1) }' "$g" >"$tmp/exp"

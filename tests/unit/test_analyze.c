@@ -118,6 +118,43 @@ TEST(stuck_lifo_found_with_its_blocker_and_idle_workers)
 	done(&r);
 }
 
+/* Tokio's own records (a real recording of examples/tokio-lifo): the
+ * slot inferred, the wake and the poll on the same worker, the blocker
+ * the task that made it runnable; 1.51's stealable slot: no slot. */
+TEST(tokio_stuck_lifo_inferred_from_its_own_records)
+{
+	struct run r;
+	const struct ss_detection *d;
+
+	analyze("tokio_stuck_lifo.txt", 0, IN_ORDER, &r);
+	ASSERT_TRUE(r.a.tokio);
+	ASSERT_TRUE(r.a.kernel_only);
+	ASSERT_EQ(r.a.nworkers, 2);
+	ASSERT_EQ(r.a.ndets, 1);
+	d = &r.a.dets[0];
+	ASSERT_EQ(d->kind, SS_DET_STUCK_LIFO);
+	ASSERT_TRUE(d->stuck_lifo.inferred);
+	ASSERT_TRUE(d->holder == 0 || d->holder == 1);
+	ASSERT_NE(d->task, 0);
+	ASSERT_NE(d->blocker_task, 0);
+	ASSERT_NE(d->blocker_task, d->task);
+	ASSERT_NEAR_MS(d->duration_ns, 100, 10);
+	ASSERT_EQ(d->parked_workers, 1);
+	ASSERT_FALSE(d->uncertain);
+	done(&r);
+
+	analyze("tokio_stuck_lifo_stealable.txt", 0, IN_ORDER, &r);
+	ASSERT_EQ(r.a.ndets, 1);
+	ASSERT_EQ(r.a.dets[0].kind, SS_DET_RUNNABLE_WHILE_PARKED);
+	done(&r);
+
+	analyze("tokio_yield_control.txt", 0, IN_ORDER, &r);
+	ASSERT_TRUE(r.a.tokio);
+	ASSERT_EQ(r.a.ndets, 0);
+	ASSERT_LT(r.a.delay_ns[SS_CAUSE_LIFO_PINNED], 5 * MS);
+	done(&r);
+}
+
 TEST(idle_but_parked_found_with_its_socket)
 {
 	struct run r;

@@ -23,6 +23,10 @@
 //!                            disabled (needs a build with
 //!                            `--cfg tokio_unstable`; refused otherwise).
 //!
+//! `--yields N` measures instead what one task costs to yield N times (each
+//! yield: a schedule and a poll), as one JSON line with ns_per_yield: what
+//! recording adds per task poll (bench/tokio_cost.sh).
+//!
 //! Prints, per run, one line for people and one JSON line:
 //!   {"scenario":"tokio-lifo","variant":"wake","control":"none",
 //!    "wake_to_run_ms":F,"block_ms":N,"busy":false,"workers":2,
@@ -58,6 +62,7 @@ struct Opts {
     control: Control,
     runs: u32,
     workers: usize,
+    yields: u64,
 }
 
 const USAGE: &str = "usage: tokio-lifo [--block-ms N] [--busy] [--variant wake|spawn]
@@ -68,7 +73,8 @@ const USAGE: &str = "usage: tokio-lifo [--block-ms N] [--busy] [--variant wake|s
   --variant V    how A makes B runnable: wake (a oneshot send, default) or spawn
   --control C    a healthy control (see the source's comment; default none)
   --runs N       repeat the scenario N times in this runtime (default 1)
-  --workers N    worker threads (default 2; at least 2)
+  --yields N     instead: time N yields of one task (ns per yield)
+  --workers N    worker threads (default 2; at least 2 but for --yields)
 ";
 
 fn value<'a>(args: &'a [String], i: &mut usize, name: &str) -> &'a str {
@@ -102,6 +108,7 @@ fn parse_args() -> Opts {
         control: Control::None,
         runs: 1,
         workers: 2,
+        yields: 0,
     };
     let mut i = 1;
     while i < args.len() {
@@ -136,7 +143,8 @@ fn parse_args() -> Opts {
                 }
             }
             "--runs" => o.runs = number(value(&args, &mut i, a), a, 1, 10_000) as u32,
-            "--workers" => o.workers = number(value(&args, &mut i, a), a, 2, 1024) as usize,
+            "--workers" => o.workers = number(value(&args, &mut i, a), a, 1, 1024) as usize,
+            "--yields" => o.yields = number(value(&args, &mut i, a), a, 1, 1_000_000_000),
             "-h" | "--help" => {
                 print!("{}", USAGE);
                 exit(0);
@@ -148,6 +156,10 @@ fn parse_args() -> Opts {
             }
         }
         i += 1;
+    }
+    if o.workers < 2 && o.yields == 0 {
+        eprintln!("tokio-lifo: --workers: the stall needs an idle worker: at least 2");
+        exit(2);
     }
     if o.control == Control::Outside && o.variant == Variant::Spawn {
         eprintln!("tokio-lifo: --control outside wakes B from another thread: only with --variant wake");
@@ -275,9 +287,32 @@ fn build_runtime(o: &Opts) -> Runtime {
     })
 }
 
+/// One task yielding n times: ns per yield.
+fn yields(rt: &Runtime, n: u64) -> f64 {
+    let t = Instant::now();
+    rt.block_on(async move {
+        tokio::spawn(async move {
+            for _ in 0..n {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the yielding task panicked");
+    });
+    t.elapsed().as_nanos() as f64 / n as f64
+}
+
 fn main() {
     let o = parse_args();
     let rt = build_runtime(&o);
+    if o.yields > 0 {
+        println!(
+            "{{\"scenario\":\"tokio-yields\",\"yields\":{},\"ns_per_yield\":{:.1}}}",
+            o.yields,
+            yields(&rt, o.yields)
+        );
+        return;
+    }
     let variant = match o.variant {
         Variant::Wake => "wake",
         Variant::Spawn => "spawn",
