@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# What recording an unmodified Tokio program costs it (docs/tokio.md):
+# uprobes on Tokio's own task entry points against the kernel's view
+# alone (--no-tokio) and no recording, interleaved round by round (the
+# order rotates each round).  Two loads:
+#   yields  one task yielding 100000 times on one worker (tokio-lifo
+#           --yields): ns per yield (a schedule_task and a raw::poll, with
+#           its return, per yield);
+#   http    tokio-http (2 workers) under wrk -t2 -c32 for SECONDS on
+#           loopback: requests/s.
+# Prints each round, then per mode the medians and their ratio to plain.
+# Needs root (BPF).  A benchmark, not a test: numbers, no verdicts.
+#
+#   bench/tokio_cost.sh BUILD_DIR [ROUNDS] [SECONDS]
+set -uo pipefail
+build=${1:?usage: bench/tokio_cost.sh BUILD_DIR [ROUNDS] [SECONDS]}
+rounds=${2:-${BENCH_ROUNDS:-3}}
+secs=${3:-5}
+ss=$build/bin/stallscope
+. "$(dirname "$0")/../scripts/lib.sh"
+scratch
+
+if [ "$(id -u)" != 0 ]; then
+	echo "# tokio_cost: needs root (BPF), skipped"
+	exit 0
+fi
+command -v wrk >/dev/null || { echo "# tokio_cost: wrk not installed, skipped"; exit 0; }
+
+# prefix MODE: the command line before the program for MODE
+prefix() {
+	case $1 in
+	plain) ;;
+	tokio) echo "$ss record -o $tmp/t.trace --" ;;
+	kernel) echo "$ss record --no-tokio -o $tmp/t.trace --" ;;
+	esac
+}
+
+# yields MODE: "yields MODE NS_PER_YIELD"
+yields() {
+	local ns
+	ns=$($(prefix "$1") "$build/bin/tokio-lifo" --yields 100000 --workers 1 2>/dev/null |
+		sed -n 's/.*"ns_per_yield":\([0-9.]*\).*/\1/p')
+	echo "yields $1 ${ns:--}"
+}
+
+# http MODE: "http MODE REQ_PER_S"
+http() {
+	local port rps
+	rm -f "$tmp/out"
+	$(prefix "$1") "$build/bin/tokio-http" --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	if ! port=$(listen_port "$tmp/out" "$pid" 300); then
+		echo "# tokio_cost: $1: the server did not start: $(cat "$tmp/err")" >&2
+		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
+		echo "http $1 -"
+		return
+	fi
+	sleep 0.5
+	rps=$(timeout $((secs + 20)) wrk -t2 -c32 -d"${secs}s" "http://127.0.0.1:$port/" 2>&1 |
+		sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+	echo "http $1 ${rps:--}"
+}
+
+modes=(plain tokio kernel)
+for ((r = 0; r < rounds; r++)); do
+	for ((i = 0; i < 3; i++)); do
+		m=${modes[$(((i + r) % 3))]}
+		yields "$m"
+		http "$m"
+	done
+done | tee "$tmp/rounds" | sed 's/^/# round: /'
+awk '
+	$3 != "-" { v[$1 " " $2] = v[$1 " " $2] " " $3 }
+	function median(list,   a, k, i, j, t) {
+		k = split(list, a, " ")
+		if (!k) return 0
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	END {
+		py = median(v["yields plain"]); ph = median(v["http plain"])
+		printf "# %-8s %14s %14s %12s %10s\n", "mode", "ns/yield", "added ns", "req/s", "ratio"
+		split("plain tokio kernel", m, " ")
+		for (i = 1; i <= 3; i++) {
+			y = median(v["yields " m[i]]); h = median(v["http " m[i]])
+			printf "  %-8s %14.0f %14.0f %12.0f %10.3f\n", m[i], y, y - py, h, ph ? h / ph : 0
+		}
+	}' "$tmp/rounds"
