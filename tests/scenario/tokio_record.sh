@@ -113,3 +113,25 @@ for case in stripped c no_tokio; do
 		not_ok "$name" "$(cat "$tmp/$case.err")"
 	fi
 done
+
+# record -p on a Tokio program started earlier: its entry points found
+# and attached to the running process; the stalls after attach found.
+name=tokio_record_attach_pid
+"$BUILD/bin/tokio-lifo" --block-ms $block --runs 30 >"$tmp/p.out" 2>&1 &
+pid=$!
+sleep 0.5
+if ! timeout $((60 * slow)) "$ss" record -p "$pid" --duration 2 -o "$tmp/p.trace" \
+	>"$tmp/p.rec" 2>&1; then
+	not_ok "$name" "record -p failed: $(tail -3 "$tmp/p.rec" | tr '\n' '|')"
+else
+	n=$("$ss" report --json "$tmp/p.trace" | grep -o '"kind":"stuck_lifo"' | wc -l)
+	if grep -q "^stallscope: Tokio 1\.[0-9.]*: [0-9]* raw::poll and 1 schedule_task sites" "$tmp/p.rec" &&
+		[ "$n" -ge 5 ]; then
+		ok "$name"
+	else
+		not_ok "$name" "$n stuck_lifo in 2 s of 150 ms runs: $(head -3 "$tmp/p.rec" | tr '\n' '|')"
+	fi
+fi
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+pid=
