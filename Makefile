@@ -183,7 +183,7 @@ $(LIBCORE): $(CORE_OBJS)
 $(STALLSCOPE): $(CMDS_OBJS) $(RECORDER_OBJS) $(LIBCORE)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CMDS_OBJS) $(RECORDER_OBJS) $(LIBCORE) $(LDFLAGS) -lbpf -ldw -lelf -lz -lncursesw -o $@
+	$(Q)$(CC) $(CMDS_OBJS) $(RECORDER_OBJS) $(LIBCORE) $(LDFLAGS) -lbpf -ldw -lelf -lz -lncursesw -liberty -o $@
 
 $(LIBWSRT): $(RUNTIME_OBJS)
 	$(call msg,AR,$@)
@@ -296,7 +296,7 @@ $(BUILD)/tests/test_analyze: tests/unit/test_analyze.c $(GOLDEN_TEXT) $(LIBCORE)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests -Itests/tools -DGOLDEN_DIR='"$(CURDIR)/tests/golden"' \
-		$< tests/tools/golden_text.c tests/harness.c $(LIBCORE) $(LDFLAGS) -ldw -lelf -o $@
+		$< tests/tools/golden_text.c tests/harness.c $(LIBCORE) $(LDFLAGS) -ldw -lelf -liberty -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
 	$(call msg,CCLD,$@)

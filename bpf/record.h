@@ -173,8 +173,9 @@ enum ss_type {
  *   notify      task (its header's address), waker worker -1, dest
  *               SS_DEST_UNKNOWN, displaced 0, is_yield (args[4]: from
  *               schedule_task; 0 from raw::schedule)
- *   poll_start  worker -1, task, src SS_SRC_UNKNOWN, site (args[3]:
- *               which raw::poll, its monomorphization, by address order)
+ *   poll_start  worker -1, task, src SS_SRC_UNKNOWN, poll_fn (args[3]:
+ *               the address of the raw::poll monomorphization: it names
+ *               the future, userspace/symbols.c)
  *   poll_end    worker -1, task, result SS_RES_UNKNOWN
  * tid is the thread, as for every record.
  */

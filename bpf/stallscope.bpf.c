@@ -199,7 +199,8 @@ int handle_tokio(struct pt_regs *ctx)
 		r->args[0] = (__u64)-1;
 		r->args[1] = task;
 		r->args[2] = SS_SRC_UNKNOWN;
-		r->args[3] = cookie >> 8;
+		/* Which raw::poll: its monomorphization names the future. */
+		r->args[3] = PT_REGS_IP(ctx);
 	} else {
 		if (!(r = reserve(SS_WSRT_NOTIFY, tid)))
 			return 0;

@@ -15,6 +15,7 @@ PKGS=(
 	libelf-dev		# libbpf's and the build-id reader's ELF access
 	zlib1g-dev		# libbpf links it
 	libdw-dev		# elfutils libdwfl: task names from poll-function addresses
+	libiberty-dev		# ... and Rust's symbols demangled (a Tokio task's future)
 	curl			# scenario tests fetch from the example server
 	wrk			# make bench: HTTP load on loopback
 	time			# make bench: the analyzer's peak memory (/usr/bin/time -v)

@@ -44,6 +44,10 @@ void an_apply_tokio(struct an *an, const struct ss_record *r)
 		break;
 	}
 	case SS_WSRT_POLL_START:
+		/* Its raw::poll names the future (symbols.c): known before
+		 * the wait it ends is judged. */
+		if (r->args[3] && (t = an_task_get(an, r->args[1], true)) && !t->fn)
+			t->fn = r->args[3];
 		if (w) {
 			an_poll_start(an, w, r->args[1], r->ts);
 		} else if ((t = an_task_get(an, r->args[1], false)) && t->queued) {

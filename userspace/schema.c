@@ -90,7 +90,7 @@ static const struct ss_schema_type types[SS_TOKIO_RUNTIME + 1] = {
 			       F("is_yield", SS_F_U_OPT) } },
 	[SS_WSRT_POLL_START] = { "poll_start", "usdt wsrt:poll_start",
 				 { I32("worker"), U("task"), E("src", src_e),
-				   F("site", SS_F_U_OPT) } },
+				   F("poll_fn", SS_F_HEX_OPT) } },
 	[SS_WSRT_POLL_END] = { "poll_end", "usdt wsrt:poll_end",
 			       { I32("worker"), U("task"), E("result", result_e) } },
 	[SS_WSRT_STEAL] = { "steal", "usdt wsrt:steal",
@@ -352,6 +352,7 @@ static void put_field(FILE *f, const struct ss_field *d, const __u64 *args, unsi
 		fprintf(f, "%lld", (long long)v);
 		break;
 	case SS_F_HEX:
+	case SS_F_HEX_OPT:
 		fprintf(f, "0x%llx", (unsigned long long)v);
 		break;
 	case SS_F_ENUM:
@@ -402,7 +403,8 @@ void ss_schema_put_fields(FILE *f, const struct ss_record *r)
 		return;
 	}
 	for (unsigned i = 0; i < SS_RECORD_ARGS && s->f[i].name; i++) {
-		if (s->f[i].fmt == SS_F_SKIP || (s->f[i].fmt == SS_F_U_OPT && !r->args[i]))
+		if (s->f[i].fmt == SS_F_SKIP ||
+		    ((s->f[i].fmt == SS_F_U_OPT || s->f[i].fmt == SS_F_HEX_OPT) && !r->args[i]))
 			continue;
 		fprintf(f, " %s=", s->f[i].name);
 		put_field(f, &s->f[i], r->args, i);

@@ -40,6 +40,7 @@ enum ss_fmt {
 	SS_F_SHIM_FAULTS,	/* faults injected into a park: a | of names */
 	SS_F_U_OPT,		/* unsigned decimal, printed only when not 0 (what
 				 * only some sources give: Tokio's extras) */
+	SS_F_HEX_OPT,		/* hex, printed only when not 0 */
 };
 
 struct ss_enum_name {

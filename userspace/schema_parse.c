@@ -210,6 +210,7 @@ int ss_schema_parse_field(__u32 type, unsigned i, const char *s, __u64 *args,
 	case SS_F_S32:
 	case SS_F_S64:
 	case SS_F_HEX:
+	case SS_F_HEX_OPT:
 	case SS_F_SHIM_OBJECT:
 		err = ss_schema_parse_u64(s, &args[i]);
 		break;

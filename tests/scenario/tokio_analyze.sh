@@ -3,7 +3,8 @@
 # 1.24, examples/tokio-lifo), from its own symbols (docs/tokio.md): each
 # stall variant run 10 times in one recording — wake or spawn, sleeping or
 # spinning, release and fat-LTO builds — gives >= 9 stuck_lifo detections,
-# each within 10 % of the block, marked inferred; every control gives none
+# each within 10 % of the block, marked inferred, the tasks named by their
+# futures where the binary has DWARF (release); every control gives none
 # (yield, a wake from outside the runtime, block_in_place, the LIFO slot
 # disabled, and an ordinary HTTP load on a Tokio server under wrk).  Needs
 # root and BPF; never skips.
@@ -41,6 +42,12 @@ kinds() {
 		awk '{ printf "%s %.1f\n", $1, $2 / 1e6 }'
 }
 
+# names PATH: whether report names the stalled task and its blocker by
+# their futures (the release build's DWARF; fat LTO has none).
+names() {
+	"$ss" report "$1" | grep -q 'task [0-9]* (tokio_lifo::run_[a-z]*::{async_block[^)]*}) waited in .* ran task [0-9]* (tokio_lifo::run_[a-z]*::{async_block'
+}
+
 for build in "" -lto; do
 	bin=$BUILD/bin/tokio-lifo$build
 	tag=tokio_analyze${build/-/_}
@@ -54,7 +61,8 @@ for build in "" -lto; do
 			echo "# $name: $good of $runs runs found, ${block}±10% ms"
 			if [ "$good" -ge $((runs - 1)) ] && [ "$other" = 0 ] &&
 				[ "$(grep -o '"kind":"stuck_lifo"' <<<"$json" | wc -l)" -le $runs ] &&
-				"$ss" report "$tmp/$name.trace" | grep -q 'Seen through Tokio.s own symbols'; then
+				"$ss" report "$tmp/$name.trace" | grep -q 'Seen through Tokio.s own symbols' &&
+				{ [ -n "$build" ] || names "$tmp/$name.trace"; }; then
 				ok "$name"
 			else
 				not_ok "$name" "want >= $((runs - 1)) stuck_lifo of ${block}±10% ms and nothing else: $(tr '\n' ',' <<<"$k")"
