@@ -405,6 +405,7 @@ bool rec_attach_tokio(struct ss_recorder *r, const char *exe, const char *what)
 	struct ss_tokio_syms s;
 	char version[40] = "Tokio";
 	bool attached = false, tokio = false;
+	unsigned nlinks = r->nlinks;
 	int err;
 
 	if ((err = ss_tokio_syms_read(exe, &s))) {
@@ -430,6 +431,9 @@ bool rec_attach_tokio(struct ss_recorder *r, const char *exe, const char *what)
 					     false)) ||
 		   (err = attach_tokio_sites(r, r->skel->progs.handle_tokio_ret, exe, &s, &poll, 1,
 					     true))) {
+		/* All or nothing: polls without their ends would mislead. */
+		while (r->nlinks > nlinks)
+			close(r->links[--r->nlinks]);
 		rec_warn(r, "%s: cannot attach to %s's task entry points: %s: recording %s only",
 			 exe, version, strerror(-err), what);
 	} else {
