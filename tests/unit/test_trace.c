@@ -1089,6 +1089,7 @@ TEST(trace_type_names_cover_every_type)
 		{ SS_VCPU_STEAL, "vcpu_steal" },
 		{ SS_LOST, "lost" },
 		{ SS_THREAD_AT_ATTACH, "thread_at_attach" },
+		{ SS_TOKIO_RUNTIME, "tokio_runtime" },
 	};
 	unsigned named = 0;
 
