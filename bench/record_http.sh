@@ -18,11 +18,7 @@ srv=$build/bin/http-stall
 . "$(dirname "$0")/../scripts/lib.sh"
 scratch
 
-if [ "$(id -u)" != 0 ]; then
-	echo "# record_http: needs root (BPF), skipped"
-	exit 0
-fi
-command -v wrk >/dev/null || { echo "# record_http: wrk not installed, skipped"; exit 0; }
+bench_needs record_http root wrk
 
 # run MODE: one server (plain or under record), one wrk run; prints
 # "MODE RPS EVENTS LOST".

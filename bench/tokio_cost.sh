@@ -20,11 +20,7 @@ ss=$build/bin/stallscope
 . "$(dirname "$0")/../scripts/lib.sh"
 scratch
 
-if [ "$(id -u)" != 0 ]; then
-	echo "# tokio_cost: needs root (BPF), skipped"
-	exit 0
-fi
-command -v wrk >/dev/null || { echo "# tokio_cost: wrk not installed, skipped"; exit 0; }
+bench_needs tokio_cost root wrk
 
 # prefix MODE: the command line before the program for MODE
 prefix() {

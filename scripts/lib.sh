@@ -32,6 +32,24 @@ scratch_end() {
 	rm -rf "$tmp"
 }
 
+# bench_needs NAME [root] [COMMAND...]: a benchmark's prerequisites; when
+# one is missing, says "# NAME: ..., skipped" and exits 0 (a benchmark
+# skips; a test never does).
+bench_needs() {
+	local name=$1 c
+	shift
+	for c in "$@"; do
+		if [ "$c" = root ]; then
+			[ "$(id -u)" = 0 ] && continue
+			echo "# $name: needs root (BPF), skipped"
+		else
+			command -v "$c" >/dev/null && continue
+			echo "# $name: $c not installed, skipped"
+		fi
+		exit 0
+	done
+}
+
 # irefs CMD [ARGS...]: the instructions CMD runs in user space
 # (callgrind's "Collected" count).
 irefs() {

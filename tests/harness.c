@@ -2,6 +2,7 @@
 /* The test runner behind harness.h: fork per test, timeout, summary. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -134,4 +135,20 @@ struct bytes test_slurp(const char *path)
 		FAILF("reading %s", path);
 	close(fd);
 	return b;
+}
+
+char *test_built(const char *rel)
+{
+	char self[PATH_MAX], *path;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		FAILF("readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';
+	if (asprintf(&path, "%s/%s", self, rel) < 0)
+		FAILF("out of memory");
+	if (access(path, R_OK))
+		FAILF("%s: %s (make builds it)", path, strerror(errno));
+	return path;
 }

@@ -30,6 +30,9 @@ struct bytes {
 	size_t len;
 };
 struct bytes test_slurp(const char *path);
+/* rel, relative to the directory of the test's binary (BUILD/tests/), as
+ * a malloc'd path to a file make built; else the test fails. */
+char *test_built(const char *rel);
 
 #define TEST_T(name, timeout_s)                                              \
 	static void name(void);                                              \

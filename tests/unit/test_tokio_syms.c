@@ -108,18 +108,10 @@ TEST(version_in_data)
 
 static char *built(const char *name)
 {
-	char self[PATH_MAX], *path;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char rel[64];
 
-	if (n <= 0)
-		FAILF("readlink /proc/self/exe: %s", strerror(errno));
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';
-	if (asprintf(&path, "%s/../bin/%s", self, name) < 0)
-		FAILF("out of memory");
-	if (access(path, R_OK))
-		FAILF("%s: %s (make builds it)", path, strerror(errno));
-	return path;
+	snprintf(rel, sizeof(rel), "../bin/%s", name);
+	return test_built(rel);
 }
 
 /* Every site: inside the file, at a symbol's address translated through

@@ -25,25 +25,10 @@
 /* ---- helpers ---- */
 
 /* A file next to this test binary (BUILD/tests/NAME), or further up. */
-static char *sibling(const char *rel)
-{
-	char self[PATH_MAX], *path;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
-		FAILF("readlink /proc/self/exe: %s", strerror(errno));
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';
-	if (asprintf(&path, "%s/%s", self, rel) < 0)
-		FAILF("out of memory");
-	if (access(path, R_OK))
-		FAILF("%s: %s (make builds it)", path, strerror(errno));
-	return path;
-}
 
 static char *probes_path(void)
 {
-	return sibling("usdt-probes");
+	return test_built("usdt-probes");
 }
 
 struct symbol {
@@ -320,7 +305,7 @@ TEST(notes_of_the_project_binaries_all_parse)
 	};
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-		char *path = sibling(files[f]);
+		char *path = test_built(files[f]);
 		struct ss_usdt_notes n = read_ok(path);
 
 		ASSERT_GT(n.n, 0);
