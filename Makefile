@@ -331,7 +331,7 @@ $(BUILD)/fuzz/fuzz_usdt_notes: tests/fuzz/fuzz_usdt_notes.c tests/fuzz/fuzz.h us
 $(BUILD)/bin/tokio-lifo: $(TOKIO_SRCS) | deps
 	$(call msg,CARGO,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(call cargo,,--release --target-dir $(CARGO_TARGET)/plain)
+	$(Q)$(call cargo,,--release --features http --target-dir $(CARGO_TARGET)/plain)
 	$(Q)cp $(CARGO_TARGET)/plain/release/tokio-lifo $@
 
 # (built with tokio-lifo: the same cargo run)

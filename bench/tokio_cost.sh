@@ -6,8 +6,8 @@
 #   yields  one task yielding 100000 times on one worker (tokio-lifo
 #           --yields): ns per yield (a schedule_task and a raw::poll, with
 #           its return, per yield);
-#   http    tokio-http (2 workers) under wrk -t2 -c32 for SECONDS on
-#           loopback: requests/s.
+#   http    tokio-http (hyper 0.14, 2 workers) under wrk -t2 -c32 for
+#           SECONDS on loopback: requests/s.
 # Prints each round, then per mode the medians and their ratio to plain.
 # Needs root (BPF).  A benchmark, not a test: numbers, no verdicts.
 #

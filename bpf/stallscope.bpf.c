@@ -168,6 +168,15 @@ struct {
 	__type(value, struct tokio_polls);
 } tokio_polling SEC(".maps");
 
+/* The task each thread last made runnable through raw::schedule: the
+ * schedule_task it calls (when not inlined) is the same event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} tokio_scheduled SEC(".maps");
+
 /* Entry of raw::poll, raw::schedule or schedule_task: the site's cookie
  * says which (record.h, SS_F_TOKIO).  Attached by uprobe_multi links with
  * the target's pid; the arguments are the functions' own registers (the
@@ -202,15 +211,27 @@ int handle_tokio(struct pt_regs *ctx)
 		/* Which raw::poll: its monomorphization names the future. */
 		r->args[3] = PT_REGS_IP(ctx);
 	} else {
+		/* raw::schedule(task): every wake, through the task's vtable;
+		 * schedule_task(&self, task, is_yield): spawns and yields too,
+		 * and the wakes when a build did not inline it into
+		 * raw::schedule's path: those were recorded already. */
+		if (site == SS_TOKIO_SITE_SCHEDULE_TASK) {
+			__u64 *seen = bpf_map_lookup_elem(&tokio_scheduled, &tid);
+
+			task = PT_REGS_PARM2(ctx);
+			if (seen && *seen == task) {
+				bpf_map_delete_elem(&tokio_scheduled, &tid);
+				return 0;
+			}
+		} else {
+			task = PT_REGS_PARM1(ctx);
+			bpf_map_update_elem(&tokio_scheduled, &tid, &task, BPF_ANY);
+		}
 		if (!(r = reserve(SS_WSRT_NOTIFY, tid)))
 			return 0;
-		/* schedule_task(&self, task, is_yield); raw::schedule(task) */
-		if (site == SS_TOKIO_SITE_SCHEDULE_TASK) {
-			r->args[0] = PT_REGS_PARM2(ctx);
+		r->args[0] = task;
+		if (site == SS_TOKIO_SITE_SCHEDULE_TASK)
 			r->args[4] = PT_REGS_PARM3(ctx) & 0xff;
-		} else {
-			r->args[0] = PT_REGS_PARM1(ctx);
-		}
 		r->args[1] = (__u64)-1;
 		r->args[2] = SS_DEST_UNKNOWN;
 	}

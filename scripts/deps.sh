@@ -22,6 +22,7 @@ PKGS=(
 	rustc			# tests: the shim seen from a Rust program's std parks
 	cargo			# the Tokio example (examples/tokio-lifo), built offline
 	librust-tokio-dev	# ... against Debian's Tokio 1.24 and its crates
+	librust-hyper-dev	# ... and hyper 0.14 (tokio-http, the HTTP-load control)
 	protobuf-compiler	# tests: protoc decodes the Perfetto export
 	python3			# tests: json.tool checks the Chrome JSON export
 	libncurses-dev		# stallscope live

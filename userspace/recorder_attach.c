@@ -399,8 +399,8 @@ static int attach_tokio_sites(struct ss_recorder *r, struct bpf_program *prog,
 
 bool rec_attach_tokio(struct ss_recorder *r, const char *exe, const char *what)
 {
-	static const enum ss_tokio_fn poll = SS_TOKIO_RAW_POLL;
-	enum ss_tokio_fn entry[2] = { SS_TOKIO_RAW_POLL, SS_TOKIO_SCHEDULE_TASK };
+	static const enum ss_tokio_fn poll = SS_TOKIO_RAW_POLL,
+		entry[3] = { SS_TOKIO_RAW_POLL, SS_TOKIO_RAW_SCHEDULE, SS_TOKIO_SCHEDULE_TASK };
 	struct ss_record rec = { .type = SS_TOKIO_RUNTIME };
 	struct ss_tokio_syms s;
 	char version[40] = "Tokio";
@@ -418,16 +418,14 @@ bool rec_attach_tokio(struct ss_recorder *r, const char *exe, const char *what)
 	if (s.version[0] || s.version[1])
 		snprintf(version, sizeof(version), "Tokio %u.%u.%u", s.version[0],
 			 s.version[1], s.version[2]);
-	/* Every task made runnable passes schedule_task (spawned or woken);
-	 * without it, raw::schedule has the wakes. */
-	if (!s.n[SS_TOKIO_SCHEDULE_TASK])
-		entry[1] = SS_TOKIO_RAW_SCHEDULE;
-	if (!s.n[SS_TOKIO_RAW_POLL] || !s.n[entry[1]]) {
+	/* raw::schedule has every wake (a vtable entry: never inlined);
+	 * schedule_task, where a build kept it, the spawns and yields too. */
+	if (!s.n[SS_TOKIO_RAW_POLL] || !s.n[SS_TOKIO_RAW_SCHEDULE]) {
 		rec_warn(r, "%s: %s, but %s: recording %s only", exe, version,
 			 !s.has_symtab ? "stripped (no symbol table), so its task entry points are not found" :
 			 "its task entry points (raw::poll, raw::schedule) are not among its symbols (a layout this stallscope does not know?)",
 			 what);
-	} else if ((err = attach_tokio_sites(r, r->skel->progs.handle_tokio, exe, &s, entry, 2,
+	} else if ((err = attach_tokio_sites(r, r->skel->progs.handle_tokio, exe, &s, entry, 3,
 					     false)) ||
 		   (err = attach_tokio_sites(r, r->skel->progs.handle_tokio_ret, exe, &s, &poll, 1,
 					     true))) {
@@ -438,14 +436,15 @@ bool rec_attach_tokio(struct ss_recorder *r, const char *exe, const char *what)
 			 exe, version, strerror(-err), what);
 	} else {
 		attached = true;
-		rec_warn(r, "%s: %u raw::poll and %u %s sites in %s", version,
-			 s.n[SS_TOKIO_RAW_POLL], s.n[entry[1]], ss_tokio_fn_name(entry[1]), exe);
+		rec_warn(r, "%s: %u raw::poll, %u raw::schedule and %u schedule_task sites in %s",
+			 version, s.n[SS_TOKIO_RAW_POLL], s.n[SS_TOKIO_RAW_SCHEDULE],
+			 s.n[SS_TOKIO_SCHEDULE_TASK], exe);
 	}
 	rec.tid = (__u32)r->t.pid;
 	for (int k = 0; k < 3; k++)
 		rec.args[k] = s.version[k];
 	rec.args[3] = attached ? s.n[SS_TOKIO_RAW_POLL] : 0;
-	rec.args[4] = attached ? s.n[entry[1]] : 0;
+	rec.args[4] = attached ? s.n[SS_TOKIO_RAW_SCHEDULE] + s.n[SS_TOKIO_SCHEDULE_TASK] : 0;
 	r->tokio_rec = rec;		/* written at start (recorder.c) */
 out:
 	ss_tokio_syms_free(&s);

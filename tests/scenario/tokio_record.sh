@@ -51,7 +51,7 @@ for build in "" -lto; do
 	for variant in wake spawn; do
 		name=${tag}_${variant}_stall_seen
 		rec "$name" "$bin" --variant $variant || continue
-		if ! grep -q "^stallscope: Tokio 1\.[0-9.]*: [0-9]* raw::poll and 1 schedule_task sites in " "$tmp/$name.err" ||
+		if ! grep -q "^stallscope: Tokio 1\.[0-9.]*: [0-9]* raw::poll, [0-9]* raw::schedule and 1 schedule_task sites in " "$tmp/$name.err" ||
 			grep -q 'no wsrt probes' "$tmp/$name.err"; then
 			not_ok "$name" "no sites said: $(cat "$tmp/$name.err")"
 			continue
@@ -125,7 +125,7 @@ if ! timeout $((60 * slow)) "$ss" record -p "$pid" --duration 2 -o "$tmp/p.trace
 	not_ok "$name" "record -p failed: $(tail -3 "$tmp/p.rec" | tr '\n' '|')"
 else
 	n=$("$ss" report --json "$tmp/p.trace" | grep -o '"kind":"stuck_lifo"' | wc -l)
-	if grep -q "^stallscope: Tokio 1\.[0-9.]*: [0-9]* raw::poll and 1 schedule_task sites" "$tmp/p.rec" &&
+	if grep -q "^stallscope: Tokio 1\.[0-9.]*: [0-9]* raw::poll, [0-9]* raw::schedule and 1 schedule_task sites" "$tmp/p.rec" &&
 		[ "$n" -ge 5 ]; then
 		ok "$name"
 	else
