@@ -270,7 +270,7 @@ $(USDT_PROBES): tests/tools/usdt_probes.c tests/tools/usdt_probes_sema.c tests/t
 $(BUILD)/tests/test_tokio_syms: tests/unit/test_tokio_syms.c $(LIBCORE) tests/harness.c tests/harness.h | $(TOKIO_BINS) $(BUILD)/bin/lifo-stall
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -lelf -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -ldw -lelf -o $@
 
 $(BUILD)/tests/test_usdt: tests/unit/test_usdt.c $(LIBCORE) tests/harness.c tests/harness.h | $(USDT_PROBES)
 	$(call msg,CCLD,$@)
@@ -353,7 +353,7 @@ $(BUILD)/bin/tokio-lifo-unstable: $(TOKIO_SRCS) | deps
 $(BUILD)/fuzz/fuzz_tokio_syms: tests/fuzz/fuzz_tokio_syms.c tests/fuzz/fuzz.h userspace/tokio_syms.c userspace/tokio_syms.h userspace/elf_file.c userspace/elf_file.h | deps
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/tokio_syms.c userspace/elf_file.c -lelf -o $@
+	$(Q)clang $(FUZZ_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -Wall -Wextra -I. -Iuserspace $< userspace/tokio_syms.c userspace/elf_file.c -ldw -lelf -o $@
 
 # Longer fuzzing than check's smoke run: FUZZ_SECONDS per target.
 fuzz: $(FUZZERS)

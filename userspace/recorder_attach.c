@@ -422,7 +422,7 @@ bool rec_attach_tokio(struct ss_recorder *r, const char *exe, const char *what)
 	 * schedule_task, where a build kept it, the spawns and yields too. */
 	if (!s.n[SS_TOKIO_RAW_POLL] || !s.n[SS_TOKIO_RAW_SCHEDULE]) {
 		rec_warn(r, "%s: %s, but %s: recording %s only", exe, version,
-			 !s.has_symtab ? "stripped (no symbol table), so its task entry points are not found" :
+			 !s.has_symtab && !s.debug_file ? "stripped (no symbol table, no debug file found), so its task entry points are not found" :
 			 "its task entry points (raw::poll, raw::schedule) are not among its symbols (a layout this stallscope does not know?)",
 			 what);
 	} else if ((err = attach_tokio_sites(r, r->skel->progs.handle_tokio, exe, &s, entry, 3,

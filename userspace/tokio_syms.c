@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <elfutils/libdwfl.h>
+
 #include "elf_file.h"
 #include "tokio_syms.h"
 
@@ -203,6 +205,28 @@ static int add(struct ss_tokio_syms *s, enum ss_tokio_fn f, __u64 addr, __u64 of
 	return 0;
 }
 
+/* One symbol of the file e (its address a vaddr of e, wherever the
+ * symbol table came from). */
+static int symbol(struct ss_elf_file *e, const GElf_Sym *sym, const char *name,
+		  struct ss_tokio_syms *s)
+{
+	enum ss_tokio_fn f;
+	bool tokio;
+	__u64 off;
+
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_shndx == SHN_UNDEF ||
+	    !sym->st_value || !name)
+		return 0;
+	f = ss_tokio_classify(name, &tokio);
+	if (tokio) {
+		s->tokio_symbols++;
+		s->v0 |= name[1] == 'R';
+	}
+	if (f == SS_TOKIO_NFNS || !ss_elf_offset(e, sym->st_value, true, &off))
+		return 0;
+	return add(s, f, sym->st_value, off);
+}
+
 static int table_read(struct ss_elf_file *e, Elf_Scn *scn, const GElf_Shdr *sh,
 		      struct ss_tokio_syms *s)
 {
@@ -214,31 +238,53 @@ static int table_read(struct ss_elf_file *e, Elf_Scn *scn, const GElf_Shdr *sh,
 	count = data->d_size / sh->sh_entsize;
 	for (size_t i = 0; i < count; i++) {
 		GElf_Sym sym;
-		const char *name;
-		enum ss_tokio_fn f;
-		bool tokio;
-		__u64 off;
 		int err;
 
 		if (!gelf_getsym(data, (int)i, &sym))
 			return fail(s, -EINVAL, "cannot read a symbol");
-		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
-		    !sym.st_value)
-			continue;
-		name = elf_strptr(e->elf, sh->sh_link, sym.st_name);
-		if (!name)
-			continue;
-		f = ss_tokio_classify(name, &tokio);
-		if (tokio) {
-			s->tokio_symbols++;
-			s->v0 |= name[1] == 'R';
-		}
-		if (f == SS_TOKIO_NFNS || !ss_elf_offset(e, sym.st_value, true, &off))
-			continue;
-		if ((err = add(s, f, sym.st_value, off)))
+		if ((err = symbol(e, &sym, elf_strptr(e->elf, sh->sh_link, sym.st_name), s)))
 			return err;
 	}
 	return 0;
+}
+
+/* A stripped file's symbols from its separate debug file, as elfutils
+ * finds it (by build id under /usr/lib/debug/.build-id/, or by
+ * .gnu_debuglink next to the file, in .debug/ or under /usr/lib/debug). */
+static int debug_file_read(const char *path, struct ss_elf_file *e, struct ss_tokio_syms *s)
+{
+	static const Dwfl_Callbacks cb = {
+		.find_elf = dwfl_build_id_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+	};
+	Dwfl *d = dwfl_begin(&cb);
+	Dwfl_Module *m;
+	int n, err = 0;
+
+	if (!d)
+		return 0;
+	dwfl_report_begin(d);
+	m = dwfl_report_elf(d, path, path, -1, 0, false);	/* addresses as in the file */
+	dwfl_report_end(d, NULL, NULL);
+	if (m && (n = dwfl_module_getsymtab(m)) > 0) {
+		GElf_Addr bias;
+		const char *debug = NULL;
+
+		/* Only if the table is the debug file's (not .dynsym). */
+		dwfl_module_getdwarf(m, &bias);
+		dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, &debug);
+		for (int i = 1; debug && i < n && !err; i++) {
+			GElf_Sym sym;
+			GElf_Addr addr;
+			const char *name = dwfl_module_getsym_info(m, i, &sym, &addr, NULL, NULL, NULL);
+
+			sym.st_value = addr;
+			err = symbol(e, &sym, name, s);
+		}
+		s->debug_file = debug != NULL;
+	}
+	dwfl_end(d);
+	return err;
 }
 
 /* A decimal number at s[*i] (< len), at most 5 digits. */
@@ -301,7 +347,8 @@ static int by_addr(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static int read_syms(struct ss_elf_file *e, int err, struct ss_tokio_syms *s)
+static int read_syms(struct ss_elf_file *e, int err, struct ss_tokio_syms *s,
+		     const char *path)
 {
 	Elf_Scn *scn = NULL;
 
@@ -322,6 +369,8 @@ static int read_syms(struct ss_elf_file *e, int err, struct ss_tokio_syms *s)
 		s->has_symtab |= sh.sh_type == SHT_SYMTAB;
 		err = table_read(e, scn, &sh, s);
 	}
+	if (!err && path && !s->has_symtab && ss_tokio_seen(s))
+		err = debug_file_read(path, e, s);
 	for (unsigned f = 0; f < SS_TOKIO_NFNS && !err; f++)
 		if (s->n[f])
 			qsort(s->sites[f], s->n[f], sizeof(*s->sites[f]), by_addr);
@@ -334,7 +383,7 @@ int ss_tokio_syms_read(const char *path, struct ss_tokio_syms *s)
 	struct ss_elf_file e;
 
 	memset(s, 0, sizeof(*s));
-	return read_syms(&e, ss_elf_open(&e, path, s->error, sizeof(s->error)), s);
+	return read_syms(&e, ss_elf_open(&e, path, s->error, sizeof(s->error)), s, path);
 }
 
 int ss_tokio_syms_read_mem(const void *buf, size_t len, struct ss_tokio_syms *s)
@@ -342,7 +391,7 @@ int ss_tokio_syms_read_mem(const void *buf, size_t len, struct ss_tokio_syms *s)
 	struct ss_elf_file e;
 
 	memset(s, 0, sizeof(*s));
-	return read_syms(&e, ss_elf_open_mem(&e, buf, len, s->error, sizeof(s->error)), s);
+	return read_syms(&e, ss_elf_open_mem(&e, buf, len, s->error, sizeof(s->error)), s, NULL);
 }
 
 void ss_tokio_syms_free(struct ss_tokio_syms *s)

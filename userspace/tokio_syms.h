@@ -2,8 +2,9 @@
 /*
  * Where an unmodified Tokio binary can be watched (docs/tokio.md): the
  * file offsets of every monomorphization of Tokio's task entry points,
- * from its symbol tables (.symtab, .dynsym), in legacy (`_ZN...17h<hash>E`)
- * or v0 (`_R...`) Rust mangling.
+ * from its symbol tables (.symtab, .dynsym; a stripped file's from its
+ * separate debug file, as elfutils finds it by build id or debuglink), in
+ * legacy (`_ZN...17h<hash>E`) or v0 (`_R...`) Rust mangling.
  *
  *   raw::poll       tokio::runtime::task::raw::poll — a task is about to be
  *                   polled (first argument: the task's header)
@@ -44,6 +45,7 @@ struct ss_tokio_syms {
 	struct ss_tokio_site *sites[SS_TOKIO_NFNS];	/* malloc'd, by address */
 	unsigned n[SS_TOKIO_NFNS];
 	bool has_symtab;	/* a .symtab (not stripped) */
+	bool debug_file;	/* stripped, but a separate debug file had it */
 	unsigned tokio_symbols;	/* functions of the tokio crate seen at all */
 	bool v0;		/* some tokio symbol is v0-mangled */
 	/* From the read-only data, stripped or not: Tokio's panic locations

@@ -16,7 +16,7 @@
  * syms-so-cut-2k is its first 2 KiB.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iuserspace \
- *     tests/fuzz/fuzz_tokio_syms.c userspace/tokio_syms.c userspace/elf_file.c -lelf -o fz
+ *     tests/fuzz/fuzz_tokio_syms.c userspace/tokio_syms.c userspace/elf_file.c -ldw -lelf -o fz
  *   ./fz -max_total_time=60 CORPUS_COPY/ tests/fuzz/corpus/tokio_syms/
  */
 #define _GNU_SOURCE

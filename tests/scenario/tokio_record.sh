@@ -98,7 +98,7 @@ strip -o "$tmp/tokio-lifo-stripped" "$BUILD/bin/tokio-lifo-lto"
 for case in stripped c no_tokio; do
 	name=tokio_record_without_symbols_$case
 	bin=$tmp/tokio-lifo-stripped opt=
-	want="Tokio 1\.[0-9.]*, but stripped (no symbol table), so its task entry points are not found: recording the preload shim's and the kernel's events only"
+	want="Tokio 1\.[0-9.]*, but stripped (no symbol table, no debug file found), so its task entry points are not found: recording the preload shim's and the kernel's events only"
 	# wsrt's lifo-stall: its own probes, and not a word about Tokio
 	[ $case = c ] && bin=$BUILD/bin/lifo-stall want=' events, .* lost, '
 	[ $case = no_tokio ] && bin=$BUILD/bin/tokio-lifo-lto opt=--no-tokio want='has no wsrt probes: recording'
@@ -113,6 +113,26 @@ for case in stripped c no_tokio; do
 		not_ok "$name" "$(cat "$tmp/$case.err")"
 	fi
 done
+
+# Stripped, with a separate debug file (.gnu_debuglink next to it): found
+# through elfutils, attached, the stall seen.
+name=tokio_record_stripped_with_debug_file
+mkdir -p "$tmp/dbg"
+lto=$(cd "$BUILD/bin" && pwd)/tokio-lifo-lto
+if (cd "$tmp/dbg" && objcopy --only-keep-debug "$lto" t.debug &&
+	strip -o t "$lto" && objcopy --add-gnu-debuglink=t.debug t) 2>"$tmp/dbg.err" &&
+	rec "$name" "$tmp/dbg/t"; then
+	a=$(json_num a_tid "$line")
+	read -r ms tid <<<"$(b_wait "$tmp/$name.dump" "$a")"
+	if grep -q "^stallscope: Tokio 1\.[0-9.]*: [0-9]* raw::poll, [0-9]* raw::schedule and 1 schedule_task sites in " "$tmp/$name.err" &&
+		[ "${tid:-}" = "$a" ]; then
+		check_awk "$name" "v >= 0.8 * $block" "${ms:-0}" "B polled ${ms:-never} ms after A's notify"
+	else
+		not_ok "$name" "$(cat "$tmp/$name.err")"
+	fi
+else
+	not_ok "$name" "$(cat "$tmp/dbg.err")"
+fi
 
 # record -p on a Tokio program started earlier: its entry points found
 # and attached to the running process; the stalls after attach found.

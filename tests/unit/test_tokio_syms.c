@@ -207,3 +207,38 @@ TEST(stripped_build)
 	free(cmd);
 	free(path);
 }
+
+/* A stripped copy with its symbols in a separate debug file, linked by
+ * .gnu_debuglink next to it: elfutils finds it; the sites are the same
+ * file offsets as the unstripped build's. */
+TEST(stripped_with_a_debug_file)
+{
+	char *path = built("tokio-lifo-lto"), *cmd, dir[] = "/tmp/tokio-syms-XXXXXX";
+	struct ss_tokio_syms full, s;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	if (asprintf(&cmd, "cd %s && objcopy --only-keep-debug %s t.debug && "
+		     "strip -o t %s && objcopy --add-gnu-debuglink=t.debug t", dir, path, path) < 0)
+		FAILF("out of memory");
+	ASSERT_EQ(system(cmd), 0);
+	free(cmd);
+	ASSERT_EQ(ss_tokio_syms_read(path, &full), 0);
+	if (asprintf(&cmd, "%s/t", dir) < 0)
+		FAILF("out of memory");
+	ASSERT_EQ(ss_tokio_syms_read(cmd, &s), 0);
+	ASSERT_FALSE(s.has_symtab);
+	ASSERT_TRUE(s.debug_file);
+	for (unsigned f = 0; f < SS_TOKIO_NFNS; f++) {
+		ASSERT_EQ(s.n[f], full.n[f]);
+		for (unsigned i = 0; i < s.n[f]; i++)
+			ASSERT_EQ(s.sites[f][i].offset, full.sites[f][i].offset);
+	}
+	ss_tokio_syms_free(&s);
+	ss_tokio_syms_free(&full);
+	free(cmd);
+	if (asprintf(&cmd, "rm -rf %s", dir) < 0)
+		FAILF("out of memory");
+	ASSERT_EQ(system(cmd), 0);
+	free(cmd);
+	free(path);
+}
