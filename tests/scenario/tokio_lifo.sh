@@ -62,7 +62,7 @@ done
 syms=$(nm -C "$BUILD/bin/tokio-lifo-lto" 2>&1)
 npoll=$(grep -c 'tokio::runtime::task::raw::poll$' <<<"$syms")
 nsched=$(grep -c 'tokio::runtime::task::raw::schedule$' <<<"$syms")
-if [ "$npoll" -ge 2 ] && [ "$nsched" -ge 2 ] && ! readelf -S "$BUILD/bin/tokio-lifo-lto" | grep -q debug_info; then
+if [ "$npoll" -ge 2 ] && [ "$nsched" -ge 2 ] && ! grep -q debug_info <<<"$(readelf -S "$BUILD/bin/tokio-lifo-lto")"; then
 	ok tokio_lifo_lto_keeps_task_entry_symbols
 else
 	not_ok tokio_lifo_lto_keeps_task_entry_symbols "raw::poll $npoll, raw::schedule $nsched, or DWARF present"

@@ -107,7 +107,7 @@ for case in stripped c no_tokio; do
 		[ "$(grep -c "^stallscope: .*$want" "$tmp/$case.err")" = 1 ] &&
 		[ "$(grep -vc ' events, .* lost, ' "$tmp/$case.err")" = "$([ $case = c ] && echo 0 || echo 1)" ] &&
 		"$ss" report "$tmp/$case.trace" >/dev/null 2>&1 &&
-		! "$ss" dump "$tmp/$case.trace" | grep -q 'flags=0x1$'; then
+		! grep -q 'flags=0x1$' <<<"$("$ss" dump "$tmp/$case.trace")"; then
 		ok "$name"
 	else
 		not_ok "$name" "$(cat "$tmp/$case.err")"
