@@ -58,14 +58,15 @@ void an_apply_tokio(struct an *an, const struct ss_record *r)
 		}
 		break;
 	case SS_WSRT_POLL_END:
-		if (!w)
-			break;
 		/* A task made runnable again during its poll stays known;
-		 * one that is done is forgotten (its address is reused). */
+		 * one that is done is forgotten (its address is reused), on
+		 * any thread: memory stays O(live tasks). */
 		if ((t = an_task_get(an, r->args[1], false)) && !t->queued)
 			an_task_free(an, r->args[1]);
-		w->task = 0;
-		an_kernel_state(an, w, r->ts);
+		if (w) {
+			w->task = 0;
+			an_kernel_state(an, w, r->ts);
+		}
 		break;
 	default:
 		break;
