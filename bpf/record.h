@@ -181,7 +181,7 @@ enum ss_type {
  */
 #define SS_F_TOKIO 1
 /* The cookie of a Tokio uprobe site: which entry point (enum ss_tokio_fn,
- * userspace/tokio_syms.h) in the low 8 bits, its index above. */
+ * userspace/tokio_syms.h). */
 #define SS_TOKIO_SITE_POLL 0
 #define SS_TOKIO_SITE_SCHEDULE 1
 #define SS_TOKIO_SITE_SCHEDULE_TASK 2

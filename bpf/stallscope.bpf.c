@@ -184,8 +184,8 @@ struct {
 SEC("uprobe")
 int handle_tokio(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), task;
-	__u32 tid = current_tid(), site = cookie & 0xff;
+	__u64 site = bpf_get_attach_cookie(ctx), task;
+	__u32 tid = current_tid();
 	struct ss_record *r;
 
 	if (site == SS_TOKIO_SITE_POLL) {

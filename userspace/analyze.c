@@ -156,8 +156,6 @@ void an_set_base(struct an *an, struct worker *w, enum ss_wstate s, __u64 ts)
 }
 
 
-/* Task id made runnable at ts into dest (SS_DEST_*) by worker number
- * waker (-1: not a worker), ww (NULL if none; LIFO: into ww's slot). */
 void an_notify(struct an *an, __u64 id, int waker, struct worker *ww, int dest, __u64 ts)
 {
 	struct task *t = an_task_get(an, id, true);
@@ -196,7 +194,6 @@ void an_notify(struct an *an, __u64 id, int waker, struct worker *ww, int dest, 
 	}
 }
 
-/* Worker w starts to poll task id at ts: a wait that ends. */
 void an_poll_start(struct an *an, struct worker *w, __u64 id, __u64 ts)
 {
 	struct task *t;
@@ -321,11 +318,12 @@ static void apply(struct an *an, const struct ss_record *r)
 	if (r->ts > a->end_ns)
 		a->end_ns = r->ts;
 	an_advance(an, r->ts);
-	if ((r->type >= 1 && r->type <= SS_WSRT_LAST && (r->flags & SS_F_TOKIO)) ||
-	    r->type == SS_TOKIO_RUNTIME) {
+	bool runtime = r->type >= 1 && r->type <= SS_WSRT_LAST;
+
+	if ((runtime && (r->flags & SS_F_TOKIO)) || r->type == SS_TOKIO_RUNTIME) {
 		/* Tokio's own records: on the kernel's workers. */
 		an_apply_tokio(an, r);
-	} else if (r->type >= 1 && r->type <= SS_WSRT_LAST) {
+	} else if (runtime) {
 		if (!an->have_runtime) {
 			/* The first runtime record: workers come from it,
 			 * not from thread names. */

@@ -273,23 +273,17 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 	}
 	r->skel->rodata->targ_tgid = (__u32)r->t.pid;
 	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
-	/* The probes' program is attached by uprobe_multi links (recorder_attach.c). */
-	bpf_program__set_autoattach(r->skel->progs.handle_usdt, false);
-	bpf_program__set_autoattach(r->skel->progs.handle_ring_flush, false);
-	bpf_program__set_autoattach(r->skel->progs.handle_ring_retire, false);
+	/* The probes' programs are attached by uprobe_multi links (recorder_attach.c). */
+	struct bpf_program *multi[] = {
+		r->skel->progs.handle_usdt, r->skel->progs.handle_ring_flush,
+		r->skel->progs.handle_ring_retire, r->skel->progs.handle_tokio,
+		r->skel->progs.handle_tokio_ret,
+	};
+	for (size_t i = 0; i < sizeof(multi) / sizeof(multi[0]); i++) {
+		bpf_program__set_autoattach(multi[i], false);
+		bpf_program__set_expected_attach_type(multi[i], SS_BPF_TRACE_UPROBE_MULTI);
+	}
 	bpf_program__set_autoattach(r->skel->progs.handle_ring_pull, false);
-	bpf_program__set_autoattach(r->skel->progs.handle_tokio, false);
-	bpf_program__set_autoattach(r->skel->progs.handle_tokio_ret, false);
-	bpf_program__set_expected_attach_type(r->skel->progs.handle_tokio,
-					      SS_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(r->skel->progs.handle_tokio_ret,
-					      SS_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(r->skel->progs.handle_usdt,
-					      SS_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_flush,
-					      SS_BPF_TRACE_UPROBE_MULTI);
-	bpf_program__set_expected_attach_type(r->skel->progs.handle_ring_retire,
-					      SS_BPF_TRACE_UPROBE_MULTI);
 	if ((err = stallscope_bpf__load(r->skel))) {
 		rec_error(r, "cannot load the BPF programs: %s", strerror(-err));
 		goto fail;

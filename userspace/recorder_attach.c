@@ -358,8 +358,8 @@ _Static_assert(SS_TOKIO_RAW_POLL == SS_TOKIO_SITE_POLL &&
 	       SS_TOKIO_SCHEDULE_TASK == SS_TOKIO_SITE_SCHEDULE_TASK,
 	       "record.h's Tokio site codes are tokio_syms.h's");
 
-/* One link: prog at the sites of the entry points fns[] (cookie: which,
- * and the site's index), at their entries or (ret) returns. */
+/* One link: prog at the sites of the entry points fns[] (cookie: which),
+ * at their entries or (ret) returns. */
 static int attach_tokio_sites(struct ss_recorder *r, struct bpf_program *prog,
 			      const char *exe, const struct ss_tokio_syms *s,
 			      const enum ss_tokio_fn *fns, unsigned nfns, bool ret)
@@ -380,7 +380,7 @@ static int attach_tokio_sites(struct ss_recorder *r, struct bpf_program *prog,
 	for (unsigned k = 0; k < nfns; k++)
 		for (unsigned i = 0; i < s->n[fns[k]]; i++) {
 			offsets[cnt] = s->sites[fns[k]][i].offset;
-			cookies[cnt++] = (__u64)i << 8 | fns[k];
+			cookies[cnt++] = fns[k];
 		}
 	fd = ret ? ss_uretprobe_multi_attach(bpf_program__fd(prog), exe, r->t.pid,
 					    offsets, cookies, cnt)

@@ -159,9 +159,8 @@ int ss_symbols_name(struct ss_symbols *s, __u64 addr, char *buf, size_t len)
 		 * arguments or the DWARF; none if neither says. */
 		const char *open = rust + strlen(RAW_POLL);
 
-		if (!(!strncmp(open, "::<", 3) && first_arg(open + 2, buf, len)) &&
-		    !dwarf_future(mod, addr, buf, len))
-			buf[0] = '\0';
+		if (strncmp(open, "::<", 3) || !first_arg(open + 2, buf, len))
+			dwarf_future(mod, addr, buf, len);
 	} else {
 		snprintf(buf, len, "%s", rust ? rust : name);
 	}

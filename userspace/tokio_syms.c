@@ -190,9 +190,6 @@ static int add(struct ss_tokio_syms *s, enum ss_tokio_fn f, __u64 addr, __u64 of
 {
 	unsigned n = s->n[f];
 
-	for (unsigned i = 0; i < n; i++)	/* .symtab and .dynsym may both list it */
-		if (s->sites[f][i].addr == addr)
-			return 0;
 	if ((n & (n - 1)) == 0) {		/* 0, 1, 2, 4, ...: grow */
 		struct ss_tokio_site *g = realloc(s->sites[f], (n ? 2 * n : 1) * sizeof(*g));
 
@@ -371,9 +368,17 @@ static int read_syms(struct ss_elf_file *e, int err, struct ss_tokio_syms *s,
 	}
 	if (!err && path && !s->has_symtab && ss_tokio_seen(s))
 		err = debug_file_read(path, e, s);
-	for (unsigned f = 0; f < SS_TOKIO_NFNS && !err; f++)
+	/* By address, each once (.symtab and .dynsym may both list one). */
+	for (unsigned f = 0; f < SS_TOKIO_NFNS && !err; f++) {
+		unsigned n = 0;
+
 		if (s->n[f])
 			qsort(s->sites[f], s->n[f], sizeof(*s->sites[f]), by_addr);
+		for (unsigned i = 0; i < s->n[f]; i++)
+			if (!n || s->sites[f][i].addr != s->sites[f][n - 1].addr)
+				s->sites[f][n++] = s->sites[f][i];
+		s->n[f] = n;
+	}
 	ss_elf_close(e);
 	return err;
 }
