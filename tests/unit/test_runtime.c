@@ -101,7 +101,9 @@ static enum wsrt_poll lifo_parent(struct wsrt_cx *cx, void *arg)
 
 	p->parent_worker = wsrt_cx_worker(cx);
 	p->child = wsrt_spawn(wsrt_cx_runtime(cx), lifo_child, p, NULL);
-	spin_ms(100);	/* hog the worker without yielding */
+	/* Hog the worker without yielding, long enough for a woken worker
+	 * to steal the child even under TSan. */
+	spin_ms(100 * test_slow_factor());
 	p->parent_end = wsrt_now_ns();
 	return WSRT_READY;
 }
