@@ -249,6 +249,12 @@ $(BUILD)/tests/test_ringrec: tests/unit/test_ringrec.c $(LIBCORE) tests/harness.
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -o $@
 
+# The flight recorder's window (userspace/window.c).
+$(BUILD)/tests/test_window: tests/unit/test_window.c $(LIBCORE) tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -o $@
+
 $(BUILD)/tests/test_pb: tests/unit/test_pb.c viz/pb.c viz/pb.h tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)

@@ -17,6 +17,7 @@
 
 #include "lanes.h"
 #include "live_model.h"
+#include "window.h"
 #include "present.h"
 
 
@@ -162,14 +163,6 @@ const struct ss_live_det *ss_live_model_det(const struct ss_live_model *m,
 	return &m->dets[(m->det_head + m->ndets - 1 - i) % SS_LIVE_DETS];
 }
 
-/* Records that say who a thread is: kept apart so that a window written
- * out still names its workers. */
-static bool names_a_thread(const struct ss_record *r)
-{
-	return r->type == SS_COMM || r->type == SS_THREAD_AT_ATTACH ||
-	       r->type == SS_SHIM_THREAD_NAME || r->type == SS_WSRT_WORKER_START;
-}
-
 void ss_live_model_keep(struct ss_live_model *m, const struct ss_record *r)
 {
 	if (m->nkeep == m->keep_cap) {
@@ -178,7 +171,7 @@ void ss_live_model_keep(struct ss_live_model *m, const struct ss_record *r)
 	}
 	m->keep[(m->keep_head + m->nkeep) % m->keep_cap] = *r;
 	m->nkeep++;
-	if (!names_a_thread(r))
+	if (!ss_record_is_context(r))
 		return;
 	/* The latest per (type, thread); a full table keeps the first. */
 	for (size_t i = 0; i < m->ncontext; i++) {
