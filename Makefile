@@ -69,7 +69,10 @@ STALLSCOPE  := $(BUILD)/bin/stallscope
 # objects they use.
 RECORDER_OBJS := $(BUILD)/userspace/recorder.o \
                  $(BUILD)/userspace/recorder_events.o $(BUILD)/userspace/recorder_attach.o
-CORE_OBJS   := $(filter-out $(RECORDER_OBJS),$(USERSPACE_OBJS) $(VIZ_OBJS))
+# watch's metrics endpoint parses requests with the example server's parser
+# (fuzzed: fuzz_http_parse).
+CORE_OBJS   := $(filter-out $(RECORDER_OBJS),$(USERSPACE_OBJS) $(VIZ_OBJS)) \
+               $(BUILD)/examples/http/http_parse.o
 # The subcommands, one file each (options and calls): only the command.
 CMDS_SRCS   := $(wildcard cmds/*.c)
 CMDS_OBJS   := $(CMDS_SRCS:%.c=$(BUILD)/%.o)
@@ -161,6 +164,11 @@ $(BUILD)/userspace/%.o: userspace/%.c | deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -I$(BPF_DIR) -c $< -o $@
+
+$(BUILD)/examples/http/%.o: examples/http/%.c | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iexamples -c $< -o $@
 
 # Only the recorder includes the skeleton (order-only here: its .d has it).
 $(RECORDER_OBJS): | $(BPF_SKEL)

@@ -14,5 +14,6 @@ int ss_cmd_report(int argc, char **argv);
 int ss_cmd_check(int argc, char **argv);
 int ss_cmd_export(int argc, char **argv);
 int ss_cmd_live(int argc, char **argv);
+int ss_cmd_watch(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct {
 	{ "check", ss_cmd_check, "exit 1 if a trace has a stall of at least MS (for CI)" },
 	{ "export", ss_cmd_export, "write a trace as a Perfetto (or Chrome JSON) timeline" },
 	{ "live", ss_cmd_live, "watch the workers live in the terminal, or replay a trace" },
+	{ "watch", ss_cmd_watch, "stay attached: save a trace around each stall, export metrics" },
 };
 
 static void usage(FILE *f)

@@ -552,6 +552,13 @@ int ss_analyze_path(const char *path, const struct ss_analyze_opts *o,
 	return 0;
 }
 
+void ss_analysis_forget_detections(struct ss_analysis *a)
+{
+	free(a->dets);
+	a->dets = NULL;
+	a->ndets = 0;
+}
+
 void ss_analysis_free(struct ss_analysis *a)
 {
 	free(a->dets);

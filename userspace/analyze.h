@@ -169,6 +169,9 @@ struct ss_analyze_opts {
 int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
 	       struct ss_analysis *out);
 void ss_analysis_free(struct ss_analysis *a);
+/* Empties dets (a consumer that runs for days copies what it needs from
+ * on_detection and calls this between feeds: memory stays flat). */
+void ss_analysis_forget_detections(struct ss_analysis *a);
 
 /* Opens path and analyzes it, every view's way in: on success *rp is the
  * reader, at its end (its meta, trailer and partial note; close it); on

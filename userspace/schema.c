@@ -55,7 +55,8 @@ static const struct ss_enum_name state_v[] = {
 	{ "X", 0x10 }, { "Z", 0x20 }, { "P", 0x40 }, { "I", 0x402 } };
 static const struct ss_enum_name stop_v[] = {
 	{ "exited", SS_STOP_EXITED }, { "signal", SS_STOP_SIGNAL },
-	{ "duration", SS_STOP_DURATION }, { "error", SS_STOP_ERROR } };
+	{ "duration", SS_STOP_DURATION }, { "error", SS_STOP_ERROR },
+	{ "window", SS_STOP_WINDOW } };
 
 static const struct ss_enum dest_e = ENUM(dest_v), kind_e = ENUM(kind_v),
 			    src_e = ENUM(src_v), result_e = ENUM(result_v),

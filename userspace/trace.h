@@ -104,6 +104,7 @@ _Static_assert(sizeof(struct ss_tlv_mapping) == 48, "trace file mapping: 48 byte
 #define SS_STOP_SIGNAL 2	/* Ctrl-C / SIGTERM */
 #define SS_STOP_DURATION 3	/* --duration elapsed */
 #define SS_STOP_ERROR 4		/* the recorder failed */
+#define SS_STOP_WINDOW 5	/* a window cut from a longer recording (live's w, a watch snapshot) */
 
 /*
  * Last in the file, and as long as a record: a 64-byte block whose first

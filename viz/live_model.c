@@ -366,5 +366,5 @@ int ss_live_model_write(const struct ss_live_model *m,
 		ss_trace_abort(w);
 		return err;
 	}
-	return ss_trace_finish(w, lost, to, SS_STOP_DURATION, -1);
+	return ss_trace_finish(w, lost, to, SS_STOP_WINDOW, -1);
 }
