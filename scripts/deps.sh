@@ -30,6 +30,7 @@ PKGS=(
 	groff-base		# tests: the man pages render without warnings (groff -ww)
 	man-db			# tests: ... and through man --warnings -l
 	pkgconf			# tests: the installed wsrt.pc (make install)
+	prometheus		# tests: a real Prometheus scrapes stallscope watch
 )
 
 missing=()
@@ -48,5 +49,17 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Installing prometheus would start its service (a server on :9090): the
+# tests start their own, on loopback, and stop it.  A policy-rc.d that
+# refuses starts while apt runs (unless the machine has one), and the
+# service left disabled.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+	deb-systemd-helper disable prometheus.service >/dev/null 2>&1 || true
+fi
