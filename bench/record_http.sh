@@ -2,7 +2,9 @@
 # What recording costs a loaded HTTP server: wrk (2 threads, 32
 # connections) against `http-stall --serve-only --handler-ms 0 --workers 2`
 # on loopback, plain, recorded by `stallscope record` (rings, shim,
-# kernel), and recorded with --kernel-only, interleaved round by round
+# kernel), recorded with --kernel-only, and watched by `stallscope watch`
+# (the same recording into memory, analyzed as it goes, metrics served),
+# interleaved round by round
 # (the order rotates each round) on the same 2 cores as wrk.  Prints each
 # round, then per mode the median requests/s, its ratio to plain, and the
 # events and losses of the recordings.  Needs root (BPF).  A benchmark,
@@ -31,6 +33,9 @@ run() {
 		--duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	kernel) "$ss" record --kernel-only -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 \
 		--workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
+	watch) mkdir -p "$tmp/snaps"
+		"$ss" watch --out "$tmp/snaps" --listen 0 -- "$srv" --serve-only --handler-ms 0 \
+		--workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	esac
 	pid=$!
 	if ! port=$(listen_port "$tmp/out" "$pid" 300); then
@@ -44,15 +49,16 @@ run() {
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	pid=
-	ev=$(sed -n 's/^stallscope: \([0-9]*\) events, \([0-9]*\) lost.*/\1 \2/p' "$tmp/err")
+	ev=$(sed -n -e 's/^stallscope: \([0-9]*\) events, \([0-9]*\) lost.*/\1 \2/p' \
+		-e 's/^stallscope: watched .*; \([0-9]*\) events, \([0-9]*\) lost$/\1 \2/p' "$tmp/err")
 	echo "$mode ${rps:-0} ${ev:-- -}"
 }
 
 echo "## HTTP throughput recorded vs plain (wrk -t2 -c32 -d${secs}s, http-stall --serve-only --handler-ms 0 --workers 2; $rounds rounds, interleaved)"
-modes=(plain full kernel)
+modes=(plain full kernel watch)
 for ((r = 0; r < rounds; r++)); do
-	for ((k = 0; k < 3; k++)); do
-		run "${modes[(r + k) % 3]}"
+	for ((k = 0; k < 4; k++)); do
+		run "${modes[(r + k) % 4]}"
 	done
 done | tee "$tmp/rounds" | sed 's/^/# round: /'
 awk '
@@ -66,8 +72,10 @@ awk '
 		p = median(rps["plain"])
 		printf "# %-8s %12s %8s %14s %10s\n", "mode", "req/s", "ratio", "events/run", "lost"
 		printf "  %-8s %12.0f %8.3f %14s %10s\n", "plain", p, 1, "-", "-"
-		split("full kernel", m, " ")
-		for (i = 1; i <= 2; i++)
+		split("full kernel watch", m, " ")
+		for (i = 1; i <= 3; i++)
 			printf "  %-8s %12.0f %8.3f %14.0f %10d\n", m[i], median(rps[m[i]]),
 				median(rps[m[i]]) / p, n[m[i]] ? ev[m[i]] / n[m[i]] : 0, lost[m[i]]
+		printf "# watch / full (watch'"'"'s own cost over recording to a file): %.3f\n",
+			median(rps["watch"]) / median(rps["full"])
 	}' "$tmp/rounds"

@@ -29,6 +29,7 @@ report cmds/report.c opts
 check cmds/check.c opts
 timeline cmds/timeline.c opts
 live cmds/live.c opts
+watch cmds/watch.c opts
 export cmds/export.c opts
 demo cmds/demo.c opts
 dump - -"
