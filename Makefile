@@ -263,6 +263,11 @@ $(BUILD)/tests/test_window: tests/unit/test_window.c $(LIBCORE) tests/harness.c 
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -o $@
 
+$(BUILD)/tests/test_metrics: tests/unit/test_metrics.c $(LIBCORE) tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -ldw -lelf -liberty -o $@
+
 $(BUILD)/tests/test_pb: tests/unit/test_pb.c viz/pb.c viz/pb.h tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)

@@ -378,7 +378,7 @@ static void write_metrics_file(struct watch *w)
 
 static int turn(struct watch *w)
 {
-	int rc = ss_recorder_poll(w->rec, w->httpd ? TURN_MS / 2 : TURN_MS);
+	int rc = ss_recorder_poll(w->rec, TURN_MS);
 
 	if (rc < 0 && rc != -EINTR)
 		return w->err ? w->err : rc;
@@ -394,8 +394,8 @@ static int turn(struct watch *w)
 		ss_analysis_forget_detections(&w->a);
 		write_due(w, false);
 	}
-	if (w->httpd)
-		ss_httpd_serve(w->httpd, TURN_MS / 2, render, w);
+	if (w->httpd)	/* what is ready, never waiting: a scrape waits a turn at most */
+		ss_httpd_serve(w->httpd, 0, render, w);
 	if (w->o->metrics_path && ss_mono_ns() - w->last_metrics >=
 	    (__u64)w->o->metrics_every_ms * MS) {
 		write_metrics_file(w);
@@ -452,7 +452,7 @@ static void say_end(const struct watch *w, __u64 began, bool interrupted)
 int ss_watch_run(const struct ss_watch_opts *o)
 {
 	struct watch w = { .o = o };
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = on_signal }, old_hup;
 	char err[400];
 	int ret = 0, rc;
 	__u64 began;
@@ -478,7 +478,9 @@ int ss_watch_run(const struct ss_watch_opts *o)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* A hangup ends it too, unless it runs under nohup (left ignored). */
+	if (!sigaction(SIGHUP, NULL, &old_hup) && old_hup.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.m.start_time = (double)ss_real_ns() / 1e9;
 	w.ro = o->ro;
