@@ -367,8 +367,7 @@ struct ss_analyzer *ss_analyzer_new(const struct ss_trace_meta *meta,
 	memset(out, 0, sizeof(*out));
 	if (!z)
 		return NULL;
-	z->h.v = malloc(REORDER_CAP * sizeof(*z->h.v));
-	if (!z->h.v) {
+	if (an_heap_init(&z->h, REORDER_CAP)) {
 		free(z);
 		return NULL;
 	}
@@ -501,7 +500,7 @@ void ss_analyzer_free(struct ss_analyzer *z)
 	free(an->ht);
 	free(an->lost_ts);
 	ss_symbols_free(an->syms);
-	free(z->h.v);
+	an_heap_free(&z->h);
 	free(z);
 }
 

@@ -159,10 +159,21 @@ __u64 an_since_w(struct an *an, struct task *t, struct worker *w, int k);
 __u64 an_since_g(struct an *an, struct task *t, int k);
 
 /* ---- reordering (analyze_reorder.c) ---- */
-struct heap {
-	struct ss_record *v;
-	size_t n;
+/* A min-heap of (ts, slot): the records stay put in their slots, so a
+ * push or pop moves 16-byte entries, not 64-byte records (the heap is
+ * large: a live view holds back tens of thousands). */
+struct heap_entry {
+	__u64 ts;
+	__u32 slot;
 };
+struct heap {
+	struct heap_entry *v;
+	struct ss_record *rec;
+	__u32 *free;		/* free slots: [0, cap - n) */
+	size_t n, cap;
+};
+int an_heap_init(struct heap *h, size_t cap);
+void an_heap_free(struct heap *h);
 void an_heap_push(struct heap *h, const struct ss_record *r);
 struct ss_record an_heap_pop(struct heap *h);
 
