@@ -268,6 +268,12 @@ $(BUILD)/tests/test_metrics: tests/unit/test_metrics.c $(LIBCORE) tests/harness.
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -ldw -lelf -liberty -o $@
 
+# The analyzer's reordering alone (its internal header).
+$(BUILD)/tests/test_reorder: tests/unit/test_reorder.c $(LIBCORE) tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -ldw -lelf -liberty -o $@
+
 $(BUILD)/tests/test_pb: tests/unit/test_pb.c viz/pb.c viz/pb.h tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)

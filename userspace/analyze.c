@@ -403,7 +403,7 @@ int ss_analyzer_feed(struct ss_analyzer *z, const struct ss_record *r)
 
 int ss_analyzer_flush(struct ss_analyzer *z, __u64 upto)
 {
-	while (!z->an.err && z->h.n && z->h.v[0].ts <= upto) {
+	while (!z->an.err && z->h.n && an_heap_min_ts(&z->h) <= upto) {
 		struct ss_record first = an_heap_pop(&z->h);
 		apply(&z->an, &first);
 	}

@@ -159,23 +159,23 @@ __u64 an_since_w(struct an *an, struct task *t, struct worker *w, int k);
 __u64 an_since_g(struct an *an, struct task *t, int k);
 
 /* ---- reordering (analyze_reorder.c) ---- */
-/* A min-heap of (ts, slot): the records stay put in their slots, so a
- * push or pop moves 16-byte entries, not 64-byte records (the heap is
- * large: a live view holds back tens of thousands). */
-struct heap_entry {
-	__u64 ts;
-	__u32 slot;
-};
+/* Records held back for ordering (analyze_reorder.c says how): in slots,
+ * chained into sorted runs, the runs in a min-heap by their first. */
 struct heap {
-	struct heap_entry *v;
-	struct ss_record *rec;
-	__u32 *free;		/* free slots: [0, cap - n) */
-	size_t n, cap;
+	struct ss_record *rec;	/* [cap] the slots */
+	__u64 *seq;		/* [cap] each slot's arrival number (ties) */
+	__u32 *next;		/* [cap] the run's next slot */
+	__u32 *free, *head, *tail, *runs, *free_runs;
+	size_t n, cap, nfree, nruns, nfree_runs;
+	__u64 nseq;
+	__u32 last;		/* the run the last record extended or began */
 };
 int an_heap_init(struct heap *h, size_t cap);
 void an_heap_free(struct heap *h);
 void an_heap_push(struct heap *h, const struct ss_record *r);
 struct ss_record an_heap_pop(struct heap *h);
+/* The oldest record's time (n > 0). */
+__u64 an_heap_min_ts(const struct heap *h);
 
 /* ---- detections (detect.c, detect_*.c) ---- */
 
