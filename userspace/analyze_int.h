@@ -159,6 +159,7 @@ __u64 an_since_w(struct an *an, struct task *t, struct worker *w, int k);
 __u64 an_since_g(struct an *an, struct task *t, int k);
 
 /* ---- reordering (analyze_reorder.c) ---- */
+#define SS_REORDER_OPEN 8
 /* Records held back for ordering (analyze_reorder.c says how): in slots,
  * chained into sorted runs, the runs in a min-heap by their first. */
 struct heap {
@@ -168,7 +169,9 @@ struct heap {
 	__u32 *free, *head, *tail, *runs, *free_runs;
 	size_t n, cap, nfree, nruns, nfree_runs;
 	__u64 nseq;
-	__u32 last;		/* the run the last record extended or began */
+	__u32 open[SS_REORDER_OPEN];	/* runs a record may extend, most
+					 * recently extended first */
+	unsigned nopen;
 };
 int an_heap_init(struct heap *h, size_t cap);
 void an_heap_free(struct heap *h);

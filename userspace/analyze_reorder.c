@@ -6,9 +6,9 @@
  * REORDER_CAP records here and applies the oldest.
  *
  * What arrives is a few sorted runs interleaved, so it is kept as runs: a
- * record that is not older than the last one added extends that run,
- * any other starts a new one; a min-heap orders the runs by their first
- * record.  Taking the oldest is then, most of the time, a step along a
+ * record extends the open run (of the SS_REORDER_OPEN extended last)
+ * whose last record is the latest not after it, or starts a new one; a
+ * min-heap orders the runs by their first record.  Taking the oldest is then, most of the time, a step along a
  * run and two comparisons at the heap's top — where a heap of records
  * paid a descent through some twenty levels per record (watch under HTTP
  * load spent most of its time there).  Records of equal time come out in
@@ -21,7 +21,7 @@
 
 #include "analyze_int.h"
 
-#define NONE UINT32_MAX
+#define NONE UINT32_MAX	/* no next slot */
 
 int an_heap_init(struct heap *h, size_t cap)
 {
@@ -43,7 +43,6 @@ int an_heap_init(struct heap *h, size_t cap)
 	for (size_t i = 0; i < cap; i++)
 		h->free[i] = h->free_runs[i] = (__u32)(cap - 1 - i);
 	h->nfree = h->nfree_runs = cap;
-	h->last = NONE;
 	return 0;
 }
 
@@ -61,7 +60,7 @@ void an_heap_free(struct heap *h)
 }
 
 /* Run a's first record comes before run b's. */
-static bool before(const struct heap *h, __u32 a, __u32 b)
+static inline bool before(const struct heap *h, __u32 a, __u32 b)
 {
 	const struct ss_record *x = &h->rec[h->head[a]], *y = &h->rec[h->head[b]];
 
@@ -109,17 +108,35 @@ void an_heap_push(struct heap *h, const struct ss_record *r)
 	h->seq[slot] = h->nseq++;
 	h->next[slot] = NONE;
 	h->n++;
-	if (h->last != NONE && h->rec[h->tail[h->last]].ts <= r->ts) {
-		/* It extends the last run: its first record, and so its place
-		 * in the heap, stay. */
-		h->next[h->tail[h->last]] = slot;
-		h->tail[h->last] = slot;
+	/* It extends the open run whose last record is the latest not after
+	 * it (the streams' runs stay apart): that run's first record, and so
+	 * its place in the heap, stay. */
+	unsigned best = SS_REORDER_OPEN;
+	for (unsigned i = 0; i < h->nopen; i++) {
+		__u64 t = h->rec[h->tail[h->open[i]]].ts;
+
+		if (t <= r->ts && (best == SS_REORDER_OPEN ||
+				   t > h->rec[h->tail[h->open[best]]].ts))
+			best = i;
+	}
+	if (best != SS_REORDER_OPEN) {
+		__u32 run = h->open[best];
+
+		h->next[h->tail[run]] = slot;
+		h->tail[run] = slot;
+		memmove(h->open + 1, h->open, best * sizeof(*h->open));
+		h->open[0] = run;	/* most recently extended first */
 		return;
 	}
-	h->last = h->free_runs[--h->nfree_runs];
-	h->head[h->last] = h->tail[h->last] = slot;
-	h->runs[h->nruns++] = h->last;
+	__u32 run = h->free_runs[--h->nfree_runs];
+
+	h->head[run] = h->tail[run] = slot;
+	h->runs[h->nruns++] = run;
 	sift_up(h, h->nruns - 1);
+	if (h->nopen < SS_REORDER_OPEN)
+		h->nopen++;
+	memmove(h->open + 1, h->open, (h->nopen - 1) * sizeof(*h->open));
+	h->open[0] = run;	/* the least recently extended one closes */
 }
 
 __u64 an_heap_min_ts(const struct heap *h)
@@ -135,8 +152,13 @@ struct ss_record an_heap_pop(struct heap *h)
 	h->n--;
 	if (slot == h->tail[run]) {	/* the run is done */
 		h->free_runs[h->nfree_runs++] = run;
-		if (h->last == run)
-			h->last = NONE;
+		for (unsigned i = 0; i < h->nopen; i++) {
+			if (h->open[i] == run) {
+				memmove(h->open + i, h->open + i + 1,
+					(--h->nopen - i) * sizeof(*h->open));
+				break;
+			}
+		}
 		h->runs[0] = h->runs[--h->nruns];
 	} else {
 		h->head[run] = h->next[slot];
