@@ -101,7 +101,8 @@ TOKIO_DIR   := examples/tokio-lifo
 TOKIO_SRCS  := $(TOKIO_DIR)/Cargo.toml $(TOKIO_DIR)/.cargo/config.toml \
                $(wildcard $(TOKIO_DIR)/src/*.rs $(TOKIO_DIR)/src/bin/*.rs)
 TOKIO_BINS  := $(BUILD)/bin/tokio-lifo $(BUILD)/bin/tokio-lifo-lto \
-               $(BUILD)/bin/tokio-lifo-unstable $(BUILD)/bin/tokio-http
+               $(BUILD)/bin/tokio-lifo-unstable $(BUILD)/bin/tokio-http \
+               $(BUILD)/bin/tokio-sched
 CARGO_TARGET ?= $(abspath $(BUILD)/cargo)
 # $(call cargo,ENV,ARGS): cargo build in the example's directory (its
 # .cargo/config.toml: Debian's registry, offline).
@@ -363,6 +364,9 @@ $(BUILD)/bin/tokio-lifo: $(TOKIO_SRCS) | deps
 $(BUILD)/bin/tokio-http: $(BUILD)/bin/tokio-lifo
 	$(Q)cp $(CARGO_TARGET)/plain/release/tokio-http $@
 
+$(BUILD)/bin/tokio-sched: $(BUILD)/bin/tokio-lifo
+	$(Q)cp $(CARGO_TARGET)/plain/release/tokio-sched $@
+
 $(BUILD)/bin/tokio-lifo-lto: $(TOKIO_SRCS) | deps
 	$(call msg,CARGO,$@)
 	$(Q)mkdir -p $(@D)
@@ -402,6 +406,7 @@ bench: $(BENCHES) $(BUILD)/bin/http-stall $(TOKIO_BINS) $(STALLSCOPE) | deps
 	$(Q)bench/record_latency.sh $(BUILD)
 	$(Q)bench/analyze_bench.sh $(BUILD)
 	$(Q)bench/tokio_cost.sh $(BUILD)
+	$(Q)bench/vs_tokio.sh $(BUILD)
 
 # The main job: both scenarios recorded legacy vs fixed, analyzed (root).
 demo: all
