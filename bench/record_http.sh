@@ -61,13 +61,8 @@ for ((r = 0; r < rounds; r++)); do
 		run "${modes[(r + k) % 4]}"
 	done
 done | tee "$tmp/rounds" | sed 's/^/# round: /'
-awk '
+awk "$AWK_MEDIAN"'
 	{ rps[$1] = rps[$1] " " $2; if ($3 != "-") { ev[$1] += $3; lost[$1] += $4; n[$1]++ } }
-	function median(list,   a, k, i, j, t) {
-		k = split(list, a, " ")
-		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-	}
 	END {
 		p = median(rps["plain"])
 		printf "# %-8s %12s %8s %14s %10s\n", "mode", "req/s", "ratio", "events/run", "lost"

@@ -68,14 +68,8 @@ for ((r = 0; r < rounds; r++)); do
 		http "$m"
 	done
 done | tee "$tmp/rounds" | sed 's/^/# round: /'
-awk '
+awk "$AWK_MEDIAN"'
 	$3 != "-" { v[$1 " " $2] = v[$1 " " $2] " " $3 }
-	function median(list,   a, k, i, j, t) {
-		k = split(list, a, " ")
-		if (!k) return 0
-		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-	}
 	END {
 		py = median(v["yields plain"]); ph = median(v["http plain"])
 		printf "# %-8s %14s %14s %12s %10s\n", "mode", "ns/yield", "added ns", "req/s", "ratio"

@@ -39,16 +39,7 @@ rows() {
 
 # table FILE WORKERS: the summary of one worker count's rows.
 table() {
-	awk -v w="$2" -v rounds="$rounds" '
-	function med(list,   a, n, i, j, t) {
-		n = split(list, a, " ")
-		for (i = 2; i <= n; i++) {
-			t = a[i] + 0
-			for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
-			a[j + 1] = t
-		}
-		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
+	awk -v w="$2" -v rounds="$rounds" "$AWK_MEDIAN"'
 	{ v[$1, $2, $3] = $4; if (!($3 in seen)) { seen[$3] = 1; order[n++] = $3 } }
 	END {
 		printf "## %d worker%s, legacy LIFO mode, %d rounds (ratio = Tokio / wsrt; above 1: wsrt faster)\n",
@@ -63,7 +54,7 @@ table() {
 				if (lo == "" || q < lo) lo = q
 				if (hi == "" || q > hi) hi = q
 			}
-			printf "  %-18s %10.1f %10.1f %7.2f  %.2f-%.2f\n", s, med(ws), med(ts), med(rs), lo, hi
+			printf "  %-18s %10.1f %10.1f %7.2f  %.2f-%.2f\n", s, median(ws), median(ts), median(rs), lo, hi
 		}
 	}' "$1"
 }
@@ -110,19 +101,10 @@ http() {
 for ((r = 1; r <= http_rounds; r++)); do
 	if [ $((r % 2)) = 1 ]; then http wsrt; http tokio; else http tokio; http wsrt; fi
 done >"$tmp/http"
-awk -v rounds="$http_rounds" -v secs="$secs" '
-	function med(list,   a, n, i, j, t) {
-		n = split(list, a, " ")
-		for (i = 2; i <= n; i++) {
-			t = a[i] + 0
-			for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
-			a[j + 1] = t
-		}
-		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
+awk -v rounds="$http_rounds" -v secs="$secs" "$AWK_MEDIAN"'
 	{ rps[$1] = rps[$1] " " $2 }
 	END {
 		printf "## HTTP: wrk -t2 -c32 -d%ds, 2 workers, %d rounds interleaved (req/s, medians)\n", secs, rounds
 		printf "  http-stall (wsrt)   %10.0f\n  tokio-http (hyper)  %10.0f\n  wsrt / tokio        %10.3f\n",
-			med(rps["wsrt"]), med(rps["tokio"]), med(rps["wsrt"]) / med(rps["tokio"])
+			median(rps["wsrt"]), median(rps["tokio"]), median(rps["wsrt"]) / median(rps["tokio"])
 	}' "$tmp/http"

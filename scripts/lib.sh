@@ -56,3 +56,18 @@ irefs() {
 	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 |
 		sed -n 's/.*Collected : //p'
 }
+
+# AWK_MEDIAN: an awk function for the benches' summaries, median(list):
+# the median of a space-separated list of numbers, 0 if it is empty
+# (insertion sort: mawk has no asort).  Put it before an awk program:
+#   awk "$AWK_MEDIAN"' END { print median(v) }'
+AWK_MEDIAN='function median(list,   a, k, i, j, t) {
+	k = split(list, a, " ")
+	if (!k) return 0
+	for (i = 2; i <= k; i++) {
+		t = a[i] + 0
+		for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
+		a[j + 1] = t
+	}
+	return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+}'

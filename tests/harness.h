@@ -34,6 +34,15 @@ struct bytes test_slurp(const char *path);
  * a malloc'd path to a file make built; else the test fails. */
 char *test_built(const char *rel);
 
+/* A reproducible pseudo-random stream (xorshift64): *state, not 0, moves on. */
+static inline uint64_t test_rand(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
 #define TEST_T(name, timeout_s)                                              \
 	static void name(void);                                              \
 	__attribute__((constructor)) static void register_##name(void)      \

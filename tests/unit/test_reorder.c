@@ -14,14 +14,11 @@
 
 #define N 100000
 
-static __u64 rng = 0x9E3779B97F4A7C15ULL;
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 
-static __u64 next_rand(void)
+static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return test_rand(&rng);
 }
 
 /* Pushes in[0..n) (args[0]: the arrival number) with pops in between,

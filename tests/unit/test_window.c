@@ -39,14 +39,11 @@ static int collect(void *arg, const struct ss_record *r, bool context)
 	return 0;
 }
 
-static __u64 rng = 88172645463325252ULL;
+static uint64_t rng = 88172645463325252ULL;
 
-static __u64 next_rand(void)
+static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return test_rand(&rng);
 }
 
 /* Records like a runtime's: a few threads, small time steps (some going
