@@ -160,13 +160,18 @@ __u64 an_since_g(struct an *an, struct task *t, int k);
 
 /* ---- reordering (analyze_reorder.c) ---- */
 #define SS_REORDER_OPEN 8
+struct heap_key {
+	__u64 ts, seq;		/* the run's first record's */
+	__u32 run;
+};
 /* Records held back for ordering (analyze_reorder.c says how): in slots,
  * chained into sorted runs, the runs in a min-heap by their first. */
 struct heap {
 	struct ss_record *rec;	/* [cap] the slots */
 	__u64 *seq;		/* [cap] each slot's arrival number (ties) */
 	__u32 *next;		/* [cap] the run's next slot */
-	__u32 *free, *head, *tail, *runs, *free_runs;
+	struct heap_key *keys;	/* [cap] the runs' heap */
+	__u32 *free, *head, *tail, *free_runs;
 	size_t n, cap, nfree, nruns, nfree_runs;
 	__u64 nseq;
 	__u32 open[SS_REORDER_OPEN];	/* runs a record may extend, most

@@ -8,7 +8,8 @@
  * What arrives is a few sorted runs interleaved, so it is kept as runs: a
  * record extends the open run (of the SS_REORDER_OPEN extended last)
  * whose last record is the latest not after it, or starts a new one; a
- * min-heap orders the runs by their first record.  Taking the oldest is then, most of the time, a step along a
+ * min-heap orders the runs by their first record (its time and arrival
+ * number copied into the heap's entries, so ordering reads no record).  Taking the oldest is then, most of the time, a step along a
  * run and two comparisons at the heap's top — where a heap of records
  * paid a descent through some twenty levels per record (watch under HTTP
  * load spent most of its time there).  Records of equal time come out in
@@ -32,9 +33,9 @@ int an_heap_init(struct heap *h, size_t cap)
 	h->free = malloc(cap * sizeof(*h->free));
 	h->head = malloc(cap * sizeof(*h->head));
 	h->tail = malloc(cap * sizeof(*h->tail));
-	h->runs = malloc(cap * sizeof(*h->runs));
+	h->keys = malloc(cap * sizeof(*h->keys));
 	h->free_runs = malloc(cap * sizeof(*h->free_runs));
-	if (!h->rec || !h->seq || !h->next || !h->free || !h->head || !h->tail || !h->runs ||
+	if (!h->rec || !h->seq || !h->next || !h->free || !h->head || !h->tail || !h->keys ||
 	    !h->free_runs) {
 		an_heap_free(h);
 		return -ENOMEM;
@@ -54,49 +55,55 @@ void an_heap_free(struct heap *h)
 	free(h->free);
 	free(h->head);
 	free(h->tail);
-	free(h->runs);
+	free(h->keys);
 	free(h->free_runs);
 	memset(h, 0, sizeof(*h));
 }
 
-/* Run a's first record comes before run b's. */
-static inline bool before(const struct heap *h, __u32 a, __u32 b)
+/* Heap entry a comes before b: by time, then by arrival. */
+static inline bool before(const struct heap_key *a, const struct heap_key *b)
 {
-	const struct ss_record *x = &h->rec[h->head[a]], *y = &h->rec[h->head[b]];
+	return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
+}
 
-	return x->ts < y->ts || (x->ts == y->ts && h->seq[h->head[a]] < h->seq[h->head[b]]);
+/* The key of run's first record. */
+static inline struct heap_key key_of(const struct heap *h, __u32 run)
+{
+	__u32 slot = h->head[run];
+
+	return (struct heap_key){ .ts = h->rec[slot].ts, .seq = h->seq[slot], .run = run };
 }
 
 static void sift_up(struct heap *h, size_t i)
 {
-	__u32 r = h->runs[i];
+	struct heap_key k = h->keys[i];
 
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
-		if (!before(h, r, h->runs[p]))
+		if (!before(&k, &h->keys[p]))
 			break;
-		h->runs[i] = h->runs[p];
+		h->keys[i] = h->keys[p];
 		i = p;
 	}
-	h->runs[i] = r;
+	h->keys[i] = k;
 }
 
 static void sift_down(struct heap *h, size_t i)
 {
-	__u32 r = h->runs[i];
+	struct heap_key k = h->keys[i];
 
 	for (;;) {
 		size_t c = 2 * i + 1;
 		if (c >= h->nruns)
 			break;
-		if (c + 1 < h->nruns && before(h, h->runs[c + 1], h->runs[c]))
+		if (c + 1 < h->nruns && before(&h->keys[c + 1], &h->keys[c]))
 			c++;
-		if (!before(h, h->runs[c], r))
+		if (!before(&h->keys[c], &k))
 			break;
-		h->runs[i] = h->runs[c];
+		h->keys[i] = h->keys[c];
 		i = c;
 	}
-	h->runs[i] = r;
+	h->keys[i] = k;
 }
 
 /* The caller keeps n < cap. */
@@ -131,7 +138,7 @@ void an_heap_push(struct heap *h, const struct ss_record *r)
 	__u32 run = h->free_runs[--h->nfree_runs];
 
 	h->head[run] = h->tail[run] = slot;
-	h->runs[h->nruns++] = run;
+	h->keys[h->nruns++] = key_of(h, run);
 	sift_up(h, h->nruns - 1);
 	if (h->nopen < SS_REORDER_OPEN)
 		h->nopen++;
@@ -141,12 +148,12 @@ void an_heap_push(struct heap *h, const struct ss_record *r)
 
 __u64 an_heap_min_ts(const struct heap *h)
 {
-	return h->rec[h->head[h->runs[0]]].ts;
+	return h->keys[0].ts;
 }
 
 struct ss_record an_heap_pop(struct heap *h)
 {
-	__u32 run = h->runs[0], slot = h->head[run];
+	__u32 run = h->keys[0].run, slot = h->head[run];
 
 	h->free[h->nfree++] = slot;
 	h->n--;
@@ -159,9 +166,10 @@ struct ss_record an_heap_pop(struct heap *h)
 				break;
 			}
 		}
-		h->runs[0] = h->runs[--h->nruns];
+		h->keys[0] = h->keys[--h->nruns];
 	} else {
 		h->head[run] = h->next[slot];
+		h->keys[0] = key_of(h, run);	/* a later first record */
 	}
 	if (h->nruns)
 		sift_down(h, 0);
