@@ -41,7 +41,7 @@
 #include "watch.h"
 
 #define TURN_MS 100
-#define LAG_NS 50000000ULL		/* records may still be on their way (the
+#define LAG_NS 30000000ULL		/* records may still be on their way (the
 					 * rings are pulled every 5 ms; the less
 					 * held back, the cheaper the reordering) */
 #define PENDING_MAX 4
