@@ -460,6 +460,9 @@ int ss_watch_run(const struct ss_watch_opts *o)
 	__u64 began;
 	bool exited = false;
 
+	/* First: a signal from here on ends watch cleanly. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	if (check_dir(o->out_dir))
 		return 2;
 	if (o->listen && (rc = ss_httpd_open(o->listen, &w.httpd, err, sizeof(err)))) {
@@ -478,8 +481,6 @@ int ss_watch_run(const struct ss_watch_opts *o)
 		ret = 2;
 		goto out;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	/* A hangup ends it too, unless it runs under nohup (left ignored). */
 	if (!sigaction(SIGHUP, NULL, &old_hup) && old_hup.sa_handler != SIG_IGN)
 		sigaction(SIGHUP, &sa, NULL);
