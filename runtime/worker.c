@@ -312,7 +312,16 @@ static struct wsrt_task *steal_work(struct wsrt_worker *w, int *src)
 	return inject_pop_batch(w, 1);
 }
 
-/* ---- parking ------------------------------------------------------------- */
+/* ---- parking -------------------------------------------------------------
+ *
+ * Only the last searcher to park looks at every queue once more (idle.c,
+ * step 3), as in Tokio.  That leaves Tokio's window, kept here on purpose:
+ * a worker refused searching (with 2 workers, while the other searches)
+ * still counts as unparked until it parks, so a notification made then
+ * wakes nobody ("all are up") and the worker parks without looking.  The
+ * task waits for its own worker: a runnable-while-parked bubble, which is
+ * what stallscope is for.  Workers start out unparked, so tests that
+ * count on a steal start from idle workers (test_rt_wait_idle). */
 
 static bool has_tasks(struct wsrt_worker *w)
 {

@@ -111,7 +111,11 @@ static enum wsrt_poll lifo_parent(struct wsrt_cx *cx, void *arg)
 static void spawn_from_worker(bool stealable, struct lifo_probe *p)
 {
 	struct wsrt_runtime *rt = test_rt_start(2, stealable);
-	struct wsrt_join *jh = wsrt_spawn(rt, lifo_parent, p, NULL);
+	struct wsrt_join *jh;
+
+	/* From the steady state: both workers idle. */
+	test_rt_wait_idle(rt);
+	jh = wsrt_spawn(rt, lifo_parent, p, NULL);
 
 	test_rt_join(rt, jh);
 	test_rt_join(rt, p->child);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "wsrt.h"
@@ -35,6 +36,26 @@ static inline void test_rt_join(struct wsrt_runtime *rt, struct wsrt_join *jh)
 {
 	ASSERT_TRUE(jh != NULL);
 	ASSERT_EQ(wsrt_block_on(rt, test_rt_join_one, jh), 0);
+}
+
+/* Waits until every worker of rt sleeps (futex or driver), or the test
+ * fails.  Workers start out counted as unparked: a task spawned before they
+ * first park can meet Tokio's window where a worker refused searching
+ * (another one searches) parks without looking again, and the task waits
+ * for its own worker (worker.c, "Parking"). */
+static inline void test_rt_wait_idle(struct wsrt_runtime *rt)
+{
+	struct timespec ms = { 0, 1000000 };
+	struct wsrt_metrics m;
+
+	for (unsigned i = 0; i < 10000 * test_slow_factor(); i++) {
+		wsrt_runtime_metrics(rt, &m);
+		if (m.parked == m.workers)
+			return;
+		nanosleep(&ms, NULL);
+	}
+	FAILF("workers still not all parked after %u s: %u of %u",
+	      10 * test_slow_factor(), m.parked, m.workers);
 }
 
 #endif
