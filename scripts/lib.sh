@@ -20,16 +20,30 @@ listen_port() {
 }
 
 # scratch: a temporary directory in $tmp, removed at exit, after the
-# process in $pid is ended if the script left one there (only that: the
-# one it started; it empties pid once it has waited for it).
+# processes the script started are ended: the one in $pid if it left one
+# there (it empties pid once it has waited for it; SIGTERM) and those in
+# the array pids (SIGKILL).  Only those.  A script with more to undo at
+# exit defines scratch_more, which runs first.
 scratch() {
 	tmp=$(mktemp -d)
 	pid=
+	pids=()
 	trap scratch_end EXIT
 }
 scratch_end() {
+	local p
+	declare -F scratch_more >/dev/null && scratch_more
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	rm -rf "$tmp"
+}
+
+# wrk_rps PORT SECS: requests/s of `wrk -t2 -c32` for SECS seconds
+# against 127.0.0.1:PORT (the benches' HTTP load), or nothing if wrk
+# failed or hung (20 s past SECS).
+wrk_rps() {
+	timeout $(($2 + 20)) wrk -t2 -c32 -d"$2s" "http://127.0.0.1:$1/" 2>&1 |
+		sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'
 }
 
 # bench_needs NAME [root] [COMMAND...]: a benchmark's prerequisites; when

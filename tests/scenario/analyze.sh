@@ -39,16 +39,10 @@ ss=$BUILD/bin/stallscope
 mktrace=$BUILD/tests/mktrace
 golden=$(cd "$(dirname "$0")/../golden" && pwd)
 slow=${TEST_SLOW:-1}
-tmp=$(mktemp -d)
 # The traces of failed checks are kept here (removed if none failed).
 keep=$(mktemp -d /tmp/stallscope-analyze.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-	rmdir "$keep" 2>/dev/null
-}
-trap cleanup EXIT
+scratch_more() { rmdir "$keep" 2>/dev/null; }
+scratch	# $tmp; ends what pids holds
 
 # keep_trace FILE: copies FILE (and its FILE.out, .json) out of tmp and
 # prints the kept trace's path.

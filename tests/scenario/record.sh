@@ -7,13 +7,7 @@ set -uo pipefail
 
 ss=$BUILD/bin/stallscope
 slow=${TEST_SLOW:-1}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch	# $tmp; ends what pids holds
 
 # requests_while PID MAX: a request to $port every 0.1 s while PID (a
 # recorder) runs, at most MAX.

@@ -13,14 +13,8 @@ set -uo pipefail
 ss=$BUILD/bin/stallscope
 prog=$BUILD/tests/usdt-probes
 slow=${TEST_SLOW:-1}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	exec 3>&- 4>&- 2>/dev/null
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch_more() { exec 3>&- 4>&- 2>/dev/null; }
+scratch	# $tmp; ends what pids holds
 
 # What one line makes the program fire, as `stallscope dump` prints it
 # (the expected values are worked out in usdt_probes.c).

@@ -11,13 +11,7 @@ set -uo pipefail
 ss=$BUILD/bin/stallscope
 hs=$BUILD/bin/http-stall
 slow=${TEST_SLOW:-1}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch	# $tmp; ends what pids holds
 
 # stop PID: SIGTERM, then wait for it (at most 30 s times the slow factor).
 stop() {
