@@ -44,8 +44,7 @@ run() {
 		return 1
 	fi
 	sleep 0.5	# the recorder's first pull and header
-	rps=$(timeout $((secs + 20)) wrk -t2 -c32 -d"${secs}s" "http://127.0.0.1:$port/" 2>&1 |
-		sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+	rps=$(wrk_rps "$port" "$secs")
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	pid=

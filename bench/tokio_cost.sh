@@ -52,8 +52,7 @@ http() {
 		return
 	fi
 	sleep 0.5
-	rps=$(timeout $((secs + 20)) wrk -t2 -c32 -d"${secs}s" "http://127.0.0.1:$port/" 2>&1 |
-		sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
+	rps=$(wrk_rps "$port" "$secs")
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	pid=
