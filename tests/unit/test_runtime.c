@@ -207,6 +207,74 @@ TEST(yield_requeues_behind_the_lifo_task)
 	wsrt_runtime_free(rt);
 }
 
+/* ---- yields keep every worker busy ---- */
+
+/* Tasks that spin in 1 ms slices and yield between them: a yield wakes
+ * nobody when it goes behind a queue, so this checks that tasks queued on
+ * one worker still end up running on both. */
+struct slicers {
+	_Atomic int running, max_running;
+	_Atomic unsigned slices_left[4];
+	struct wsrt_join *jh[4];
+};
+
+struct slicer {
+	struct slicers *s;
+	unsigned i;
+};
+
+static enum wsrt_poll slicer_poll(struct wsrt_cx *cx, void *arg)
+{
+	struct slicer *sl = arg;
+	struct slicers *s = sl->s;
+	int now = atomic_fetch_add(&s->running, 1) + 1, max = atomic_load(&s->max_running);
+
+	while (now > max && !atomic_compare_exchange_weak(&s->max_running, &max, now))
+		;
+	spin_ms(1);
+	atomic_fetch_sub(&s->running, 1);
+	if (atomic_fetch_sub(&s->slices_left[sl->i], 1) > 1)
+		return wsrt_yield(cx);
+	return WSRT_READY;
+}
+
+static enum wsrt_poll slicers_parent(struct wsrt_cx *cx, void *arg)
+{
+	struct slicer *sls = arg;
+
+	spin_ms(20);	/* the other worker, woken for us, parks again */
+	for (unsigned i = 0; i < 4; i++)
+		sls[i].s->jh[i] = wsrt_spawn(wsrt_cx_runtime(cx), slicer_poll, &sls[i], NULL);
+	return WSRT_READY;
+}
+
+TEST(yielding_tasks_queued_on_one_worker_run_on_both)
+{
+	struct wsrt_runtime *rt = test_rt_start(2, false);
+	struct slicers s = { 0 };
+	struct slicer sls[4];
+	struct wsrt_join *parent;
+
+	for (unsigned i = 0; i < 4; i++) {
+		sls[i] = (struct slicer){ .s = &s, .i = i };
+		atomic_init(&s.slices_left[i], 40);
+	}
+	test_rt_wait_idle(rt);
+	/* From a worker: into its LIFO slot and queue, legacy mode. */
+	parent = wsrt_spawn(rt, slicers_parent, sls, NULL);
+	test_rt_join(rt, parent);
+	for (unsigned i = 0; i < 4; i++) {
+		test_rt_join(rt, s.jh[i]);
+		ASSERT_EQ(atomic_load(&s.slices_left[i]), 0);
+		wsrt_join_release(s.jh[i]);
+	}
+	/* 160 slices of 1 ms: the second worker was woken and took some. */
+	int most_at_once = atomic_load(&s.max_running);
+	ASSERT_EQ(most_at_once, 2);
+	wsrt_join_release(parent);
+	wsrt_runtime_free(rt);
+}
+
 /* ---- wakes from a foreign thread (inject path) ---- */
 
 struct counter_rx {
