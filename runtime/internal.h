@@ -216,14 +216,9 @@ struct wsrt_parker {
 	_Atomic uint32_t state;
 };
 
-/* Times a worker yields the CPU, watching for an unpark, before it sleeps
- * (Tokio: 3). */
-#define WSRT_PARK_YIELDS 3
-
 struct wsrt_driver;
 void wsrt_parker_init(struct wsrt_parker *p);
-/* Sleeps until unparked (returns at once if an unpark is pending; a
- * worker, `worker` >= 0, yields the CPU a few times first).  With
+/* Sleeps until unparked (returns at once if an unpark is pending).  With
  * a driver, first tries to take it and sleep in epoll_wait instead of on
  * the futex; returns true if it did (then it may return spuriously, e.g.
  * on I/O: the caller re-checks).  `worker` is for the probes (-1: not a

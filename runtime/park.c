@@ -10,13 +10,6 @@
  * (state FUTEX, woken by FUTEX_WAKE): whoever parks first while the driver
  * is free takes it.  The futex protocol:
  *
- *  0. A worker first gives the CPU away WSRT_PARK_YIELDS times
- *     (sched_yield), looking for NOTIFIED after each, as Tokio's parker
- *     does (park.rs, Inner::park): an unpark that comes meanwhile is a
- *     swap, with no FUTEX_WAKE or eventfd write for the notifier and no
- *     sleep for the worker.  A worker runs out of work just before more
- *     arrives often (a chain of spawns, a pair of tasks bouncing
- *     messages), and both syscalls sit on someone's critical path.
  *  1. park: if NOTIFIED, consume it and return (an unpark raced ahead).
  *  2. CAS EMPTY -> FUTEX.  Failure means NOTIFIED arrived: consume, return.
  *  3. FUTEX_WAIT while the word still reads FUTEX.  The kernel compares
@@ -31,7 +24,6 @@
  */
 #include <errno.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -82,13 +74,6 @@ bool wsrt_parker_park(struct wsrt_parker *p, int worker,
 {
 	uint32_t expect = WSRT_PARK_EMPTY;
 
-	/* Step 0: workers only; block_on's thread sleeps at once, as in
-	 * Tokio. */
-	for (int i = 0; worker >= 0 && i < WSRT_PARK_YIELDS; i++) {
-		if (consume_notification(p))
-			return false;
-		sched_yield();
-	}
 	if (consume_notification(p))
 		return false;
 	if (driver && wsrt_driver_try_lock(driver)) {
