@@ -87,7 +87,7 @@ static void schedule_local(struct wsrt_worker *w, struct wsrt_task *t,
 	bool should_notify;
 
 	if (is_yield || !w->lifo_enabled) {
-		bool was_empty = wsrt_queue_is_empty(&w->queue);
+		bool was_empty = is_yield && wsrt_queue_is_empty(&w->queue);
 
 		WSRT_PROBE_NOTIFY(t->id, w->index, WSRT_DEST_LOCAL, 0);
 		push_back_or_overflow(w, t);
