@@ -94,14 +94,15 @@ done
 bench_needs vs_tokio_http wrk
 secs=5
 http() {
-	local who=$1 port rps
+	local who=$1 port rps dir=$build
 	rm -f "$tmp/srv"
-	case $who in
-	wsrt | before)
-		"$([ "$who" = wsrt ] && echo "$build" || echo "$before")/bin/http-stall" --serve-only \
-			--handler-ms 0 --workers 2 --duration $((secs + 20)) >"$tmp/srv" 2>&1 & ;;
-	tokio) "$build/bin/tokio-http" --workers 2 --duration $((secs + 20)) >"$tmp/srv" 2>&1 & ;;
-	esac
+	[ "$who" = before ] && dir=$before
+	if [ "$who" = tokio ]; then
+		"$build/bin/tokio-http" --workers 2 --duration $((secs + 20)) >"$tmp/srv" 2>&1 &
+	else
+		"$dir/bin/http-stall" --serve-only --handler-ms 0 --workers 2 --duration $((secs + 20)) \
+			>"$tmp/srv" 2>&1 &
+	fi
 	pid=$!
 	if ! port=$(listen_port "$tmp/srv" "$pid" 200); then
 		echo "# vs_tokio: $who did not start: $(cat "$tmp/srv")" >&2
