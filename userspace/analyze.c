@@ -25,7 +25,8 @@
  *    after >= T, while some other worker was idle for >= T of the wait.
  *  idle_but_parked: readiness (sk_data_ready on a polled socket) arriving
  *    while no worker is in epoll_wait, harvested (an epoll_wait returning
- *    events) >= T later, while some worker was parked on a futex >= T.
+ *    events) >= T later, while some worker was parked on a futex >= T
+ *    (and the driver's last owner not waiting for a CPU meanwhile).
  *  runnable_while_parked: a task in a local or the inject queue for >= T
  *    while some worker was parked and none looking for work (searching,
  *    or between tasks) for >= T of it.
@@ -117,6 +118,8 @@ void an_advance(struct an *an, __u64 ts)
 			w->cum[IW_PARKED] += dt;
 		if (w->shown == SS_W_PARKED_FUTEX)
 			w->cum[IW_FUTEX] += dt;
+		if (futex && w->shown != SS_W_OFFCPU)
+			w->cum[IW_FUTEX_NOT_OFFCPU] += dt;
 	}
 	if (parked && !looking)
 		an->cum[IG_PARKED_NOSEARCH] += dt;

@@ -30,7 +30,11 @@
 
 /* ---- integrals -------------------------------------------------------------- */
 
-enum { IW_OTHERS_IDLE, IW_OFFCPU, IW_IDLE, IW_PARKED, IW_FUTEX, IW_STOLEN, IW_N };
+/* Per worker w: some other worker idle; w off-CPU while runnable; w idle;
+ * w parked; w parked on a futex; w's vCPU stolen (charged at once); some
+ * worker parked on a futex while w was not waiting for a CPU. */
+enum { IW_OTHERS_IDLE, IW_OFFCPU, IW_IDLE, IW_PARKED, IW_FUTEX, IW_STOLEN,
+       IW_FUTEX_NOT_OFFCPU, IW_N };
 enum { IG_PARKED_NOSEARCH, IG_FUTEX_PARKED, IG_ANY_IDLE, IG_N };
 
 struct worker {
@@ -78,6 +82,8 @@ struct pending_ready {
 	__u64 wsnap[SS_MAX_WORKERS];	/* per worker: IW_FUTEX at arrival */
 	unsigned nwsnap;
 	__u64 owner_stolen;		/* last_owner's IW_STOLEN at arrival */
+	__u64 owner_offcpu;		/* ... its IW_OFFCPU */
+	__u64 owner_futex;		/* ... its IW_FUTEX_NOT_OFFCPU */
 };
 
 struct an {

@@ -6,6 +6,15 @@
  * worker was parked on a futex for at least the threshold: the I/O
  * driver's owner was busy and nobody else polled (Tokio's driver, the
  * Tokio+Axum investigation).  Its state is the analyzer's `rd`.
+ *
+ * Busy means the runtime's doing: the threshold is counted over the time
+ * a worker sat parked on a futex while the driver's last owner was not
+ * waiting for a CPU (runnable but switched out).  An owner preempted with
+ * its events half dispatched, on a machine whose CPUs are taken, is the
+ * kernel's wait, not a bubble: no detection, and a wait mostly spent so
+ * is kernel_runq, like a task's whose worker waited for a CPU.  (A vCPU
+ * stolen from the owner is not taken off: as for the other kinds, such a
+ * stall is reported, with its steal_ns.)
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +43,8 @@ static void readiness_arrived(struct an *an, __u64 ts, __u64 sock)
 		an_worker_find(an, an->last_driver_owner) : NULL;
 	rd->blocker = o && o->base == SS_W_RUNNING ? o->task : 0;
 	rd->owner_stolen = o ? o->cum[IW_STOLEN] : 0;
+	rd->owner_offcpu = o ? o->cum[IW_OFFCPU] : 0;
+	rd->owner_futex = o ? o->cum[IW_FUTEX_NOT_OFFCPU] : 0;
 	memcpy(rd->snap, an->cum, sizeof(an->cum));
 	for (unsigned i = 0; i < an->nw; i++)
 		rd->wsnap[i] = an->w[i].cum[IW_FUTEX];
@@ -48,10 +59,15 @@ static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
 		return;
 	rd->active = false;
 	__u64 wait = ts - rd->since;
-	an->a->delay_ns[SS_CAUSE_DRIVER_STARVED] += wait;
-	an->a->delays++;
 	__u64 futexed = an->cum[IG_FUTEX_PARKED] - rd->snap[IG_FUTEX_PARKED];
-	if (wait < an->threshold || futexed < an->threshold)
+	/* Of that, while the owner was not waiting for a CPU. */
+	struct worker *o = rd->last_owner >= 0 ? an_worker_find(an, rd->last_owner) : NULL;
+	__u64 busy_futexed = o ? o->cum[IW_FUTEX_NOT_OFFCPU] - rd->owner_futex : futexed;
+	bool runq = o && 2 * (o->cum[IW_OFFCPU] - rd->owner_offcpu) >= wait && wait;
+	an->a->delay_ns[runq ? SS_CAUSE_KERNEL_RUNQ : SS_CAUSE_DRIVER_STARVED] += wait;
+	an->a->delays++;
+	if (wait < an->threshold || futexed < an->threshold ||
+	    busy_futexed < an->threshold)
 		return;
 	struct ss_detection *d = an_add_det(an, SS_DET_IDLE_BUT_PARKED, rd->since, ts);
 	if (!d)
@@ -66,7 +82,6 @@ static void readiness_harvested(struct an *an, __u64 ts, bool at_end)
 			d->parked_workers++;
 	d->idle_workers = d->parked_workers;
 	d->idle_ns = futexed;
-	struct worker *o = rd->last_owner >= 0 ? an_worker_find(an, rd->last_owner) : NULL;
 	d->steal_ns = o ? o->cum[IW_STOLEN] - rd->owner_stolen : 0;
 	if (at_end)
 		d->uncertain = true;
