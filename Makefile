@@ -116,7 +116,8 @@ TRACE_SRCS  := userspace/trace_read.c userspace/trace_read_header.c userspace/tr
 TRACE_DEPS  := $(TRACE_SRCS) userspace/trace.h userspace/outfile.h userspace/ringdec.h userspace/schema.h userspace/schema_int.h userspace/trace_int.h userspace/trace_read_int.h bpf/record.h bpf/ring.h
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes
+BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes \
+               $(BUILD)/bench/syscall-tax $(BUILD)/bench/syscall_tax.bpf.o
 # libFuzzer targets (clang), one per parser of untrusted bytes.  Built with
 # ASan+UBSan whatever SAN says, so only the plain build makes them.
 FUZZERS     := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_trace_read \
@@ -334,6 +335,17 @@ $(BUILD)/bench/sched: bench/sched.c $(LIBWSRT)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
 
+# bench/syscall_tax.sh: a getppid loop, and a loader of empty syscall hooks.
+$(BUILD)/bench/syscall-tax: bench/syscall_tax.c | deps
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) -lbpf -o $@
+
+$(BUILD)/bench/syscall_tax.bpf.o: bench/syscall_tax.bpf.c $(VMLINUX)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(BPF_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -c $< -o $@
+
 $(BUILD)/bench/sched-noprobes: bench/sched.c $(LIBWSRT_NP)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
@@ -402,6 +414,7 @@ bench: $(BENCHES) $(BUILD)/bin/http-stall $(TOKIO_BINS) $(STALLSCOPE) | deps
 	$(Q)bench/probe_cost.sh $(BUILD)
 	$(Q)bench/http_wrk.sh $(BUILD)
 	$(Q)bench/record_cost.sh $(BUILD)
+	$(Q)bench/syscall_tax.sh $(BUILD)
 	$(Q)bench/record_http.sh $(BUILD)
 	$(Q)bench/record_latency.sh $(BUILD)
 	$(Q)bench/analyze_bench.sh $(BUILD)
