@@ -16,6 +16,9 @@
 set -uo pipefail
 build=${1:?usage: bench/syscall_tax.sh BUILD_DIR [ROUNDS]}
 rounds=${2:-${BENCH_ROUNDS:-5}}
+case $rounds in
+'' | *[!0-9]* | 0) echo "syscall_tax.sh: ROUNDS must be a positive number, got '$rounds'" >&2; exit 2 ;;
+esac
 . "$(dirname "$0")/../scripts/lib.sh"
 bench_needs syscall_tax root
 bin=$build/bench/syscall-tax
@@ -43,16 +46,15 @@ measure() {
 	case $1 in
 	hooks)
 		"$bin" hooks "$obj" >"$tmp/h.out" 2>&1 &
-		helper=$!
+		helper=$! pids=($!)
 		until_says "$tmp/h.out" attached || exit 1
 		;;
 	record)
 		"$ss" record --kernel-only -p "$idle" -o "$tmp/t.trace" >/dev/null 2>"$tmp/r.err" &
-		helper=$!
+		helper=$! pids=($!)
 		until_says "$tmp/r.err" 'recording pid' || exit 1
 		;;
 	esac
-	pids=(${helper:+$helper})
 	"$bin" loop >>"$tmp/$1" || exit 1
 	if [ -n "$helper" ]; then
 		kill "$helper"
