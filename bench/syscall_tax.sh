@@ -29,7 +29,7 @@ for f in "$bin" "$obj" "$ss"; do
 done
 scratch
 
-# until FILE TEXT: wait (10 s at most) for TEXT in FILE.
+# until_says FILE TEXT: wait (10 s at most) for TEXT in FILE.
 until_says() {
 	local i
 	for ((i = 0; i < 200; i++)); do
