@@ -70,6 +70,17 @@ int handle_ring_retire(struct pt_regs *ctx)
 	return 0;
 }
 
+/* ring_exit(): the process is exiting (exit(), exit_group through
+ * syscall()): every ring of it, while its memory is still there.  Fired
+ * by the preload shim, so that no exit_group syscall has to be hooked. */
+SEC("uprobe")
+int handle_ring_exit(struct pt_regs *ctx)
+{
+	if (current_is_target())
+		bpf_for_each_map_elem(&rings, drain_one, NULL, 0);
+	return 0;
+}
+
 /* The periodic pull: the recorder reads this iterator every few ms, so
  * a thread that never leaves its CPU still shows up. */
 SEC("iter.s/task")
@@ -283,6 +294,12 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	 * target thread comes on a CPU and when it leaves (and at its
 	 * records), which bounds each of its runs. */
 	steal_sample(p);
+	if (!sys_hooks) {
+		if (p && prev_state)
+			epoll_blocked(prev);
+		if (n)
+			epoll_resumed(next->pid);
+	}
 	/* No ring drain here: copying a few slots at every switch of the
 	 * target cost 2.5 us a switch under HTTP load (a tenth of a CPU);
 	 * the periodic pull takes the same slots in batches, within 5 ms. */
@@ -480,6 +497,13 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	__u64 ino;
 	struct ss_record *r;
 
+	if (!sys_hooks) {
+		/* in_epoll counts threads asleep in epoll, from sched_switch;
+		 * "harvested" is the epoll instance's empty ready list. */
+		if (in_epoll || !(ino = sock_ready_first(sk)))
+			return 0;
+		goto record;
+	}
 	if (in_epoll || ready_pending)
 		return 0;
 	/* Plain loads through BTF pointers, not a chain of probe-read
@@ -490,6 +514,7 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	if (!ino || !bpf_map_lookup_elem(&socks, &ino))
 		return 0;
 	ready_pending = 1;
+record:
 	r = reserve(SS_SK_DATA_READY, current_tid());
 	if (!r)
 		return 0;

@@ -31,6 +31,35 @@ struct {
 __u32 in_epoll = 0;
 __u32 ready_pending = 0;
 
+/*
+ * Set by the recorder before it attaches anything: 1 when the two
+ * syscall programs below are attached (they keep in_epoll, ready_pending
+ * and socks), 0 when the preload shim's parks carry the target's epoll
+ * and futex waits (its event rings) and no syscall is hooked: hooking
+ * any syscall puts every syscall of the machine on the kernel's slow path
+ * (bench/syscall_tax.sh), which cost a loaded HTTP server more than all
+ * the rest of the recording (bench/README.md).  Then sched_switch keeps
+ * in_epoll (a target thread that blocks inside an epoll wait) and learns
+ * the target's epoll instances (eps), and sk_data_ready finds its socket's
+ * epoll instance through the socket's wait queue (sock_ready_first).
+ */
+__u32 sys_hooks = 1;
+
+/* Without syscall hooks: the target's epoll instances (struct eventpoll
+ * addresses), learned when one of its threads blocks in an epoll wait.
+ * LRU: one closed and gone ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u8);
+} eps SEC(".maps");
+
+/* The kernel's epoll wake-up callback: what tells an epoll instance's
+ * entry in a socket's wait queue from another waiter's (0 if kallsyms
+ * does not show it: the eps lookup alone then decides). */
+extern const void ep_poll_callback __ksym __weak;
+
 /* Target threads inside an epoll wait (for the count, if one dies there). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -123,17 +152,24 @@ static __always_inline void epoll_exit(long ret, int which)
 	submit(r);
 }
 
-/* The inode of fd in the current task if it is a socket, else 0. */
-static __always_inline __u64 socket_inode(int fd)
+/* The file of fd in task (NULL if none). */
+static __always_inline struct file *task_file(struct task_struct *task, int fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
 	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
 	struct file *f = NULL;
 
 	if (fd < 0 || (unsigned int)fd >= max)
-		return 0;
+		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* The inode of fd in the current task if it is a socket, else 0. */
+static __always_inline __u64 socket_inode(int fd)
+{
+	struct file *f = task_file(bpf_get_current_task_btf(), fd);
+
 	if (!f)
 		return 0;
 	struct inode *ino = BPF_CORE_READ(f, f_inode);
@@ -169,6 +205,95 @@ static __always_inline void epoll_ctl(const struct pt_regs *regs)
 	submit(r);
 }
 
+
+static __always_inline bool epoll_wait_nr(long id)
+{
+	return id == NR_epoll_wait || id == NR_epoll_pwait || id == NR_epoll_pwait2;
+}
+
+/*
+ * Without syscall hooks, at sched_switch: prev, a target thread, leaves
+ * its CPU to sleep.  Inside an epoll wait (the syscall it is in, from its
+ * saved registers), it counts in in_epoll until it is back on a CPU
+ * (epoll_resumed), and its epoll instance joins eps.  A wait that finds
+ * events ready returns without sleeping: never counted, as it harvests
+ * what arrives at once.
+ */
+static __always_inline void epoll_blocked(struct task_struct *prev)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+	__u32 tid = prev->pid;
+	__u8 one = 1;
+	struct file *f;
+	__u64 ep;
+
+	if (!regs || !epoll_wait_nr(BPF_CORE_READ(regs, orig_ax)))
+		return;
+	if (!bpf_map_update_elem(&epoll_waiters, &tid, &one, BPF_NOEXIST))
+		__sync_fetch_and_add(&in_epoll, 1);
+	f = task_file(prev, (int)BPF_CORE_READ(regs, di));
+	ep = f ? (__u64)BPF_CORE_READ(f, private_data) : 0;
+	if (ep && !bpf_map_lookup_elem(&eps, &ep))
+		bpf_map_update_elem(&eps, &ep, &one, BPF_ANY);
+}
+
+/* ... and when it comes back on a CPU, it is no longer waiting. */
+static __always_inline void epoll_resumed(__u32 tid)
+{
+	if (in_epoll)
+		epoll_left(tid);
+}
+
+#define SOCK_WAITERS_MAX 4	/* wait-queue entries looked at per socket */
+
+/*
+ * Without syscall hooks, at sk_data_ready: is sk polled by one of the
+ * target's epoll instances (eps), with nothing else ready on that
+ * instance?  Each epoll instance polling a socket hangs an entry
+ * (struct eppoll_entry) on the socket's wait queue, which leads to the
+ * instance.  The tracepoint fires before the socket wakes its waiters,
+ * so an empty ready list means this is the first readiness since the
+ * instance's last harvest: the one the analyzer times (later ones, before
+ * a harvest, would change nothing).  Registrations are edge-triggered in
+ * Tokio (mio) and wsrt; a level-triggered one stays on the ready list
+ * while it is ready, and readiness behind it is then not recorded.
+ * Returns the socket's inode if a record is worth making, else 0.
+ */
+static __always_inline __u64 sock_ready_first(const struct sock *sk)
+{
+	__u64 off_entry = bpf_core_field_offset(struct wait_queue_entry, entry);
+	__u64 off_wait = bpf_core_field_offset(struct eppoll_entry, wait);
+	__u64 off_rdl = bpf_core_field_offset(struct eventpoll, rdllist);
+	__u64 off_head = bpf_core_field_offset(struct socket_wq, wait) +
+			 bpf_core_field_offset(struct wait_queue_head, head);
+	struct socket_wq *wq = BPF_CORE_READ(sk, sk_wq);
+	struct list_head *pos;
+	__u64 head, cb = (__u64)&ep_poll_callback;
+
+	if (!wq)
+		return 0;
+	head = (__u64)wq + off_head;
+	pos = BPF_CORE_READ((struct list_head *)head, next);
+	for (int i = 0; i < SOCK_WAITERS_MAX && pos && (__u64)pos != head; i++) {
+		struct wait_queue_entry *we = (void *)((__u64)pos - off_entry);
+		struct eppoll_entry *pe = (void *)((__u64)we - off_wait);
+		__u64 ep;
+
+		if (!cb || (__u64)BPF_CORE_READ(we, func) == cb) {
+			ep = (__u64)BPF_CORE_READ(pe, base, ep);
+			if (ep && bpf_map_lookup_elem(&eps, &ep)) {
+				struct list_head *rdl = (void *)(ep + off_rdl);
+
+				if (BPF_CORE_READ(rdl, next) != rdl)
+					return 0;	/* not the first */
+				struct socket *so = BPF_CORE_READ(sk, sk_socket);
+				return so ? BPF_CORE_READ(so, file, f_inode, i_ino) : 0;
+			}
+		}
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return 0;
+}
 
 /* One of the syscalls above: a compare on a register, cheaper than the
  * tgid (a helper call), so first. */

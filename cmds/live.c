@@ -23,6 +23,7 @@ static const char usage[] =
 	"  --threshold MS   shortest stall reported (default 10)\n"
 	"  --kernel-only    kernel events only (live)\n"
 	"  --no-preload     start CMD without the preload shim (live)\n"
+	"  --syscalls       hook the futex and epoll syscalls even with the shim (live)\n"
 	"  --no-tokio       no uprobes on a Tokio executable's task entry points (live)\n"
 	"  --speed X        replay at X times real time (default 1)\n"
 	"  --step           replay paused: n steps one column, space plays\n"
@@ -36,6 +37,7 @@ static int parse_args(struct ss_live_opts *l, int argc, char **argv)
 		{ "threshold", required_argument, NULL, 'T' },
 		{ "kernel-only", no_argument, NULL, 'k' },
 		{ "no-preload", no_argument, NULL, 'n' },
+		{ "syscalls", no_argument, NULL, 'Y' },
 		{ "no-tokio", no_argument, NULL, 't' },
 		{ "speed", required_argument, NULL, 'S' },
 		{ "step", no_argument, NULL, 's' },
@@ -63,7 +65,7 @@ static int parse_args(struct ss_live_opts *l, int argc, char **argv)
 		case 's':
 			l->step = true;
 			break;
-		default:	/* -p, --kernel-only, --no-preload, --no-tokio, -v */
+		default:	/* -p, --kernel-only, --no-preload, --no-tokio, --syscalls, -v */
 			if (ss_cli_recorder_opt(c, optarg, &l->ro) < 0)
 				return -EINVAL;
 		}

@@ -5,6 +5,7 @@
  * the target exits, Ctrl-C/SIGTERM, or --duration.
  *
  *   stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]
+ *                     [--no-tokio] [--syscalls]
  *                     (-p PID | -- CMD [ARGS...])
  */
 #define _GNU_SOURCE
@@ -65,11 +66,13 @@ static void on_signal(int sig)
 
 static const char usage[] =
 	"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
-	"                         [--no-tokio] (-p PID | -- CMD [ARGS...])\n"
+	"                         [--no-tokio] [--syscalls] (-p PID | -- CMD [ARGS...])\n"
 	"  -o, --output FILE  the trace file (default " DEFAULT_OUT ")\n"
 	"  --duration S       stop after S seconds (a started CMD is then terminated)\n"
 	"  --kernel-only      kernel events only, as for any unmodified binary\n"
 	"  --no-preload       start CMD without the preload shim\n"
+	"  --syscalls         hook the futex and epoll syscalls even when the shim\n"
+	"                     records the waits (costs every syscall of the machine)\n"
 	"  --no-tokio         no uprobes on Tokio's task entry points in a Tokio\n"
 	"                     executable (found in its symbols): the kernel's view\n"
 	"  -p, --pid PID      attach to a running process\n"
@@ -128,6 +131,7 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 		{ "kernel-only", no_argument, NULL, 'k' },
 		{ "no-tokio", no_argument, NULL, 't' },
 		{ "no-preload", no_argument, NULL, 'n' },
+		{ "syscalls", no_argument, NULL, 'Y' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "ring-kb", required_argument, NULL, 'r' },	/* hidden: tests */
 		{ "verbose", no_argument, NULL, 'v' },
@@ -159,7 +163,7 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 			o->ring_bytes = (unsigned)v * 1024;
 			break;
 		}
-		default:	/* -p, --kernel-only, --no-preload, --no-tokio, -v */
+		default:	/* -p, --kernel-only, --no-preload, --no-tokio, --syscalls, -v */
 			if (ss_cli_recorder_opt(ch, optarg, o) < 0)
 				return -EINVAL;
 		}

@@ -33,6 +33,7 @@ static const char usage[] =
 	"                        127.0.0.1)\n"
 	"  --kernel-only         kernel events only\n"
 	"  --no-preload          start CMD without the preload shim\n"
+	"  --syscalls            hook the futex and epoll syscalls even with the shim\n"
 	"  --no-tokio            no uprobes on a Tokio executable's task entry points\n"
 	"  -v, --verbose         show libbpf's messages\n";
 
@@ -66,6 +67,7 @@ static int parse_args(struct ss_watch_opts *w, int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "kernel-only", no_argument, NULL, 'k' },
 		{ "no-preload", no_argument, NULL, 'n' },
+		{ "syscalls", no_argument, NULL, 'Y' },
 		{ "no-tokio", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -114,7 +116,7 @@ static int parse_args(struct ss_watch_opts *w, int argc, char **argv)
 		case 'l':
 			w->listen = optarg;
 			break;
-		default:	/* -p, --kernel-only, --no-preload, --no-tokio, -v */
+		default:	/* -p, --kernel-only, --no-preload, --no-tokio, --syscalls, -v */
 			if (ss_cli_recorder_opt(c, optarg, &w->ro) < 0)
 				return -EINVAL;
 		}

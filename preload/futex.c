@@ -6,7 +6,7 @@
  * argument registers, as glibc's own syscall() reads them.
  *
  * Owns: the syscall() wrapper, futex op classification, the spurious-wake
- * fault.  Does not own: futexes glibc makes internally (mutexes, joins:
+ * fault, ring_exit at an exit_group made through syscall().  Does not own: futexes glibc makes internally (mutexes, joins:
  * those never go through syscall(); the kernel tracepoints see them).
  *
  *   wait-type ops   WAIT, WAIT_BITSET, WAIT_REQUEUE_PI, LOCK_PI, LOCK_PI2,
@@ -188,7 +188,12 @@ SHIM_EXPORT long syscall(long nr, ...)
 	a6 = va_arg(ap, long);
 	va_end(ap);
 	shim_ensure();
-	if (shim_likely(nr != SYS_futex && nr != SYS_futex_waitv))
+	if (shim_likely(nr != SYS_futex && nr != SYS_futex_waitv)) {
+		/* The process ends without running exit()'s destructors:
+		 * the tracer copies its rings now (ring_exit). */
+		if (shim_unlikely(nr == SYS_exit_group))
+			ss_ring_exit();
 		return real_syscall(nr, a1, a2, a3, a4, a5, a6);
+	}
 	return futex_call(SHIM_FRAME(), nr, a1, a2, a3, a4, a5, a6);
 }

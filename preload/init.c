@@ -246,6 +246,16 @@ void shim_init(void)
 	in_init = 0;
 }
 
+/* The process is exiting (exit(), or a return from main): the tracer
+ * copies every ring of it now (ring_exit), as it no longer hooks the
+ * exit_group syscall.  The preloaded shim is the first library made
+ * ready, so its destructors run after the program's and the other
+ * libraries': the rings hold whatever they emitted too. */
+__attribute__((destructor)) static void ring_exit_at_exit(void)
+{
+	ss_ring_exit();
+}
+
 __attribute__((constructor)) static void shim_constructor(void)
 {
 	shim_init();

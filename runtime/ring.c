@@ -5,7 +5,7 @@
  * the registry a tracer reads, and fork.
  *
  * Owns: the anchor (the ring_flush semaphore) and the registry, the ring
- * memory, the ring_flush and ring_retire probes.  Does not own what goes
+ * memory, the ring_flush, ring_retire and ring_exit probes.  Does not own what goes
  * into a ring (the probe macros) or how it is copied out (BPF).
  *
  * A ring's life, for one thread:
@@ -17,7 +17,9 @@
  *  3. at thread exit (the key's destructor): ring_retire(ring), whose BPF
  *     program copies out what is left and forgets the ring; then the
  *     entry is freed and the ring unmapped.  The thread makes no ring
- *     again (SS_RING_GONE): later events of it are counted lost.
+ *     again (SS_RING_GONE): later events of it are counted lost;
+ *  4. or the process exits (exit(), exit_group): ring_exit, fired by the
+ *     preload shim, copies out every ring of the process at once.
  * A fork's child starts with no ring and an empty registry: the rings it
  * inherits are its parent's threads'.
  *
@@ -185,6 +187,13 @@ void ss_ring_flush(struct ss_ring *r)
 	r->flush_at = r->head + r->cap / 2;
 	if (SS_RING_ANCHOR.gate)
 		STAP_PROBE1(SS_RING_PROVIDER, ring_flush, (unsigned long long)(uintptr_t)r);
+}
+
+/* The process is exiting (ring.h). */
+void ss_ring_exit(void)
+{
+	if (SS_RING_ANCHOR.gate)
+		STAP_PROBE(SS_RING_PROVIDER, ring_exit);
 }
 
 /* ---- the probe sites' call (ring.h, SS_RING_CALL) ----------------------------- */

@@ -62,6 +62,10 @@ extern __thread struct ss_ring *ss_ring_mine
  * half ring fires ring_flush. */
 struct ss_ring *ss_ring_make(void) SS_RING_HIDDEN __attribute__((cold, noinline));
 void ss_ring_flush(struct ss_ring *r) SS_RING_HIDDEN __attribute__((cold, noinline));
+/* The process is exiting: ring_exit, whose BPF program copies out every
+ * ring of the process while its memory is still there (the preload shim
+ * fires it at exit() and exit_group). */
+void ss_ring_exit(void) SS_RING_HIDDEN __attribute__((cold, noinline));
 
 /*
  * One event in one slot (ss_ring_put); one in two, the second carrying

@@ -101,6 +101,7 @@ struct an {
 	__u32 pid;		/* the target's main thread: never a worker */
 	bool meta_kernel_only;	/* recorded --kernel-only */
 	bool runtime_probes;	/* the runtime's probes were attached */
+	bool shim_parks;	/* the shim's parks stand for syscall records */
 	__u64 now;		/* time of the last event applied */
 	__u64 cum[IG_N];
 	/* tasks */

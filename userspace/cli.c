@@ -151,6 +151,9 @@ int ss_cli_recorder_opt(int c, const char *arg, struct ss_recorder_opts *o)
 	case 't':
 		o->no_tokio = true;
 		return 1;
+	case 'Y':
+		o->syscalls = true;
+		return 1;
 	case 'v':
 		o->verbose = true;
 		return 1;

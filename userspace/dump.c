@@ -109,6 +109,8 @@ static void print_header(FILE *f, const struct ss_trace_reader *r)
 		fputs(" kernel-only", f);
 	if (m->flags & SS_FILE_RUNTIME_PROBES)
 		fputs(" runtime-probes", f);
+	if (m->flags & SS_FILE_SHIM_PARKS)
+		fputs(" shim-parks", f);
 	if (m->flags & ~SS_FILE_FLAGS_KNOWN)
 		fprintf(f, " 0x%x", m->flags & ~SS_FILE_FLAGS_KNOWN);
 	putc('\n', f);

@@ -62,6 +62,13 @@
 #include "trace.h"
 #include "uprobe_multi.h"
 
+/* One program's link (prog, kept in *link for the skeleton to destroy). */
+static int rec_attach_prog(struct bpf_program *prog, struct bpf_link **link)
+{
+	*link = bpf_program__attach(prog);
+	return *link ? 0 : -errno;
+}
+
 static bool verbose_libbpf;
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -99,7 +106,8 @@ int rec_start_sink(struct ss_recorder *r)
 	m->workers = 0;
 	ss_proc_threads(r->t.pid, rec_count_worker, &m->workers);
 	m->flags = (r->o.kernel_only ? SS_FILE_KERNEL_ONLY : 0) |
-		   (r->runtime_probes ? SS_FILE_RUNTIME_PROBES : 0);
+		   (r->runtime_probes ? SS_FILE_RUNTIME_PROBES : 0) |
+		   (r->shim_parks ? SS_FILE_SHIM_PARKS : 0);
 	ss_proc_mappings(r->t.pid, &m->mappings, &m->nmappings);
 
 	if ((err = r->o.on_start(r->o.arg, m))) {
@@ -276,14 +284,17 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 	/* The probes' programs are attached by uprobe_multi links (recorder_attach.c). */
 	struct bpf_program *multi[] = {
 		r->skel->progs.handle_usdt, r->skel->progs.handle_ring_flush,
-		r->skel->progs.handle_ring_retire, r->skel->progs.handle_tokio,
-		r->skel->progs.handle_tokio_ret,
+		r->skel->progs.handle_ring_retire, r->skel->progs.handle_ring_exit,
+		r->skel->progs.handle_tokio, r->skel->progs.handle_tokio_ret,
 	};
 	for (size_t i = 0; i < sizeof(multi) / sizeof(multi[0]); i++) {
 		bpf_program__set_autoattach(multi[i], false);
 		bpf_program__set_expected_attach_type(multi[i], SS_BPF_TRACE_UPROBE_MULTI);
 	}
 	bpf_program__set_autoattach(r->skel->progs.handle_ring_pull, false);
+	/* Attached below unless the shim's parks carry the syscalls. */
+	bpf_program__set_autoattach(r->skel->progs.handle_sys_enter, false);
+	bpf_program__set_autoattach(r->skel->progs.handle_sys_exit, false);
 	if ((err = stallscope_bpf__load(r->skel))) {
 		rec_error(r, "cannot load the BPF programs: %s", strerror(-err));
 		goto fail;
@@ -311,6 +322,18 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 			rec_warn(r, "cannot attach the rings' pull: %s: "
 					"busy threads show up only when they sleep",
 				strerror(errno));
+	}
+	/* The syscall programs, unless the preload shim's parks (through
+	 * its rings) carry the target's epoll and futex waits and its
+	 * ring_exit the rings' drain at exit: hooking any syscall slows
+	 * every syscall of the machine (bpf/syscalls.bpf.h, sys_hooks). */
+	r->shim_parks = !o->kernel_only && r->shim_exit && !o->syscalls;
+	r->skel->data->sys_hooks = !r->shim_parks;
+	if (!r->shim_parks &&
+	    ((err = rec_attach_prog(r->skel->progs.handle_sys_enter, &r->skel->links.handle_sys_enter)) ||
+	     (err = rec_attach_prog(r->skel->progs.handle_sys_exit, &r->skel->links.handle_sys_exit)))) {
+		rec_error(r, "cannot attach the syscall programs: %s", strerror(-err));
+		goto fail;
 	}
 	if ((err = stallscope_bpf__attach(r->skel))) {
 		rec_error(r, "cannot attach the BPF programs: %s", strerror(-err));

@@ -55,6 +55,8 @@ struct ss_recorder_opts {
 	char **cmd;		/* -- CMD [ARGS...] (NULL-terminated) */
 	bool kernel_only;	/* no USDT probes */
 	bool no_preload;	/* start CMD without the shim */
+	bool syscalls;		/* hook the futex and epoll syscalls even where
+				 * the shim's parks carry them */
 	bool verbose;		/* libbpf's messages */
 	bool no_tokio;		/* no uprobes on Tokio's task entry points
 				 * (tokio_syms.h) in a Tokio executable */

@@ -233,13 +233,19 @@ static bool attach_ring(struct ss_recorder *r, const char *path,
 {
 	__u32 which = strcmp(provider, "wsrt") ? SS_RING_SHIM : SS_RING_WSRT;
 	const struct probe_def flush = { "ring_flush", which },
-			       retire = { "ring_retire", which };
+			       retire = { "ring_retire", which },
+			       exitp = { "ring_exit", which };
 
 	struct ss_usdt_notes notes;
 
 	if (!attach_probes(r, r->skel->progs.handle_ring_flush, path, provider, &flush, 1))
 		return false;
 	attach_probes(r, r->skel->progs.handle_ring_retire, path, provider, &retire, 1);
+	/* The shim fires ring_exit as the process exits (the runtime never
+	 * does): the rings' drain at exit, without hooking exit_group. */
+	if (which == SS_RING_SHIM)
+		r->shim_exit = attach_probes(r, r->skel->progs.handle_ring_exit,
+					     path, provider, &exitp, 1) > 0;
 	/* Its anchor, to find rings made before now (ringreg.c). */
 	if (!ss_usdt_notes_read(path, &notes)) {
 		for (unsigned i = 0; i < notes.n; i++) {

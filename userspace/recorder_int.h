@@ -76,6 +76,8 @@ struct ss_recorder {
 	bool more;			/* the budget ran out: more is waiting */
 	bool real_time;			/* real time took (until free) */
 	bool runtime_probes;		/* the runtime's (wsrt's) probes are attached */
+	bool shim_exit;			/* the shim's ring_exit is attached */
+	bool shim_parks;		/* the shim's parks stand for the syscall programs */
 	struct ss_ringreg_anchor *anchors;	/* libraries with rings */
 	unsigned nanchors;
 	__u64 unringed_seen;		/* their count of events without a ring */

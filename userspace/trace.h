@@ -42,7 +42,11 @@
 /* flags: the runtime's own probes (wsrt's) were attached: the runtime
  * numbers its workers itself, so none is guessed from how threads park. */
 #define SS_FILE_RUNTIME_PROBES (1U << 1)
-#define SS_FILE_FLAGS_KNOWN (SS_FILE_KERNEL_ONLY | SS_FILE_RUNTIME_PROBES)
+/* flags: no syscall was hooked; the preload shim's park_enter/park_exit
+ * (its event rings) stand for the futex and epoll syscall records
+ * (analyzers read them as those: ss_shim_park_as_syscall) */
+#define SS_FILE_SHIM_PARKS (1U << 2)
+#define SS_FILE_FLAGS_KNOWN (SS_FILE_KERNEL_ONLY | SS_FILE_RUNTIME_PROBES | SS_FILE_SHIM_PARKS)
 
 /* The reader refuses a longer header rather than allocate for it. */
 #define SS_HEADER_MAX (1U << 20)

@@ -62,7 +62,7 @@ else not_ok preload_needs_only_libc "NEEDED: $needed"; fi
 # Probes: the header, the notes and the docs name the same set, and every
 # site in the notes has the documented argument count.
 hdr=$({ sed -n 's/.*\(STAP_PROBE[0-9]\|_SDT_ASM_BODY\)(stallscope, \([a-z_]*\),.*/\2/p' "$root/preload/shim_probes.h"
-	sed -n 's/.*STAP_PROBE[0-9](SS_RING_PROVIDER, \([a-z_]*\),.*/\1/p' "$root/runtime/ring.c"; } | sort -u | tr '\n' ' ')
+	sed -n 's/.*STAP_PROBE[0-9]*(SS_RING_PROVIDER, \([a-z_]*\)[,)].*/\1/p' "$root/runtime/ring.c"; } | sort -u | tr '\n' ' ')
 doc=$(sed -n 's/^### `\([a-z_]*\)` (\([0-9]*\) arguments\{0,1\})$/\1 \2/p' "$root/docs/preload.md" 2>/dev/null)
 notes=$(readelf -n "$so" | awk '/Provider: stallscope/ { p = 1; next } p && /Name:/ { n = $2; next }
 	p && /Arguments:/ { print n, NF - 1; p = 0 }')

@@ -6,9 +6,11 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
-# The runtime's probes, and the rings' two (runtime/ring.c).
+# The runtime's probes, and the rings' three (runtime/ring.c; STAP_PROBE
+# without a number: no arguments).
 declared=$({ sed -n 's/.*STAP_PROBE\([0-9]\)(wsrt, \([a-z_]*\),.*/\2 \1/p' "$root/runtime/wsrt_probes.h"
-	sed -n 's/.*STAP_PROBE\([0-9]\)(SS_RING_PROVIDER, \([a-z_]*\),.*/\2 \1/p' "$root/runtime/ring.c"; } | sort -u)
+	sed -n -e 's/.*STAP_PROBE\([0-9]\)(SS_RING_PROVIDER, \([a-z_]*\),.*/\2 \1/p' \
+		-e 's/.*STAP_PROBE(SS_RING_PROVIDER, \([a-z_]*\)).*/\1 0/p' "$root/runtime/ring.c"; } | sort -u)
 [ "$(wc -l <<<"$declared")" -ge 20 ] || { not_ok probes_declared "not every probe found in wsrt_probes.h: $declared"; exit 0; }
 
 notes=$(readelf -n "$BUILD/bin/lifo-stall" 2>/dev/null)

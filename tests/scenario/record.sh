@@ -166,15 +166,35 @@ wait "$srv" 2>/dev/null
 
 # ---- ring and kernel records of one thread, in time order ----
 # A worker that runs out of work: its park probe and the shim's park_enter
-# (both from rings, TSC times converted) come before its futex wait (the
-# kernel's tracepoint, CLOCK_MONOTONIC), and the futex's return before the
-# shim's park_exit and the unpark: about a microsecond apart here.
+# (both from rings, TSC times converted) come before it goes to sleep in
+# the kernel (sched_switch; CLOCK_MONOTONIC), and it is back on a CPU
+# before the shim's park_exit: about a microsecond apart here.  With
+# --syscalls, the same around the futex tracepoints.
 if ! timeout 120 "$ss" record -o "$tmp/order.trace" -- "$BUILD/bench/sched" \
 	--quick --workers 2 --filter ping_pong >"$tmp/order.out" 2>&1; then
 	not_ok record_ring_and_kernel_records_in_time_order "record failed: $(tail -3 "$tmp/order.out")"
 elif dump_ok record_ring_and_kernel_records_in_time_order "$tmp/order.trace"; then
 	grep -v '^#' "$tmp/order.trace.txt" | sort -s -n -k1,1 >"$tmp/order.sorted"
 	check record_ring_and_kernel_records_in_time_order '
+		{ t = $3 }
+		$4 == "futex_enter" { print "a futex tracepoint record without --syscalls: " $0; bad = 1; exit }
+		$4 == "park" && / kind=futex/ { state[t] = "park" }
+		$4 == "park_enter" && / kind=futex/ { if (state[t] == "park") state[t] = "enter" }
+		$4 == "sched_switch" && $7 != "prev_state=R" && state[t] != "" {
+			if (state[t] != "enter") { print "sleep of " t " at " $1 " before its park/park_enter: " state[t]; bad = 1; exit }
+			state[t] = "asleep"; n++ }
+		$4 == "sched_switch" { u = "tid=" substr($6, 6); if (state[u] == "asleep") state[u] = "back" }
+		$4 == "park_exit" && / kind=futex/ && state[t] != "" {
+			if (state[t] == "asleep") { print "park_exit of " t " at " $1 " before it was back on a CPU"; bad = 1; exit }
+			state[t] = "" }
+		END { if (!bad) print (n >= 2 ? "ok" : "only " n " sleeps seen between a park and a park_exit") }' "$tmp/order.sorted"
+fi
+if ! timeout 120 "$ss" record --syscalls -o "$tmp/order2.trace" -- "$BUILD/bench/sched" \
+	--quick --workers 2 --filter ping_pong >"$tmp/order2.out" 2>&1; then
+	not_ok record_ring_and_syscall_records_in_time_order "record failed: $(tail -3 "$tmp/order2.out")"
+elif dump_ok record_ring_and_syscall_records_in_time_order "$tmp/order2.trace"; then
+	grep -v '^#' "$tmp/order2.trace.txt" | sort -s -n -k1,1 >"$tmp/order2.sorted"
+	check record_ring_and_syscall_records_in_time_order '
 		{ t = $3 }
 		$4 == "park" && / kind=futex/ { state[t] = "park" }
 		$4 == "park_enter" && / kind=futex/ { if (state[t] == "park") state[t] = "enter" }
@@ -185,7 +205,7 @@ elif dump_ok record_ring_and_kernel_records_in_time_order "$tmp/order.trace"; th
 		$4 == "park_exit" && / kind=futex/ && state[t] != "" {
 			if (state[t] != "back") { print "park_exit of " t " at " $1 " before its futex returned: " state[t]; bad = 1; exit }
 			state[t] = "" }
-		END { if (!bad) print (n >= 2 ? "ok" : "only " n " futex waits seen between a park and a park_exit") }' "$tmp/order.sorted"
+		END { if (!bad) print (n >= 2 ? "ok" : "only " n " futex waits seen between a park and a park_exit") }' "$tmp/order2.sorted"
 fi
 
 # ---- lost events: rings too small for the load ----
