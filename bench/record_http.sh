@@ -2,7 +2,9 @@
 # What recording costs a loaded HTTP server: wrk (2 threads, 32
 # connections) against `http-stall --serve-only --handler-ms 0 --workers 2`
 # on loopback, plain, recorded by `stallscope record` (rings, shim,
-# kernel), recorded with --kernel-only, and watched by `stallscope watch`
+# kernel; no syscall hooked), the same with --syscalls (the futex, epoll
+# and exit syscalls hooked too, as before the shim's parks stood for
+# them), recorded with --kernel-only, and watched by `stallscope watch`
 # (the same recording into memory, analyzed as it goes, metrics served),
 # interleaved round by round
 # (the order rotates each round) on the same 2 cores as wrk.  Prints each
@@ -31,6 +33,8 @@ run() {
 	plain) "$srv" --serve-only --handler-ms 0 --workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	full) "$ss" record -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 --workers 2 \
 		--duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
+	syscalls) "$ss" record --syscalls -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 --workers 2 \
+		--duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	kernel) "$ss" record --kernel-only -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 \
 		--workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	watch) mkdir -p "$tmp/snaps"
@@ -54,10 +58,10 @@ run() {
 }
 
 echo "## HTTP throughput recorded vs plain (wrk -t2 -c32 -d${secs}s, http-stall --serve-only --handler-ms 0 --workers 2; $rounds rounds, interleaved)"
-modes=(plain full kernel watch)
+modes=(plain full syscalls kernel watch)
 for ((r = 0; r < rounds; r++)); do
-	for ((k = 0; k < 4; k++)); do
-		run "${modes[(r + k) % 4]}"
+	for ((k = 0; k < 5; k++)); do
+		run "${modes[(r + k) % 5]}"
 	done
 done | tee "$tmp/rounds" | sed 's/^/# round: /'
 awk "$AWK_MEDIAN"'
@@ -66,8 +70,8 @@ awk "$AWK_MEDIAN"'
 		p = median(rps["plain"])
 		printf "# %-8s %12s %8s %14s %10s\n", "mode", "req/s", "ratio", "events/run", "lost"
 		printf "  %-8s %12.0f %8.3f %14s %10s\n", "plain", p, 1, "-", "-"
-		split("full kernel watch", m, " ")
-		for (i = 1; i <= 3; i++)
+		split("full syscalls kernel watch", m, " ")
+		for (i = 1; i <= 4; i++)
 			printf "  %-8s %12.0f %8.3f %14.0f %10d\n", m[i], median(rps[m[i]]),
 				median(rps[m[i]]) / p, n[m[i]] ? ev[m[i]] / n[m[i]] : 0, lost[m[i]]
 		printf "# watch / full (watch'"'"'s own cost over recording to a file): %.3f\n",

@@ -59,6 +59,8 @@ struct {
  * entry in a socket's wait queue from another waiter's (0 if kallsyms
  * does not show it: the eps lookup alone then decides). */
 extern const void ep_poll_callback __ksym __weak;
+/* A kernel address as a structure of BTF type id, for plain loads. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 /* Target threads inside an epoll wait (for the count, if one dies there). */
 struct {
@@ -227,11 +229,11 @@ static __always_inline void epoll_blocked(struct task_struct *prev)
 	struct file *f;
 	__u64 ep;
 
-	if (!regs || !epoll_wait_nr(BPF_CORE_READ(regs, orig_ax)))
+	if (!regs || !epoll_wait_nr(regs->orig_ax))
 		return;
 	if (!bpf_map_update_elem(&epoll_waiters, &tid, &one, BPF_NOEXIST))
 		__sync_fetch_and_add(&in_epoll, 1);
-	f = task_file(prev, (int)BPF_CORE_READ(regs, di));
+	f = task_file(prev, (int)regs->di);
 	ep = f ? (__u64)BPF_CORE_READ(f, private_data) : 0;
 	if (ep && !bpf_map_lookup_elem(&eps, &ep))
 		bpf_map_update_elem(&eps, &ep, &one, BPF_ANY);
@@ -261,36 +263,39 @@ static __always_inline void epoll_resumed(__u32 tid)
  */
 static __always_inline __u64 sock_ready_first(const struct sock *sk)
 {
+	/* Plain loads (a fault reads as 0), not probe-read helper calls:
+	 * this runs for every packet of the machine while no target thread
+	 * sleeps in epoll.  bpf_rdonly_cast makes the containing structures
+	 * of the list entries loadable that way. */
+	__u32 id_entry = bpf_core_type_id_kernel(struct eppoll_entry);
 	__u64 off_entry = bpf_core_field_offset(struct wait_queue_entry, entry);
 	__u64 off_wait = bpf_core_field_offset(struct eppoll_entry, wait);
 	__u64 off_rdl = bpf_core_field_offset(struct eventpoll, rdllist);
-	__u64 off_head = bpf_core_field_offset(struct socket_wq, wait) +
-			 bpf_core_field_offset(struct wait_queue_head, head);
-	struct socket_wq *wq = BPF_CORE_READ(sk, sk_wq);
+	struct socket_wq *wq = sk->sk_wq;
 	struct list_head *pos;
 	__u64 head, cb = (__u64)&ep_poll_callback;
 
 	if (!wq)
 		return 0;
-	head = (__u64)wq + off_head;
-	pos = BPF_CORE_READ((struct list_head *)head, next);
+	head = (__u64)&wq->wait.head;
+	pos = wq->wait.head.next;
 	for (int i = 0; i < SOCK_WAITERS_MAX && pos && (__u64)pos != head; i++) {
-		struct wait_queue_entry *we = (void *)((__u64)pos - off_entry);
-		struct eppoll_entry *pe = (void *)((__u64)we - off_wait);
-		__u64 ep;
+		struct eppoll_entry *pe = bpf_rdonly_cast((void *)((__u64)pos - off_entry - off_wait),
+							  id_entry);
+		struct eventpoll *ep;
+		__u64 key;
 
-		if (!cb || (__u64)BPF_CORE_READ(we, func) == cb) {
-			ep = (__u64)BPF_CORE_READ(pe, base, ep);
-			if (ep && bpf_map_lookup_elem(&eps, &ep)) {
-				struct list_head *rdl = (void *)(ep + off_rdl);
-
-				if (BPF_CORE_READ(rdl, next) != rdl)
+		if (!cb || (__u64)pe->wait.func == cb) {
+			ep = pe->base->ep;
+			key = (__u64)ep;
+			if (key && bpf_map_lookup_elem(&eps, &key)) {
+				if ((__u64)ep->rdllist.next != key + off_rdl)
 					return 0;	/* not the first */
-				struct socket *so = BPF_CORE_READ(sk, sk_socket);
-				return so ? BPF_CORE_READ(so, file, f_inode, i_ino) : 0;
+				struct socket *so = sk->sk_socket;
+				return so && so->file ? so->file->f_inode->i_ino : 0;
 			}
 		}
-		pos = BPF_CORE_READ(pos, next);
+		pos = pos->next;
 	}
 	return 0;
 }
