@@ -5,6 +5,7 @@
 #    events go on, nothing is lost;
 #  - one that exits (exit()) while its workers write their rings: the
 #    recording ends cleanly, with what was drained, never a garbage record;
+#  - the main thread's last events before exit(): drained by ring_exit;
 #  - one killed by a signal in the middle of its work: the rings are
 #    drained as its threads take the signal;
 #  - the shim's rings in programs that are not wsrt: Rust (std only) and
@@ -64,6 +65,21 @@ if record_dump rings_exit_while_busy "$tmp/exit.trace" "$edges" exit-busy; then
 		/ type=[0-9]/ { print "unknown record: " $0; exit }
 		/ (poll_start|poll_end) worker=/ { split($5, w, "="); if (w[2] != 0 && w[2] != 1) { print "worker out of range: " $0; exit } polls++ }
 		END { if (!t) print "no trailer"; else if (polls < 1000) print "only " polls " polls"; else print "ok" }' "$tmp/exit.trace.txt"
+fi
+
+# ---- the main thread's last events, drained at exit() ----
+# lifo-stall's main thread wakes from block_on, stops the workers (a
+# futex wake) and exits a moment later: no pull comes in between, no
+# thread exit retires its ring.  The shim's ring_exit (its destructor)
+# drains every ring then, so each of its parks ends in the trace.
+if record_dump rings_exit_drains_the_main_threads_last_events "$tmp/main.trace" "$BUILD/bin/lifo-stall"; then
+	check rings_exit_drains_the_main_threads_last_events '
+		/^# pid:/ { pid = "tid=" $3 }
+		$3 == pid && $4 == "park_enter" { enter++ }
+		$3 == pid && $4 == "park_exit" { exit_++ }
+		END { if (!enter) print "no park of the main thread";
+		      else if (enter != exit_) print enter " parks of the main thread, " exit_ " ends (its last events lost at exit?)";
+		      else print "ok" }' "$tmp/main.trace.txt"
 fi
 
 # ---- death by a signal: no ring_retire, no exit syscall ----
