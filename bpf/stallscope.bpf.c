@@ -11,9 +11,10 @@
  * Sources: the runtime's and the shim's USDT probes (one program on
  * uprobe_multi links; each site's cookie names its argument spec, whose
  * cookie is the record type: usdt_arg.bpf.h); tp_btf sched_switch / sched_waking
- * (plain tp/ programs occasionally miss events on this kernel); the futex
- * and epoll syscall tracepoints; epoll_ctl, to learn which sockets the
- * target polls; sk_data_ready on those sockets (readiness arriving, in
+ * (plain tp/ programs occasionally miss events on this kernel); the futex,
+ * epoll and exit syscalls (raw_syscalls), only where the preload shim's
+ * parks do not say them (syscalls.bpf.h: sys_hooks); sk_data_ready on
+ * the sockets the target's epoll instances poll (readiness arriving, in
  * whatever context delivers it); thread creation, renames and exits;
  * and, in a VM, the hypervisor's steal time on the target's CPUs
  * (a vCPU that is not running looks, from inside, like a thread that
@@ -92,6 +93,10 @@ int handle_ring_pull(struct bpf_iter__task *ctx)
 
 	if (!task || task->tgid != targ_tgid)
 		return 0;
+	/* Asleep since before the recording (record -p): no sched_switch
+	 * has shown its epoll wait yet. */
+	if (!sys_hooks && task->__state)
+		epoll_learn(task);
 	wsrt.tid = shim.tid = task->pid;
 	wsrt.provider = SS_RING_WSRT;
 	shim.provider = SS_RING_SHIM;
@@ -294,12 +299,8 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	 * target thread comes on a CPU and when it leaves (and at its
 	 * records), which bounds each of its runs. */
 	steal_sample(p);
-	if (!sys_hooks) {
-		if (p && prev_state)
-			epoll_blocked(prev);
-		if (n)
-			epoll_resumed(next->pid);
-	}
+	if (!sys_hooks && p && prev_state)
+		epoll_learn(prev);
 	/* No ring drain here: copying a few slots at every switch of the
 	 * target cost 2.5 us a switch under HTTP load (a tenth of a CPU);
 	 * the periodic pull takes the same slots in batches, within 5 ms. */
@@ -400,7 +401,6 @@ int BPF_PROG(handle_process_exit, struct task_struct *task, bool group_dead)
 		bpf_map_delete_elem(&rings, &key);	/* its memory may be gone */
 		key.provider = SS_RING_SHIM;
 		bpf_map_delete_elem(&rings, &key);
-		epoll_left(task->pid);	/* died in an epoll wait */
 	}
 	r = reserve(SS_THREAD_EXIT, task->pid);
 	if (!r)
@@ -487,34 +487,17 @@ SEC("tp_btf/sk_data_ready")
 int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 {
 	/* Runs in whoever delivers the data (on loopback: the sender), for
-	 * every socket of the machine.  Worth a record only while no target
-	 * thread waits in epoll (it would harvest it at once) and the last
-	 * readiness recorded has been harvested (the analyzer's rule: the
-	 * first readiness of a wait is the one that counts) — checked before
-	 * anything else, then: is it a socket the target polls? */
-	struct socket *so;
-	struct file *f;
-	__u64 ino;
+	 * every socket of the machine.  Worth a record only on a socket one
+	 * of the target's epoll instances polls, while no thread waits in
+	 * epoll_wait on that instance (it would harvest it at once) and
+	 * nothing else is ready on it (the analyzer's rule: the first
+	 * readiness of a wait is the one that counts): the instance says,
+	 * through the socket's wait queue (sock_ready_first). */
 	struct ss_record *r;
+	__u64 ino = sock_ready_first(sk);
 
-	if (!sys_hooks) {
-		/* in_epoll counts threads asleep in epoll, from sched_switch;
-		 * "harvested" is the epoll instance's empty ready list. */
-		if (in_epoll || !(ino = sock_ready_first(sk)))
-			return 0;
-		goto record;
-	}
-	if (in_epoll || ready_pending)
+	if (!ino)
 		return 0;
-	/* Plain loads through BTF pointers, not a chain of probe-read
-	 * helper calls: this runs for every socket of the machine. */
-	if (!(so = sk->sk_socket) || !(f = so->file))
-		return 0;
-	ino = f->f_inode->i_ino;
-	if (!ino || !bpf_map_lookup_elem(&socks, &ino))
-		return 0;
-	ready_pending = 1;
-record:
 	r = reserve(SS_SK_DATA_READY, current_tid());
 	if (!r)
 		return 0;
@@ -524,4 +507,3 @@ record:
 	submit(r);
 	return 0;
 }
-

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the recorder learns about the target from /proc and its ELF files:
- * executable mappings with build ids, thread names, the sockets it has in
- * epoll sets, its command line.
+ * executable mappings with build ids, thread names, its command line.
  *
- * Owns: parsing /proc/PID/{maps,task,fd,fdinfo,cmdline,comm} and reading
+ * Owns: parsing /proc/PID/{maps,task,cmdline,comm} and reading
  * build ids (libelf).  Does not own: what is done with them (recorder.c).
  * Every reader tolerates a target that exits midway (files vanish).
  */
@@ -156,61 +155,3 @@ int ss_proc_threads(pid_t pid, ss_thread_fn fn, void *arg)
 	return 0;
 }
 
-/* The socket inode an fd of pid refers to, or 0. */
-static unsigned long long fd_socket_inode(pid_t pid, int fd)
-{
-	char path[64], link[64];
-	unsigned long long ino;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return 0;
-	link[n] = '\0';
-	return sscanf(link, "socket:[%llu]", &ino) == 1 ? ino : 0;
-}
-
-int ss_proc_epoll_sockets(pid_t pid, ss_socket_fn fn, void *arg)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		char link[64], info[96], line[256];
-		int fd = atoi(de->d_name);
-		ssize_t n;
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		if (strcmp(link, "anon_inode:[eventpoll]"))
-			continue;
-		/* fdinfo of an epoll fd lists its targets: "tfd: N ..." */
-		snprintf(info, sizeof(info), "/proc/%d/fdinfo/%d", (int)pid, fd);
-		f = fopen(info, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			int tfd;
-			if (sscanf(line, "tfd: %d", &tfd) != 1)
-				continue;
-			unsigned long long ino = fd_socket_inode(pid, tfd);
-			if (ino)
-				fn(arg, ino);
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return 0;
-}

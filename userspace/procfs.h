@@ -16,8 +16,4 @@ int ss_proc_read_string(pid_t pid, const char *what, char *buf, size_t len);
 typedef void (*ss_thread_fn)(void *arg, int tid, const char *comm);
 int ss_proc_threads(pid_t pid, ss_thread_fn fn, void *arg);
 
-/* Every socket inode pid has registered in one of its epoll sets. */
-typedef void (*ss_socket_fn)(void *arg, unsigned long long inode);
-int ss_proc_epoll_sockets(pid_t pid, ss_socket_fn fn, void *arg);
-
 #endif

@@ -299,8 +299,6 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 		rec_error(r, "cannot load the BPF programs: %s", strerror(-err));
 		goto fail;
 	}
-	if (!r->t.started)
-		ss_proc_epoll_sockets(r->t.pid, rec_seed_socket, r);
 	/* Before the probes: the rings' slots from before now are not ours. */
 	if ((err = ss_ringrec_new(&r->rr, rec_emit_ring_record,
 				  r->o.on_block_begin ? &rec_ring_blocks : NULL, r))) {

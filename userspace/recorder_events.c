@@ -201,15 +201,6 @@ void rec_thread_at_attach(void *arg, int tid, const char *comm)
 	rec_emit(arg, &rec);
 }
 
-void rec_seed_socket(void *arg, unsigned long long ino)
-{
-	struct ss_recorder *r = arg;
-	__u64 key = ino;
-	__u32 one = 1;
-
-	bpf_map_update_elem(bpf_map__fd(r->skel->maps.socks), &key, &one, BPF_ANY);
-}
-
 /* Worker threads by name: wsrt's and Tokio's defaults. */
 void rec_count_worker(void *arg, int tid, const char *comm)
 {

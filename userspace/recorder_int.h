@@ -99,7 +99,6 @@ int rec_on_event(void *ctx, void *data, size_t size);
 void rec_pull_rings(struct ss_recorder *r);
 void rec_account_lost(struct ss_recorder *r);
 void rec_thread_at_attach(void *arg, int tid, const char *comm);
-void rec_seed_socket(void *arg, unsigned long long ino);
 void rec_count_worker(void *arg, int tid, const char *comm);
 extern const struct ss_ringrec_blocks rec_ring_blocks;
 

@@ -325,6 +325,38 @@ for kernel in "" --kernel-only; do
 	done
 done
 
+# http-stall, legacy, with one more thread asleep for good in an epoll of
+# its own (tests/tools/idle_epoll.c, preloaded: a second runtime's idle
+# driver, say): it must not hide the runtime's readiness.  The recorder
+# asks each socket's own epoll instance whether a thread waits on it —
+# the same rule without syscall hooks (the default), with --syscalls and
+# with --kernel-only.  (Before, any target thread inside any epoll wait
+# hid all readiness: no detection.)
+for opt in "" --syscalls --kernel-only; do
+	name=analyze_e2e_http_stall_legacy_other_epoll_asleep${opt:+_${opt#--}}
+	name=${name//-/_}
+	t=$tmp/http-other-epoll${opt}.trace
+	recorded=0
+	for attempt in 1 2 3; do
+		record "$name" "$t" WSRT_EAGER_HANDOFF=0 LD_PRELOAD="$BUILD/tests/idle-epoll.so" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+			-- $opt -- "$BUILD/bin/http-stall" || { recorded=failed; break; }
+		lat=$(sed -n 's/.*"latencies_ms":\[\([0-9.,]*\)\].*/\1/p' "$t.out")
+		first=${lat%%,*}
+		if [ -n "$first" ] && awk -v v="$first" -v h=$handler 'BEGIN { exit !(v <= 1.2 * h) }'; then
+			recorded=1
+			break
+		fi
+		echo "# $name: attempt $attempt disturbed (latencies [$lat] ms)"
+	done
+	[ $recorded = failed ] && continue
+	if [ $recorded = 0 ]; then
+		not_ok "$name" "no undisturbed run in 3 attempts: $(tail -3 "$t.out" | tr '\n' '|')"
+		continue
+	fi
+	expect_trace "$name" "$t" "detections>=1 kind=idle_but_parked duration_ms>=120 duration_ms<=260"
+done
+
 # The longest a target thread waited for a CPU once woken, in ms (its
 # sched_waking to the sched_switch that runs it, in time order).  On this
 # 2-vCPU VM, with a CPU idle, over 5 ms means the host kept a vCPU from

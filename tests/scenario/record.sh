@@ -9,16 +9,27 @@ ss=$BUILD/bin/stallscope
 slow=${TEST_SLOW:-1}
 scratch	# $tmp; ends what pids holds
 
-# requests_while PID MAX: a request to $port every 0.1 s while PID (a
-# recorder) runs, at most MAX.
+# request: one request to $port on a new connection.
+request() {
+	exec 3<>"/dev/tcp/127.0.0.1/$port" &&
+		printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
+		timeout 2 cat <&3 >/dev/null
+	exec 3<&- 3>&- 2>/dev/null
+}
+
+# requests_while PID MAX: three requests at once to $port every 0.1 s
+# while PID (a recorder) runs, at most MAX rounds.  Three at once for a
+# server of two workers whose handlers block: the third connection's
+# readiness arrives while nobody waits in epoll (the only readiness worth
+# a record).
 requests_while() {
-	local _
+	local _ a b
 	for _ in $(seq "$2"); do
 		kill -0 "$1" 2>/dev/null || break
-		exec 3<>"/dev/tcp/127.0.0.1/$port" &&
-			printf 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
-			timeout 2 cat <&3 >/dev/null
-		exec 3<&- 3>&- 2>/dev/null
+		request & a=$!
+		request & b=$!
+		request
+		wait "$a" "$b"
 		sleep 0.1
 	done
 }
@@ -119,7 +130,7 @@ elif dump_ok record_kernel_only "$tmp/k.trace"; then
 fi
 
 # ---- -p PID: attach to a running server mid-run ----
-"$BUILD/bin/http-stall" --serve-only --workers 2 --handler-ms 0 --duration 20 \
+"$BUILD/bin/http-stall" --serve-only --workers 2 --handler-ms 10 --duration 20 \
 	>"$tmp/srv.out" 2>&1 &
 srv=$!
 pids+=("$srv")
@@ -343,7 +354,11 @@ fi
 # ---- errors ----
 out=$("$ss" record -p 999999999 -o "$tmp/x" 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -q 'no process with pid 999999999' <<<"$out"; then ok record_rejects_missing_pid; else not_ok record_rejects_missing_pid "exit $rc: $out"; fi
-out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$ss" record -o /tmp/x -- /bin/true 2>&1); rc=$?
+# (An output path nobody can create, and none that may exist already: $tmp
+# is root's alone.)
+nr=$(mktemp -u /tmp/stallscope-nonroot.XXXXXX)
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$ss" record -o "$nr" -- /bin/true 2>&1); rc=$?
+rm -f "$nr"
 if [ $rc -ne 0 ] && grep -q 'needs root' <<<"$out"; then ok record_rejects_non_root; else not_ok record_rejects_non_root "exit $rc: $out"; fi
 out=$("$ss" record -o "$tmp/true.trace" -- /bin/true 2>&1); rc=$?
 if [ $rc -eq 0 ] && [ "$(grep -c 'no wsrt probes' <<<"$out")" = 1 ]; then ok record_binary_without_probes_is_kernel_only; else not_ok record_binary_without_probes_is_kernel_only "exit $rc: $out"; fi
