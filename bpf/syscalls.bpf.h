@@ -36,10 +36,12 @@ struct {
 	__type(value, __u8);
 } eps SEC(".maps");
 
-/* The kernel's epoll wake-up callback: what tells an epoll instance's
- * entry in a socket's wait queue from another waiter's (0 if kallsyms
- * does not show it: the eps lookup alone then decides). */
-extern const void ep_poll_callback __ksym __weak;
+/* The kernel's epoll wake-up callback (ep_poll_callback): what tells an
+ * epoll instance's entry in a socket's wait queue from another waiter's.
+ * Read off an entry of the first epoll instance learned that has one (0
+ * until then: the eps lookup alone decides), not resolved as a ksym,
+ * which has libbpf read all of /proc/kallsyms: 100 ms more per record. */
+__u64 ep_cb = 0;
 /* A kernel address as a structure of BTF type id, for plain loads. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
@@ -71,6 +73,22 @@ static __always_inline struct file *task_file(struct task_struct *task, int fd)
 	return f;
 }
 
+/* The wake function of one of ep's entries (any one: the root of its
+ * tree of items), i.e. ep_poll_callback; 0 if it has none. */
+static __always_inline __u64 ep_entry_func(__u64 ep)
+{
+	struct eventpoll *e = bpf_rdonly_cast((void *)ep,
+					      bpf_core_type_id_kernel(struct eventpoll));
+	__u64 node = (__u64)e->rbr.rb_root.rb_node;
+	struct epitem *epi;
+
+	if (!node)
+		return 0;
+	epi = bpf_rdonly_cast((void *)(node - bpf_core_field_offset(struct epitem, rbn)),
+			      bpf_core_type_id_kernel(struct epitem));
+	return epi->pwqlist ? (__u64)epi->pwqlist->wait.func : 0;
+}
+
 /* Epoll instance behind task's fd epfd: one of the target's (eps). */
 static __always_inline void epoll_learn_fd(struct task_struct *task, int epfd)
 {
@@ -78,7 +96,11 @@ static __always_inline void epoll_learn_fd(struct task_struct *task, int epfd)
 	__u64 ep = f ? (__u64)BPF_CORE_READ(f, private_data) : 0;
 	__u8 one = 1;
 
-	if (ep && !bpf_map_lookup_elem(&eps, &ep))
+	if (!ep)
+		return;
+	if (!ep_cb)
+		ep_cb = ep_entry_func(ep);
+	if (!bpf_map_lookup_elem(&eps, &ep))
 		bpf_map_update_elem(&eps, &ep, &one, BPF_ANY);
 }
 
@@ -228,7 +250,7 @@ static __always_inline __u64 sock_ready_first(const struct sock *sk)
 		       bpf_core_field_offset(struct wait_queue_head, head);
 	struct socket_wq *wq = sk->sk_wq;
 	struct list_head *pos;
-	__u64 head, cb = (__u64)&ep_poll_callback;
+	__u64 head, cb = ep_cb;
 
 	if (!wq)
 		return 0;
