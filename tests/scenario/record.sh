@@ -238,6 +238,8 @@ elif dump_ok record_counts_lost_events "$tmp/lost.trace"; then
 		      else if (trailer != '"${summary:-x}"') print "summary says '"${summary:-?}"', trailer " trailer;
 		      else print "ok" }' "$tmp/lost.trace.txt"
 	# Never a garbage record: every type known, every argument in range.
+	# (How many survive a 4 KiB ring buffer varies: 97 to 700 seen; with
+	# no syscall hooked, fewer kernel records come along.)
 	check record_lost_events_no_garbage_decoded '
 		/^#/ { next }
 		/ type=[0-9]/ { print "a record of unknown type: " $0; exit }
@@ -245,8 +247,8 @@ elif dump_ok record_counts_lost_events "$tmp/lost.trace"; then
 			split($5, w, "="); if (w[2] != 0 && w[2] != 1 && w[2] != -1) { print "worker out of range: " $0; exit } }
 		/ notify / { if ($0 !~ / dest=(lifo|local|inject) /) { print "bad notify: " $0; exit } }
 		/ poll_end / { if ($0 !~ / result=(pending|ready|yield)/) { print "bad poll_end: " $0; exit } }
-		{ n++ }
-		END { print (n > 100 ? "ok" : "only " n " records") }' "$tmp/lost.trace.txt"
+		{ n++ } / poll_start / { polls++ }
+		END { print (n > 20 && polls ? "ok" : "only " n " records, " polls + 0 " polls") }' "$tmp/lost.trace.txt"
 	# Shown by report ...
 	if "$ss" report "$tmp/lost.trace" 2>&1 | grep -q "^  warning: [1-9][0-9]* events were lost"; then
 		ok record_lost_events_shown_by_report
