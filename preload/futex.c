@@ -6,8 +6,10 @@
  * argument registers, as glibc's own syscall() reads them.
  *
  * Owns: the syscall() wrapper, futex op classification, the spurious-wake
- * fault, ring_exit at an exit_group made through syscall().  Does not own: futexes glibc makes internally (mutexes, joins:
- * those never go through syscall(); the kernel tracepoints see them).
+ * fault, ring_exit before an exit or exit_group made through syscall().
+ * Does not own: futexes glibc makes internally (mutexes, joins:
+ * those never go through syscall(); the kernel's syscall tracepoints see
+ * them, where stallscope hooks them: --syscalls, --kernel-only).
  *
  *   wait-type ops   WAIT, WAIT_BITSET, WAIT_REQUEUE_PI, LOCK_PI, LOCK_PI2,
  *                   and futex_waitv: a park (park_enter / park_exit)
@@ -189,9 +191,10 @@ SHIM_EXPORT long syscall(long nr, ...)
 	va_end(ap);
 	shim_ensure();
 	if (shim_likely(nr != SYS_futex && nr != SYS_futex_waitv)) {
-		/* The process ends without running exit()'s destructors:
-		 * the tracer copies its rings now (ring_exit). */
-		if (shim_unlikely(nr == SYS_exit_group))
+		/* The process (or, with exit, this thread) ends without
+		 * running exit()'s destructors or the thread's: the tracer
+		 * copies the rings now (ring_exit: all of them). */
+		if (shim_unlikely(nr == SYS_exit_group || nr == SYS_exit))
 			ss_ring_exit();
 		return real_syscall(nr, a1, a2, a3, a4, a5, a6);
 	}

@@ -64,7 +64,8 @@ struct ss_ring *ss_ring_make(void) SS_RING_HIDDEN __attribute__((cold, noinline)
 void ss_ring_flush(struct ss_ring *r) SS_RING_HIDDEN __attribute__((cold, noinline));
 /* The process is exiting: ring_exit, whose BPF program copies out every
  * ring of the process while its memory is still there (the preload shim
- * fires it at exit() and exit_group). */
+ * fires it at exit(), and at an exit_group or exit made through
+ * syscall()). */
 void ss_ring_exit(void) SS_RING_HIDDEN __attribute__((cold, noinline));
 
 /*

@@ -311,15 +311,14 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 }
 
 
-/* A timeout as the shim recorded it (seconds, -1: none; nanoseconds),
- * in unit ns. */
+/* A timeout as the shim recorded it (seconds, < 0: none or unread;
+ * nanoseconds), in units of unit ns; -1 for none.  Unsigned arithmetic:
+ * the words come from the traced process (or a file), any value. */
 static __u64 shim_timeout(const struct ss_record *r, __u64 unit)
 {
-	__s64 sec = (__s64)r->args[3], nsec = (__s64)r->args[4];
-
-	if (sec < 0)
+	if ((__s64)r->args[3] < 0)
 		return (__u64)-1;
-	return (__u64)((sec * 1000000000LL + nsec) / (__s64)unit);
+	return (r->args[3] * 1000000000ULL + r->args[4]) / unit;
 }
 
 bool ss_shim_park_as_syscall(const struct ss_record *r, struct ss_record *out)
