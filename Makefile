@@ -131,7 +131,6 @@ include preload/preload.mk
 
 all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(TOKIO_BINS) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
      $(BUILD)/tests/mktrace $(BUILD)/tests/usdt-probes $(BUILD)/tests/ring-edges \
-     $(BUILD)/tests/idle-epoll.so \
      $(PRELOAD_TARGETS) $(if $(SAN),,$(FUZZERS))
 
 deps:
@@ -310,12 +309,6 @@ $(BUILD)/tests/ring-edges: tests/tools/ring_edges.c $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
-
-# An LD_PRELOAD helper: a thread asleep in an epoll of its own (record.sh).
-$(BUILD)/tests/idle-epoll.so: tests/tools/idle_epoll.c
-	$(call msg,CCLD,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -fPIC -shared $< $(LDFLAGS) -lpthread -o $@
 
 GOLDEN_TEXT := tests/tools/golden_text.c tests/tools/golden_text.h
 

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -294,6 +295,24 @@ static void serve(const sigset_t *stop, unsigned duration_s)
 	}
 }
 
+/* --idle-epoll: a thread asleep for good in an epoll instance of its own
+ * with nothing in it, as a second runtime's idle I/O driver or a
+ * library's event thread would be.  It must not hide this runtime's
+ * stalls from a tracer (tests/scenario/analyze.sh).  Dies with the
+ * process. */
+static void *idle_epoll(void *arg)
+{
+	struct epoll_event ev;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	(void)arg;
+	if (ep < 0)
+		return NULL;
+	for (;;)
+		epoll_wait(ep, &ev, 1, -1);
+	return NULL;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -307,6 +326,8 @@ static void usage(FILE *f)
 		"  --requests N     client: requests, 1 on a warm connection, N-1 on new\n"
 		"                   ones (default: the number of workers)\n"
 		"  --stagger-ms N   client: delay before the new connections (default 20)\n"
+		"  --idle-epoll     one more thread, asleep for good in an epoll of its own\n"
+		"                   (as a second runtime's idle driver would be)\n"
 		"environment: WSRT_EAGER_HANDOFF=0|1 (default 1), WSRT_LIFO_STEALABLE,\n"
 		"WSRT_WORKERS\n");
 }
@@ -322,16 +343,17 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "requests", required_argument, NULL, 'r' },
 		{ "stagger-ms", required_argument, NULL, 'g' },
+		{ "idle-epoll", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct http_server_config scfg = { .handler_ms = 200 };
 	unsigned port = 0, workers = 0, duration_s = 0, requests = 0;
 	unsigned stagger_ms = 20;
-	bool serve_only = false, have_duration = false;
+	bool serve_only = false, have_duration = false, idle_epoll_thread = false;
 	struct wsrt_config cfg;
 	sigset_t stop;
-	int c, rc = 0;
+	int c, rc = 0, err0;
 
 	opterr = 0;	/* one line of our own instead of getopt's */
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -379,6 +401,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'e':
+			idle_epoll_thread = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -414,6 +439,16 @@ int main(int argc, char **argv)
 	if (serve_only)
 		pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
+	if (idle_epoll_thread) {
+		pthread_t t;
+
+		if ((err0 = pthread_create(&t, NULL, idle_epoll, NULL))) {
+			fprintf(stderr, "http-stall: cannot start the idle epoll thread: %s\n",
+				strerror(err0));
+			return 1;
+		}
+		pthread_detach(t);
+	}
 	struct wsrt_runtime *rt = wsrt_runtime_new(&cfg);
 	if (!rt) {
 		fprintf(stderr, "http-stall: cannot start runtime: %s\n", strerror(errno));

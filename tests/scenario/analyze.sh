@@ -326,8 +326,8 @@ for kernel in "" --kernel-only; do
 done
 
 # http-stall, legacy, with one more thread asleep for good in an epoll of
-# its own (tests/tools/idle_epoll.c, preloaded: a second runtime's idle
-# driver, say): it must not hide the runtime's readiness.  The recorder
+# its own (--idle-epoll: a second runtime's idle driver, say): it must
+# not hide the runtime's readiness.  The recorder
 # asks each socket's own epoll instance whether a thread waits on it —
 # the same rule without syscall hooks (the default), with --syscalls and
 # with --kernel-only.  (Before, any target thread inside any epoll wait
@@ -338,9 +338,8 @@ for opt in "" --syscalls --kernel-only; do
 	t=$tmp/http-other-epoll${opt}.trace
 	recorded=0
 	for attempt in 1 2 3; do
-		record "$name" "$t" WSRT_EAGER_HANDOFF=0 LD_PRELOAD="$BUILD/tests/idle-epoll.so" \
-			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-			-- $opt -- "$BUILD/bin/http-stall" || { recorded=failed; break; }
+		record "$name" "$t" WSRT_EAGER_HANDOFF=0 -- $opt -- "$BUILD/bin/http-stall" --idle-epoll ||
+			{ recorded=failed; break; }
 		lat=$(sed -n 's/.*"latencies_ms":\[\([0-9.,]*\)\].*/\1/p' "$t.out")
 		first=${lat%%,*}
 		if [ -n "$first" ] && awk -v v="$first" -v h=$handler 'BEGIN { exit !(v <= 1.2 * h) }'; then
