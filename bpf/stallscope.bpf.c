@@ -13,7 +13,7 @@
  * cookie is the record type: usdt_arg.bpf.h); tp_btf sched_switch / sched_waking
  * (plain tp/ programs occasionally miss events on this kernel); the futex,
  * epoll and exit syscalls (raw_syscalls), only where the preload shim's
- * parks do not say them (syscalls.bpf.h: sys_hooks); sk_data_ready on
+ * parks do not say them (the recorder decides); sk_data_ready on
  * the sockets the target's epoll instances poll (readiness arriving, in
  * whatever context delivers it); thread creation, renames and exits;
  * and, in a VM, the hypervisor's steal time on the target's CPUs
@@ -95,7 +95,7 @@ int handle_ring_pull(struct bpf_iter__task *ctx)
 		return 0;
 	/* Asleep since before the recording (record -p): no sched_switch
 	 * has shown its epoll wait yet. */
-	if (!sys_hooks && task->__state)
+	if (task->__state)
 		epoll_learn(task);
 	wsrt.tid = shim.tid = task->pid;
 	wsrt.provider = SS_RING_WSRT;
@@ -299,7 +299,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	 * target thread comes on a CPU and when it leaves (and at its
 	 * records), which bounds each of its runs. */
 	steal_sample(p);
-	if (!sys_hooks && p && prev_state)
+	if (p && prev_state)
 		epoll_learn(prev);
 	/* No ring drain here: copying a few slots at every switch of the
 	 * target cost 2.5 us a switch under HTTP load (a tenth of a CPU);

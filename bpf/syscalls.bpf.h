@@ -13,22 +13,13 @@
 #define S_IFSOCK 0140000
 #define EPOLL_CTL_DEL 2
 
-/*
- * Set by the recorder before it attaches anything: 1 when the two
- * syscall programs below are attached, 0 when the preload shim's parks
- * carry the target's epoll and futex waits (its event rings) and no
- * syscall is hooked: hooking any syscall puts every syscall of the
- * machine on the kernel's slow path (bench/syscall_tax.sh), which cost a
- * loaded HTTP server more than all the rest of the recording
- * (bench/README.md).
- */
-__u32 sys_hooks = 1;
-
-/* The target's epoll instances (struct eventpoll addresses): learned at
- * each epoll wait it enters (the syscall programs), or, without them,
- * when one of its threads sleeps in one (sched_switch, the pull).
- * sk_data_ready asks them whether readiness is worth a record
- * (sock_ready_first).  LRU: one closed and gone ages out. */
+/* The target's epoll instances (struct eventpoll addresses): learned
+ * where one of its threads sleeps in one (sched_switch, and the rings'
+ * pull for a thread asleep since before the recording), whether or not
+ * the syscall programs are attached — not at every epoll_wait call, a
+ * file-table walk on a path a busy server takes a hundred thousand
+ * times a second.  sk_data_ready asks them whether readiness is worth a
+ * record (sock_ready_first).  LRU: one closed and gone ages out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 256);
@@ -135,7 +126,6 @@ static __always_inline void epoll_enter(const struct pt_regs *regs, int which)
 	__u32 tid = current_tid();
 	struct ss_record *r;
 
-	epoll_learn_fd(bpf_get_current_task_btf(), (int)regs->di);
 	r = reserve(SS_EPOLL_ENTER, tid);
 	if (!r)
 		return;
@@ -202,9 +192,8 @@ static __always_inline bool epoll_wait_nr(long id)
 }
 
 /*
- * Without syscall hooks: task, a target thread, sleeps (at sched_switch,
- * as it leaves its CPU; at the periodic pull, one that was asleep before
- * the recording began).  Inside an epoll wait (the syscall it is in,
+ * Task, a target thread, sleeps (at sched_switch, as it leaves its CPU;
+ * at the periodic pull, one that was asleep before the recording began).  Inside an epoll wait (the syscall it is in,
  * from its saved registers), its epoll instance (the struct eventpoll
  * behind the wait's fd) joins eps.
  */

@@ -323,10 +323,11 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 	}
 	/* The syscall programs, unless the preload shim's parks (through
 	 * its rings) carry the target's epoll and futex waits and its
-	 * ring_exit the rings' drain at exit: hooking any syscall slows
-	 * every syscall of the machine (bpf/syscalls.bpf.h, sys_hooks). */
+	 * ring_exit the rings' drain at exit: hooking any syscall puts
+	 * every syscall of the machine on the kernel's slow path
+	 * (bench/syscall_tax.sh), which cost a loaded HTTP server more than
+	 * all the rest of the recording (docs/recording.md). */
 	r->shim_parks = !o->kernel_only && r->shim_exit && !o->syscalls;
-	r->skel->data->sys_hooks = !r->shim_parks;
 	if (!r->shim_parks &&
 	    ((err = rec_attach_prog(r->skel->progs.handle_sys_enter, &r->skel->links.handle_sys_enter)) ||
 	     (err = rec_attach_prog(r->skel->progs.handle_sys_exit, &r->skel->links.handle_sys_exit)))) {
