@@ -353,7 +353,7 @@ int main(int argc, char **argv)
 	bool serve_only = false, have_duration = false, idle_epoll_thread = false;
 	struct wsrt_config cfg;
 	sigset_t stop;
-	int c, rc = 0, err0;
+	int c, rc = 0;
 
 	opterr = 0;	/* one line of our own instead of getopt's */
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -441,10 +441,11 @@ int main(int argc, char **argv)
 
 	if (idle_epoll_thread) {
 		pthread_t t;
+		int e = pthread_create(&t, NULL, idle_epoll, NULL);
 
-		if ((err0 = pthread_create(&t, NULL, idle_epoll, NULL))) {
+		if (e) {
 			fprintf(stderr, "http-stall: cannot start the idle epoll thread: %s\n",
-				strerror(err0));
+				strerror(e));
 			return 1;
 		}
 		pthread_detach(t);

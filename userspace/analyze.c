@@ -321,7 +321,16 @@ static __u64 shim_timeout(const struct ss_record *r, __u64 unit)
 	return (r->args[3] * 1000000000ULL + r->args[4]) / unit;
 }
 
-bool ss_shim_park_as_syscall(const struct ss_record *r, struct ss_record *out)
+/*
+ * A recording whose header has SS_FILE_SHIM_PARKS hooked no syscall: the
+ * preload shim's park_enter / park_exit stand for the futex and epoll
+ * syscall records.  The record a shim park stands for, into *out (same
+ * time and thread): SS_EPOLL_ENTER / EXIT for an epoll wait, and
+ * SS_FUTEX_ENTER (a FUTEX_WAIT) / EXIT for a futex, condition variable
+ * or semaphore wait.  False for any other record.  apply() hands the
+ * result to on_record in the shim's record's place.
+ */
+static bool ss_shim_park_as_syscall(const struct ss_record *r, struct ss_record *out)
 {
 	bool enter = r->type == SS_SHIM_PARK_ENTER;
 	__u64 kind = r->args[0], op = r->args[2] & 0xffffff;

@@ -166,18 +166,6 @@ struct ss_analyze_opts {
 /* Reads r to the end.  On a bad file returns < 0 (the reader's message in
  * ss_trace_error(r)); a stall still open at the end of the trace is
  * reported up to the end, marked uncertain. */
-/*
- * A recording whose header has SS_FILE_SHIM_PARKS hooked no syscall: the
- * preload shim's park_enter / park_exit stand for the futex and epoll
- * syscall records.  The record a shim park stands for, into *out (same
- * time and thread): SS_EPOLL_ENTER / EXIT for an epoll wait, and
- * SS_FUTEX_ENTER (a FUTEX_WAIT) / EXIT for a futex, condition variable
- * or semaphore wait.  False for any other record.  The analyzer applies
- * it itself and hands the result to on_record in the shim's record's
- * place.
- */
-bool ss_shim_park_as_syscall(const struct ss_record *r, struct ss_record *out);
-
 int ss_analyze(struct ss_trace_reader *r, const struct ss_analyze_opts *o,
 	       struct ss_analysis *out);
 void ss_analysis_free(struct ss_analysis *a);

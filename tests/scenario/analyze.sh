@@ -293,28 +293,34 @@ fi
 # the handler was disturbed from outside: repeated, up to 3 attempts (as
 # tests/scenario/http_stall.sh does).
 handler=200
+
+# record_http_stall NAME TRACE ENV... -- ARGS...: record http-stall (its
+# default 200 ms handler) into TRACE until request 0 took at most 1.2x
+# the handler, up to 3 attempts.  False (and not ok NAME) if recording
+# failed or no attempt was undisturbed.
+record_http_stall() {
+	local name=$1 trace=$2 attempt lat first
+	shift 2
+	for attempt in 1 2 3; do
+		record "$name" "$trace" "$@" || return 1
+		lat=$(sed -n 's/.*"latencies_ms":\[\([0-9.,]*\)\].*/\1/p' "$trace.out")
+		first=${lat%%,*}
+		if [ -n "$first" ] && awk -v v="$first" -v h=$handler 'BEGIN { exit !(v <= 1.2 * h) }'; then
+			return 0
+		fi
+		echo "# $name: attempt $attempt disturbed (latencies [$lat] ms)"
+	done
+	not_ok "$name" "no undisturbed run in 3 attempts: $(tail -3 "$trace.out" | tr '\n' '|')"
+	return 1
+}
+
 for kernel in "" --kernel-only; do
 	for mode in 0 1; do
 		label=$([ $mode = 1 ] && echo eager || echo legacy)${kernel:+_kernel_only}
 		name=analyze_e2e_http_stall_$label
 		t=$tmp/http-$label.trace
-		recorded=0
-		for attempt in 1 2 3; do
-			record "$name" "$t" WSRT_EAGER_HANDOFF=$mode -- $kernel -- "$BUILD/bin/http-stall" ||
-				{ recorded=failed; break; }
-			lat=$(sed -n 's/.*"latencies_ms":\[\([0-9.,]*\)\].*/\1/p' "$t.out")
-			first=${lat%%,*}
-			if [ -n "$first" ] && awk -v v="$first" -v h=$handler 'BEGIN { exit !(v <= 1.2 * h) }'; then
-				recorded=1
-				break
-			fi
-			echo "# $name: attempt $attempt disturbed (latencies [$lat] ms)"
-		done
-		[ $recorded = failed ] && continue
-		if [ $recorded = 0 ]; then
-			not_ok "$name" "no undisturbed run in 3 attempts: $(tail -3 "$t.out" | tr '\n' '|')"
+		record_http_stall "$name" "$t" WSRT_EAGER_HANDOFF=$mode -- $kernel -- "$BUILD/bin/http-stall" ||
 			continue
-		fi
 		if [ $mode = 0 ]; then
 			# The new connections wait for the driver's owner: ~1 handler.
 			expect_trace "$name" "$t" \
@@ -327,8 +333,8 @@ done
 
 # http-stall, legacy, with one more thread asleep for good in an epoll of
 # its own (--idle-epoll: a second runtime's idle driver, say): it must
-# not hide the runtime's readiness.  The recorder
-# asks each socket's own epoll instance whether a thread waits on it —
+# not hide the runtime's readiness.  The recorder asks each socket's own
+# epoll instance whether a thread waits on it —
 # the same rule without syscall hooks (the default), with --syscalls and
 # with --kernel-only.  (Before, any target thread inside any epoll wait
 # hid all readiness: no detection.)
@@ -336,23 +342,8 @@ for opt in "" --syscalls --kernel-only; do
 	name=analyze_e2e_http_stall_legacy_other_epoll_asleep${opt:+_${opt#--}}
 	name=${name//-/_}
 	t=$tmp/http-other-epoll${opt}.trace
-	recorded=0
-	for attempt in 1 2 3; do
-		record "$name" "$t" WSRT_EAGER_HANDOFF=0 -- $opt -- "$BUILD/bin/http-stall" --idle-epoll ||
-			{ recorded=failed; break; }
-		lat=$(sed -n 's/.*"latencies_ms":\[\([0-9.,]*\)\].*/\1/p' "$t.out")
-		first=${lat%%,*}
-		if [ -n "$first" ] && awk -v v="$first" -v h=$handler 'BEGIN { exit !(v <= 1.2 * h) }'; then
-			recorded=1
-			break
-		fi
-		echo "# $name: attempt $attempt disturbed (latencies [$lat] ms)"
-	done
-	[ $recorded = failed ] && continue
-	if [ $recorded = 0 ]; then
-		not_ok "$name" "no undisturbed run in 3 attempts: $(tail -3 "$t.out" | tr '\n' '|')"
+	record_http_stall "$name" "$t" WSRT_EAGER_HANDOFF=0 -- $opt -- "$BUILD/bin/http-stall" --idle-epoll ||
 		continue
-	fi
 	expect_trace "$name" "$t" "detections>=1 kind=idle_but_parked duration_ms>=120 duration_ms<=260"
 done
 
