@@ -223,8 +223,10 @@ fi
 
 # ---- lost events: rings too small for the load ----
 # (The scheduler benchmark: a burst of task switches in one process, its
-# threads' rings at 4 KiB (128 slots) and the BPF ring buffer at 4 KiB.)
-if ! SS_RING_KB=4 timeout 120 "$ss" record --ring-kb 4 -o "$tmp/lost.trace" -- "$BUILD/bench/sched" \
+# threads' rings at 4 KiB (128 slots) and the BPF ring buffer at 16 KiB:
+# 10,000-18,000 events lost, 1,000-9,000 decoded in plain and ASan runs.
+# At 4 KiB as few as 97 were decoded, and none of them a poll once.)
+if ! SS_RING_KB=4 timeout 120 "$ss" record --ring-kb 16 -o "$tmp/lost.trace" -- "$BUILD/bench/sched" \
 	--quick --workers 2 --filter yield_many >"$tmp/lost.out" 2>&1; then
 	not_ok record_counts_lost_events "record failed: $(tail -3 "$tmp/lost.out")"
 elif dump_ok record_counts_lost_events "$tmp/lost.trace"; then
@@ -233,13 +235,11 @@ elif dump_ok record_counts_lost_events "$tmp/lost.trace"; then
 		/ lost count=/ { split($5, c, "="); sum += c[2] }
 		/^# trailer:/ { for (i = 1; i <= NF; i++) if ($i ~ /^lost=/) { split($i, l, "="); trailer = l[2] } }
 		END { if (trailer == "" ) print "no trailer";
-		      else if (trailer + 0 == 0) print "nothing lost with a 4 KiB ring";
+		      else if (trailer + 0 == 0) print "nothing lost with 4 KiB rings";
 		      else if (sum != trailer) print "lost records sum to " sum ", trailer says " trailer;
 		      else if (trailer != '"${summary:-x}"') print "summary says '"${summary:-?}"', trailer " trailer;
 		      else print "ok" }' "$tmp/lost.trace.txt"
 	# Never a garbage record: every type known, every argument in range.
-	# (How many survive a 4 KiB ring buffer varies: 97 to 700 seen; with
-	# no syscall hooked, fewer kernel records come along.)
 	check record_lost_events_no_garbage_decoded '
 		/^#/ { next }
 		/ type=[0-9]/ { print "a record of unknown type: " $0; exit }
@@ -248,7 +248,7 @@ elif dump_ok record_counts_lost_events "$tmp/lost.trace"; then
 		/ notify / { if ($0 !~ / dest=(lifo|local|inject) /) { print "bad notify: " $0; exit } }
 		/ poll_end / { if ($0 !~ / result=(pending|ready|yield)/) { print "bad poll_end: " $0; exit } }
 		{ n++ } / poll_start / { polls++ }
-		END { print (n > 20 && polls ? "ok" : "only " n " records, " polls + 0 " polls") }' "$tmp/lost.trace.txt"
+		END { print (n > 100 && polls ? "ok" : "only " n " records, " polls + 0 " polls") }' "$tmp/lost.trace.txt"
 	# Shown by report ...
 	if "$ss" report "$tmp/lost.trace" 2>&1 | grep -q "^  warning: [1-9][0-9]* events were lost"; then
 		ok record_lost_events_shown_by_report
