@@ -17,19 +17,26 @@ request() {
 	exec 3<&- 3>&- 2>/dev/null
 }
 
-# requests_while PID MAX: three requests at once to $port every 0.1 s
-# while PID (a recorder) runs, at most MAX rounds.  Three at once for a
-# server of two workers whose handlers block: the third connection's
-# readiness arrives while nobody waits in epoll (the only readiness worth
-# a record).
+# requests_while PID MAX: three requests at once to $port, then two more
+# 4 ms apart, every 0.1 s while PID (a recorder) runs, at most MAX rounds.
+# For a server of two workers whose handlers take 10 ms: a readiness is
+# worth a record only while nobody waits in epoll and none is pending
+# since the last harvest; arrivals spread over the handlers' time land
+# there, whatever the timing (three at once alone, under ASan, once gave
+# none in a whole recording; the spread gave 6 to 16 in 2 s beside two
+# busy loops).
 requests_while() {
-	local _ a b
+	local _ a b c d
 	for _ in $(seq "$2"); do
 		kill -0 "$1" 2>/dev/null || break
 		request & a=$!
 		request & b=$!
+		request & c=$!
+		sleep 0.004
+		request & d=$!
+		sleep 0.004
 		request
-		wait "$a" "$b"
+		wait "$a" "$b" "$c" "$d"
 		sleep 0.1
 	done
 }
