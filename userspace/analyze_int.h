@@ -8,6 +8,10 @@
  *   analyze_workers.c       which threads are workers, and the kernel's
  *                           view of them (futex, epoll, switches, names)
  *   analyze_tasks.c         the task table and its integral snapshots
+ *   analyze_queues.c        the queues' counters (on_counter)
+ *   analyze_tokio.c         Tokio's own records (record --tokio)
+ *   analyze_shim.c          the preload shim's parks as the syscall
+ *                           records they stand for (shim-parks traces)
  *   analyze_reorder.c       putting records back in time order
  *   detect.c                the detectors' table and what they share
  *   detect_<kind>.c         one detector each (DESIGN.md's definitions)
@@ -150,6 +154,13 @@ void an_drop_workers(struct an *an);
 void an_new_kernel_worker(struct an *an, __u32 tid, const char *comm);
 struct worker *an_parking_worker(struct an *an, __u32 tid);
 void an_apply_kernel(struct an *an, const struct ss_record *r);
+
+/* ---- the shim's parks as syscall records (analyze_shim.c) ---- */
+/* The record a shim park_enter / park_exit stands for, into *out (same
+ * time and thread): SS_EPOLL_ENTER / EXIT for an epoll wait, and
+ * SS_FUTEX_ENTER (a FUTEX_WAIT) / EXIT for a futex, condition variable
+ * or semaphore wait.  False for any other record. */
+bool an_shim_park_as_syscall(const struct ss_record *r, struct ss_record *out);
 
 /* ---- the queues' counters (analyze_queues.c) ---- */
 /* After on_record for r (worker: r->tid's index, -1 none). */
