@@ -159,60 +159,6 @@ void an_set_base(struct an *an, struct worker *w, enum ss_wstate s, __u64 ts)
 }
 
 
-void an_notify(struct an *an, __u64 id, int waker, struct worker *ww, int dest, __u64 ts)
-{
-	struct task *t = an_task_get(an, id, true);
-
-	if (!t)
-		return;
-	if (!t->queued) {
-		t->queued = true;
-		an->nqueued++;
-		t->since = ts;
-		an_snapshot(an, t);
-		t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
-	} else if (t->dest == SS_DEST_LIFO && t->owner >= 0) {
-		/* A move out of a LIFO slot (budget or displacement). */
-		struct worker *o = an_worker_find(an, t->owner);
-		if (o && o->lifo_task == id)
-			o->lifo_task = 0;
-		t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
-	}
-	t->dest = dest;
-	t->owner = dest == SS_DEST_INJECT ? -1 : waker;
-	if (dest == SS_DEST_LIFO && ww) {
-		if (ww->lifo_task && ww->lifo_task != id) {
-			struct task *old = an_task_get(an, ww->lifo_task, false);
-			if (old && old->queued && old->dest == SS_DEST_LIFO) {
-				old->dest = SS_DEST_LOCAL;
-				old->pns_queued = an->cum[IG_PARKED_NOSEARCH];
-			}
-		}
-		ww->lifo_task = id;
-		/* Pinned behind whatever its worker runs now: usually
-		 * the task that notified it. */
-		t->blocker = ww->base == SS_W_RUNNING ? ww->task : 0;
-		struct task *b = t->blocker ? an_task_get(an, t->blocker, false) : NULL;
-		t->blocker_fn = b ? b->fn : 0;
-	}
-}
-
-void an_poll_start(struct an *an, struct worker *w, __u64 id, __u64 ts)
-{
-	struct task *t;
-
-	w->task = id;
-	if (w->lifo_task == w->task)
-		w->lifo_task = 0;
-	if ((t = an_task_get(an, w->task, true)) && t->queued) {
-		t->queued = false;
-		an->nqueued--;
-		an_wait_ended(an, t, w, ts);
-	}
-	an->a->polls++;
-	an_set_base(an, w, SS_W_RUNNING, ts);
-}
-
 static void apply_runtime(struct an *an, const struct ss_record *r)
 {
 	__u64 ts = r->ts;
@@ -259,8 +205,13 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 		if (!(w = an_worker_by_index(an, wi, r->tid)))
 			break;
 		an_set_base(an, w, SS_W_IDLE, ts);
-		if (r->args[2] == SS_RES_READY)
+		if (r->args[2] == SS_RES_READY) {
+			/* Done, though woken again while it ran: that wait
+			 * ends here, unpolled. */
+			if ((t = an_task_get(an, r->args[1], false)) && t->queued)
+				an_task_unqueue(an, t, ts);
 			an_task_free(an, r->args[1]);
+		}
 		w->task = 0;
 		break;
 	case SS_WSRT_STEAL: {
@@ -296,6 +247,15 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 		if ((w = an_worker_find(an, (int)(__s32)(__u32)r->args[1])) &&
 		    parked_state(w->base))
 			an_set_base(an, w, SS_W_SEARCHING, ts);
+		break;
+	case SS_WSRT_TASK_CANCEL:
+		/* Dropped unfinished at shutdown: a wait that ends unpolled
+		 * (not a stall), and a task gone. */
+		if ((t = an_task_get(an, r->args[0], false))) {
+			if (t->queued)
+				an_task_unqueue(an, t, ts);
+			an_task_free(an, r->args[0]);
+		}
 		break;
 	case SS_WSRT_SEARCH_START:
 		if ((w = an_worker_by_index(an, wi, r->tid)) && w->base != SS_W_RUNNING)
@@ -457,6 +417,10 @@ int ss_analyzer_finish(struct ss_analyzer *z, __u64 trailer_lost)
 	}
 	if (an->err)
 		return an->err;
+	for (size_t i = 0; i < an->htcap; i++)
+		for (struct task *t = an->ht[i]; t; t = t->next)
+			if (t->queued)
+				an_task_event(an, t, SS_TASK_UNPOLLED, out->end_ns, -1, true);
 	/* Still waiting when the trace ended: report up to the end — unless
 	 * the runtime shut down under it (its worker, or for the inject
 	 * queue every worker, exited): dropped at shutdown, not a stall. */

@@ -148,6 +148,42 @@ enum ss_counter {
 typedef void (*ss_counter_fn)(void *arg, enum ss_counter c, int worker,
 			      __u64 ts, __s64 value);
 
+/*
+ * What becomes of a task's wait (from the notify that queues it to the
+ * poll that ends it), as the analyzer decides it: called in time order,
+ * while the record that causes it is applied (before its on_record).
+ * Export draws its notify -> poll flows from it.
+ */
+enum ss_task_change {
+	SS_TASK_QUEUED,		/* notified while not waiting: a wait begins */
+	SS_TASK_MOVED,		/* notified again while waiting (a budget
+				 * requeue, a LIFO slot's displaced task) */
+	SS_TASK_POLLED,		/* a worker polls it (waited: its wait ends
+				 * here); its RUNNING state comes with it */
+	SS_TASK_CANCELLED,	/* its wait ended unpolled: dropped at
+				 * shutdown (task_cancel), done in the poll
+				 * it was woken during, or polled outside the
+				 * workers (Tokio's block_on, blocking pool) */
+	SS_TASK_UNPOLLED,	/* still waiting when the trace ended (from
+				 * ss_analyzer_finish, after the last record) */
+};
+#define SS_TASK_VIEW_WORDS 3
+struct ss_task_event {
+	enum ss_task_change change;
+	__u64 ts;
+	__u64 id, fn;		/* fn: its poll function (0: not known) */
+	int worker;		/* POLLED: the poller; QUEUED, MOVED: the
+				 * notifier (-1: not a worker); else -1 */
+	bool waited;		/* POLLED: a wait ended (it was queued) */
+	/* Words the analyzer keeps with the task's wait for the view (the
+	 * export: its flow), zero when the wait begins; writable through
+	 * view until this record's on_record returns, NULL where the task
+	 * is gone (CANCELLED); words is their value. */
+	__u64 *view;
+	__u64 words[SS_TASK_VIEW_WORDS];
+};
+typedef void (*ss_task_fn)(void *arg, const struct ss_task_event *e);
+
 struct ss_analyze_opts {
 	__u64 threshold_ns;		/* 0: 10 ms */
 	const char *worker_pattern;	/* kernel-only: fnmatch pattern(s),
@@ -156,6 +192,7 @@ struct ss_analyze_opts {
 	ss_record_fn on_record;
 	ss_detection_fn on_detection;
 	ss_counter_fn on_counter;
+	ss_task_fn on_task;
 	/* ss_analyze_path() only: the file is open (its header read, its
 	 * span known if the trailer has it), no record read yet; < 0 stops
 	 * (it may write the message into the caller's err first). */

@@ -7,7 +7,8 @@
  *                           runtime's records, the entry points
  *   analyze_workers.c       which threads are workers, and the kernel's
  *                           view of them (futex, epoll, switches, names)
- *   analyze_tasks.c         the task table and its integral snapshots
+ *   analyze_tasks.c         the task table, its integral snapshots, a
+ *                           wait from notify to poll, on_task
  *   analyze_queues.c        the queues' counters (on_counter)
  *   analyze_tokio.c         Tokio's own records (record --tokio)
  *   analyze_shim.c          the preload shim's parks as the syscall
@@ -72,6 +73,7 @@ struct task {
 	__u64 blocker;		/* LIFO: what the slot's worker ran then */
 	__u64 blocker_fn;	/* ... and its poll function (it may be gone) */
 	bool inferred;		/* its LIFO slot inferred (Tokio's records) */
+	__u64 view[SS_TASK_VIEW_WORDS];	/* the view's (ss_task_event) */
 	__u64 *snap;		/* [nworkers_at_snap][IW_N] + [IG_N] */
 	unsigned snap_n;
 	struct task *next;	/* hash chain */
@@ -136,11 +138,6 @@ struct an {
 void an_advance(struct an *an, __u64 ts);
 void an_show(struct an *an, struct worker *w, __u64 ts);
 void an_set_base(struct an *an, struct worker *w, enum ss_wstate s, __u64 ts);
-/* Task id made runnable at ts into dest (SS_DEST_*) by worker number
- * waker (-1: not a worker), ww (NULL if none; LIFO: into ww's slot). */
-void an_notify(struct an *an, __u64 id, int waker, struct worker *ww, int dest, __u64 ts);
-/* Worker w starts to poll task id at ts: a wait that ends. */
-void an_poll_start(struct an *an, struct worker *w, __u64 id, __u64 ts);
 /* A record of Tokio's (SS_F_TOKIO, SS_TOKIO_RUNTIME): analyze_tokio.c. */
 void an_apply_tokio(struct an *an, const struct ss_record *r);
 
@@ -169,9 +166,19 @@ void an_queues_apply(struct an *an, const struct ss_record *r, int worker);
 void an_queues_forget(struct an *an, int worker);
 
 /* ---- tasks (analyze_tasks.c) ---- */
+/* Task id made runnable at ts into dest (SS_DEST_*) by worker number
+ * waker (-1: not a worker), ww (NULL if none; LIFO: into ww's slot). */
+void an_notify(struct an *an, __u64 id, int waker, struct worker *ww, int dest, __u64 ts);
+/* Worker w starts to poll task id at ts: a wait that ends. */
+void an_poll_start(struct an *an, struct worker *w, __u64 id, __u64 ts);
 struct task *an_task_get(struct an *an, __u64 id, bool create);
 void an_task_free(struct an *an, __u64 id);
 void an_snapshot(struct an *an, struct task *t);
+/* Tells the view (on_task) what became of t's wait. */
+void an_task_event(struct an *an, struct task *t, enum ss_task_change c, __u64 ts,
+		   int worker, bool waited);
+/* A queued task's wait ends unpolled (SS_TASK_CANCELLED). */
+void an_task_unqueue(struct an *an, struct task *t, __u64 ts);
 /* How long an integral grew since the task's snapshot: per worker, global. */
 __u64 an_since_w(struct an *an, struct task *t, struct worker *w, int k);
 __u64 an_since_g(struct an *an, struct task *t, int k);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The analyzer (analyze_int.h): the tasks it has seen, by id (a hash
- * table; memory O(live tasks)), and the snapshot of the integrals a task
+ * table; memory O(live tasks)); the snapshot of the integrals a task
  * takes when it starts to wait, whose differences at the wait's end say
- * how long each condition held during it.
+ * how long each condition held during it; a wait's start (notify) and end
+ * (poll); and what the view hears of them (on_task).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -119,3 +120,93 @@ __u64 an_since_g(struct an *an, struct task *t, int k)
 	return an->cum[k] - t->snap[t->snap_n * IW_N + k];
 }
 
+/* ---- a task's wait: from the notify that queues it to the poll that ends it ---- */
+
+void an_notify(struct an *an, __u64 id, int waker, struct worker *ww, int dest, __u64 ts)
+{
+	struct task *t = an_task_get(an, id, true);
+
+	if (!t)
+		return;
+	bool was_queued = t->queued;
+
+	if (!t->queued) {
+		t->queued = true;
+		an->nqueued++;
+		t->since = ts;
+		an_snapshot(an, t);
+		t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
+		memset(t->view, 0, sizeof(t->view));
+	} else if (t->dest == SS_DEST_LIFO && t->owner >= 0) {
+		/* A move out of a LIFO slot (budget or displacement). */
+		struct worker *o = an_worker_find(an, t->owner);
+		if (o && o->lifo_task == id)
+			o->lifo_task = 0;
+		t->pns_queued = an->cum[IG_PARKED_NOSEARCH];
+	}
+	t->dest = dest;
+	t->owner = dest == SS_DEST_INJECT ? -1 : waker;
+	if (dest == SS_DEST_LIFO && ww) {
+		if (ww->lifo_task && ww->lifo_task != id) {
+			struct task *old = an_task_get(an, ww->lifo_task, false);
+			if (old && old->queued && old->dest == SS_DEST_LIFO) {
+				old->dest = SS_DEST_LOCAL;
+				old->pns_queued = an->cum[IG_PARKED_NOSEARCH];
+			}
+		}
+		ww->lifo_task = id;
+		/* Pinned behind whatever its worker runs now: usually
+		 * the task that notified it. */
+		t->blocker = ww->base == SS_W_RUNNING ? ww->task : 0;
+		struct task *b = t->blocker ? an_task_get(an, t->blocker, false) : NULL;
+		t->blocker_fn = b ? b->fn : 0;
+	}
+	an_task_event(an, t, was_queued ? SS_TASK_MOVED : SS_TASK_QUEUED, ts,
+		      ww ? ww->index : -1, false);
+}
+
+void an_poll_start(struct an *an, struct worker *w, __u64 id, __u64 ts)
+{
+	struct task *t;
+
+	w->task = id;
+	if (w->lifo_task == w->task)
+		w->lifo_task = 0;
+	if ((t = an_task_get(an, w->task, true))) {
+		bool waited = t->queued;
+
+		if (waited) {
+			t->queued = false;
+			an->nqueued--;
+			an_wait_ended(an, t, w, ts);
+		}
+		an_task_event(an, t, SS_TASK_POLLED, ts, w->index, waited);
+	}
+	an->a->polls++;
+	an_set_base(an, w, SS_W_RUNNING, ts);
+}
+
+/* ---- what the view hears of them (on_task) ----------------------------------------------- */
+
+void an_task_event(struct an *an, struct task *t, enum ss_task_change c, __u64 ts,
+		   int worker, bool waited)
+{
+	struct ss_task_event e = {
+		.change = c, .ts = ts, .id = t->id, .fn = t->fn, .worker = worker,
+		.waited = waited,
+		/* After these, the task may be forgotten before on_record. */
+		.view = c == SS_TASK_CANCELLED || c == SS_TASK_UNPOLLED ? NULL : t->view,
+	};
+
+	if (!an->o->on_task)
+		return;
+	memcpy(e.words, t->view, sizeof(e.words));
+	an->o->on_task(an->o->arg, &e);
+}
+
+void an_task_unqueue(struct an *an, struct task *t, __u64 ts)
+{
+	t->queued = false;
+	an->nqueued--;
+	an_task_event(an, t, SS_TASK_CANCELLED, ts, -1, true);
+}

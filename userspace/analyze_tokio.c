@@ -53,8 +53,7 @@ void an_apply_tokio(struct an *an, const struct ss_record *r)
 		} else if ((t = an_task_get(an, r->args[1], false)) && t->queued) {
 			/* Polled outside the workers (block_on, the blocking
 			 * pool): its wait ended, not one a worker could end. */
-			t->queued = false;
-			an->nqueued--;
+			an_task_unqueue(an, t, r->ts);
 		}
 		break;
 	case SS_WSRT_POLL_END:

@@ -253,7 +253,7 @@ int ss_export_trace(const struct ss_export_opts *o, FILE *out,
 			.threshold_ns = o->threshold_ns, .worker_pattern = o->workers,
 			.on_state = ss_x_on_state, .on_record = ss_x_on_record,
 			.on_detection = ss_x_on_detection, .on_counter = ss_x_on_counter,
-			.arg = x,
+			.on_task = ss_x_on_task, .arg = x,
 		};
 
 		if (x->w)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The runtime as the export draws it (export_model.h): tasks and their
- * names, the worker and thread tracks, and each worker's states.
+ * The runtime as the export draws it (export_model.h): tasks' names, the
+ * worker and thread tracks, and each worker's states.
  *
  * Worker states are the analyzer's on_state, the same the timeline draws;
  * on a worker's track they become slices: a poll per task
@@ -68,75 +68,6 @@ void ss_x_remember_comm(struct ss_export *x, __u32 tid, const __u64 *words)
 		x->nnames++;
 }
 
-static size_t task_slot(const struct ss_export *x, __u64 id)
-{
-	return (size_t)((id * 0x9E3779B97F4A7C15ULL) >> 20) & (x->taskcap - 1);
-}
-
-struct ss_export_task *ss_x_task_get(struct ss_export *x, __u64 id, bool create)
-{
-	struct ss_export_task *t;
-
-	if (!x->taskcap) {
-		if (!create)
-			return NULL;
-		x->tasks = calloc(1024, sizeof(*x->tasks));
-		if (!x->tasks)
-			goto nomem;
-		x->taskcap = 1024;
-	}
-	for (t = x->tasks[task_slot(x, id)]; t; t = t->next)
-		if (t->id == id)
-			return t;
-	if (!create)
-		return NULL;
-	if (x->ntasks >= x->taskcap) {		/* grow: rehash */
-		size_t ocap = x->taskcap;
-		struct ss_export_task **old = x->tasks, **nt = calloc(2 * ocap, sizeof(*nt));
-
-		if (!nt)
-			goto nomem;
-		x->tasks = nt;
-		x->taskcap = 2 * ocap;
-		for (size_t i = 0; i < ocap; i++)
-			for (struct ss_export_task *o = old[i], *n; o; o = n) {
-				size_t s = task_slot(x, o->id);
-
-				n = o->next;
-				o->next = x->tasks[s];
-				x->tasks[s] = o;
-			}
-		free(old);
-	}
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		goto nomem;
-	t->id = id;
-	t->next = x->tasks[task_slot(x, id)];
-	x->tasks[task_slot(x, id)] = t;
-	x->ntasks++;
-	return t;
-nomem:
-	x->err = -ENOMEM;
-	return NULL;
-}
-
-void ss_x_task_drop(struct ss_export *x, __u64 id)
-{
-	if (!x->taskcap)
-		return;
-	for (struct ss_export_task **pp = &x->tasks[task_slot(x, id)]; *pp; pp = &(*pp)->next) {
-		if ((*pp)->id == id) {
-			struct ss_export_task *t = *pp;
-
-			*pp = t->next;
-			free(t);
-			x->ntasks--;
-			return;
-		}
-	}
-}
-
 /* The poll function's name, cached (libdwfl lookups are not cheap). */
 static const char *fn_name(struct ss_export *x, __u64 fn)
 {
@@ -155,12 +86,9 @@ static const char *fn_name(struct ss_export *x, __u64 fn)
 	return s->name;
 }
 
-/* "task 17 (handle_request)", or "task 17" if its function has no name. */
-void ss_x_task_label(struct ss_export *x, char *buf, size_t len, __u64 id)
+void ss_x_task_label(struct ss_export *x, char *buf, size_t len, __u64 id, __u64 fn)
 {
-	struct ss_export_task *t = ss_x_task_get(x, id, false);
-
-	ss_fmt_task(buf, len, id, t ? fn_name(x, t->fn) : "");
+	ss_fmt_task(buf, len, id, fn_name(x, fn));
 }
 
 static struct ss_export_track *find_thread(struct ss_export *x, __u32 tid)
@@ -361,28 +289,28 @@ static bool idle_state(enum ss_wstate s)
 	       s == SS_W_PARKED_FUTEX;
 }
 
-void ss_x_poll_open(struct ss_export *x, struct ss_export_track *t, __u64 ts,
-		      __u64 task, const struct ss_record *r)
+void ss_x_poll_open(struct ss_export *x, unsigned w, struct ss_export_track *t,
+		    __u64 ts, __u64 task, const struct ss_record *r)
 {
+	struct ss_export_worker *wx = &x->wx[w];
+	bool told = wx->poll_task == task;	/* the analyzer's SS_TASK_POLLED */
 	char label[SS_X_NAME_MAX];
 	struct ss_xevent e;
-	struct ss_export_task *tx;
 
 	if (!task) {	/* kernel-only: on CPU, not parked */
 		ss_x_ev_init(&e, "running", "running");
 		ss_x_slice_open(x, t, ts, SS_XK_POLL, 0, &e);
 		return;
 	}
-	ss_x_task_label(x, label, sizeof(label), task);
+	ss_x_task_label(x, label, sizeof(label), task, told ? wx->poll_fn : 0);
 	ss_x_ev_init(&e, "poll", "%s", label);
 	ss_x_arg_u(&e, "task", task);
 	if (r && r->type == SS_WSRT_POLL_START && r->args[1] == task)
 		ss_x_arg_s(&e, "source", value_name(SS_WSRT_POLL_START, 2, r->args[2]));
-	tx = ss_x_task_get(x, task, false);
-	if (tx && tx->flow) {
-		e.flow_in = tx->flow;
-		tx->flow = 0;
-		ts = ss_x_not_before(ts, tx->flow_ts);
+	if (told && wx->poll_flow) {
+		e.flow_in = wx->poll_flow;
+		wx->poll_flow = 0;
+		ts = ss_x_not_before(ts, wx->poll_flow_ts);
 	}
 	ss_x_slice_open(x, t, ts, SS_XK_POLL, task, &e);
 }
@@ -457,7 +385,7 @@ void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
 		if (top && top->kind == SS_XK_POLL && top->task == task)
 			return;
 		ss_x_worker_close(x, t, ts, r);
-		ss_x_poll_open(x, t, ts, task, r);
+		ss_x_poll_open(x, w, t, ts, task, r);
 		return;
 	case SS_W_OFFCPU:
 		if (top && top->kind == SS_XK_OFFCPU)
@@ -508,12 +436,7 @@ void ss_x_exporter_free(struct ss_export *x)
 	for (size_t i = 0; i < x->ntracks; i++)
 		free(x->tracks[i]);
 	free(x->tracks);
-	for (size_t i = 0; i < x->taskcap; i++)
-		for (struct ss_export_task *t = x->tasks[i], *n; t; t = n) {
-			n = t->next;
-			free(t);
-		}
-	free(x->tasks);
+	free(x->unpolled);
 	free(x->symcache);
 	ss_symbols_free(x->syms);
 }

@@ -89,6 +89,10 @@ struct ss_export_worker {
 	__u32 thread_tid;	/* the tid `thread` is for */
 	unsigned ntracks;	/* tracks it had: the rank of the next */
 	enum ss_wstate state;
+	/* Its last poll as the analyzer told it (SS_TASK_POLLED): the task,
+	 * its function, and the flow of the notify whose wait it ended (0:
+	 * none, or drawn already) with that flow's time. */
+	__u64 poll_task, poll_fn, poll_flow, poll_flow_ts;
 };
 
 /* A thread that is not a worker: the main thread, or one that hit a
@@ -99,13 +103,10 @@ struct ss_export_thread {
 	struct ss_export_track *track;
 };
 
-struct ss_export_task {
-	__u64 id, fn;
-	__u64 flow;			/* a notify's flow waiting for the poll */
-	struct ss_export_track *flow_track;	/* ... started there */
-	__u64 flow_ts;			/* ... at this time */
-	bool done;
-	struct ss_export_task *next;
+/* A flow still open when the trace ended (SS_TASK_UNPOLLED). */
+struct ss_export_unpolled {
+	__u64 task, flow;
+	struct ss_export_track *track;	/* where it started */
 };
 
 struct ss_export_sym {
@@ -139,10 +140,16 @@ struct ss_export {
 	unsigned nthreads;
 	struct { __u32 tid; char comm[17]; } names[SS_X_MAX_NAMES];
 	unsigned nnames;
-	struct ss_export_task **tasks;
-	size_t taskcap, ntasks;
 	struct { unsigned w; __u64 ts; enum ss_wstate s; __u64 task; } q[SS_X_QUEUED_MAX];
 	unsigned nq;
+	/* What the analyzer said of tasks during this record (on_task):
+	 * drawn with it, in on_record. */
+	struct ss_task_event tq[SS_X_QUEUED_MAX];
+	unsigned ntq;
+	unsigned polled[SS_X_QUEUED_MAX];	/* workers told SS_TASK_POLLED */
+	unsigned npolled;
+	struct ss_export_unpolled *unpolled;
+	size_t nunpolled, capunpolled;
 	bool have_first;
 	__u64 first_ts;
 	__u64 now;		/* the time of the record being applied */
@@ -207,18 +214,19 @@ void ss_x_lane_slice(struct ss_export *x, struct ss_export_track **head, unsigne
 
 const char *ss_x_dest_name(__u64 dest);		/* "lifo", ... */
 void ss_x_remember_comm(struct ss_export *x, __u32 tid, const __u64 *words);
-struct ss_export_task *ss_x_task_get(struct ss_export *x, __u64 id, bool create);
-void ss_x_task_drop(struct ss_export *x, __u64 id);
-/* "task 17 (handle_request)", or "task 17" if its function has no name. */
-void ss_x_task_label(struct ss_export *x, char *buf, size_t len, __u64 id);
+/* "task 17 (handle_request)", or "task 17" if its function fn (0: not
+ * known) has no name. */
+void ss_x_task_label(struct ss_export *x, char *buf, size_t len, __u64 id, __u64 fn);
 struct ss_export_track *ss_x_worker_track(struct ss_export *x, unsigned w);
 struct ss_export_track *ss_x_local_track(struct ss_export *x, unsigned w);
 struct ss_export_track *ss_x_lifo_track(struct ss_export *x, unsigned w);
 struct ss_export_track *ss_x_thread_track(struct ss_export *x, __u32 tid, bool create);
 struct ss_export_track *ss_x_record_track(struct ss_export *x, const struct ss_record *r,
 				int worker, bool create);
-void ss_x_poll_open(struct ss_export *x, struct ss_export_track *t, __u64 ts,
-		    __u64 task, const struct ss_record *r);
+/* A poll of task by worker w on its track t (task 0: kernel-only, on a
+ * CPU): ends the flow of the notify whose wait it ended. */
+void ss_x_poll_open(struct ss_export *x, unsigned w, struct ss_export_track *t,
+		    __u64 ts, __u64 task, const struct ss_record *r);
 void ss_x_worker_close(struct ss_export *x, struct ss_export_track *t, __u64 ts,
 		       const struct ss_record *r);
 void ss_x_worker_learn_tid(struct ss_export *x, const struct ss_record *r,
@@ -235,6 +243,7 @@ void ss_x_exporter_free(struct ss_export *x);
 void ss_x_on_record(void *arg, const struct ss_record *r, int worker);
 void ss_x_on_detection(void *arg, const struct ss_detection *det);
 void ss_x_on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v);
+void ss_x_on_task(void *arg, const struct ss_task_event *e);
 /* After the last record: close what is open, end the flows left. */
 void ss_x_finish(struct ss_export *x, __u64 end);
 

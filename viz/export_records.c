@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,37 +35,148 @@ static struct ss_export_track *inject_track(struct ss_export *x)
 				  "inject", "queue");
 }
 
+/* What the analyzer said of task id during this record (on_task): the
+ * event of that change (or of change2), NULL if none. */
+static const struct ss_task_event *told(const struct ss_export *x, __u64 id,
+					enum ss_task_change change,
+					enum ss_task_change change2)
+{
+	for (unsigned i = 0; i < x->ntq; i++)
+		if (x->tq[i].id == id &&
+		    (x->tq[i].change == change || x->tq[i].change == change2))
+			return &x->tq[i];
+	return NULL;
+}
+
+/* The flow a notify starts: kept with the task's wait (the analyzer's
+ * words for the view) until the poll that ends it (ss_x_on_task). */
+enum { FLOW_ID, FLOW_TS, FLOW_TRACK };
+
 static void on_notify(struct ss_export *x, const struct ss_record *r, int worker)
 {
 	__u64 id = r->args[0], dest = r->args[2], displaced = r->args[3];
 	__s64 waker = (__s32)(__u32)r->args[1];
+	const struct ss_task_event *te = told(x, id, SS_TASK_QUEUED, SS_TASK_MOVED);
 	struct ss_export_track *t = ss_x_record_track(x, r, worker, true);
-	struct ss_export_task *tx = ss_x_task_get(x, id, true);
 	char label[SS_X_NAME_MAX];
 	struct ss_xevent e;
 
-	if (!tx)
+	if (!te || !t)
 		return;
-	ss_x_task_label(x, label, sizeof(label), id);
-	if (t) {
-		if (tx->flow) {	/* already queued: a move (budget, displaced) */
-			ss_x_ev_init(&e, "notify", "requeue %s -> %s", label,
-				ss_x_dest_name(dest));
-		} else {
-			ss_x_ev_init(&e, "notify", "notify %s -> %s", label,
-				ss_x_dest_name(dest));
-			e.flow_out = tx->flow = ++x->next_flow;
-			tx->flow_track = t;
-			x->nflows++;
+	ss_x_task_label(x, label, sizeof(label), id, te->fn);
+	if (te->words[FLOW_ID]) {	/* waiting already: a move (budget, displaced) */
+		ss_x_ev_init(&e, "notify", "requeue %s -> %s", label,
+			ss_x_dest_name(dest));
+	} else {
+		ss_x_ev_init(&e, "notify", "notify %s -> %s", label,
+			ss_x_dest_name(dest));
+		e.flow_out = ++x->next_flow;
+		x->nflows++;
+	}
+	ss_x_arg_u(&e, "task", id);
+	ss_x_arg_s(&e, "destination", ss_x_dest_name(dest));
+	ss_x_arg_i(&e, "waker_worker", waker);
+	if (displaced)
+		ss_x_arg_u(&e, "displaced_task", displaced);
+	ss_x_instant(x, t, r->ts, &e);
+	if (e.flow_out && te->view) {
+		te->view[FLOW_ID] = e.flow_out;
+		te->view[FLOW_TS] = e.ts;	/* its end may not be earlier */
+		te->view[FLOW_TRACK] = (__u64)(uintptr_t)t;
+	}
+}
+
+/* A wait that ended unpolled (SS_TASK_CANCELLED): its flow ends here, on
+ * the thread of the record that ended it (or, if that thread has no
+ * track of its own, where the flow started). */
+static void on_unqueued(struct ss_export *x, const struct ss_record *r, int worker,
+			const struct ss_task_event *te)
+{
+	struct ss_export_track *t;
+	struct ss_xevent e;
+
+	if (!te->words[FLOW_ID])
+		return;
+	if (!(t = ss_x_record_track(x, r, worker, true)))
+		t = (struct ss_export_track *)(uintptr_t)te->words[FLOW_TRACK];
+	if (r->type == SS_WSRT_TASK_CANCEL)
+		ss_x_ev_init(&e, "cancel", "cancel task %llu", (unsigned long long)te->id);
+	else if (r->type == SS_WSRT_POLL_END)
+		ss_x_ev_init(&e, "notify", "task %llu done while queued",
+			     (unsigned long long)te->id);
+	else
+		ss_x_ev_init(&e, "notify", "task %llu polled outside the workers",
+			     (unsigned long long)te->id);
+	ss_x_arg_u(&e, "task", te->id);
+	e.flow_in = te->words[FLOW_ID];
+	ss_x_instant(x, t, ss_x_not_before(r->ts, te->words[FLOW_TS]), &e);
+}
+
+/* Polls that ended a wait but drew no slice (a poll nested in another,
+ * as Tokio's are: the worker's state did not change): the wait's flow
+ * ends on an instant at the poll. */
+static void polls_not_drawn(struct ss_export *x, const struct ss_record *r)
+{
+	for (unsigned i = 0; i < x->npolled; i++) {
+		struct ss_export_worker *wx = &x->wx[x->polled[i]];
+		struct ss_export_track *t;
+		char label[SS_X_NAME_MAX];
+		struct ss_xevent e;
+
+		if (!wx->poll_flow || !(t = ss_x_worker_track(x, x->polled[i])))
+			continue;
+		ss_x_task_label(x, label, sizeof(label), wx->poll_task, wx->poll_fn);
+		ss_x_ev_init(&e, "poll", "poll %s (nested)", label);
+		ss_x_arg_u(&e, "task", wx->poll_task);
+		e.flow_in = wx->poll_flow;
+		wx->poll_flow = 0;
+		ss_x_instant(x, t, ss_x_not_before(r->ts, wx->poll_flow_ts), &e);
+	}
+	x->npolled = 0;
+}
+
+void ss_x_on_task(void *arg, const struct ss_task_event *te)
+{
+	struct ss_export *x = arg;
+
+	if (x->err)
+		return;
+	switch (te->change) {
+	case SS_TASK_POLLED:	/* the poll slice, from the state it comes with */
+		if (te->worker >= 0 && te->worker < SS_MAX_WORKERS) {
+			struct ss_export_worker *wx = &x->wx[te->worker];
+
+			wx->poll_task = te->id;
+			wx->poll_fn = te->fn;
+			wx->poll_flow = te->waited ? te->words[FLOW_ID] : 0;
+			wx->poll_flow_ts = te->words[FLOW_TS];
+			if (wx->poll_flow && x->npolled < SS_X_QUEUED_MAX)
+				x->polled[x->npolled++] = (unsigned)te->worker;
 		}
-		ss_x_arg_u(&e, "task", id);
-		ss_x_arg_s(&e, "destination", ss_x_dest_name(dest));
-		ss_x_arg_i(&e, "waker_worker", waker);
-		if (displaced)
-			ss_x_arg_u(&e, "displaced_task", displaced);
-		ss_x_instant(x, t, r->ts, &e);
-		if (e.flow_out)
-			tx->flow_ts = e.ts;	/* its end may not be earlier */
+		break;
+	case SS_TASK_UNPOLLED:	/* ss_x_finish draws it */
+		if (!te->words[FLOW_ID])
+			break;
+		if (x->nunpolled == x->capunpolled) {
+			size_t cap = x->capunpolled ? 2 * x->capunpolled : 64;
+			struct ss_export_unpolled *n = realloc(x->unpolled, cap * sizeof(*n));
+
+			if (!n) {
+				x->err = -ENOMEM;
+				break;
+			}
+			x->unpolled = n;
+			x->capunpolled = cap;
+		}
+		x->unpolled[x->nunpolled++] = (struct ss_export_unpolled){
+			.task = te->id, .flow = te->words[FLOW_ID],
+			.track = (struct ss_export_track *)(uintptr_t)te->words[FLOW_TRACK],
+		};
+		break;
+	default:		/* drawn with the record that caused it */
+		if (x->ntq < SS_X_QUEUED_MAX)
+			x->tq[x->ntq++] = *te;
+		break;
 	}
 }
 
@@ -176,13 +288,10 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 	if (r->type == SS_WSRT_WORKER_START && ss_x_valid_worker(w0))
 		ss_x_worker_learn_tid(x, r, worker, (unsigned)w0);
 
+	for (unsigned i = 0; i < x->ntq; i++)
+		if (x->tq[i].change == SS_TASK_CANCELLED)
+			on_unqueued(x, r, worker, &x->tq[i]);
 	switch (r->type) {
-	case SS_WSRT_SPAWN: {
-		struct ss_export_task *tx = ss_x_task_get(x, r->args[0], true);
-		if (tx)
-			tx->fn = r->args[2];
-		break;
-	}
 	case SS_WSRT_NOTIFY:
 		on_notify(x, r, worker);
 		break;
@@ -195,16 +304,7 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 		    !(t->depth && t->stack[0].kind == SS_XK_POLL &&
 		      t->stack[0].task == r->args[1])) {
 			ss_x_worker_close(x, t, r->ts, NULL);
-			ss_x_poll_open(x, t, r->ts, r->args[1], r);
-		}
-		break;
-	case SS_WSRT_POLL_END:
-		if (r->args[2] == SS_RES_READY) {
-			struct ss_export_task *tx = ss_x_task_get(x, r->args[1], false);
-			if (tx && !tx->flow)
-				ss_x_task_drop(x, r->args[1]);
-			else if (tx)
-				tx->done = true;
+			ss_x_poll_open(x, (unsigned)w0, t, r->ts, r->args[1], r);
 		}
 		break;
 	case SS_WSRT_STEAL:
@@ -219,21 +319,6 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 			ss_x_arg_i(&e, "target_worker", target);
 			ss_x_instant(x, t, r->ts, &e);
 		}
-		break;
-	}
-	case SS_WSRT_TASK_CANCEL: {
-		struct ss_export_task *tx = ss_x_task_get(x, r->args[0], false);
-		struct ss_xevent e;
-
-		if (tx && tx->flow && (t = ss_x_record_track(x, r, worker, true))) {
-			ss_x_ev_init(&e, "cancel", "cancel task %llu", (unsigned long long)r->args[0]);
-			ss_x_arg_u(&e, "task", r->args[0]);
-			e.flow_in = tx->flow;
-			tx->flow = 0;
-			ss_x_instant(x, t, ss_x_not_before(r->ts, tx->flow_ts), &e);
-		}
-		if (tx && !tx->flow)
-			ss_x_task_drop(x, r->args[0]);
 		break;
 	}
 	case SS_WSRT_PARK:
@@ -276,6 +361,8 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 	default:
 		break;
 	}
+	x->ntq = 0;
+	polls_not_drawn(x, r);
 }
 
 void ss_x_on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v)
@@ -356,19 +443,15 @@ void ss_x_finish(struct ss_export *x, __u64 end)
 {
 	for (size_t i = 0; i < x->ntracks; i++)
 		ss_x_slice_close_all(x, x->tracks[i], end);
-	for (size_t i = 0; i < x->taskcap; i++) {
-		for (struct ss_export_task *t = x->tasks[i]; t; t = t->next) {
-			struct ss_xevent e;
+	for (size_t i = 0; i < x->nunpolled; i++) {
+		struct ss_export_unpolled *u = &x->unpolled[i];
+		struct ss_xevent e;
 
-			if (!t->flow)
-				continue;
-			ss_x_ev_init(&e, "notify", "task %llu not polled by the end",
-				(unsigned long long)t->id);
-			ss_x_arg_u(&e, "task", t->id);
-			e.flow_in = t->flow;
-			t->flow = 0;
-			ss_x_instant(x, t->flow_track, end, &e);
-		}
+		ss_x_ev_init(&e, "notify", "task %llu not polled by the end",
+			(unsigned long long)u->task);
+		ss_x_arg_u(&e, "task", u->task);
+		e.flow_in = u->flow;
+		ss_x_instant(x, u->track, end, &e);
 	}
 }
 

@@ -31,6 +31,9 @@ struct run {
 	struct ss_analysis a;
 	struct counter ctr[256];
 	unsigned nctr;
+	struct ss_task_event tev[256];
+	unsigned ntev;
+	const struct ss_record *extra;	/* fed after the golden's records */
 };
 
 static void on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v)
@@ -41,13 +44,36 @@ static void on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64
 		r->ctr[r->nctr++] = (struct counter){ c, worker, ts, v };
 }
 
+/* Keeps what it is told, and marks each wait as a view would (export's
+ * flow): 1000 + the task's id, read back when the wait ends. */
+static void on_task(void *arg, const struct ss_task_event *e)
+{
+	struct run *r = arg;
+
+	if (r->ntev < sizeof(r->tev) / sizeof(r->tev[0]))
+		r->tev[r->ntev++] = *e;
+	if (e->change == SS_TASK_QUEUED && e->view)
+		e->view[0] = 1000 + e->id;
+}
+
+/* The i-th event told of task id (0 the first), or NULL. */
+static const struct ss_task_event *told(const struct run *r, __u64 id, unsigned i)
+{
+	for (unsigned k = 0; k < r->ntev; k++)
+		if (r->tev[k].id == id && !i--)
+			return &r->tev[k];
+	return NULL;
+}
+
 enum feed { IN_ORDER, REVERSED, FLUSHED };
 
 /* The golden NAME analyzed, its records fed as `how` says. */
 static void analyze(const char *name, __u64 threshold_ns, enum feed how, struct run *r)
 {
 	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
-				     .on_counter = on_counter, .arg = r };
+				     .on_counter = on_counter, .on_task = on_task,
+				     .arg = r };
+	const struct ss_record *extra = r->extra;
 	char path[512];
 	struct ss_analyzer *an;
 	FILE *f;
@@ -70,6 +96,8 @@ static void analyze(const char *name, __u64 threshold_ns, enum feed how, struct 
 			ss_analyzer_sync(an);
 		}
 	}
+	if (extra)
+		ASSERT_GE(ss_analyzer_feed(an, extra), 0);
 	ASSERT_EQ(ss_analyzer_finish(an, r->in.have_lost ? r->in.lost : r->in.lost_sum), 0);
 	ss_analyzer_free(an);
 }
@@ -359,5 +387,63 @@ TEST(queues_counted_from_the_probes_and_readiness)
 	}
 	ASSERT_EQ(counter_at(&r, SS_CTR_READINESS_PENDING, -1, 1030000001ULL), 0);
 	ASSERT_EQ(counter_at(&r, SS_CTR_READINESS_PENDING, -1, 1230010000ULL), 0);
+	done(&r);
+}
+
+/* What becomes of each wait, as a view hears it (on_task): the stream
+ * export draws its notify -> poll flows from. */
+TEST(task_waits_told_from_notify_to_poll_cancel_or_the_end)
+{
+	const struct ss_task_event *e;
+	struct run r;
+
+	/* Task 1 woken into the inject queue from the main thread, polled by
+	 * worker 1; task 2 woken by worker 1 into its LIFO slot, polled 200
+	 * ms later; the view's words come back when the wait ends. */
+	analyze("stuck_lifo.txt", 0, IN_ORDER, &r);
+	ASSERT_TRUE((e = told(&r, 1, 0)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_QUEUED);
+	ASSERT_EQ(e->worker, -1);
+	ASSERT_EQ(e->fn, 0x401000);
+	ASSERT_TRUE((e = told(&r, 1, 1)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_POLLED);
+	ASSERT_EQ(e->worker, 1);
+	ASSERT_TRUE(e->waited);
+	ASSERT_EQ(e->words[0], 1001);
+	ASSERT_TRUE((e = told(&r, 2, 0)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_QUEUED);
+	ASSERT_EQ(e->ts, 1010001000ULL);
+	ASSERT_EQ(e->worker, 1);
+	ASSERT_TRUE((e = told(&r, 2, 1)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_POLLED);
+	ASSERT_EQ(e->ts, 1210005000ULL);
+	ASSERT_EQ(e->words[0], 1002);
+	for (unsigned i = 0; i < r.ntev; i++)
+		ASSERT_NE(r.tev[i].change, SS_TASK_UNPOLLED);
+	done(&r);
+
+	/* Task 2 woken just before the runtime shuts down, never polled:
+	 * still waiting at the end ... */
+	analyze("queued_at_shutdown.txt", 0, IN_ORDER, &r);
+	ASSERT_TRUE((e = told(&r, 2, 1)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_UNPOLLED);
+	ASSERT_EQ(e->ts, r.a.end_ns);
+	ASSERT_EQ(e->words[0], 1002);
+	ASSERT_TRUE(e->view == NULL);
+	__u64 end = r.a.end_ns;
+	done(&r);
+
+	/* ... unless the runtime drops it (task_cancel): its wait ends there,
+	 * unpolled, and the task is gone. */
+	struct ss_record cancel = { .ts = end - 50 * MS, .type = SS_WSRT_TASK_CANCEL,
+				    .tid = 102, .cpu = 1, .args = { 2 } };
+	r.extra = &cancel;
+	analyze("queued_at_shutdown.txt", 0, IN_ORDER, &r);
+	ASSERT_TRUE((e = told(&r, 2, 1)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_CANCELLED);
+	ASSERT_EQ(e->ts, end - 50 * MS);
+	ASSERT_EQ(e->words[0], 1002);
+	ASSERT_TRUE(told(&r, 2, 2) == NULL);
+	ASSERT_EQ(r.a.ndets, 0);
 	done(&r);
 }
