@@ -86,9 +86,24 @@ int wsrt_tcp_listen(struct wsrt_runtime *rt, const char *host, uint16_t port,
 	return wrap(rt, fd, out);
 }
 
+/* A call on a non-blocking socket failed (errno): -errno if that is its
+ * result, 1 if it now waits for dir's readiness (pending), 0 to call it
+ * again (interrupted, or ready since seq). */
+static int failed(struct wsrt_io *io, enum wsrt_io_dir dir, uint64_t seq,
+		  struct wsrt_cx *cx)
+{
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	return wsrt_io_wait(io, dir, seq, cx) ? 1 : 0;
+}
+
 enum wsrt_poll wsrt_tcp_poll_accept(struct wsrt_tcp *l, struct wsrt_cx *cx,
 				    struct wsrt_tcp **conn, int *ret)
 {
+	int err;
+
 	if (!wsrt_coop_proceed(cx))
 		return WSRT_PENDING;
 	for (;;) {
@@ -102,13 +117,11 @@ enum wsrt_poll wsrt_tcp_poll_accept(struct wsrt_tcp *l, struct wsrt_cx *cx,
 			*ret = wrap(l->rt, fd, conn);
 			return WSRT_READY;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			*ret = -errno;
+		if ((err = failed(l->io, WSRT_IO_READ, seq, cx)) < 0) {
+			*ret = err;
 			return WSRT_READY;
 		}
-		if (wsrt_io_wait(l->io, WSRT_IO_READ, seq, cx))
+		if (err)
 			return WSRT_PENDING;
 	}
 }
@@ -173,6 +186,8 @@ static enum wsrt_poll poll_io(struct wsrt_tcp *s, struct wsrt_cx *cx,
 			      enum wsrt_io_dir dir, void *buf, size_t len,
 			      ssize_t *ret)
 {
+	int err;
+
 	if (!wsrt_coop_proceed(cx))
 		return WSRT_PENDING;
 	for (;;) {
@@ -184,13 +199,11 @@ static enum wsrt_poll poll_io(struct wsrt_tcp *s, struct wsrt_cx *cx,
 			*ret = n;
 			return WSRT_READY;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			*ret = -errno;
+		if ((err = failed(s->io, dir, seq, cx)) < 0) {
+			*ret = err;
 			return WSRT_READY;
 		}
-		if (wsrt_io_wait(s->io, dir, seq, cx))
+		if (err)
 			return WSRT_PENDING;
 	}
 }
