@@ -137,6 +137,22 @@ elif dump_ok record_kernel_only "$tmp/k.trace"; then
 fi
 
 # ---- -p PID: attach to a running server mid-run ----
+# record_pid_under_load NAME BASE SECONDS: records $srv for SECONDS into
+# $tmp/BASE.trace while requests_while keeps it busy (at most 100 rounds a
+# second), dumps it into BASE.trace.txt; not_ok NAME and 1 if either fails.
+record_pid_under_load() {
+	local rec
+	timeout 30 "$ss" record -p "$srv" --duration "$3" -o "$tmp/$2.trace" >"$tmp/$2.out" 2>&1 &
+	rec=$!
+	pids+=("$rec")
+	wait_recording "$tmp/$2.out" "$rec"
+	requests_while "$rec" $(($3 * 100))
+	if ! wait "$rec"; then
+		not_ok "$1" "record failed: $(cat "$tmp/$2.out")"
+		return 1
+	fi
+	dump_ok "$1" "$tmp/$2.trace"
+}
 "$BUILD/bin/http-stall" --serve-only --workers 2 --handler-ms 10 --duration 20 \
 	>"$tmp/srv.out" 2>&1 &
 srv=$!
@@ -144,15 +160,7 @@ pids+=("$srv")
 if ! port=$(listen_port "$tmp/srv.out" "$srv" 200); then
 	not_ok record_attach_to_running_pid "server did not start: $(cat "$tmp/srv.out")"
 else
-	timeout 30 "$ss" record -p "$srv" --duration 3 -o "$tmp/p.trace" >"$tmp/p.out" 2>&1 &
-	rec=$!
-	pids+=("$rec")
-	wait_recording "$tmp/p.out" "$rec"
-	# Requests for as long as it records (--duration 3), at most 300.
-	requests_while "$rec" 300
-	if ! wait "$rec"; then
-		not_ok record_attach_to_running_pid "record failed: $(cat "$tmp/p.out")"
-	elif dump_ok record_attach_to_running_pid "$tmp/p.trace"; then
+	if record_pid_under_load record_attach_to_running_pid p 3; then
 		echo "# record_attach_to_running_pid: $(tr '\n' '|' <"$tmp/p.out")"
 		check record_attach_to_running_pid '
 			/^# pid:/ { pid = $3 }
@@ -165,14 +173,7 @@ else
 	# Again: the workers' rings were made under the first recording and
 	# never announce themselves again; this one finds them in the
 	# process's registry and drains them.
-	timeout 30 "$ss" record -p "$srv" --duration 2 -o "$tmp/p2.trace" >"$tmp/p2.out" 2>&1 &
-	rec=$!
-	pids+=("$rec")
-	wait_recording "$tmp/p2.out" "$rec"
-	requests_while "$rec" 200
-	if ! wait "$rec"; then
-		not_ok record_again_finds_the_rings_of_the_first "record failed: $(cat "$tmp/p2.out")"
-	elif dump_ok record_again_finds_the_rings_of_the_first "$tmp/p2.trace"; then
+	if record_pid_under_load record_again_finds_the_rings_of_the_first p2 2; then
 		check record_again_finds_the_rings_of_the_first '
 			/ worker_start / { print "a worker_start from before the recording: " $0; exit }
 			/ poll_start / { polls++ }
