@@ -65,17 +65,25 @@ static int make_addr(const char *host, uint16_t port, struct sockaddr_in *sa)
 	return 0;
 }
 
+/* A non-blocking TCP socket for host:port (*sa): its fd, or -errno. */
+static int new_socket(const char *host, uint16_t port, struct sockaddr_in *sa)
+{
+	int err, fd;
+
+	if ((err = make_addr(host, port, sa)))
+		return err;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
 int wsrt_tcp_listen(struct wsrt_runtime *rt, const char *host, uint16_t port,
 		    int backlog, struct wsrt_tcp **out)
 {
 	struct sockaddr_in sa;
 	int one = 1, fd, err;
 
-	if ((err = make_addr(host, port, &sa)))
-		return err;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	if ((fd = new_socket(host, port, &sa)) < 0)
+		return fd;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    listen(fd, backlog > 0 ? backlog : 1024)) {
@@ -132,11 +140,8 @@ int wsrt_tcp_connect(struct wsrt_runtime *rt, const char *host, uint16_t port,
 	struct sockaddr_in sa;
 	int one = 1, fd, err;
 
-	if ((err = make_addr(host, port, &sa)))
-		return err;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	if ((fd = new_socket(host, port, &sa)) < 0)
+		return fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
 	    errno != EINPROGRESS) {
