@@ -134,33 +134,42 @@ unsigned wsrt_runtime_local_queue_depth(struct wsrt_runtime *rt,
 
 /* ---- the owned-task list -------------------------------------------------- */
 
+static struct wsrt_owned_shard *shard_of(struct wsrt_runtime *rt, const struct wsrt_task *t)
+{
+	return &rt->owned[t->id % WSRT_OWNED_SHARDS];
+}
+
 int wsrt_runtime_owned_insert(struct wsrt_runtime *rt, struct wsrt_task *t)
 {
-	pthread_mutex_lock(&rt->owned_lock);
-	if (rt->owned_closed) {
-		pthread_mutex_unlock(&rt->owned_lock);
+	struct wsrt_owned_shard *s = shard_of(rt, t);
+
+	pthread_mutex_lock(&s->lock);
+	if (s->closed) {
+		pthread_mutex_unlock(&s->lock);
 		return -ESHUTDOWN;
 	}
 	t->owned_prev = NULL;
-	t->owned_next = rt->owned_head;
-	if (rt->owned_head)
-		rt->owned_head->owned_prev = t;
-	rt->owned_head = t;
-	pthread_mutex_unlock(&rt->owned_lock);
+	t->owned_next = s->head;
+	if (s->head)
+		s->head->owned_prev = t;
+	s->head = t;
+	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
 void wsrt_runtime_owned_remove(struct wsrt_runtime *rt, struct wsrt_task *t)
 {
-	pthread_mutex_lock(&rt->owned_lock);
+	struct wsrt_owned_shard *s = shard_of(rt, t);
+
+	pthread_mutex_lock(&s->lock);
 	if (t->owned_prev)
 		t->owned_prev->owned_next = t->owned_next;
 	else
-		rt->owned_head = t->owned_next;
+		s->head = t->owned_next;
 	if (t->owned_next)
 		t->owned_next->owned_prev = t->owned_prev;
 	t->owned_prev = t->owned_next = NULL;
-	pthread_mutex_unlock(&rt->owned_lock);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -168,9 +177,11 @@ void wsrt_runtime_owned_remove(struct wsrt_runtime *rt, struct wsrt_task *t)
 static void stop_workers(struct wsrt_runtime *rt, unsigned started)
 {
 	/* Steps 1-3. */
-	pthread_mutex_lock(&rt->owned_lock);
-	rt->owned_closed = true;
-	pthread_mutex_unlock(&rt->owned_lock);
+	for (unsigned i = 0; i < WSRT_OWNED_SHARDS; i++) {
+		pthread_mutex_lock(&rt->owned[i].lock);
+		rt->owned[i].closed = true;
+		pthread_mutex_unlock(&rt->owned[i].lock);
+	}
 	wsrt_inject_close(&rt->inject);
 	atomic_store_explicit(&rt->shutdown, true, memory_order_seq_cst);
 	for (unsigned i = 0; i < started; i++)
@@ -184,7 +195,8 @@ static void destroy(struct wsrt_runtime *rt)
 	wsrt_driver_destroy(&rt->driver);
 	wsrt_idle_destroy(&rt->idle);
 	wsrt_inject_destroy(&rt->inject);
-	pthread_mutex_destroy(&rt->owned_lock);
+	for (unsigned i = 0; i < WSRT_OWNED_SHARDS; i++)
+		pthread_mutex_destroy(&rt->owned[i].lock);
 	free(rt->workers);
 	free((void *)rt->cfg.thread_name);
 	free(rt);
@@ -245,7 +257,8 @@ struct wsrt_runtime *wsrt_runtime_new(const struct wsrt_config *cfg_in)
 		return NULL;
 	}
 	wsrt_inject_init(&rt->inject);
-	pthread_mutex_init(&rt->owned_lock, NULL);
+	for (i = 0; i < WSRT_OWNED_SHARDS; i++)
+		pthread_mutex_init(&rt->owned[i].lock, NULL);
 	atomic_init(&rt->shutdown, false);
 	atomic_init(&rt->next_task_id, 0);
 
@@ -303,14 +316,16 @@ void wsrt_runtime_free(struct wsrt_runtime *rt)
 		wsrt_task_unref(t);
 
 	/* Step 5. */
-	for (;;) {
-		pthread_mutex_lock(&rt->owned_lock);
-		t = rt->owned_head;
-		pthread_mutex_unlock(&rt->owned_lock);
-		if (!t)
-			break;
-		WSRT_PROBE_TASK_CANCEL(t->id);
-		wsrt_task_complete(t, NULL, true);
+	for (unsigned i = 0; i < WSRT_OWNED_SHARDS; i++) {
+		for (;;) {
+			pthread_mutex_lock(&rt->owned[i].lock);
+			t = rt->owned[i].head;
+			pthread_mutex_unlock(&rt->owned[i].lock);
+			if (!t)
+				break;
+			WSRT_PROBE_TASK_CANCEL(t->id);
+			wsrt_task_complete(t, NULL, true);
+		}
 	}
 	destroy(rt);
 }

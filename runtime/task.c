@@ -22,12 +22,38 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "internal.h"
 #include "wsrt_probes.h"
 
 __thread struct wsrt_context wsrt_ctx;
+
+/* glibc's fast bins (the x86-64 default, M_MXFAST): requests up to 120
+ * bytes, whose frees from another thread take no arena lock. */
+_Static_assert(sizeof(struct wsrt_task) <= 120, "a task fits malloc's fast bins");
+
+/* The join waker's spinlock (struct wsrt_task says why not a mutex):
+ * held for a copy and a clone; a holder preempted meanwhile gets the CPU
+ * back through sched_yield. */
+static void join_lock(struct wsrt_task *t)
+{
+	unsigned spins = 0;
+
+	while (atomic_exchange_explicit(&t->join_lock, 1, memory_order_acquire))
+		while (atomic_load_explicit(&t->join_lock, memory_order_relaxed)) {
+			if (++spins < 100)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
+		}
+}
+
+static void join_unlock(struct wsrt_task *t)
+{
+	atomic_store_explicit(&t->join_lock, 0, memory_order_release);
+}
 
 static inline uint64_t refs_of(uint64_t s)
 {
@@ -51,7 +77,6 @@ struct wsrt_task *wsrt_task_new(struct wsrt_runtime *rt, wsrt_poll_fn poll,
 	t->drop = drop;
 	t->id = atomic_fetch_add_explicit(&rt->next_task_id, 1,
 					  memory_order_relaxed) + 1;
-	pthread_mutex_init(&t->join_lock, NULL);
 	return t;
 }
 
@@ -68,7 +93,6 @@ void wsrt_task_unref(struct wsrt_task *t)
 						  memory_order_acq_rel);
 	if (refs_of(prev) != 1)
 		return;
-	pthread_mutex_destroy(&t->join_lock);
 	free(t);
 }
 
@@ -119,10 +143,10 @@ void wsrt_task_complete(struct wsrt_task *t, void *output, bool cancelled)
 		;
 	wsrt_runtime_owned_remove(t->rt, t);
 
-	pthread_mutex_lock(&t->join_lock);
+	join_lock(t);
 	w = t->join_waker;
 	t->join_waker.vtable = NULL;
-	pthread_mutex_unlock(&t->join_lock);
+	join_unlock(t);
 	wsrt_waker_wake(&w);
 	wsrt_task_unref(t);	/* the owned list's */
 }
@@ -291,7 +315,6 @@ static struct wsrt_task *spawn(struct wsrt_runtime *rt, wsrt_poll_fn poll,
 	}
 	err = wsrt_runtime_owned_insert(rt, t);
 	if (err) {
-		pthread_mutex_destroy(&t->join_lock);
 		free(t);
 		errno = -err;
 		return NULL;
@@ -325,14 +348,14 @@ enum wsrt_poll wsrt_join_poll(struct wsrt_join *jh, struct wsrt_cx *cx,
 
 	if (!(atomic_load_explicit(&t->state, memory_order_acquire) &
 	      WSRT_TASK_COMPLETE)) {
-		pthread_mutex_lock(&t->join_lock);
+		join_lock(t);
 		/* Under the lock: the completer sets COMPLETE before taking
 		 * the lock, so either we see it or it sees our waker. */
 		done = atomic_load_explicit(&t->state, memory_order_acquire) &
 		       WSRT_TASK_COMPLETE;
 		if (!done)
 			wsrt_waker_store(&t->join_waker, &cx->waker, &old);
-		pthread_mutex_unlock(&t->join_lock);
+		join_unlock(t);
 		wsrt_waker_drop(&old);
 		if (!done)
 			return WSRT_PENDING;
@@ -370,10 +393,10 @@ void wsrt_join_release(struct wsrt_join *jh)
 		return;
 	atomic_fetch_and_explicit(&t->state, ~(uint64_t)WSRT_TASK_JOIN_INTEREST,
 				  memory_order_relaxed);
-	pthread_mutex_lock(&t->join_lock);
+	join_lock(t);
 	w = t->join_waker;
 	t->join_waker.vtable = NULL;
-	pthread_mutex_unlock(&t->join_lock);
+	join_unlock(t);
 	wsrt_waker_drop(&w);
 	wsrt_task_unref(t);
 }
