@@ -33,7 +33,6 @@ struct run {
 	unsigned nctr;
 	struct ss_task_event tev[256];
 	unsigned ntev;
-	const struct ss_record *extra;	/* fed after the golden's records */
 };
 
 static void on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v)
@@ -67,13 +66,14 @@ static const struct ss_task_event *told(const struct run *r, __u64 id, unsigned 
 
 enum feed { IN_ORDER, REVERSED, FLUSHED };
 
-/* The golden NAME analyzed, its records fed as `how` says. */
-static void analyze(const char *name, __u64 threshold_ns, enum feed how, struct run *r)
+/* The golden NAME analyzed, its records fed as `how` says, then extra
+ * (NULL: none). */
+static void analyze_plus(const char *name, __u64 threshold_ns, enum feed how,
+			 const struct ss_record *extra, struct run *r)
 {
 	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
 				     .on_counter = on_counter, .on_task = on_task,
 				     .arg = r };
-	const struct ss_record *extra = r->extra;
 	char path[512];
 	struct ss_analyzer *an;
 	FILE *f;
@@ -100,6 +100,11 @@ static void analyze(const char *name, __u64 threshold_ns, enum feed how, struct 
 		ASSERT_GE(ss_analyzer_feed(an, extra), 0);
 	ASSERT_EQ(ss_analyzer_finish(an, r->in.have_lost ? r->in.lost : r->in.lost_sum), 0);
 	ss_analyzer_free(an);
+}
+
+static void analyze(const char *name, __u64 threshold_ns, enum feed how, struct run *r)
+{
+	analyze_plus(name, threshold_ns, how, NULL, r);
 }
 
 static void done(struct run *r)
@@ -437,8 +442,7 @@ TEST(task_waits_told_from_notify_to_poll_cancel_or_the_end)
 	 * unpolled, and the task is gone. */
 	struct ss_record cancel = { .ts = end - 50 * MS, .type = SS_WSRT_TASK_CANCEL,
 				    .tid = 102, .cpu = 1, .args = { 2 } };
-	r.extra = &cancel;
-	analyze("queued_at_shutdown.txt", 0, IN_ORDER, &r);
+	analyze_plus("queued_at_shutdown.txt", 0, IN_ORDER, &cancel, &r);
 	ASSERT_TRUE((e = told(&r, 2, 1)) != NULL);
 	ASSERT_EQ(e->change, SS_TASK_CANCELLED);
 	ASSERT_EQ(e->ts, end - 50 * MS);
