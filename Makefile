@@ -330,10 +330,10 @@ $(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iruntime -Itests $< tests/harness.c $(LIBWSRT) $(LDFLAGS) -o $@
 
-$(BUILD)/bench/sched: bench/sched.c $(LIBWSRT)
+$(BUILD)/bench/sched: bench/sched.c bench/sched_shapes.c bench/sched.h $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Iruntime bench/sched.c bench/sched_shapes.c $(LIBWSRT) $(LDFLAGS) -o $@
 
 # bench/syscall_tax.sh: a getppid loop, and a loader of empty syscall hooks.
 $(BUILD)/bench/syscall-tax: bench/syscall_tax.c | deps
@@ -346,10 +346,10 @@ $(BUILD)/bench/syscall_tax.bpf.o: bench/syscall_tax.bpf.c $(VMLINUX)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(BPF_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -c $< -o $@
 
-$(BUILD)/bench/sched-noprobes: bench/sched.c $(LIBWSRT_NP)
+$(BUILD)/bench/sched-noprobes: bench/sched.c bench/sched_shapes.c bench/sched.h $(LIBWSRT_NP)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -DWSRT_NO_PROBES -Iruntime $< $(LIBWSRT_NP) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -DWSRT_NO_PROBES -Iruntime bench/sched.c bench/sched_shapes.c $(LIBWSRT_NP) $(LDFLAGS) -o $@
 
 $(BUILD)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c tests/fuzz/fuzz.h $(HTTP_SRCS) examples/http/http_parse.h | deps
 	$(call msg,FUZZ,$@)
