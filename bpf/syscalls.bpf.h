@@ -193,9 +193,10 @@ static __always_inline bool epoll_wait_nr(long id)
 
 /*
  * Task, a target thread, sleeps (at sched_switch, as it leaves its CPU;
- * at the periodic pull, one that was asleep before the recording began).  Inside an epoll wait (the syscall it is in,
- * from its saved registers), its epoll instance (the struct eventpoll
- * behind the wait's fd) joins eps.
+ * at the periodic pull, one that was asleep before the recording began).
+ * Inside an epoll wait (the syscall it is in, from its saved registers),
+ * its epoll instance (the struct eventpoll behind the wait's fd) joins
+ * eps.
  */
 static __always_inline void epoll_learn(struct task_struct *task)
 {

@@ -191,15 +191,18 @@ void an_poll_start(struct an *an, struct worker *w, __u64 id, __u64 ts)
 void an_task_event(struct an *an, struct task *t, enum ss_task_change c, __u64 ts,
 		   int worker, bool waited)
 {
-	struct ss_task_event e = {
+	struct ss_task_event e;
+
+	/* Every notify and poll comes here: nothing to do without a view
+	 * that listens (report, check, timeline, live, watch). */
+	if (!an->o->on_task)
+		return;
+	e = (struct ss_task_event){
 		.change = c, .ts = ts, .id = t->id, .fn = t->fn, .worker = worker,
 		.waited = waited,
 		/* After these, the task may be forgotten before on_record. */
 		.view = c == SS_TASK_CANCELLED || c == SS_TASK_UNPOLLED ? NULL : t->view,
 	};
-
-	if (!an->o->on_task)
-		return;
 	memcpy(e.words, t->view, sizeof(e.words));
 	an->o->on_task(an->o->arg, &e);
 }
