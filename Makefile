@@ -131,6 +131,7 @@ include preload/preload.mk
 
 all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(TOKIO_BINS) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
      $(BUILD)/tests/mktrace $(BUILD)/tests/usdt-probes $(BUILD)/tests/ring-edges \
+     $(BUILD)/tests/ready-rule \
      $(PRELOAD_TARGETS) $(if $(SAN),,$(FUZZERS))
 
 deps:
@@ -309,6 +310,12 @@ $(BUILD)/tests/ring-edges: tests/tools/ring_edges.c $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
+
+# Readiness worth a record, case by case (tests/scenario/record.sh).
+$(BUILD)/tests/ready-rule: tests/tools/ready_rule.c | deps
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< $(LDFLAGS) -lpthread -o $@
 
 GOLDEN_TEXT := tests/tools/golden_text.c tests/tools/golden_text.h
 

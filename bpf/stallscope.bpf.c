@@ -489,10 +489,10 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	/* Runs in whoever delivers the data (on loopback: the sender), for
 	 * every socket of the machine.  Worth a record only on a socket one
 	 * of the target's epoll instances polls, while no thread waits in
-	 * epoll_wait on that instance (it would harvest it at once) and
-	 * nothing else is ready on it (the analyzer's rule: the first
-	 * readiness of a wait is the one that counts): the instance says,
-	 * through the socket's wait queue (sock_ready_first). */
+	 * epoll_wait on that instance (it would harvest it at once), and
+	 * only the first since the instance's last harvest (the analyzer's
+	 * rule: the first readiness of a wait is the one that counts): the
+	 * instance says, through the socket's wait queue (sock_ready_first). */
 	struct ss_record *r;
 	__u64 ino = sock_ready_first(sk);
 

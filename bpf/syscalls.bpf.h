@@ -19,12 +19,14 @@
  * the syscall programs are attached — not at every epoll_wait call, a
  * file-table walk on a path a busy server takes a hundred thousand
  * times a second.  sk_data_ready asks them whether readiness is worth a
- * record (sock_ready_first).  LRU: one closed and gone ages out. */
+ * record (sock_ready_first).  The value: the item (struct epitem) whose
+ * readiness on that instance was recorded last, 0 before the first.
+ * LRU: one closed and gone ages out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 256);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u64);
 } eps SEC(".maps");
 
 /* The kernel's epoll wake-up callback (ep_poll_callback): what tells an
@@ -85,14 +87,14 @@ static __always_inline void epoll_learn_fd(struct task_struct *task, int epfd)
 {
 	struct file *f = task_file(task, epfd);
 	__u64 ep = f ? (__u64)BPF_CORE_READ(f, private_data) : 0;
-	__u8 one = 1;
+	__u64 none = 0;
 
 	if (!ep)
 		return;
 	if (!ep_cb)
 		ep_cb = ep_entry_func(ep);
 	if (!bpf_map_lookup_elem(&eps, &ep))
-		bpf_map_update_elem(&eps, &ep, &one, BPF_ANY);
+		bpf_map_update_elem(&eps, &ep, &none, BPF_NOEXIST);
 }
 
 static __always_inline __s64 timespec_ns(const void *uptr)
@@ -209,22 +211,45 @@ static __always_inline void epoll_learn(struct task_struct *task)
 #define SOCK_WAITERS_MAX 4	/* wait-queue entries looked at per socket */
 
 /*
- * At sk_data_ready: is sk polled by one of the
- * target's epoll instances (eps), with no thread waiting in epoll_wait on
- * that instance and nothing else ready on it?  Each epoll instance
- * polling a socket hangs an entry (struct eppoll_entry) on the socket's
- * wait queue, which leads to the instance.  A thread inside epoll_wait
- * on it is on the instance's own wait queue (ep->wq) and harvests this
- * at once: not worth a record — told per instance, so that a thread
- * asleep in another epoll (a second runtime's driver, say) hides
- * nothing.  The tracepoint fires before the socket wakes its waiters, so
- * an empty ready list means this is the first readiness since the
- * instance's last harvest: the one the analyzer times (later ones,
- * before a harvest, would change nothing).  Registrations are
- * edge-triggered in Tokio (mio) and wsrt; a level-triggered one stays on
- * the ready list while it is ready, and readiness behind it is then not
- * recorded.  Returns the socket's inode if a record is worth making,
- * else 0.
+ * Is the item last recorded on ep (eps' value) still on ep's ready list,
+ * i.e. not harvested yet?  Linked is what tells it (an item leaves the
+ * list with list_del_init: its link then points to itself); the item's
+ * own ep field guards against one freed meanwhile and its memory reused
+ * (one reused as another item of ep reads as that item: at worst one
+ * harvest's readiness goes unrecorded).
+ */
+static __always_inline bool recorded_pending(__u64 ep, __u64 last)
+{
+	struct epitem *l;
+
+	if (!last)
+		return false;
+	l = bpf_rdonly_cast((void *)last, bpf_core_type_id_kernel(struct epitem));
+	return (__u64)l->ep == ep &&
+	       (__u64)l->rdllink.next != last + bpf_core_field_offset(struct epitem, rdllink);
+}
+
+/*
+ * At sk_data_ready: is sk polled by one of the target's epoll instances
+ * (eps), with no thread waiting in epoll_wait on that instance, and is
+ * this the first readiness on it since its last harvest?  Each epoll
+ * instance polling a socket hangs an entry (struct eppoll_entry) on the
+ * socket's wait queue, which leads to the instance and the socket's item
+ * in it.  A thread inside epoll_wait on it is on the instance's own wait
+ * queue (ep->wq) and harvests this at once: not worth a record — told
+ * per instance, so that a thread asleep in another epoll (a second
+ * runtime's driver, say) hides nothing.  The first since the harvest is
+ * the one the analyzer times (later ones, before a harvest, change
+ * nothing): the tracepoint fires before the socket wakes its waiters, so
+ * an empty ready list says so, and with items on it, the one recorded
+ * last being among them says not.  Not the list's being non-empty alone:
+ * a socket registered while ready (every new connection is writable)
+ * waits there until the next harvest, as does a level-triggered item
+ * after each harvest that reports it (an eventfd waker), and readiness
+ * behind those would go unrecorded — the request that arrives on a new
+ * connection while the driver's owner computes, the very stall
+ * idle_but_parked is about.  Records the item in eps; returns the
+ * socket's inode if a record is worth making, else 0.
  */
 static __always_inline __u64 sock_ready_first(const struct sock *sk)
 {
@@ -253,15 +278,22 @@ static __always_inline __u64 sock_ready_first(const struct sock *sk)
 		__u64 key;
 
 		if (!cb || (__u64)pe->wait.func == cb) {
-			ep = pe->base->ep;
+			struct epitem *epi = pe->base;
+			__u64 *last;
+
+			ep = epi->ep;
 			key = (__u64)ep;
-			if (key && bpf_map_lookup_elem(&eps, &key)) {
+			if (key && (last = bpf_map_lookup_elem(&eps, &key))) {
 				if ((__u64)ep->wq.head.next != key + off_wq)
 					return 0;	/* a thread waits on it */
-				if ((__u64)ep->rdllist.next != key + off_rdl)
+				if ((__u64)ep->rdllist.next != key + off_rdl &&
+				    recorded_pending(key, *last))
 					return 0;	/* not the first */
 				struct socket *so = sk->sk_socket;
-				return so && so->file ? so->file->f_inode->i_ino : 0;
+				__u64 ino = so && so->file ? so->file->f_inode->i_ino : 0;
+				if (ino)
+					*last = (__u64)epi;
+				return ino;
 			}
 		}
 		pos = pos->next;

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ready-rule: one epoll instance and six loopback TCP connections, put
+ * through the cases of the recorder's rule for readiness worth a record
+ * (bpf/syscalls.bpf.h, sock_ready_first), one socket per case
+ * (tests/scenario/record.sh records it and checks which were recorded):
+ *
+ *   A  data on s0 while another item waits on the ready list, unharvested
+ *      (s1, registered while writable, as every new connection is):
+ *      the first readiness since the last harvest — recorded
+ *   B  data on s2 while A's is still on the ready list: not the first
+ *   C  data on s3 after a harvest emptied the list — recorded
+ *   D  data on s4 while only a level-triggered item (an eventfd, back on
+ *      the list after the harvest that reported it) is there — recorded
+ *   E  data on s5 while another thread sleeps in epoll_wait on the
+ *      instance: it harvests at once — not recorded
+ *
+ * Before A, the main thread sleeps in epoll_wait on the instance for
+ * 200 ms with nothing ready: where the tracer learns the instance.
+ * Prints "ready-rule: A=<inode> B=... C=... D=... E=..." (the sockets'
+ * inode numbers, as sk_data_ready records carry them); exits 0, or 1
+ * with one line on a failed call.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NCONN 6
+
+static int ep;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "ready-rule: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void add(int fd, unsigned events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+		die("epoll_ctl");
+}
+
+/* Harvests what is ready without waiting; returns how many. */
+static int harvest(void)
+{
+	struct epoll_event evs[16];
+	int n = epoll_wait(ep, evs, 16, 0);
+
+	if (n < 0)
+		die("epoll_wait");
+	return n;
+}
+
+static void send_byte(int fd)
+{
+	if (write(fd, "x", 1) != 1)
+		die("write");
+}
+
+static unsigned long inode(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		die("fstat");
+	return (unsigned long)st.st_ino;
+}
+
+static void *waiter(void *arg)
+{
+	struct epoll_event ev;
+
+	(void)arg;
+	while (epoll_wait(ep, &ev, 1, 10000) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Until thread tid is asleep inside epoll_wait (its state and syscall
+ * number in /proc), at most 5 s. */
+static void until_asleep_in_epoll(pid_t tid)
+{
+	char path[64], buf[256];
+
+	for (int i = 0; i < 5000; i++) {
+		struct timespec ms = { 0, 1000 * 1000 };
+		FILE *f;
+		bool asleep = false, in_epoll = false;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+		if ((f = fopen(path, "r"))) {
+			const char *p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			asleep = p && p[1] == ' ' && p[2] == 'S';
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+		if ((f = fopen(path, "r"))) {
+			in_epoll = fgets(buf, sizeof(buf), f) &&
+				   (atoi(buf) == SYS_epoll_wait || atoi(buf) == SYS_epoll_pwait);
+			fclose(f);
+		}
+		if (asleep && in_epoll)
+			return;
+		nanosleep(&ms, NULL);
+	}
+	fprintf(stderr, "ready-rule: the waiter never slept in epoll_wait\n");
+	exit(1);
+}
+
+static pid_t waiter_tid;
+
+static void *waiter_main(void *arg)
+{
+	__atomic_store_n(&waiter_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	return waiter(arg);
+}
+
+int main(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int l, c[NCONN], s[NCONN], efd;
+	struct epoll_event ev;
+	pthread_t t;
+	uint64_t one = 1;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ep < 0 || l < 0)
+		die("socket");
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, NCONN) ||
+	    getsockname(l, (struct sockaddr *)&a, &alen))
+		die("listen");
+	for (int i = 0; i < NCONN; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c[i] < 0 || connect(c[i], (struct sockaddr *)&a, sizeof(a)))
+			die("connect");
+		s[i] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		if (s[i] < 0)
+			die("accept");
+		if (i != 1)
+			add(s[i], EPOLLIN | EPOLLET);
+	}
+
+	/* Nothing ready: asleep in the instance for 200 ms. */
+	if (epoll_wait(ep, &ev, 1, 200) != 0)
+		die("epoll_wait (learn)");
+
+	/* A: s1 registered while writable waits on the list, unharvested. */
+	add(s[1], EPOLLIN | EPOLLOUT | EPOLLET);
+	send_byte(c[0]);
+	/* B: A's still waits there. */
+	send_byte(c[2]);
+	/* C: after a harvest. */
+	if (harvest() != 3)
+		die("harvest after A and B");
+	send_byte(c[3]);
+	/* D: only a level-triggered item left on the list by its harvest. */
+	if (harvest() != 1)
+		die("harvest after C");
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
+		die("eventfd");
+	add(efd, EPOLLIN);
+	if (write(efd, &one, sizeof(one)) != sizeof(one))
+		die("eventfd write");
+	if (harvest() != 1)
+		die("harvest of the eventfd");
+	send_byte(c[4]);
+	/* E: another thread asleep in epoll_wait on the instance. */
+	if (read(efd, &one, sizeof(one)) != sizeof(one))
+		die("eventfd read");
+	if (harvest() != 1)
+		die("harvest after D");
+	errno = pthread_create(&t, NULL, waiter_main, NULL);
+	if (errno)
+		die("pthread_create");
+	while (!__atomic_load_n(&waiter_tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	until_asleep_in_epoll(waiter_tid);
+	send_byte(c[5]);
+	pthread_join(t, NULL);
+
+	printf("ready-rule: A=%lu B=%lu C=%lu D=%lu E=%lu\n", inode(s[0]),
+	       inode(s[2]), inode(s[3]), inode(s[4]), inode(s[5]));
+	return 0;
+}
