@@ -19,15 +19,29 @@
  * the syscall programs are attached — not at every epoll_wait call, a
  * file-table walk on a path a busy server takes a hundred thousand
  * times a second.  sk_data_ready asks them whether readiness is worth a
- * record (sock_ready_first).  The value: the item (struct epitem) whose
- * readiness on that instance was recorded last, 0 before the first.
- * LRU: one closed and gone ages out. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u64);
-	__type(value, __u64);
-} eps SEC(".maps");
+ * record (sock_ready_first), for every packet of the machine: a few
+ * compares over a small array, not a hash map's lookup (a helper call
+ * and a hash, for every packet of wrk's too).  A runtime has one
+ * instance or a few; past EPS_MAX, a new one takes the oldest's slot,
+ * which its runtime's next sleep in it takes back.  With each, the item
+ * (struct epitem) whose readiness on it was recorded last (0 before the
+ * first). */
+#define EPS_MAX 8
+struct ep_known {
+	__u64 ep;
+	__u64 last;
+};
+static struct ep_known eps[EPS_MAX];
+static __u32 eps_next;
+
+/* The slot of ep in eps, or NULL. */
+static __always_inline struct ep_known *ep_find(__u64 ep)
+{
+	for (int i = 0; i < EPS_MAX; i++)
+		if (eps[i].ep == ep)
+			return &eps[i];
+	return NULL;
+}
 
 /* The kernel's epoll wake-up callback (ep_poll_callback): what tells an
  * epoll instance's entry in a socket's wait queue from another waiter's.
@@ -87,14 +101,19 @@ static __always_inline void epoll_learn_fd(struct task_struct *task, int epfd)
 {
 	struct file *f = task_file(task, epfd);
 	__u64 ep = f ? (__u64)BPF_CORE_READ(f, private_data) : 0;
-	__u64 none = 0;
+	struct ep_known *k;
 
 	if (!ep)
 		return;
 	if (!ep_cb)
 		ep_cb = ep_entry_func(ep);
-	if (!bpf_map_lookup_elem(&eps, &ep))
-		bpf_map_update_elem(&eps, &ep, &none, BPF_NOEXIST);
+	if (ep_find(ep))
+		return;
+	/* Two CPUs learning two instances at once may take one slot: the
+	 * one overwritten is learned again at its next sleep. */
+	k = &eps[eps_next++ % EPS_MAX];
+	k->last = 0;
+	k->ep = ep;
 }
 
 static __always_inline __s64 timespec_ns(const void *uptr)
@@ -279,20 +298,20 @@ static __always_inline __u64 sock_ready_first(const struct sock *sk)
 
 		if (!cb || (__u64)pe->wait.func == cb) {
 			struct epitem *epi = pe->base;
-			__u64 *last;
+			struct ep_known *k;
 
 			ep = epi->ep;
 			key = (__u64)ep;
-			if (key && (last = bpf_map_lookup_elem(&eps, &key))) {
+			if (key && (k = ep_find(key))) {
 				if ((__u64)ep->wq.head.next != key + off_wq)
 					return 0;	/* a thread waits on it */
 				if ((__u64)ep->rdllist.next != key + off_rdl &&
-				    recorded_pending(key, *last))
+				    recorded_pending(key, k->last))
 					return 0;	/* not the first */
 				struct socket *so = sk->sk_socket;
 				__u64 ino = so && so->file ? so->file->f_inode->i_ino : 0;
 				if (ino)
-					*last = (__u64)epi;
+					k->last = (__u64)epi;
 				return ino;
 			}
 		}

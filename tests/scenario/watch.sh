@@ -74,7 +74,7 @@ for mode in legacy eager; do
 		ok watch_http_stall_legacy_one_snapshot_counted
 	else
 		not_ok watch_http_stall_legacy_one_snapshot_counted \
-			"exit $rc, $snaps snapshots, $partial partial, counter '$stalls': $(cat "$d/err")"
+			"exit $rc, $snaps snapshots, $partial partial, counter '$stalls': $(cat "$d/err"); the client: $(grep '^request' "$d/out" | tr '\n' '|')"
 	fi
 	# The snapshot reads like any recording, and finds the same stall as
 	# recording an identical run does (the handler sets its length).
