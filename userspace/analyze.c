@@ -301,11 +301,13 @@ static void apply(struct an *an, const struct ss_record *r)
 	} else {
 		an_apply_kernel(an, r);
 	}
-	if (an->o->on_record || an->o->on_counter) {
+	if (an->o->on_record || an->o->on_mark || an->o->on_counter) {
 		struct worker *w = an_worker_by_tid(an, r->tid);
 
 		if (an->o->on_record)
 			an->o->on_record(an->o->arg, r, w ? w->index : -1);
+		if (an->o->on_mark)
+			an_marks(an, r, w ? w->index : -1);
 		if (an->o->on_counter)
 			an_queues_apply(an, r, w ? w->index : -1);
 	}

@@ -184,6 +184,48 @@ struct ss_task_event {
 };
 typedef void (*ss_task_fn)(void *arg, const struct ss_task_event *e);
 
+/* A thread named (the kernel's comm at a rename or at attach, or the
+ * shim's thread_name): name is as recorded (up to 16 bytes, not
+ * sanitized).  Called while the record is applied (before its
+ * on_record: the states it causes may show the thread by that name). */
+typedef void (*ss_name_fn)(void *arg, __u32 tid, __u64 ts, const char *name);
+
+/*
+ * What a record says happened that views show as a mark rather than a
+ * state: an instant (a steal, a wake, events lost) or a wait of a thread
+ * that is not a worker (the main thread's block_on, its futex and epoll
+ * waits).  Called after the record's on_record, before its counters.
+ */
+enum ss_mark_kind {
+	SS_MARK_STEAL,		/* steal: thief took count tasks from victim
+				 * (lifo_task: the LIFO slot's among them) */
+	SS_MARK_WAKE,		/* the thread asked worker target to wake */
+	SS_MARK_WAIT_BEGIN,	/* a thread that is not a worker: wait */
+	SS_MARK_WAIT_END,	/* (a futex or epoll one that began before
+				 * the trace, or none: ends nothing) */
+	SS_MARK_EXIT,		/* a thread that is not a worker exits */
+	SS_MARK_LOST,		/* lost: count events lost on cpu */
+};
+enum ss_wait_kind {
+	SS_WAIT_PARK_DRIVER,	/* parked on the I/O driver (block_on) */
+	SS_WAIT_PARK,		/* parked on its own (block_on) */
+	SS_WAIT_FUTEX,		/* FUTEX_WAIT, WAIT_BITSET */
+	SS_WAIT_EPOLL,
+};
+struct ss_mark {
+	enum ss_mark_kind kind;
+	__u64 ts;
+	__u32 tid;		/* the thread it happened on */
+	int worker;		/* tid's worker index (-1: not a worker) */
+	union {
+		struct { int thief, victim; __u64 count, lifo_task; } steal;
+		struct { int target; } wake;
+		enum ss_wait_kind wait;		/* WAIT_BEGIN, WAIT_END */
+		struct { __u32 cpu; __u64 count; } lost;
+	};
+};
+typedef void (*ss_mark_fn)(void *arg, const struct ss_mark *m);
+
 struct ss_analyze_opts {
 	__u64 threshold_ns;		/* 0: 10 ms */
 	const char *worker_pattern;	/* kernel-only: fnmatch pattern(s),
@@ -193,6 +235,8 @@ struct ss_analyze_opts {
 	ss_detection_fn on_detection;
 	ss_counter_fn on_counter;
 	ss_task_fn on_task;
+	ss_name_fn on_name;
+	ss_mark_fn on_mark;
 	/* ss_analyze_path() only: the file is open (its header read, its
 	 * span known if the trailer has it), no record read yet; < 0 stops
 	 * (it may write the message into the caller's err first). */

@@ -159,6 +159,11 @@ void an_apply_kernel(struct an *an, const struct ss_record *r);
  * or semaphore wait.  False for any other record. */
 bool an_shim_park_as_syscall(const struct ss_record *r, struct ss_record *out);
 
+/* ---- marks (analyze_marks.c) ---- */
+/* After on_record for r (worker: r->tid's index, -1 none): on_mark for
+ * what r says happened, if it says anything a view marks. */
+void an_marks(struct an *an, const struct ss_record *r, int worker);
+
 /* ---- the queues' counters (analyze_queues.c) ---- */
 /* After on_record for r (worker: r->tid's index, -1 none). */
 void an_queues_apply(struct an *an, const struct ss_record *r, int worker);

@@ -190,6 +190,29 @@ struct worker *an_parking_worker(struct an *an, __u32 tid)
 }
 
 
+/* Thread tid is named by r (the name in its first two words): kept, its
+ * worker's name if it is one, and said to the view. */
+static void name_thread(struct an *an, const struct ss_record *r, __u32 tid, char *comm)
+{
+	struct worker *w;
+	unsigned k;
+
+	memcpy(comm, r->args, 16);
+	comm[16] = 0;
+	for (k = 0; k < an->nnames && an->names[k].tid != tid; k++)
+		;
+	if (k < sizeof(an->names) / sizeof(an->names[0])) {
+		an->names[k].tid = tid;
+		memcpy(an->names[k].comm, comm, 17);
+		if (k == an->nnames)
+			an->nnames++;
+	}
+	if ((w = an_worker_by_tid(an, tid)))
+		snprintf(w->comm, sizeof(w->comm), "%s", comm);
+	if (an->o->on_name)
+		an->o->on_name(an->o->arg, tid, r->ts, comm);
+}
+
 void an_apply_kernel(struct an *an, const struct ss_record *r)
 {
 	__u64 ts = r->ts;
@@ -198,20 +221,17 @@ void an_apply_kernel(struct an *an, const struct ss_record *r)
 	switch (r->type) {
 	case SS_COMM:
 	case SS_THREAD_AT_ATTACH: {
-		char comm[17] = "";
-		unsigned k;
-		memcpy(comm, r->args, 16);
-		for (k = 0; k < an->nnames && an->names[k].tid != r->tid; k++)
-			;
-		if (k < sizeof(an->names) / sizeof(an->names[0])) {
-			an->names[k].tid = r->tid;
-			memcpy(an->names[k].comm, comm, sizeof(comm));
-			if (k == an->nnames)
-				an->nnames++;
-		}
-		if ((w = an_worker_by_tid(an, r->tid)))
-			snprintf(w->comm, sizeof(w->comm), "%s", comm);
+		char comm[17];
+		name_thread(an, r, r->tid, comm);
 		an_new_kernel_worker(an, r->tid, comm);
+		break;
+	}
+	case SS_SHIM_THREAD_NAME: {
+		/* pthread_setname_np through the shim: the thread it named
+		 * (0: not known), and 0 if it worked. */
+		char comm[17];
+		if (r->args[2] && !r->args[3])
+			name_thread(an, r, (__u32)r->args[2], comm);
 		break;
 	}
 	case SS_SCHED_SWITCH: {

@@ -27,7 +27,8 @@
  * when complete, a pipe spooled to a file, the messages and exit codes): for JSON a first one learning its tids and
  * highest worker number, then the one
  * that feeds records to the analyzer, whose callbacks (on_state,
- * on_record, on_detection) drive the model (export_model.h).  Memory:
+ * on_record, on_task, on_name, on_mark, on_counter, on_detection) drive
+ * the model (export_model.h).  Memory:
  * per worker, per thread that matters, per live task and per stall lane;
  * not per record.
  */
@@ -253,7 +254,8 @@ int ss_export_trace(const struct ss_export_opts *o, FILE *out,
 			.threshold_ns = o->threshold_ns, .worker_pattern = o->workers,
 			.on_state = ss_x_on_state, .on_record = ss_x_on_record,
 			.on_detection = ss_x_on_detection, .on_counter = ss_x_on_counter,
-			.on_task = ss_x_on_task, .arg = x,
+			.on_task = ss_x_on_task, .on_name = ss_x_on_name,
+			.on_mark = ss_x_on_mark, .arg = x,
 		};
 
 		if (x->w)

@@ -52,18 +52,18 @@ static const char *comm_of(struct ss_export *x, __u32 tid)
 	return NULL;
 }
 
-void ss_x_remember_comm(struct ss_export *x, __u32 tid, const __u64 *words)
+void ss_x_on_name(void *arg, __u32 tid, __u64 ts, const char *name)
 {
-	char raw[17] = "";
+	struct ss_export *x = arg;
 	unsigned i;
 
-	memcpy(raw, words, 16);
+	(void)ts;
 	for (i = 0; i < x->nnames && x->names[i].tid != tid; i++)
 		;
 	if (i == SS_X_MAX_NAMES)
 		return;
 	x->names[i].tid = tid;
-	ss_x_sanitize(x->names[i].comm, sizeof(x->names[i].comm), raw);
+	ss_x_sanitize(x->names[i].comm, sizeof(x->names[i].comm), name);
 	if (i == x->nnames)
 		x->nnames++;
 }

@@ -213,7 +213,8 @@ void ss_x_lane_slice(struct ss_export *x, struct ss_export_track **head, unsigne
 /* ---- export_model.c ---- */
 
 const char *ss_x_dest_name(__u64 dest);		/* "lifo", ... */
-void ss_x_remember_comm(struct ss_export *x, __u32 tid, const __u64 *words);
+/* The analyzer's on_name: the thread's name, sanitized, for its track. */
+void ss_x_on_name(void *arg, __u32 tid, __u64 ts, const char *name);
 /* "task 17 (handle_request)", or "task 17" if its function fn (0: not
  * known) has no name. */
 void ss_x_task_label(struct ss_export *x, char *buf, size_t len, __u64 id, __u64 fn);
@@ -244,6 +245,7 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker);
 void ss_x_on_detection(void *arg, const struct ss_detection *det);
 void ss_x_on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v);
 void ss_x_on_task(void *arg, const struct ss_task_event *e);
+void ss_x_on_mark(void *arg, const struct ss_mark *m);
 /* After the last record: close what is open, end the flows left. */
 void ss_x_finish(struct ss_export *x, __u64 end);
 

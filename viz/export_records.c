@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The records and detections as the export draws them (export_model.h):
+ * What the analyzer tells, as the export draws it (export_model.h):
  *
- *  - notify: an instant on the notifier's track, and a flow to the poll it
- *    caused (a notify of a task already queued, a move, has none); a task
- *    cancelled or never polled ends its flow on an instant;
- *  - steal: instants on the victim's and the thief's tracks, a flow from
- *    the one to the other;
+ *  - notify (on_record, on_task): an instant on the notifier's track, and
+ *    a flow to the poll it caused (a notify of a task already queued, a
+ *    move, has none); a task cancelled or never polled ends its flow on
+ *    an instant;
+ *  - marks (on_mark, userspace/analyze_marks.c): a steal, instants on the
+ *    victim's and the thief's tracks and a flow from the one to the
+ *    other; a wake_worker, an instant; the waits of the main thread and
+ *    of threads that hit a runtime probe (block_on parks, futex waits,
+ *    epoll_waits); lost events, the range since the CPU's previous report;
  *  - the queues' counters (local depth, LIFO slot, inject depth,
  *    readiness pending) as the analyzer derives them (on_counter,
  *    userspace/analyze_queues.c);
- *  - the main thread and threads that hit a runtime probe: block_on
- *    parks, futex waits, epoll_waits;
- *  - lost events: the range since the CPU's previous report;
  *  - detections: a slice spanning the stall on its worker's stall lane.
  *
  * Does not own: worker states (export_model.c), the stream's rules
@@ -180,10 +181,10 @@ void ss_x_on_task(void *arg, const struct ss_task_event *te)
 	}
 }
 
-static void on_steal(struct ss_export *x, const struct ss_record *r)
+static void on_steal(struct ss_export *x, const struct ss_mark *m)
 {
-	__s64 thief = (__s32)(__u32)r->args[0], victim = (__s32)(__u32)r->args[1];
-	__u64 count = r->args[2], lifo = r->args[3];
+	__s64 thief = m->steal.thief, victim = m->steal.victim;
+	__u64 count = m->steal.count, lifo = m->steal.lifo_task;
 	struct ss_export_track *from, *to;
 	struct ss_xevent e;
 
@@ -201,7 +202,7 @@ static void on_steal(struct ss_export *x, const struct ss_record *r)
 		if (lifo)
 			ss_x_arg_u(&e, "lifo_task", lifo);
 		e.flow_out = flow;
-		ss_x_instant(x, from, r->ts, &e);
+		ss_x_instant(x, from, m->ts, &e);
 		ss_x_ev_init(&e, "steal", "steal %llu task%s from worker %lld",
 			(unsigned long long)count, count == 1 ? "" : "s", (long long)victim);
 		ss_x_arg_u(&e, "count", count);
@@ -211,45 +212,91 @@ static void on_steal(struct ss_export *x, const struct ss_record *r)
 		e.flow_in = flow;
 		/* Not before the flow's start, which from's clamp may have
 		 * moved: Perfetto drops an arrow whose end it meets first. */
-		ss_x_instant(x, to, ss_x_not_before(r->ts, from->last_ts), &e);
+		ss_x_instant(x, to, ss_x_not_before(m->ts, from->last_ts), &e);
 		x->nflows++;
 	}
 }
 
-/* A non-worker thread's own slices: block_on parks, futex and epoll waits. */
-static void thread_slice(struct ss_export *x, const struct ss_record *r,
-			 struct ss_export_track *t, bool open, enum ss_export_open_kind kind,
-			 const char *cat, const char *name)
+/* A non-worker thread's own slices: block_on parks, futex and epoll
+ * waits.  Parks make the thread a track; the syscalls show on the main
+ * thread's and on threads that have one. */
+static void thread_wait(struct ss_export *x, const struct ss_mark *m)
 {
+	static const struct {
+		enum ss_export_open_kind kind;
+		const char *cat, *name;
+	} waits[] = {
+		[SS_WAIT_PARK_DRIVER] = { SS_XK_PARK, "park", "parked: driver" },
+		[SS_WAIT_PARK] = { SS_XK_PARK, "park", "parked: block_on" },
+		[SS_WAIT_FUTEX] = { SS_XK_FUTEX, "syscall", "futex wait" },
+		[SS_WAIT_EPOLL] = { SS_XK_EPOLL, "syscall", "epoll_wait" },
+	};
+	bool park = m->wait == SS_WAIT_PARK_DRIVER || m->wait == SS_WAIT_PARK;
+	struct ss_export_track *t = ss_x_thread_track(x, m->tid, park);
 	struct ss_xevent e;
 
 	if (!t)
 		return;
-	if (!open) {
-		ss_x_slice_close_kind(x, t, r->ts, kind);
+	if (m->kind == SS_MARK_WAIT_END) {
+		ss_x_slice_close_kind(x, t, m->ts, waits[m->wait].kind);
 		return;
 	}
-	ss_x_ev_init(&e, cat, "%s", name);
-	ss_x_slice_open(x, t, r->ts, kind, 0, &e);
+	ss_x_ev_init(&e, waits[m->wait].cat, "%s", waits[m->wait].name);
+	ss_x_slice_open(x, t, m->ts, waits[m->wait].kind, 0, &e);
 }
 
-static void on_lost(struct ss_export *x, const struct ss_record *r)
+static void on_lost(struct ss_export *x, const struct ss_mark *m)
 {
-	__u64 from = r->cpu < SS_X_MAX_CPUS && x->lost_since[r->cpu] ?
-		     x->lost_since[r->cpu] : x->first_ts;
+	__u32 cpu = m->lost.cpu;
+	__u64 from = cpu < SS_X_MAX_CPUS && x->lost_since[cpu] ? x->lost_since[cpu] : x->first_ts;
 	struct ss_xevent e;
 
-	if (r->cpu < SS_X_MAX_CPUS)
-		x->lost_since[r->cpu] = r->ts;
-	if (from > r->ts)
-		from = r->ts;
-	ss_x_ev_init(&e, "lost", "%llu event%s lost", (unsigned long long)r->args[0],
-		     r->args[0] == 1 ? "" : "s");
-	ss_x_arg_u(&e, "count", r->args[0]);
-	ss_x_arg_u(&e, "cpu", r->cpu);
+	if (cpu < SS_X_MAX_CPUS)
+		x->lost_since[cpu] = m->ts;
+	if (from > m->ts)
+		from = m->ts;
+	ss_x_ev_init(&e, "lost", "%llu event%s lost", (unsigned long long)m->lost.count,
+		     m->lost.count == 1 ? "" : "s");
+	ss_x_arg_u(&e, "count", m->lost.count);
+	ss_x_arg_u(&e, "cpu", cpu);
 	ss_x_lane_slice(x, &x->lost_lanes, SS_XR_LANES_LOST, "lost events",
 			"ring-buffer drops: the events were lost somewhere in each "
-			"range (the recorder counts them per CPU)", from, r->ts, &e);
+			"range (the recorder counts them per CPU)", from, m->ts, &e);
+}
+
+void ss_x_on_mark(void *arg, const struct ss_mark *m)
+{
+	struct ss_export *x = arg;
+	struct ss_export_track *t;
+	struct ss_xevent e;
+
+	if (x->err)
+		return;
+	switch (m->kind) {
+	case SS_MARK_STEAL:
+		on_steal(x, m);
+		break;
+	case SS_MARK_WAKE:
+		t = m->worker >= 0 ? ss_x_worker_track(x, (unsigned)m->worker)
+				   : ss_x_thread_track(x, m->tid, true);
+		if (t) {
+			ss_x_ev_init(&e, "wake", "wake worker %lld", (long long)m->wake.target);
+			ss_x_arg_i(&e, "target_worker", m->wake.target);
+			ss_x_instant(x, t, m->ts, &e);
+		}
+		break;
+	case SS_MARK_WAIT_BEGIN:
+	case SS_MARK_WAIT_END:
+		thread_wait(x, m);
+		break;
+	case SS_MARK_EXIT:
+		if ((t = ss_x_thread_track(x, m->tid, false)))
+			ss_x_slice_close_all(x, t, m->ts);
+		break;
+	case SS_MARK_LOST:
+		on_lost(x, m);
+		break;
+	}
 }
 
 void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
@@ -270,10 +317,6 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 		ss_x_declare(x, x->stalls_group, r->ts);
 	}
 	x->now = r->ts;
-	if (r->type == SS_COMM || r->type == SS_THREAD_AT_ATTACH)
-		ss_x_remember_comm(x, r->tid, r->args);
-	if (r->type == SS_SHIM_THREAD_NAME && r->args[2] && !r->args[3])
-		ss_x_remember_comm(x, (__u32)r->args[2], r->args);
 	/* The states this record caused, in order: a worker the analyzer
 	 * forgets (unknown) comes before one it finds, whose thread this
 	 * record names. */
@@ -306,57 +349,6 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 			ss_x_worker_close(x, t, r->ts, NULL);
 			ss_x_poll_open(x, (unsigned)w0, t, r->ts, r->args[1], r);
 		}
-		break;
-	case SS_WSRT_STEAL:
-		on_steal(x, r);
-		break;
-	case SS_WSRT_WAKE_WORKER: {
-		__s64 target = (__s32)(__u32)r->args[1];
-		struct ss_xevent e;
-
-		if ((t = ss_x_record_track(x, r, worker, true))) {
-			ss_x_ev_init(&e, "wake", "wake worker %lld", (long long)target);
-			ss_x_arg_i(&e, "target_worker", target);
-			ss_x_instant(x, t, r->ts, &e);
-		}
-		break;
-	}
-	case SS_WSRT_PARK:
-	case SS_WSRT_UNPARK:
-		if (worker < 0 && w0 < 0)	/* block_on from a non-worker */
-			thread_slice(x, r, ss_x_thread_track(x, r->tid, true),
-				     r->type == SS_WSRT_PARK, SS_XK_PARK, "park",
-				     r->args[1] == SS_PARK_DRIVER ? "parked: driver"
-								  : "parked: block_on");
-		break;
-	case SS_FUTEX_ENTER: {
-		int cmd = (int)(r->args[1] & 0x7f);
-		if (worker < 0 && (cmd == 0 || cmd == 9))	/* WAIT, WAIT_BITSET */
-			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), true,
-				     SS_XK_FUTEX, "syscall", "futex wait");
-		break;
-	}
-	case SS_FUTEX_EXIT:
-		if (worker < 0)
-			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), false,
-				     SS_XK_FUTEX, NULL, NULL);
-		break;
-	case SS_EPOLL_ENTER:
-		if (worker < 0)
-			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), true,
-				     SS_XK_EPOLL, "syscall", "epoll_wait");
-		break;
-	case SS_EPOLL_EXIT:
-		if (worker < 0)
-			thread_slice(x, r, ss_x_thread_track(x, r->tid, false), false,
-				     SS_XK_EPOLL, NULL, NULL);
-		break;
-	case SS_THREAD_EXIT:
-		if (worker < 0 && (t = ss_x_thread_track(x, r->tid, false)))
-			ss_x_slice_close_all(x, t, r->ts);
-		break;
-	case SS_LOST:
-		on_lost(x, r);
 		break;
 	default:
 		break;

@@ -33,6 +33,10 @@ struct run {
 	unsigned nctr;
 	struct ss_task_event tev[256];
 	unsigned ntev;
+	struct { __u32 tid; char name[17]; } names[16];
+	unsigned nnames;
+	struct ss_mark marks[64];
+	unsigned nmarks;
 };
 
 static void on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v)
@@ -55,6 +59,38 @@ static void on_task(void *arg, const struct ss_task_event *e)
 		e->view[0] = 1000 + e->id;
 }
 
+static void on_name(void *arg, __u32 tid, __u64 ts, const char *name)
+{
+	struct run *r = arg;
+
+	(void)ts;
+	if (r->nnames < sizeof(r->names) / sizeof(r->names[0])) {
+		r->names[r->nnames].tid = tid;
+		snprintf(r->names[r->nnames++].name, 17, "%s", name);
+	}
+}
+
+static void on_mark(void *arg, const struct ss_mark *m)
+{
+	struct run *r = arg;
+
+	if (r->nmarks < sizeof(r->marks) / sizeof(r->marks[0]))
+		r->marks[r->nmarks++] = *m;
+}
+
+/* The first mark of kind (a wait: of that wait), or NULL. */
+static const struct ss_mark *marked_wait(const struct run *r, enum ss_mark_kind kind,
+					 enum ss_wait_kind wait)
+{
+	for (unsigned k = 0; k < r->nmarks; k++)
+		if (r->marks[k].kind == kind &&
+		    (r->marks[k].wait == wait || (kind != SS_MARK_WAIT_BEGIN &&
+						  kind != SS_MARK_WAIT_END)))
+			return &r->marks[k];
+	return NULL;
+}
+#define marked(r, kind) marked_wait(r, kind, 0)
+
 /* The i-th event told of task id (0 the first), or NULL. */
 static const struct ss_task_event *told(const struct run *r, __u64 id, unsigned i)
 {
@@ -73,7 +109,7 @@ static void analyze_plus(const char *name, __u64 threshold_ns, enum feed how,
 {
 	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
 				     .on_counter = on_counter, .on_task = on_task,
-				     .arg = r };
+				     .on_name = on_name, .on_mark = on_mark, .arg = r };
 	char path[512];
 	struct ss_analyzer *an;
 	FILE *f;
@@ -449,5 +485,66 @@ TEST(task_waits_told_from_notify_to_poll_cancel_or_the_end)
 	ASSERT_EQ(e->words[0], 1002);
 	ASSERT_TRUE(told(&r, 2, 2) == NULL);
 	ASSERT_EQ(r.a.ndets, 0);
+	done(&r);
+}
+
+TEST(names_and_marks_told_for_the_views)
+{
+	const struct ss_mark *m;
+	struct run r;
+
+	/* Threads named as their comm records say; the main thread's
+	 * block_on park and its futex waits (not a worker's: those are
+	 * states) waits, its exit; its wake_worker. */
+	analyze("stuck_lifo.txt", 0, IN_ORDER, &r);
+	ASSERT_EQ(r.nnames, 3);
+	ASSERT_EQ(r.names[1].tid, 101);
+	ASSERT_STREQ(r.names[1].name, "wsrt-w0");
+	ASSERT_TRUE((m = marked_wait(&r, SS_MARK_WAIT_BEGIN, SS_WAIT_PARK)) != NULL);
+	ASSERT_EQ(m->tid, 100);
+	ASSERT_EQ(m->worker, -1);
+	ASSERT_EQ(m->ts, 1001100000ULL);
+	ASSERT_TRUE((m = marked_wait(&r, SS_MARK_WAIT_END, SS_WAIT_PARK)) != NULL);
+	ASSERT_EQ(m->ts, 1210060000ULL);
+	ASSERT_TRUE((m = marked_wait(&r, SS_MARK_WAIT_BEGIN, SS_WAIT_FUTEX)) != NULL);
+	ASSERT_EQ(m->ts, 1001105000ULL);	/* a wait; the wakes before are not */
+	ASSERT_TRUE((m = marked(&r, SS_MARK_WAKE)) != NULL);
+	ASSERT_EQ(m->worker, -1);
+	ASSERT_EQ(m->wake.target, 1);
+	ASSERT_TRUE((m = marked(&r, SS_MARK_EXIT)) != NULL);
+	ASSERT_EQ(m->ts, 1212000000ULL);
+	for (unsigned i = 0; i < r.nmarks; i++)
+		ASSERT_EQ(r.marks[i].tid, 100);
+	done(&r);
+
+	/* The shim's pthread_setname_np names the thread it says; a call
+	 * that failed names nothing. */
+	struct ss_record named = { .ts = 1211100000ULL, .type = SS_SHIM_THREAD_NAME,
+				   .tid = 100, .args = { 0, 0, 103, 0 } };
+	memcpy(named.args, "tp-worker", 10);
+	analyze_plus("stuck_lifo.txt", 0, IN_ORDER, &named, &r);
+	ASSERT_EQ(r.nnames, 4);
+	ASSERT_EQ(r.names[3].tid, 103);
+	ASSERT_STREQ(r.names[3].name, "tp-worker");
+	done(&r);
+	named.args[3] = (__u64)-22;
+	analyze_plus("stuck_lifo.txt", 0, IN_ORDER, &named, &r);
+	ASSERT_EQ(r.nnames, 3);
+	done(&r);
+
+	/* Events lost: where, how many. */
+	analyze("lost_in_stall.txt", 0, IN_ORDER, &r);
+	ASSERT_TRUE((m = marked(&r, SS_MARK_LOST)) != NULL);
+	ASSERT_EQ(m->lost.cpu, 1);
+	ASSERT_EQ(m->lost.count, 3);
+	ASSERT_EQ(m->ts, 1100000000ULL);
+	done(&r);
+
+	/* A worker's wake_worker: from worker 0's thread, for worker 1. */
+	analyze("idle_but_parked_negative.txt", 0, IN_ORDER, &r);
+	ASSERT_TRUE((m = marked(&r, SS_MARK_WAKE)) != NULL);
+	ASSERT_EQ(m->tid, 101);
+	ASSERT_EQ(m->worker, 0);
+	ASSERT_EQ(m->wake.target, 1);
 	done(&r);
 }
