@@ -230,7 +230,7 @@ static __always_inline void epoll_learn(struct task_struct *task)
 #define SOCK_WAITERS_MAX 4	/* wait-queue entries looked at per socket */
 
 /*
- * Is the item last recorded on ep (eps' value) still on ep's ready list,
+ * Is the item last recorded on ep (its slot's last) still on ep's ready list,
  * i.e. not harvested yet?  Linked is what tells it (an item leaves the
  * list with list_del_init: its link then points to itself); the item's
  * own ep field guards against one freed meanwhile and its memory reused
