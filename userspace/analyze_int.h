@@ -159,6 +159,15 @@ void an_apply_kernel(struct an *an, const struct ss_record *r);
  * or semaphore wait.  False for any other record. */
 bool an_shim_park_as_syscall(const struct ss_record *r, struct ss_record *out);
 
+/* A futex_enter record that sleeps: FUTEX_WAIT or FUTEX_WAIT_BITSET (a
+ * wake, a requeue, ... do not). */
+static inline bool an_futex_waits(const struct ss_record *r)
+{
+	int cmd = (int)(r->args[1] & 0x7f);
+
+	return cmd == 0 || cmd == 9;
+}
+
 /* ---- marks (analyze_marks.c) ---- */
 /* After on_record for r (worker: r->tid's index, -1 none): on_mark for
  * what r says happened, if it says anything a view marks. */

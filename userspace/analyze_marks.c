@@ -36,14 +36,12 @@ void an_marks(struct an *an, const struct ss_record *r, int worker)
 		m.kind = r->type == SS_WSRT_PARK ? SS_MARK_WAIT_BEGIN : SS_MARK_WAIT_END;
 		m.wait = r->args[1] == SS_PARK_DRIVER ? SS_WAIT_PARK_DRIVER : SS_WAIT_PARK;
 		break;
-	case SS_FUTEX_ENTER: {
-		int cmd = (int)(r->args[1] & 0x7f);
-		if (worker >= 0 || (cmd != 0 && cmd != 9))	/* WAIT, WAIT_BITSET */
+	case SS_FUTEX_ENTER:
+		if (worker >= 0 || !an_futex_waits(r))
 			return;
 		m.kind = SS_MARK_WAIT_BEGIN;
 		m.wait = SS_WAIT_FUTEX;
 		break;
-	}
 	case SS_FUTEX_EXIT:
 	case SS_EPOLL_ENTER:
 	case SS_EPOLL_EXIT:

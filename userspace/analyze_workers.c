@@ -247,10 +247,9 @@ void an_apply_kernel(struct an *an, const struct ss_record *r)
 		break;
 	}
 	case SS_FUTEX_ENTER: {
-		int cmd = (int)(r->args[1] & 0x7f);
-		bool waits = cmd == 0 || cmd == 9;
+		bool waits = an_futex_waits(r);
 		if ((w = waits ? an_parking_worker(an, r->tid) : an_worker_by_tid(an, r->tid))) {
-			w->in_futex = waits;	/* FUTEX_WAIT, WAIT_BITSET */
+			w->in_futex = waits;
 			an_kernel_state(an, w, ts);
 		}
 		break;
