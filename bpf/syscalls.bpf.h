@@ -230,22 +230,38 @@ static __always_inline void epoll_learn(struct task_struct *task)
 #define SOCK_WAITERS_MAX 4	/* wait-queue entries looked at per socket */
 
 /*
- * Is the item last recorded on ep (its slot's last) still on ep's ready list,
- * i.e. not harvested yet?  Linked is what tells it (an item leaves the
- * list with list_del_init: its link then points to itself); the item's
- * own ep field guards against one freed meanwhile and its memory reused
- * (one reused as another item of ep reads as that item: at worst one
- * harvest's readiness goes unrecorded).
+ * Is the readiness last recorded on ep (on the item its slot's last
+ * names) still unharvested?  Two things tell it, both needed:
+ *  - the item is on ep's ready list (an item leaves it with
+ *    list_del_init: its link then points to itself);
+ *  - its socket still has input the program has not taken: data queued
+ *    to read, or a connection to accept.
+ * Linked alone is not enough: a harvest puts an item back on the list
+ * when it is level-triggered and still readable, and when more arrived
+ * on it while the harvest was walking the list (a request written in two
+ * segments) — and once the program has read it all, that is no longer
+ * the readiness recorded; readiness behind it went unrecorded, the
+ * request on a new connection while the driver's owner computes among
+ * it.  The item's own ep field guards against one freed meanwhile and its
+ * memory reused (one reused as another item of ep reads as that item: at
+ * worst one harvest's readiness goes unrecorded).
  */
 static __always_inline bool recorded_pending(__u64 ep, __u64 last)
 {
 	struct epitem *l;
+	struct socket *so;
+	struct sock *sk;
 
 	if (!last)
 		return false;
 	l = bpf_rdonly_cast((void *)last, bpf_core_type_id_kernel(struct epitem));
-	return (__u64)l->ep == ep &&
-	       (__u64)l->rdllink.next != last + bpf_core_field_offset(struct epitem, rdllink);
+	if ((__u64)l->ep != ep ||
+	    (__u64)l->rdllink.next == last + bpf_core_field_offset(struct epitem, rdllink))
+		return false;
+	so = l->ffd.file ? l->ffd.file->private_data : NULL;
+	so = so ? bpf_rdonly_cast(so, bpf_core_type_id_kernel(struct socket)) : NULL;
+	sk = so ? so->sk : NULL;
+	return sk && (sk->sk_receive_queue.qlen || sk->sk_ack_backlog);
 }
 
 /*
@@ -261,7 +277,8 @@ static __always_inline bool recorded_pending(__u64 ep, __u64 last)
  * the one the analyzer times (later ones, before a harvest, change
  * nothing): the tracepoint fires before the socket wakes its waiters, so
  * an empty ready list says so, and with items on it, the one recorded
- * last being among them says not.  Not the list's being non-empty alone:
+ * last being among them, its input not yet taken, says not
+ * (recorded_pending).  Not the list's being non-empty alone:
  * a socket registered while ready (every new connection is writable)
  * waits there until the next harvest, as does a level-triggered item
  * after each harvest that reports it (an eventfd waker), and readiness

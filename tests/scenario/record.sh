@@ -184,7 +184,8 @@ wait "$srv" 2>/dev/null
 # tests/tools/ready_rule.c: the first readiness since a harvest is
 # recorded also while an unharvested item (a socket registered while
 # writable, a level-triggered one back after its harvest) is on the
-# instance's ready list; not while the one recorded is still there, nor
+# instance's ready list, or the one recorded last is back there with its
+# input taken; not while the one recorded is still there unread, nor
 # while a thread sleeps in epoll_wait on the instance.
 if ! timeout 60 "$ss" record -o "$tmp/ready.trace" -- "$BUILD/tests/ready-rule" \
 		>"$tmp/ready.out" 2>&1; then
@@ -194,13 +195,14 @@ elif dump_ok record_readiness_first_since_the_harvest "$tmp/ready.trace"; then
 	check record_readiness_first_since_the_harvest '
 		BEGIN { n = split("'"$cases"'", kv, " "); for (i = 1; i <= n; i++) { split(kv[i], p, "="); ino[p[2]] = p[1] } }
 		/ sk_data_ready / { split($5, p, "="); if (p[2] in ino) seen[ino[p[2]]]++ }
-		END { if (n != 5) { print "ready-rule said: '"$cases"'"; exit }
+		END { if (n != 6) { print "ready-rule said: '"$cases"'"; exit }
 		      for (c in seen) if (seen[c] > 1) { print "case " c " recorded " seen[c] " times"; exit }
 		      if (!seen["A"]) print "A: behind an unharvested item, not recorded";
 		      else if (seen["B"]) print "B: recorded while the one before was unharvested";
 		      else if (!seen["C"]) print "C: after a harvest, not recorded";
 		      else if (!seen["D"]) print "D: behind a level-triggered item, not recorded";
 		      else if (seen["E"]) print "E: recorded while a thread slept in epoll_wait";
+		      else if (!seen["F"]) print "F: behind an item whose readiness was taken, not recorded";
 		      else print "ok" }' "$tmp/ready.trace.txt"
 fi
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ready-rule: one epoll instance and six loopback TCP connections, put
+ * ready-rule: one epoll instance and eight loopback TCP connections, put
  * through the cases of the recorder's rule for readiness worth a record
  * (bpf/syscalls.bpf.h, sock_ready_first), one socket per case
  * (tests/scenario/record.sh records it and checks which were recorded):
@@ -14,10 +14,13 @@
  *      the list after the harvest that reported it) is there — recorded
  *   E  data on s5 while another thread sleeps in epoll_wait on the
  *      instance: it harvests at once — not recorded
+ *   F  data on s7 while the item recorded last is back on the list but
+ *      its readiness was taken: s6, level-triggered, recorded, harvested
+ *      (the kernel puts it back, still readable) and then read — recorded
  *
  * Before A, the main thread sleeps in epoll_wait on the instance for
  * 200 ms with nothing ready: where the tracer learns the instance.
- * Prints "ready-rule: A=<inode> B=... C=... D=... E=..." (the sockets'
+ * Prints "ready-rule: A=<inode> B=... C=... D=... E=... F=..." (the sockets'
  * inode numbers, as sk_data_ready records carry them); exits 0, or 1
  * with one line on a failed call.
  */
@@ -40,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NCONN 6
+#define NCONN 8
 
 static int ep;
 
@@ -142,6 +145,7 @@ int main(void)
 	struct epoll_event ev;
 	pthread_t t;
 	uint64_t one = 1;
+	char b;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -158,7 +162,7 @@ int main(void)
 		if (s[i] < 0)
 			die("accept");
 		if (i != 1)
-			add(s[i], EPOLLIN | EPOLLET);
+			add(s[i], i == 6 ? EPOLLIN : EPOLLIN | EPOLLET);
 	}
 
 	/* Nothing ready: asleep in the instance for 200 ms. */
@@ -199,8 +203,18 @@ int main(void)
 	until_asleep_in_epoll(waiter_tid);
 	send_byte(c[5]);
 	pthread_join(t, NULL);
+	/* F: s6's readiness recorded, harvested and put back (level-
+	 * triggered, still readable), then read. */
+	send_byte(c[6]);
+	if (harvest() != 1)
+		die("harvest of s6");
+	if (read(s[6], &b, 1) != 1)
+		die("read s6");
+	send_byte(c[7]);
+	if (harvest() != 1)	/* s7; s6, found empty, leaves the list */
+		die("harvest of s7");
 
-	printf("ready-rule: A=%lu B=%lu C=%lu D=%lu E=%lu\n", inode(s[0]),
-	       inode(s[2]), inode(s[3]), inode(s[4]), inode(s[5]));
+	printf("ready-rule: A=%lu B=%lu C=%lu D=%lu E=%lu F=%lu\n", inode(s[0]),
+	       inode(s[2]), inode(s[3]), inode(s[4]), inode(s[5]), inode(s[7]));
 	return 0;
 }
