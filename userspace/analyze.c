@@ -209,7 +209,7 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 			/* Done, though woken again while it ran: that wait
 			 * ends here, unpolled. */
 			if ((t = an_task_get(an, r->args[1], false)) && t->queued)
-				an_task_unqueue(an, t, ts);
+				an_task_unqueue(an, t, ts, SS_UNQUEUED_DONE);
 			an_task_free(an, r->args[1]);
 		}
 		w->task = 0;
@@ -253,7 +253,7 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 		 * (not a stall), and a task gone. */
 		if ((t = an_task_get(an, r->args[0], false))) {
 			if (t->queued)
-				an_task_unqueue(an, t, ts);
+				an_task_unqueue(an, t, ts, SS_UNQUEUED_CANCELLED);
 			an_task_free(an, r->args[0]);
 		}
 		break;
@@ -279,6 +279,7 @@ static void apply(struct an *an, const struct ss_record *r)
 
 	if (an->shim_parks && an_shim_park_as_syscall(r, &k))
 		r = &k;
+	an->cur = r;
 
 	if (!a->start_ns)
 		a->start_ns = r->ts;
@@ -314,6 +315,7 @@ static void apply(struct an *an, const struct ss_record *r)
 	if (an->o->on_detection)
 		for (size_t i = ndets; i < a->ndets; i++)
 			an->o->on_detection(an->o->arg, &a->dets[i]);
+	an->cur = NULL;
 }
 
 

@@ -167,14 +167,31 @@ enum ss_task_change {
 	SS_TASK_UNPOLLED,	/* still waiting when the trace ended (from
 				 * ss_analyzer_finish, after the last record) */
 };
+/* How a wait ended unpolled (SS_TASK_CANCELLED). */
+enum ss_task_unqueued {
+	SS_UNQUEUED_CANCELLED,	/* dropped at shutdown (task_cancel) */
+	SS_UNQUEUED_DONE,	/* done in the poll it was woken during */
+	SS_UNQUEUED_OUTSIDE,	/* polled outside the workers */
+};
 #define SS_TASK_VIEW_WORDS 3
 struct ss_task_event {
 	enum ss_task_change change;
 	__u64 ts;
 	__u64 id, fn;		/* fn: its poll function (0: not known) */
+	__u32 tid;		/* the thread whose record made the change
+				 * (0: none, UNPOLLED at the trace's end) */
 	int worker;		/* POLLED: the poller; QUEUED, MOVED: the
 				 * notifier (-1: not a worker); else -1 */
 	bool waited;		/* POLLED: a wait ended (it was queued) */
+	/* QUEUED, MOVED: what the notify itself named — the queue
+	 * (SS_DEST_*), the notifying worker (-1: none) and the task it
+	 * displaced from a LIFO slot (0: none).  Tokio's probe names
+	 * neither queue nor worker (SS_DEST_UNKNOWN, -1): what the
+	 * analyzer infers of them is its own (stuck_lifo), not told. */
+	__u32 dest;
+	int waker;
+	__u64 displaced;
+	enum ss_task_unqueued how;	/* CANCELLED */
 	/* Words the analyzer keeps with the task's wait for the view (the
 	 * export: its flow), zero when the wait begins; writable through
 	 * view until this record's on_record returns, NULL where the task

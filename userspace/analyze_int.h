@@ -109,6 +109,8 @@ struct an {
 	bool runtime_probes;	/* the runtime's probes were attached */
 	bool shim_parks;	/* the shim's parks stand for syscall records */
 	__u64 now;		/* time of the last event applied */
+	const struct ss_record *cur;	/* the record being applied (NULL
+					 * between records) */
 	__u64 cum[IG_N];
 	/* tasks */
 	struct task **ht;
@@ -191,8 +193,8 @@ void an_snapshot(struct an *an, struct task *t);
 /* Tells the view (on_task) what became of t's wait. */
 void an_task_event(struct an *an, struct task *t, enum ss_task_change c, __u64 ts,
 		   int worker, bool waited);
-/* A queued task's wait ends unpolled (SS_TASK_CANCELLED). */
-void an_task_unqueue(struct an *an, struct task *t, __u64 ts);
+/* A queued task's wait ends unpolled (SS_TASK_CANCELLED), as how says. */
+void an_task_unqueue(struct an *an, struct task *t, __u64 ts, enum ss_task_unqueued how);
 /* How long an integral grew since the task's snapshot: per worker, global. */
 __u64 an_since_w(struct an *an, struct task *t, struct worker *w, int k);
 __u64 an_since_g(struct an *an, struct task *t, int k);

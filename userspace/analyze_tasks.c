@@ -188,9 +188,10 @@ void an_poll_start(struct an *an, struct worker *w, __u64 id, __u64 ts)
 
 /* ---- what the view hears of them (on_task) ----------------------------------------------- */
 
-void an_task_event(struct an *an, struct task *t, enum ss_task_change c, __u64 ts,
-		   int worker, bool waited)
+static void task_event(struct an *an, struct task *t, enum ss_task_change c, __u64 ts,
+		       int worker, bool waited, enum ss_task_unqueued how)
 {
+	const struct ss_record *r = an->cur;
 	struct ss_task_event e;
 
 	/* Every notify and poll comes here: nothing to do without a view
@@ -198,18 +199,30 @@ void an_task_event(struct an *an, struct task *t, enum ss_task_change c, __u64 t
 	if (!an->o->on_task)
 		return;
 	e = (struct ss_task_event){
-		.change = c, .ts = ts, .id = t->id, .fn = t->fn, .worker = worker,
-		.waited = waited,
+		.change = c, .ts = ts, .id = t->id, .fn = t->fn,
+		.tid = r ? r->tid : 0, .worker = worker, .waited = waited,
+		.dest = SS_DEST_UNKNOWN, .waker = -1, .how = how,
 		/* After these, the task may be forgotten before on_record. */
 		.view = c == SS_TASK_CANCELLED || c == SS_TASK_UNPOLLED ? NULL : t->view,
 	};
+	if ((c == SS_TASK_QUEUED || c == SS_TASK_MOVED) && r && r->type == SS_WSRT_NOTIFY) {
+		e.waker = (int)(__s32)(__u32)r->args[1];
+		e.dest = (__u32)r->args[2];
+		e.displaced = r->args[3];
+	}
 	memcpy(e.words, t->view, sizeof(e.words));
 	an->o->on_task(an->o->arg, &e);
 }
 
-void an_task_unqueue(struct an *an, struct task *t, __u64 ts)
+void an_task_event(struct an *an, struct task *t, enum ss_task_change c, __u64 ts,
+		   int worker, bool waited)
+{
+	task_event(an, t, c, ts, worker, waited, SS_UNQUEUED_CANCELLED);
+}
+
+void an_task_unqueue(struct an *an, struct task *t, __u64 ts, enum ss_task_unqueued how)
 {
 	t->queued = false;
 	an->nqueued--;
-	an_task_event(an, t, SS_TASK_CANCELLED, ts, -1, true);
+	task_event(an, t, SS_TASK_CANCELLED, ts, -1, true, how);
 }

@@ -53,7 +53,7 @@ void an_apply_tokio(struct an *an, const struct ss_record *r)
 		} else if ((t = an_task_get(an, r->args[1], false)) && t->queued) {
 			/* Polled outside the workers (block_on, the blocking
 			 * pool): its wait ended, not one a worker could end. */
-			an_task_unqueue(an, t, r->ts);
+			an_task_unqueue(an, t, r->ts, SS_UNQUEUED_OUTSIDE);
 		}
 		break;
 	case SS_WSRT_POLL_END:

@@ -274,13 +274,14 @@ struct ss_export_track *ss_x_thread_track(struct ss_export *x, __u32 tid, bool c
 	return t;
 }
 
-/* Where an event of record r shows: its worker's track, or its thread's. */
-struct ss_export_track *ss_x_record_track(struct ss_export *x, const struct ss_record *r,
-				  int worker, bool create)
+/* Where an event of thread tid shows: the track of worker, the analyzer's
+ * worker of tid (-1: none), or the thread's (made if create). */
+struct ss_export_track *ss_x_event_track(struct ss_export *x, __u32 tid, int worker,
+					 bool create)
 {
 	if (worker >= 0)
 		return ss_x_worker_track(x, (unsigned)worker);
-	return ss_x_thread_track(x, r->tid, create);
+	return ss_x_thread_track(x, tid, create);
 }
 
 static bool idle_state(enum ss_wstate s)

@@ -222,8 +222,8 @@ struct ss_export_track *ss_x_worker_track(struct ss_export *x, unsigned w);
 struct ss_export_track *ss_x_local_track(struct ss_export *x, unsigned w);
 struct ss_export_track *ss_x_lifo_track(struct ss_export *x, unsigned w);
 struct ss_export_track *ss_x_thread_track(struct ss_export *x, __u32 tid, bool create);
-struct ss_export_track *ss_x_record_track(struct ss_export *x, const struct ss_record *r,
-				int worker, bool create);
+struct ss_export_track *ss_x_event_track(struct ss_export *x, __u32 tid, int worker,
+					 bool create);
 /* A poll of task by worker w on its track t (task 0: kernel-only, on a
  * CPU): ends the flow of the notify whose wait it ended. */
 void ss_x_poll_open(struct ss_export *x, unsigned w, struct ss_export_track *t,

@@ -2,10 +2,10 @@
 /*
  * What the analyzer tells, as the export draws it (export_model.h):
  *
- *  - notify (on_record, on_task): an instant on the notifier's track, and
- *    a flow to the poll it caused (a notify of a task already queued, a
- *    move, has none); a task cancelled or never polled ends its flow on
- *    an instant;
+ *  - notify (on_task, drawn at the end of its record's step): an instant
+ *    on the notifier's track, and a flow to the poll it caused (a notify
+ *    of a task already queued, a move, has none); a task cancelled or
+ *    never polled ends its flow on an instant;
  *  - marks (on_mark, userspace/analyze_marks.c): a steal, instants on the
  *    victim's and the thief's tracks and a flow from the one to the
  *    other; a wake_worker, an instant; the waits of the main thread and
@@ -36,33 +36,21 @@ static struct ss_export_track *inject_track(struct ss_export *x)
 				  "inject", "queue");
 }
 
-/* What the analyzer said of task id during this record (on_task): the
- * event of that change (or of change2), NULL if none. */
-static const struct ss_task_event *told(const struct ss_export *x, __u64 id,
-					enum ss_task_change change,
-					enum ss_task_change change2)
-{
-	for (unsigned i = 0; i < x->ntq; i++)
-		if (x->tq[i].id == id &&
-		    (x->tq[i].change == change || x->tq[i].change == change2))
-			return &x->tq[i];
-	return NULL;
-}
-
 /* The flow a notify starts: kept with the task's wait (the analyzer's
  * words for the view) until the poll that ends it (ss_x_on_task). */
 enum { FLOW_ID, FLOW_TS, FLOW_TRACK };
 
-static void on_notify(struct ss_export *x, const struct ss_record *r, int worker)
+/* A notify (SS_TASK_QUEUED, MOVED), on the track of its thread, whose
+ * worker (-1: none) the analyzer names. */
+static void on_notify(struct ss_export *x, const struct ss_task_event *te, int worker)
 {
-	__u64 id = r->args[0], dest = r->args[2], displaced = r->args[3];
-	__s64 waker = (__s32)(__u32)r->args[1];
-	const struct ss_task_event *te = told(x, id, SS_TASK_QUEUED, SS_TASK_MOVED);
-	struct ss_export_track *t = ss_x_record_track(x, r, worker, true);
+	__u64 id = te->id, dest = te->dest, displaced = te->displaced;
+	__s64 waker = te->waker;
+	struct ss_export_track *t = ss_x_event_track(x, te->tid, worker, true);
 	char label[SS_X_NAME_MAX];
 	struct ss_xevent e;
 
-	if (!te || !t)
+	if (!t)
 		return;
 	ss_x_task_label(x, label, sizeof(label), id, te->fn);
 	if (te->words[FLOW_ID]) {	/* waiting already: a move (budget, displaced) */
@@ -79,7 +67,7 @@ static void on_notify(struct ss_export *x, const struct ss_record *r, int worker
 	ss_x_arg_i(&e, "waker_worker", waker);
 	if (displaced)
 		ss_x_arg_u(&e, "displaced_task", displaced);
-	ss_x_instant(x, t, r->ts, &e);
+	ss_x_instant(x, t, te->ts, &e);
 	if (e.flow_out && te->view) {
 		te->view[FLOW_ID] = e.flow_out;
 		te->view[FLOW_TS] = e.ts;	/* its end may not be earlier */
@@ -88,29 +76,33 @@ static void on_notify(struct ss_export *x, const struct ss_record *r, int worker
 }
 
 /* A wait that ended unpolled (SS_TASK_CANCELLED): its flow ends here, on
- * the thread of the record that ended it (or, if that thread has no
- * track of its own, where the flow started). */
-static void on_unqueued(struct ss_export *x, const struct ss_record *r, int worker,
-			const struct ss_task_event *te)
+ * the thread that ended it (or, if that thread has no track of its own,
+ * where the flow started). */
+static void on_unqueued(struct ss_export *x, const struct ss_task_event *te, int worker)
 {
 	struct ss_export_track *t;
 	struct ss_xevent e;
 
 	if (!te->words[FLOW_ID])
 		return;
-	if (!(t = ss_x_record_track(x, r, worker, true)))
+	if (!(t = ss_x_event_track(x, te->tid, worker, true)))
 		t = (struct ss_export_track *)(uintptr_t)te->words[FLOW_TRACK];
-	if (r->type == SS_WSRT_TASK_CANCEL)
+	switch (te->how) {
+	case SS_UNQUEUED_CANCELLED:
 		ss_x_ev_init(&e, "cancel", "cancel task %llu", (unsigned long long)te->id);
-	else if (r->type == SS_WSRT_POLL_END)
+		break;
+	case SS_UNQUEUED_DONE:
 		ss_x_ev_init(&e, "notify", "task %llu done while queued",
 			     (unsigned long long)te->id);
-	else
+		break;
+	case SS_UNQUEUED_OUTSIDE:
 		ss_x_ev_init(&e, "notify", "task %llu polled outside the workers",
 			     (unsigned long long)te->id);
+		break;
+	}
 	ss_x_arg_u(&e, "task", te->id);
 	e.flow_in = te->words[FLOW_ID];
-	ss_x_instant(x, t, ss_x_not_before(r->ts, te->words[FLOW_TS]), &e);
+	ss_x_instant(x, t, ss_x_not_before(te->ts, te->words[FLOW_TS]), &e);
 }
 
 /* Polls that ended a wait but drew no slice (a poll nested in another,
@@ -277,9 +269,7 @@ void ss_x_on_mark(void *arg, const struct ss_mark *m)
 		on_steal(x, m);
 		break;
 	case SS_MARK_WAKE:
-		t = m->worker >= 0 ? ss_x_worker_track(x, (unsigned)m->worker)
-				   : ss_x_thread_track(x, m->tid, true);
-		if (t) {
+		if ((t = ss_x_event_track(x, m->tid, m->worker, true))) {
 			ss_x_ev_init(&e, "wake", "wake worker %lld", (long long)m->wake.target);
 			ss_x_arg_i(&e, "target_worker", m->wake.target);
 			ss_x_instant(x, t, m->ts, &e);
@@ -333,11 +323,11 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 
 	for (unsigned i = 0; i < x->ntq; i++)
 		if (x->tq[i].change == SS_TASK_CANCELLED)
-			on_unqueued(x, r, worker, &x->tq[i]);
+			on_unqueued(x, &x->tq[i], worker);
+	for (unsigned i = 0; i < x->ntq; i++)
+		if (x->tq[i].change == SS_TASK_QUEUED || x->tq[i].change == SS_TASK_MOVED)
+			on_notify(x, &x->tq[i], worker);
 	switch (r->type) {
-	case SS_WSRT_NOTIFY:
-		on_notify(x, r, worker);
-		break;
 	case SS_WSRT_POLL_START:
 		if (!ss_x_valid_worker(w0))
 			break;

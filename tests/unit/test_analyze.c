@@ -446,6 +446,11 @@ TEST(task_waits_told_from_notify_to_poll_cancel_or_the_end)
 	ASSERT_EQ(e->change, SS_TASK_QUEUED);
 	ASSERT_EQ(e->worker, -1);
 	ASSERT_EQ(e->fn, 0x401000);
+	/* The notify's own words, and its thread. */
+	ASSERT_EQ(e->tid, 100);
+	ASSERT_EQ(e->dest, SS_DEST_INJECT);
+	ASSERT_EQ(e->waker, -1);
+	ASSERT_EQ(e->displaced, 0);
 	ASSERT_TRUE((e = told(&r, 1, 1)) != NULL);
 	ASSERT_EQ(e->change, SS_TASK_POLLED);
 	ASSERT_EQ(e->worker, 1);
@@ -455,6 +460,9 @@ TEST(task_waits_told_from_notify_to_poll_cancel_or_the_end)
 	ASSERT_EQ(e->change, SS_TASK_QUEUED);
 	ASSERT_EQ(e->ts, 1010001000ULL);
 	ASSERT_EQ(e->worker, 1);
+	ASSERT_EQ(e->tid, 102);
+	ASSERT_EQ(e->dest, SS_DEST_LIFO);
+	ASSERT_EQ(e->waker, 1);
 	ASSERT_TRUE((e = told(&r, 2, 1)) != NULL);
 	ASSERT_EQ(e->change, SS_TASK_POLLED);
 	ASSERT_EQ(e->ts, 1210005000ULL);
@@ -481,10 +489,46 @@ TEST(task_waits_told_from_notify_to_poll_cancel_or_the_end)
 	analyze_plus("queued_at_shutdown.txt", 0, IN_ORDER, &cancel, &r);
 	ASSERT_TRUE((e = told(&r, 2, 1)) != NULL);
 	ASSERT_EQ(e->change, SS_TASK_CANCELLED);
+	ASSERT_EQ(e->how, SS_UNQUEUED_CANCELLED);
+	ASSERT_EQ(e->tid, 102);
 	ASSERT_EQ(e->ts, end - 50 * MS);
 	ASSERT_EQ(e->words[0], 1002);
 	ASSERT_TRUE(told(&r, 2, 2) == NULL);
 	ASSERT_EQ(r.a.ndets, 0);
+	done(&r);
+
+	/* ... or a poll of it ends done (woken during the poll that
+	 * finished it): unpolled, the poll's doing. */
+	struct ss_record done_ = { .ts = end - 50 * MS, .type = SS_WSRT_POLL_END,
+				   .tid = 102, .cpu = 1, .args = { 1, 2, SS_RES_READY } };
+	analyze_plus("queued_at_shutdown.txt", 0, IN_ORDER, &done_, &r);
+	ASSERT_TRUE((e = told(&r, 2, 1)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_CANCELLED);
+	ASSERT_EQ(e->how, SS_UNQUEUED_DONE);
+	done(&r);
+
+	/* Tokio's notifies name neither queue nor worker: the event says
+	 * so (the analyzer's own inference stays its own), with the
+	 * notifier's worker as the analyzer knows it; a poll from the main
+	 * thread (block_on) ends a wait unpolled, outside the workers. */
+	struct ss_record outside = { .ts = 37987344500000ULL, .type = SS_WSRT_POLL_START,
+				     .tid = 16976, .cpu = 1, .flags = SS_F_TOKIO,
+				     .args = { (__u64)-1, 94147429343408ULL, 0 } };
+	analyze_plus("tokio_stuck_lifo.txt", 0, IN_ORDER, &outside, &r);
+	ASSERT_TRUE((e = told(&r, 94147429343408ULL, 0)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_QUEUED);
+	ASSERT_EQ(e->tid, 16976);
+	ASSERT_EQ(e->dest, SS_DEST_UNKNOWN);
+	ASSERT_EQ(e->waker, -1);
+	ASSERT_TRUE((e = told(&r, 94147429343408ULL, 1)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_CANCELLED);
+	ASSERT_EQ(e->how, SS_UNQUEUED_OUTSIDE);
+	ASSERT_EQ(e->tid, 16976);
+	ASSERT_TRUE((e = told(&r, 94147429343280ULL, 2)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_QUEUED);	/* from worker thread 16977 */
+	ASSERT_EQ(e->tid, 16977);
+	ASSERT_TRUE(e->worker >= 0);
+	ASSERT_EQ(e->waker, -1);
 	done(&r);
 }
 
