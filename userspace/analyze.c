@@ -205,6 +205,8 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 		if (!(w = an_worker_by_index(an, wi, r->tid)))
 			break;
 		an_set_base(an, w, SS_W_IDLE, ts);
+		if ((t = an_task_get(an, r->args[1], false)))
+			an_task_event(an, t, SS_TASK_POLL_ENDED, ts, w->index, false);
 		if (r->args[2] == SS_RES_READY) {
 			/* Done, though woken again while it ran: that wait
 			 * ends here, unpolled. */

@@ -152,7 +152,7 @@ typedef void (*ss_counter_fn)(void *arg, enum ss_counter c, int worker,
  * What becomes of a task's wait (from the notify that queues it to the
  * poll that ends it), as the analyzer decides it: called in time order,
  * while the record that causes it is applied (before its on_record).
- * Export draws its notify -> poll flows from it.
+ * Export draws its notifies, polls and notify -> poll flows from it.
  */
 enum ss_task_change {
 	SS_TASK_QUEUED,		/* notified while not waiting: a wait begins */
@@ -166,6 +166,8 @@ enum ss_task_change {
 				 * workers (Tokio's block_on, blocking pool) */
 	SS_TASK_UNPOLLED,	/* still waiting when the trace ended (from
 				 * ss_analyzer_finish, after the last record) */
+	SS_TASK_POLL_ENDED,	/* a poll of it ended (its worker's state
+				 * change comes with it) */
 };
 /* How a wait ended unpolled (SS_TASK_CANCELLED). */
 enum ss_task_unqueued {
@@ -191,6 +193,12 @@ struct ss_task_event {
 	__u32 dest;
 	int waker;
 	__u64 displaced;
+	/* POLLED: what the poll_start named — the queue it came from
+	 * (SS_SRC_*) and the polling worker (-1: none, as Tokio's says);
+	 * POLL_ENDED: the poll_end's result (SS_RES_*). */
+	__u32 src;
+	int poller;
+	__u32 result;
 	enum ss_task_unqueued how;	/* CANCELLED */
 	/* Words the analyzer keeps with the task's wait for the view (the
 	 * export: its flow), zero when the wait begins; writable through

@@ -201,14 +201,20 @@ static void task_event(struct an *an, struct task *t, enum ss_task_change c, __u
 	e = (struct ss_task_event){
 		.change = c, .ts = ts, .id = t->id, .fn = t->fn,
 		.tid = r ? r->tid : 0, .worker = worker, .waited = waited,
-		.dest = SS_DEST_UNKNOWN, .waker = -1, .how = how,
+		.dest = SS_DEST_UNKNOWN, .waker = -1, .poller = -1, .how = how,
 		/* After these, the task may be forgotten before on_record. */
 		.view = c == SS_TASK_CANCELLED || c == SS_TASK_UNPOLLED ? NULL : t->view,
 	};
+	/* The record's own words for the change. */
 	if ((c == SS_TASK_QUEUED || c == SS_TASK_MOVED) && r && r->type == SS_WSRT_NOTIFY) {
 		e.waker = (int)(__s32)(__u32)r->args[1];
 		e.dest = (__u32)r->args[2];
 		e.displaced = r->args[3];
+	} else if (c == SS_TASK_POLLED && r && r->type == SS_WSRT_POLL_START) {
+		e.poller = (int)(__s32)(__u32)r->args[0];
+		e.src = (__u32)r->args[2];
+	} else if (c == SS_TASK_POLL_ENDED && r && r->type == SS_WSRT_POLL_END) {
+		e.result = (__u32)r->args[2];
 	}
 	memcpy(e.words, t->view, sizeof(e.words));
 	an->o->on_task(an->o->arg, &e);

@@ -60,8 +60,11 @@ void an_apply_tokio(struct an *an, const struct ss_record *r)
 		/* A task made runnable again during its poll stays known;
 		 * one that is done is forgotten (its address is reused), on
 		 * any thread: memory stays O(live tasks). */
-		if ((t = an_task_get(an, r->args[1], false)) && !t->queued)
-			an_task_free(an, r->args[1]);
+		if ((t = an_task_get(an, r->args[1], false))) {
+			an_task_event(an, t, SS_TASK_POLL_ENDED, r->ts, w ? w->index : -1, false);
+			if (!t->queued)
+				an_task_free(an, r->args[1]);
+		}
 		if (w) {
 			w->task = 0;
 			an_kernel_state(an, w, r->ts);

@@ -290,11 +290,22 @@ static bool idle_state(enum ss_wstate s)
 	       s == SS_W_PARKED_FUTEX;
 }
 
+const struct ss_task_event *ss_x_told(const struct ss_export *x, __u64 task,
+				      enum ss_task_change change)
+{
+	for (unsigned i = 0; i < x->ntq; i++)
+		if (x->tq[i].id == task && x->tq[i].change == change)
+			return &x->tq[i];
+	return NULL;
+}
+
 void ss_x_poll_open(struct ss_export *x, unsigned w, struct ss_export_track *t,
-		    __u64 ts, __u64 task, const struct ss_record *r)
+		    __u64 ts, __u64 task, bool in_step)
 {
 	struct ss_export_worker *wx = &x->wx[w];
 	bool told = wx->poll_task == task;	/* the analyzer's SS_TASK_POLLED */
+	const struct ss_task_event *started = in_step && task ?
+		ss_x_told(x, task, SS_TASK_POLLED) : NULL;
 	char label[SS_X_NAME_MAX];
 	struct ss_xevent e;
 
@@ -306,8 +317,8 @@ void ss_x_poll_open(struct ss_export *x, unsigned w, struct ss_export_track *t,
 	ss_x_task_label(x, label, sizeof(label), task, told ? wx->poll_fn : 0);
 	ss_x_ev_init(&e, "poll", "%s", label);
 	ss_x_arg_u(&e, "task", task);
-	if (r && r->type == SS_WSRT_POLL_START && r->args[1] == task)
-		ss_x_arg_s(&e, "source", value_name(SS_WSRT_POLL_START, 2, r->args[2]));
+	if (started)
+		ss_x_arg_s(&e, "source", value_name(SS_WSRT_POLL_START, 2, started->src));
 	if (told && wx->poll_flow) {
 		e.flow_in = wx->poll_flow;
 		wx->poll_flow = 0;
@@ -316,18 +327,19 @@ void ss_x_poll_open(struct ss_export *x, unsigned w, struct ss_export_track *t,
 	ss_x_slice_open(x, t, ts, SS_XK_POLL, task, &e);
 }
 
-/* Closes everything on a worker's track; a poll ending by poll_end gets
- * its result. */
+/* Closes everything on a worker's track; a poll whose end the step told
+ * (SS_TASK_POLL_ENDED) gets its result. */
 void ss_x_worker_close(struct ss_export *x, struct ss_export_track *t, __u64 ts,
-			 const struct ss_record *r)
+		       bool in_step)
 {
 	while (t->depth) {
 		struct ss_export_open *o = &t->stack[t->depth - 1];
 		struct ss_xarg res = { .name = "result", .type = SS_XA_STRING };
+		const struct ss_task_event *ended = in_step && o->kind == SS_XK_POLL && o->task ?
+			ss_x_told(x, o->task, SS_TASK_POLL_ENDED) : NULL;
 
-		if (o->kind == SS_XK_POLL && o->task && r && r->type == SS_WSRT_POLL_END &&
-		    r->args[1] == o->task) {
-			res.s = value_name(SS_WSRT_POLL_END, 2, r->args[2]);
+		if (ended) {
+			res.s = value_name(SS_WSRT_POLL_END, 2, ended->result);
 			ss_x_slice_close_top(x, t, ts, &res, 1);
 		} else {
 			ss_x_slice_close_top(x, t, ts, NULL, 0);
@@ -350,7 +362,7 @@ void ss_x_worker_learn_tid(struct ss_export *x, const struct ss_record *r,
 }
 
 void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
-			enum ss_wstate s, __u64 task, const struct ss_record *r)
+			enum ss_wstate s, __u64 task, bool in_step)
 {
 	struct ss_export_worker *wx = &x->wx[w];
 	struct ss_export_track *t;
@@ -367,7 +379,7 @@ void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
 	}
 	if (s == SS_W_UNKNOWN) {	/* the analyzer forgot this worker */
 		if (wx->thread)
-			ss_x_worker_close(x, wx->thread, ts, r);
+			ss_x_worker_close(x, wx->thread, ts, in_step);
 		wx->thread = NULL;
 		wx->tid = 0;
 		return;
@@ -385,21 +397,21 @@ void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
 		}
 		if (top && top->kind == SS_XK_POLL && top->task == task)
 			return;
-		ss_x_worker_close(x, t, ts, r);
-		ss_x_poll_open(x, w, t, ts, task, r);
+		ss_x_worker_close(x, t, ts, in_step);
+		ss_x_poll_open(x, w, t, ts, task, in_step);
 		return;
 	case SS_W_OFFCPU:
 		if (top && top->kind == SS_XK_OFFCPU)
 			return;
 		if (!top || top->kind != SS_XK_POLL)
-			ss_x_worker_close(x, t, ts, r);
+			ss_x_worker_close(x, t, ts, in_step);
 		ss_x_ev_init(&e, "offcpu", "runnable (off-CPU)");
 		ss_x_slice_open(x, t, ts, SS_XK_OFFCPU, 0, &e);
 		return;
 	case SS_W_SEARCHING:
 	case SS_W_PARKED_DRIVER:
 	case SS_W_PARKED_FUTEX:
-		ss_x_worker_close(x, t, ts, r);
+		ss_x_worker_close(x, t, ts, in_step);
 		if (s == SS_W_SEARCHING)
 			ss_x_ev_init(&e, "search", "searching");
 		else
@@ -408,7 +420,7 @@ void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
 		ss_x_slice_open(x, t, ts, SS_XK_STATE, 0, &e);
 		return;
 	default:	/* idle between polls, exited, unknown: no slice */
-		ss_x_worker_close(x, t, ts, r);
+		ss_x_worker_close(x, t, ts, in_step);
 		return;
 	}
 }
@@ -423,7 +435,7 @@ void ss_x_on_state(void *arg, unsigned worker, __u64 ts,
 	/* Applied with the record that caused it (on_record, right after),
 	 * which names the worker's thread and the poll's source. */
 	if (x->nq == SS_X_QUEUED_MAX) {
-		ss_x_worker_apply_state(x, worker, ts, state, task, NULL);
+		ss_x_worker_apply_state(x, worker, ts, state, task, false);
 		return;
 	}
 	x->q[x->nq].w = worker;

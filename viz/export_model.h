@@ -224,17 +224,21 @@ struct ss_export_track *ss_x_lifo_track(struct ss_export *x, unsigned w);
 struct ss_export_track *ss_x_thread_track(struct ss_export *x, __u32 tid, bool create);
 struct ss_export_track *ss_x_event_track(struct ss_export *x, __u32 tid, int worker,
 					 bool create);
+/* What the analyzer told of task in this record's step (on_task), of
+ * kind change: the event, or NULL. */
+const struct ss_task_event *ss_x_told(const struct ss_export *x, __u64 task,
+				      enum ss_task_change change);
 /* A poll of task by worker w on its track t (task 0: kernel-only, on a
- * CPU): ends the flow of the notify whose wait it ended. */
+ * CPU): ends the flow of the notify whose wait it ended.  in_step: at
+ * the end of the step that made it (its source is then told). */
 void ss_x_poll_open(struct ss_export *x, unsigned w, struct ss_export_track *t,
-		    __u64 ts, __u64 task, const struct ss_record *r);
+		    __u64 ts, __u64 task, bool in_step);
 void ss_x_worker_close(struct ss_export *x, struct ss_export_track *t, __u64 ts,
-		       const struct ss_record *r);
+		       bool in_step);
 void ss_x_worker_learn_tid(struct ss_export *x, const struct ss_record *r,
 			   int worker, unsigned w);
 void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
-			     enum ss_wstate s, __u64 task,
-			     const struct ss_record *r);
+			     enum ss_wstate s, __u64 task, bool in_step);
 void ss_x_on_state(void *arg, unsigned worker, __u64 ts,
 		   enum ss_wstate state, __u64 task);
 void ss_x_exporter_free(struct ss_export *x);

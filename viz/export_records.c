@@ -136,6 +136,8 @@ void ss_x_on_task(void *arg, const struct ss_task_event *te)
 		return;
 	switch (te->change) {
 	case SS_TASK_POLLED:	/* the poll slice, from the state it comes with */
+		if (x->ntq < SS_X_QUEUED_MAX)
+			x->tq[x->ntq++] = *te;	/* its source, at the step's end */
 		if (te->worker >= 0 && te->worker < SS_MAX_WORKERS) {
 			struct ss_export_worker *wx = &x->wx[te->worker];
 
@@ -313,7 +315,7 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 	for (unsigned i = 0; i < x->nq; i++) {
 		if (x->q[i].s != SS_W_UNKNOWN)
 			ss_x_worker_learn_tid(x, r, worker, x->q[i].w);
-		ss_x_worker_apply_state(x, x->q[i].w, x->q[i].ts, x->q[i].s, x->q[i].task, r);
+		ss_x_worker_apply_state(x, x->q[i].w, x->q[i].ts, x->q[i].s, x->q[i].task, true);
 	}
 	x->nq = 0;
 	if (worker >= 0)
@@ -327,21 +329,20 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 	for (unsigned i = 0; i < x->ntq; i++)
 		if (x->tq[i].change == SS_TASK_QUEUED || x->tq[i].change == SS_TASK_MOVED)
 			on_notify(x, &x->tq[i], worker);
-	switch (r->type) {
-	case SS_WSRT_POLL_START:
-		if (!ss_x_valid_worker(w0))
-			break;
-		/* A poll the states did not show (back-to-back, a poll_end
-		 * lost): open it here. */
-		if ((t = ss_x_worker_track(x, (unsigned)w0)) &&
+	/* A poll the states did not show (back-to-back, a poll_end lost):
+	 * opened here, on the worker its poll_start named (Tokio's names
+	 * none: its polls nest, polls_not_drawn). */
+	for (unsigned i = 0; i < x->ntq; i++) {
+		const struct ss_task_event *te = &x->tq[i];
+
+		if (te->change != SS_TASK_POLLED || !ss_x_valid_worker(te->poller))
+			continue;
+		if ((t = ss_x_worker_track(x, (unsigned)te->poller)) &&
 		    !(t->depth && t->stack[0].kind == SS_XK_POLL &&
-		      t->stack[0].task == r->args[1])) {
-			ss_x_worker_close(x, t, r->ts, NULL);
-			ss_x_poll_open(x, (unsigned)w0, t, r->ts, r->args[1], r);
+		      t->stack[0].task == te->id)) {
+			ss_x_worker_close(x, t, te->ts, false);
+			ss_x_poll_open(x, (unsigned)te->poller, t, te->ts, te->id, true);
 		}
-		break;
-	default:
-		break;
 	}
 	x->ntq = 0;
 	polls_not_drawn(x, r);

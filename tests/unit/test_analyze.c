@@ -454,6 +454,8 @@ TEST(task_waits_told_from_notify_to_poll_cancel_or_the_end)
 	ASSERT_TRUE((e = told(&r, 1, 1)) != NULL);
 	ASSERT_EQ(e->change, SS_TASK_POLLED);
 	ASSERT_EQ(e->worker, 1);
+	ASSERT_EQ(e->poller, 1);
+	ASSERT_EQ(e->src, SS_SRC_INJECT);
 	ASSERT_TRUE(e->waited);
 	ASSERT_EQ(e->words[0], 1001);
 	ASSERT_TRUE((e = told(&r, 2, 0)) != NULL);
@@ -498,11 +500,16 @@ TEST(task_waits_told_from_notify_to_poll_cancel_or_the_end)
 	done(&r);
 
 	/* ... or a poll of it ends done (woken during the poll that
-	 * finished it): unpolled, the poll's doing. */
+	 * finished it): the poll's end, with its result, then the wait
+	 * ends unpolled, the poll's doing. */
 	struct ss_record done_ = { .ts = end - 50 * MS, .type = SS_WSRT_POLL_END,
 				   .tid = 102, .cpu = 1, .args = { 1, 2, SS_RES_READY } };
 	analyze_plus("queued_at_shutdown.txt", 0, IN_ORDER, &done_, &r);
 	ASSERT_TRUE((e = told(&r, 2, 1)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_POLL_ENDED);
+	ASSERT_EQ(e->result, SS_RES_READY);
+	ASSERT_EQ(e->worker, 1);
+	ASSERT_TRUE((e = told(&r, 2, 2)) != NULL);
 	ASSERT_EQ(e->change, SS_TASK_CANCELLED);
 	ASSERT_EQ(e->how, SS_UNQUEUED_DONE);
 	done(&r);
@@ -524,7 +531,13 @@ TEST(task_waits_told_from_notify_to_poll_cancel_or_the_end)
 	ASSERT_EQ(e->change, SS_TASK_CANCELLED);
 	ASSERT_EQ(e->how, SS_UNQUEUED_OUTSIDE);
 	ASSERT_EQ(e->tid, 16976);
+	ASSERT_TRUE((e = told(&r, 94147429343280ULL, 1)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_POLLED);	/* on worker thread 16977 */
+	ASSERT_EQ(e->poller, -1);		/* not named by Tokio's probe */
+	ASSERT_TRUE(e->worker >= 0);
 	ASSERT_TRUE((e = told(&r, 94147429343280ULL, 2)) != NULL);
+	ASSERT_EQ(e->change, SS_TASK_POLL_ENDED);
+	ASSERT_TRUE((e = told(&r, 94147429343280ULL, 3)) != NULL);
 	ASSERT_EQ(e->change, SS_TASK_QUEUED);	/* from worker thread 16977 */
 	ASSERT_EQ(e->tid, 16977);
 	ASSERT_TRUE(e->worker >= 0);
