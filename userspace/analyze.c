@@ -304,11 +304,19 @@ static void apply(struct an *an, const struct ss_record *r)
 	} else {
 		an_apply_kernel(an, r);
 	}
-	if (an->o->on_record || an->o->on_mark || an->o->on_counter) {
+	if (an->o->on_step || an->o->on_mark || an->o->on_counter) {
 		struct worker *w = an_worker_by_tid(an, r->tid);
 
-		if (an->o->on_record)
-			an->o->on_record(an->o->arg, r, w ? w->index : -1);
+		if (an->o->on_step) {
+			struct ss_step s = { .ts = r->ts, .tid = r->tid,
+					     .worker = w ? w->index : -1, .started = -1 };
+
+			if (r->type == SS_WSRT_WORKER_START) {
+				s.started = (int)(__s32)(__u32)r->args[0];
+				s.started_tid = (__u32)r->args[1];
+			}
+			an->o->on_step(an->o->arg, &s);
+		}
 		if (an->o->on_mark)
 			an_marks(an, r, w ? w->index : -1);
 		if (an->o->on_counter)

@@ -123,15 +123,26 @@ struct ss_analysis {
  * may be another thread from then on. */
 typedef void (*ss_state_fn)(void *arg, unsigned worker, __u64 ts,
 			    enum ss_wstate state, __u64 task);
-/* Called for every record, in time order, after the analyzer applied it.
- * worker: the index of the worker thread r->tid is (-1: not a worker). */
-typedef void (*ss_record_fn)(void *arg, const struct ss_record *r, int worker);
+/* The end of each record's step, in time order: the analyzer has applied
+ * it and told what it caused (states, task changes, names); its marks,
+ * counters and detections follow.  What a view needs of the record is
+ * here, not the record: its time and thread, the worker that thread is,
+ * and the thread a worker_start names. */
+struct ss_step {
+	__u64 ts;
+	__u32 tid;		/* the thread the record is about */
+	int worker;		/* tid's worker (-1: not a worker) */
+	int started;		/* a worker_start: the worker it names (-1:
+				 * none, or not a worker_start) ... */
+	__u32 started_tid;	/* ... and its thread (0: not named) */
+};
+typedef void (*ss_step_fn)(void *arg, const struct ss_step *s);
 /* Called once per detection, when its wait ends (so in order of end
  * time, not start).  Copy what is needed: the array it lives in grows. */
 typedef void (*ss_detection_fn)(void *arg, const struct ss_detection *d);
 
 /* What the queues hold, derived from the runtime's probes (docs/probes.md)
- * and the kernel's epoll and readiness records: called after on_record
+ * and the kernel's epoll and readiness records: called after on_step
  * for the record that changed it, before its detections. */
 enum ss_counter {
 	SS_CTR_LOCAL_DEPTH,	/* worker's local queue: notify local +1, a
@@ -151,7 +162,7 @@ typedef void (*ss_counter_fn)(void *arg, enum ss_counter c, int worker,
 /*
  * What becomes of a task's wait (from the notify that queues it to the
  * poll that ends it), as the analyzer decides it: called in time order,
- * while the record that causes it is applied (before its on_record).
+ * while the record that causes it is applied (before its on_step).
  * Export draws its notifies, polls and notify -> poll flows from it.
  */
 enum ss_task_change {
@@ -202,7 +213,7 @@ struct ss_task_event {
 	enum ss_task_unqueued how;	/* CANCELLED */
 	/* Words the analyzer keeps with the task's wait for the view (the
 	 * export: its flow), zero when the wait begins; writable through
-	 * view until this record's on_record returns, NULL where the task
+	 * view until this record's on_step returns, NULL where the task
 	 * is gone (CANCELLED); words is their value. */
 	__u64 *view;
 	__u64 words[SS_TASK_VIEW_WORDS];
@@ -212,14 +223,14 @@ typedef void (*ss_task_fn)(void *arg, const struct ss_task_event *e);
 /* A thread named (the kernel's comm at a rename or at attach, or the
  * shim's thread_name): name is as recorded (up to 16 bytes, not
  * sanitized).  Called while the record is applied (before its
- * on_record: the states it causes may show the thread by that name). */
+ * on_step: the states it causes may show the thread by that name). */
 typedef void (*ss_name_fn)(void *arg, __u32 tid, __u64 ts, const char *name);
 
 /*
  * What a record says happened that views show as a mark rather than a
  * state: an instant (a steal, a wake, events lost) or a wait of a thread
  * that is not a worker (the main thread's block_on, its futex and epoll
- * waits).  Called after the record's on_record, before its counters.
+ * waits).  Called after the record's on_step, before its counters.
  */
 enum ss_mark_kind {
 	SS_MARK_STEAL,		/* steal: thief took count tasks from victim
@@ -256,7 +267,7 @@ struct ss_analyze_opts {
 	const char *worker_pattern;	/* kernel-only: fnmatch pattern(s),
 					 * comma-separated; NULL: defaults */
 	ss_state_fn on_state;		/* each may be NULL */
-	ss_record_fn on_record;
+	ss_step_fn on_step;
 	ss_detection_fn on_detection;
 	ss_counter_fn on_counter;
 	ss_task_fn on_task;

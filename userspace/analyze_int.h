@@ -171,12 +171,12 @@ static inline bool an_futex_waits(const struct ss_record *r)
 }
 
 /* ---- marks (analyze_marks.c) ---- */
-/* After on_record for r (worker: r->tid's index, -1 none): on_mark for
+/* After on_step for r (worker: r->tid's index, -1 none): on_mark for
  * what r says happened, if it says anything a view marks. */
 void an_marks(struct an *an, const struct ss_record *r, int worker);
 
 /* ---- the queues' counters (analyze_queues.c) ---- */
-/* After on_record for r (worker: r->tid's index, -1 none). */
+/* After on_step for r (worker: r->tid's index, -1 none). */
 void an_queues_apply(struct an *an, const struct ss_record *r, int worker);
 /* A worker the analyzer forgets (its state goes to SS_W_UNKNOWN). */
 void an_queues_forget(struct an *an, int worker);

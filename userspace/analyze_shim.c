@@ -26,8 +26,8 @@ static __u64 shim_timeout(const struct ss_record *r, __u64 unit)
  * syscall records.  The record a shim park stands for, into *out (same
  * time and thread): SS_EPOLL_ENTER / EXIT for an epoll wait, and
  * SS_FUTEX_ENTER (a FUTEX_WAIT) / EXIT for a futex, condition variable
- * or semaphore wait.  False for any other record.  apply() hands the
- * result to on_record in the shim's record's place.
+ * or semaphore wait.  False for any other record.  apply() applies the
+ * result, and tells the views of it, in the shim's record's place.
  */
 bool an_shim_park_as_syscall(const struct ss_record *r, struct ss_record *out)
 {

@@ -202,7 +202,7 @@ static void task_event(struct an *an, struct task *t, enum ss_task_change c, __u
 		.change = c, .ts = ts, .id = t->id, .fn = t->fn,
 		.tid = r ? r->tid : 0, .worker = worker, .waited = waited,
 		.dest = SS_DEST_UNKNOWN, .waker = -1, .poller = -1, .how = how,
-		/* After these, the task may be forgotten before on_record. */
+		/* After these, the task may be forgotten before on_step. */
 		.view = c == SS_TASK_CANCELLED || c == SS_TASK_UNPOLLED ? NULL : t->view,
 	};
 	/* The record's own words for the change. */

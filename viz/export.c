@@ -27,7 +27,7 @@
  * when complete, a pipe spooled to a file, the messages and exit codes): for JSON a first one learning its tids and
  * highest worker number, then the one
  * that feeds records to the analyzer, whose callbacks (on_state,
- * on_record, on_task, on_name, on_mark, on_counter, on_detection) drive
+ * on_step, on_task, on_name, on_mark, on_counter, on_detection) drive
  * the model (export_model.h).  Memory:
  * per worker, per thread that matters, per live task and per stall lane;
  * not per record.
@@ -95,37 +95,44 @@ static void prepass_state_fn(void *arg, unsigned worker, __u64 ts, enum ss_wstat
 	worker_seen(arg, worker);
 }
 
-/* The tids and worker numbers the model may make tracks of. */
-static void prepass_record(void *arg, const struct ss_record *r, int worker)
+/* The tids and worker numbers the model may make tracks of, as the
+ * analysis tells them: each step's thread and worker, a worker_start's,
+ * a thread named, a notify's waker, a poll's worker, a steal's two, a
+ * queue's worker. */
+static void prepass_step(void *arg, const struct ss_step *s)
 {
 	struct prepass_state *p = arg;
-	__s64 a0 = (__s32)(__u32)r->args[0], a1 = (__s32)(__u32)r->args[1];
 
-	tid_add(p, r->tid);
-	worker_seen(p, worker);
-	switch (r->type) {
-	case SS_WSRT_WORKER_START:
-		tid_add(p, (__u32)r->args[1]);
-		worker_seen(p, a0);
-		break;
-	case SS_SHIM_THREAD_NAME:
-		tid_add(p, (__u32)r->args[2]);
-		break;
-	case SS_WSRT_NOTIFY:
-		worker_seen(p, a1);
-		break;
-	case SS_WSRT_STEAL:
-		worker_seen(p, a0);
-		worker_seen(p, a1);
-		break;
-	case SS_WSRT_POLL_START:
-	case SS_WSRT_INJECT_POP:
-	case SS_WSRT_OVERFLOW:
-		worker_seen(p, a0);
-		break;
-	default:
-		break;
+	tid_add(p, s->tid);
+	worker_seen(p, s->worker);
+	tid_add(p, s->started_tid);
+	worker_seen(p, s->started);
+}
+
+static void prepass_name(void *arg, __u32 tid, __u64 ts, const char *name)
+{
+	(void)ts, (void)name;
+	tid_add(arg, tid);
+}
+
+static void prepass_task(void *arg, const struct ss_task_event *e)
+{
+	worker_seen(arg, e->waker);
+	worker_seen(arg, e->poller);
+}
+
+static void prepass_mark(void *arg, const struct ss_mark *m)
+{
+	if (m->kind == SS_MARK_STEAL) {
+		worker_seen(arg, m->steal.thief);
+		worker_seen(arg, m->steal.victim);
 	}
+}
+
+static void prepass_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v)
+{
+	(void)c, (void)ts, (void)v;
+	worker_seen(arg, worker);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -142,7 +149,9 @@ static int prepass(const struct ss_export_opts *o, struct ss_export_prepass *pre
 	struct prepass_state p = { .max_worker = 0 };
 	struct ss_analyze_opts ao = {
 		.threshold_ns = o->threshold_ns, .worker_pattern = o->workers,
-		.on_state = prepass_state_fn, .on_record = prepass_record, .arg = &p,
+		.on_state = prepass_state_fn, .on_step = prepass_step,
+		.on_name = prepass_name, .on_task = prepass_task, .on_mark = prepass_mark,
+		.on_counter = prepass_counter, .arg = &p,
 	};
 	struct ss_trace_reader *r;
 	struct ss_analysis a;
@@ -252,7 +261,7 @@ int ss_export_trace(const struct ss_export_opts *o, FILE *out,
 	{
 		struct ss_analyze_opts ao = {
 			.threshold_ns = o->threshold_ns, .worker_pattern = o->workers,
-			.on_state = ss_x_on_state, .on_record = ss_x_on_record,
+			.on_state = ss_x_on_state, .on_step = ss_x_on_step,
 			.on_detection = ss_x_on_detection, .on_counter = ss_x_on_counter,
 			.on_task = ss_x_on_task, .on_name = ss_x_on_name,
 			.on_mark = ss_x_on_mark, .arg = x,

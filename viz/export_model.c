@@ -8,9 +8,9 @@
  * ("task 17 (handle_request)"; "running" in a kernel-only trace),
  * searching, parked on the driver or a futex, and off-CPU while runnable
  * (nested in the poll it interrupted).  Idle between polls: no slice.
- * A state change is applied with the record that caused it (on_record
- * comes right after): the record names the worker's thread and the poll's
- * source and result.
+ * A state change is applied at the end of the step that caused it
+ * (on_step comes right after): the step names the worker's thread, and
+ * the task changes told during it the poll's source and result.
  *
  * Which thread a worker is can change: workers found by name (kernel
  * view) give way to the runtime's own numbering at its first probe; the
@@ -347,18 +347,16 @@ void ss_x_worker_close(struct ss_export *x, struct ss_export_track *t, __u64 ts,
 	}
 }
 
-/* What record r says of worker w's thread: worker_start names it, and
- * r->tid is w's if the analyzer says so (worker: r->tid's worker). */
-void ss_x_worker_learn_tid(struct ss_export *x, const struct ss_record *r,
-		      int worker, unsigned w)
+/* What step s says of worker w's thread: a worker_start names it, and
+ * s->tid is w's if the analyzer says so (s->worker). */
+void ss_x_worker_learn_tid(struct ss_export *x, const struct ss_step *s, unsigned w)
 {
 	if (w >= SS_MAX_WORKERS)
 		return;
-	if (r->type == SS_WSRT_WORKER_START &&
-	    (__s32)(__u32)r->args[0] == (int)w && r->args[1])
-		x->wx[w].tid = (__u32)r->args[1];
-	else if (worker == (int)w)
-		x->wx[w].tid = r->tid;
+	if (s->started == (int)w && s->started_tid)
+		x->wx[w].tid = s->started_tid;
+	else if (s->worker == (int)w)
+		x->wx[w].tid = s->tid;
 }
 
 void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
@@ -432,8 +430,8 @@ void ss_x_on_state(void *arg, unsigned worker, __u64 ts,
 
 	if (worker >= SS_MAX_WORKERS)
 		return;
-	/* Applied with the record that caused it (on_record, right after),
-	 * which names the worker's thread and the poll's source. */
+	/* Applied at the end of the step that caused it (on_step, right
+	 * after), which names the worker's thread and the poll's source. */
 	if (x->nq == SS_X_QUEUED_MAX) {
 		ss_x_worker_apply_state(x, worker, ts, state, task, false);
 		return;

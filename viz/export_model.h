@@ -142,8 +142,8 @@ struct ss_export {
 	unsigned nnames;
 	struct { unsigned w; __u64 ts; enum ss_wstate s; __u64 task; } q[SS_X_QUEUED_MAX];
 	unsigned nq;
-	/* What the analyzer said of tasks during this record (on_task):
-	 * drawn with it, in on_record. */
+	/* What the analyzer said of tasks during this record's step
+	 * (on_task): drawn at its end, in on_step. */
 	struct ss_task_event tq[SS_X_QUEUED_MAX];
 	unsigned ntq;
 	unsigned polled[SS_X_QUEUED_MAX];	/* workers told SS_TASK_POLLED */
@@ -235,8 +235,7 @@ void ss_x_poll_open(struct ss_export *x, unsigned w, struct ss_export_track *t,
 		    __u64 ts, __u64 task, bool in_step);
 void ss_x_worker_close(struct ss_export *x, struct ss_export_track *t, __u64 ts,
 		       bool in_step);
-void ss_x_worker_learn_tid(struct ss_export *x, const struct ss_record *r,
-			   int worker, unsigned w);
+void ss_x_worker_learn_tid(struct ss_export *x, const struct ss_step *s, unsigned w);
 void ss_x_worker_apply_state(struct ss_export *x, unsigned w, __u64 ts,
 			     enum ss_wstate s, __u64 task, bool in_step);
 void ss_x_on_state(void *arg, unsigned worker, __u64 ts,
@@ -245,7 +244,7 @@ void ss_x_exporter_free(struct ss_export *x);
 
 /* ---- export_records.c ---- */
 
-void ss_x_on_record(void *arg, const struct ss_record *r, int worker);
+void ss_x_on_step(void *arg, const struct ss_step *s);
 void ss_x_on_detection(void *arg, const struct ss_detection *det);
 void ss_x_on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v);
 void ss_x_on_task(void *arg, const struct ss_task_event *e);

@@ -108,7 +108,7 @@ static void on_unqueued(struct ss_export *x, const struct ss_task_event *te, int
 /* Polls that ended a wait but drew no slice (a poll nested in another,
  * as Tokio's are: the worker's state did not change): the wait's flow
  * ends on an instant at the poll. */
-static void polls_not_drawn(struct ss_export *x, const struct ss_record *r)
+static void polls_not_drawn(struct ss_export *x, __u64 ts)
 {
 	for (unsigned i = 0; i < x->npolled; i++) {
 		struct ss_export_worker *wx = &x->wx[x->polled[i]];
@@ -123,7 +123,7 @@ static void polls_not_drawn(struct ss_export *x, const struct ss_record *r)
 		ss_x_arg_u(&e, "task", wx->poll_task);
 		e.flow_in = wx->poll_flow;
 		wx->poll_flow = 0;
-		ss_x_instant(x, t, ss_x_not_before(r->ts, wx->poll_flow_ts), &e);
+		ss_x_instant(x, t, ss_x_not_before(ts, wx->poll_flow_ts), &e);
 	}
 	x->npolled = 0;
 }
@@ -291,10 +291,10 @@ void ss_x_on_mark(void *arg, const struct ss_mark *m)
 	}
 }
 
-void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
+void ss_x_on_step(void *arg, const struct ss_step *s)
 {
 	struct ss_export *x = arg;
-	__s64 w0 = (__s32)(__u32)r->args[0];
+	int worker = s->worker;
 	struct ss_export_track *t;
 
 	if (x->err)
@@ -304,24 +304,24 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 		 * any event can have: an ancestor's descriptor then never
 		 * sorts after an event of its descendants. */
 		x->have_first = true;
-		x->first_ts = r->ts;
-		ss_x_declare(x, x->root, r->ts);
-		ss_x_declare(x, x->stalls_group, r->ts);
+		x->first_ts = s->ts;
+		ss_x_declare(x, x->root, s->ts);
+		ss_x_declare(x, x->stalls_group, s->ts);
 	}
-	x->now = r->ts;
-	/* The states this record caused, in order: a worker the analyzer
+	x->now = s->ts;
+	/* The states this step caused, in order: a worker the analyzer
 	 * forgets (unknown) comes before one it finds, whose thread this
-	 * record names. */
+	 * step names. */
 	for (unsigned i = 0; i < x->nq; i++) {
 		if (x->q[i].s != SS_W_UNKNOWN)
-			ss_x_worker_learn_tid(x, r, worker, x->q[i].w);
+			ss_x_worker_learn_tid(x, s, x->q[i].w);
 		ss_x_worker_apply_state(x, x->q[i].w, x->q[i].ts, x->q[i].s, x->q[i].task, true);
 	}
 	x->nq = 0;
 	if (worker >= 0)
-		ss_x_worker_learn_tid(x, r, worker, (unsigned)worker);
-	if (r->type == SS_WSRT_WORKER_START && ss_x_valid_worker(w0))
-		ss_x_worker_learn_tid(x, r, worker, (unsigned)w0);
+		ss_x_worker_learn_tid(x, s, (unsigned)worker);
+	if (ss_x_valid_worker(s->started))
+		ss_x_worker_learn_tid(x, s, (unsigned)s->started);
 
 	for (unsigned i = 0; i < x->ntq; i++)
 		if (x->tq[i].change == SS_TASK_CANCELLED)
@@ -345,7 +345,7 @@ void ss_x_on_record(void *arg, const struct ss_record *r, int worker)
 		}
 	}
 	x->ntq = 0;
-	polls_not_drawn(x, r);
+	polls_not_drawn(x, s->ts);
 }
 
 void ss_x_on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v)

@@ -97,9 +97,9 @@ static void fwd_state(void *arg, unsigned worker, __u64 ts, enum ss_wstate s,
 	ss_live_model_on_state(&((struct live *)arg)->m, worker, ts, s, task);
 }
 
-static void fwd_record(void *arg, const struct ss_record *r, int worker)
+static void fwd_step(void *arg, const struct ss_step *s)
 {
-	ss_live_model_on_record(&((struct live *)arg)->m, r, worker);
+	ss_live_model_on_step(&((struct live *)arg)->m, s);
 }
 
 static int analyzer_start(struct live *l, const struct ss_trace_meta *meta)
@@ -107,7 +107,7 @@ static int analyzer_start(struct live *l, const struct ss_trace_meta *meta)
 	struct ss_analyze_opts ao = {
 		.threshold_ns = l->threshold_ns,
 		.on_state = fwd_state,
-		.on_record = fwd_record,
+		.on_step = fwd_step,
 		.on_detection = on_detection,
 		.arg = l,
 	};

@@ -117,17 +117,16 @@ void ss_live_model_on_state(void *arg, unsigned worker, __u64 ts,
 	l->n++;
 }
 
-void ss_live_model_on_record(void *arg, const struct ss_record *r, int worker)
+void ss_live_model_on_step(void *arg, const struct ss_step *s)
 {
 	struct ss_live_model *m = arg;
-	__u64 slot = r->ts / SS_LIVE_RATE_SLOT_NS;
+	__u64 slot = s->ts / SS_LIVE_RATE_SLOT_NS;
 	unsigned i = (unsigned)(slot % SS_LIVE_RATE_SLOTS);
 
-	(void)worker;
-	if (!m->first_ts || r->ts < m->first_ts)
-		m->first_ts = r->ts;
-	if (r->ts > m->now)
-		m->now = r->ts;
+	if (!m->first_ts || s->ts < m->first_ts)
+		m->first_ts = s->ts;
+	if (s->ts > m->now)
+		m->now = s->ts;
 	if (m->rate_slot[i] != slot) {
 		if (m->rate_slot[i] > slot)
 			return;		/* older than what the slot counts */

@@ -3,7 +3,7 @@
  * The live view's model (live_model.c): what `stallscope live` knows and
  * how it becomes a screen, with no terminal in sight.
  *
- * Fed by the analyzer's callbacks (on_state, on_record, on_detection) and
+ * Fed by the analyzer's callbacks (on_state, on_step, on_detection) and
  * by the raw records as they arrive, it keeps, all bounded:
  *   - per worker, a ring of state changes (SS_LIVE_SEGS), so any window at
  *     any zoom can be drawn exactly;
@@ -131,7 +131,7 @@ void ss_live_model_free(struct ss_live_model *m);
 /* The analyzer's callbacks; arg is the model. */
 void ss_live_model_on_state(void *arg, unsigned worker, __u64 ts,
 			    enum ss_wstate state, __u64 task);
-void ss_live_model_on_record(void *arg, const struct ss_record *r, int worker);
+void ss_live_model_on_step(void *arg, const struct ss_step *s);
 /* A detection with its label and paragraph (the caller formats them:
  * the model needs no analyzer code). */
 void ss_live_model_add_detection(struct ss_live_model *m,

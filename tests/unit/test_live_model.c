@@ -157,16 +157,16 @@ TEST(zoom_walks_one_two_five_within_its_range)
 TEST(rate_counts_the_last_second_of_trace_time)
 {
 	struct ss_live_model *m = model_new(16);
-	struct ss_record r = { .type = SS_SCHED_SWITCH };
+	struct ss_step s = { .worker = -1, .started = -1 };
 
 	/* 2000 events over 2 s, then 1 s at 5000/s. */
 	for (unsigned i = 0; i < 2000; i++) {
-		r.ts = T0 + (__u64)i * MS;
-		ss_live_model_on_record(m, &r, -1);
+		s.ts = T0 + (__u64)i * MS;
+		ss_live_model_on_step(m, &s);
 	}
 	for (unsigned i = 0; i < 5000; i++) {
-		r.ts = T0 + 2000 * MS + (__u64)i * 200000;
-		ss_live_model_on_record(m, &r, -1);
+		s.ts = T0 + 2000 * MS + (__u64)i * 200000;
+		ss_live_model_on_step(m, &s);
 	}
 	ss_live_model_advance(m, T0 + 3000 * MS);
 	double rate = ss_live_model_rate(m);
@@ -198,12 +198,12 @@ TEST(detections_keep_the_newest_first)
 static struct ss_live_model *lifo_picture(void)
 {
 	struct ss_live_model *m = model_new(16);
-	struct ss_record r = { .ts = T0, .type = SS_WSRT_WORKER_START };
+	struct ss_step s = { .ts = T0, .worker = 0, .started = 0 };
 	struct ss_detection d = { .kind = SS_DET_STUCK_LIFO, .holder = 0,
 				  .start_ns = T0 + 10 * MS, .duration_ns = 200 * MS,
 				  .task = 2 };
 
-	ss_live_model_on_record(m, &r, 0);
+	ss_live_model_on_step(m, &s);
 	m->a.nworkers = 2;
 	snprintf(m->a.workers[0].comm, sizeof(m->a.workers[0].comm), "wsrt-w0");
 	snprintf(m->a.workers[1].comm, sizeof(m->a.workers[1].comm), "wsrt-w1");
