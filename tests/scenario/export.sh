@@ -411,6 +411,60 @@ elif both export_late_notify "$tmp/late.trace"; then
 fi
 rm -f "$tmp/late.txt" "$tmp/late.trace"
 
+# Waits that end without a poll of their own, as the analyzer tells them
+# (on_task): a task woken during its own poll that completes in it, and
+# (Tokio) a task scheduled and then polled by the main thread's block_on.
+# Each flow ends on its instant; the poll slice has its source and result.
+cat >"$tmp/unpolled.txt" <<'EOF'
+meta pid 100
+meta comm unpolled
+meta workers 1
+1000.000 comm tid=100 comm=unpolled
+1000.100 comm tid=101 comm=wsrt-w0
+1000.110 worker_start tid=101 worker=0 thread=101
+1000.200 spawn tid=100 task=1 parent=0 poll_fn=0x1000 state=0
+1000.210 notify tid=100 task=1 waker=-1 dest=inject displaced=0
+1000.220 inject_push tid=100 task=1 count=1 len=1
+1000.300 inject_pop tid=101 worker=0 count=1 len=0
+1000.310 poll_start tid=101 worker=0 task=1 src=inject
+1000.320 notify tid=101 task=1 waker=0 dest=local displaced=0
+1000.330 poll_end tid=101 worker=0 task=1 result=ready
+1000.400 worker_stop tid=101 worker=0 thread=101
+EOF
+cat >"$tmp/outside.txt" <<'EOF'
+meta pid 200
+meta comm outside
+1000.000 comm tid=200 comm=outside
+1000.010 tokio_runtime tid=200 major=1 minor=24 patch=2 poll_sites=12 schedule_sites=1
+1000.100 thread_new tid=201 parent=200
+1000.110 comm tid=201 comm=tokio-runtime-w
+1000.200 notify tid=200 task=7 waker=-1 dest=unknown displaced=0 flags=0x1
+1000.300 poll_start tid=200 worker=-1 task=7 src=unknown flags=0x1
+1000.310 poll_end tid=200 worker=-1 task=7 result=unknown flags=0x1
+EOF
+if ! "$mktrace" "$tmp/unpolled.txt" "$tmp/unpolled.trace" >"$tmp/mk.out" 2>&1; then
+	not_ok export_unpolled_made "$(cat "$tmp/mk.out")"
+elif both export_unpolled "$tmp/unpolled.trace"; then
+	v=$(q "$tmp/unpolled.trace.pf.sum" "sorted((f['from_track'], f['from'], f['to_track'], f['to']) for f in d['flows'])")
+	check_eq export_unpolled_done_while_queued "$v" \
+		"[('main (100)', 'notify task 1 -> inject', 'worker 0 (101)', 'task 1'), ('worker 0 (101)', 'notify task 1 -> local', 'worker 0 (101)', 'task 1 done while queued')]"
+	v=$(python3 -c 'import json, sys
+args = {}
+for e in json.load(open(sys.argv[1]))["traceEvents"]:
+    a = e.get("args", {})
+    if "source" in a or "result" in a:
+        args.update(a)
+print(args.get("source"), args.get("result"))' "$tmp/unpolled.trace.json" 2>&1)
+	check_eq export_unpolled_poll_source_and_result "$v" "inject ready"
+fi
+if ! "$mktrace" "$tmp/outside.txt" "$tmp/outside.trace" >"$tmp/mk.out" 2>&1; then
+	not_ok export_outside_made "$(cat "$tmp/mk.out")"
+elif both export_outside "$tmp/outside.trace"; then
+	v=$(q "$tmp/outside.trace.pf.sum" "sorted((f['from_track'], f['from'], f['to_track'], f['to']) for f in d['flows'])")
+	check_eq export_outside_polled_outside_the_workers "$v" \
+		"[('main (200)', 'notify task 7 -> unknown', 'main (200)', 'task 7 polled outside the workers')]"
+fi
+
 # JSON from a pipe (read twice: it is copied first), the same as from the file.
 if "$ss" export - -o "$tmp/pipe.json" --format json <"$tmp/mix.trace" 2>/dev/null &&
 	cmp -s "$tmp/pipe.json" "$tmp/mix.trace.json"; then
