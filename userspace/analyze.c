@@ -210,7 +210,7 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 		if (r->args[2] == SS_RES_READY) {
 			/* Done, though woken again while it ran: that wait
 			 * ends here, unpolled. */
-			if ((t = an_task_get(an, r->args[1], false)) && t->queued)
+			if (t && t->queued)
 				an_task_unqueue(an, t, ts, SS_UNQUEUED_DONE);
 			an_task_free(an, r->args[1]);
 		}
