@@ -49,11 +49,39 @@ stall_ms() {
 			print substr($0, RSTART + 14, RLENGTH - 14) / 1e6; exit } }'
 }
 
-# warm_stall PORT: the stall, as http-stall's own client makes it: a
-# request on a new connection, a pause until the runtime is idle (every
-# worker parked, one in epoll_wait), then a second request on that warm
+# workers_are PID WHAT: until the worker threads (wsrt-w*) of PID are as
+# WHAT says, from /proc, at most 5 s times the slow factor:
+#   idle     every one asleep, one of them in epoll_wait (the driver's
+#            owner) — what http-stall's own client waits for (wait_idle);
+#   handler  one asleep in clock_nanosleep (http-stall's handler).
+workers_are() {
+	local i t comm st sc all ep hd
+	for ((i = 0; i < 500 * slow; i++)); do
+		all=1 ep=0 hd=0
+		for t in /proc/"$1"/task/*; do
+			read -r comm <"$t/comm" 2>/dev/null && [[ $comm == wsrt-w* ]] || continue
+			st= sc=
+			read -r st <"$t/stat" 2>/dev/null
+			read -r sc _ <"$t/syscall" 2>/dev/null
+			st=${st##*) }
+			[ "${st%% *}" = S ] || all=0
+			case $sc in 232 | 281 | 441) ep=1 ;; 230) hd=1 ;; esac
+		done
+		case $2 in
+		idle) [ $all = 1 ] && [ $ep = 1 ] && return 0 ;;
+		handler) [ $hd = 1 ] && return 0 ;;
+		esac
+		sleep 0.01
+	done
+	echo "# workers_are $1 $2: not within $((5 * slow)) s"
+	return 1
+}
+
+# warm_stall PORT PID: the stall, as http-stall's own client makes it: a
+# request on a new connection, then, once the runtime is idle (every
+# worker parked, one in epoll_wait), a second request on that warm
 # connection — the worker in epoll_wait takes it into its LIFO slot and
-# holds the I/O driver for the 200 ms handler (legacy) — and, while the
+# holds the I/O driver for the 200 ms handler (legacy) — and, once that
 # handler runs, three new connections.  Not curl's requests one after
 # the other on one connection: a server slowed down answers the next
 # from the same poll, on a worker that does not hold the driver (no
@@ -62,10 +90,9 @@ warm_stall() {
 	local port=$1 line len i c cs=()
 	exec 7<>"/dev/tcp/127.0.0.1/$port" || return 1
 	for i in 1 2; do
-		[ $i = 2 ] && sleep 0.3
+		[ $i = 2 ] && workers_are "$2" idle
 		printf 'GET /warm/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' $i >&7
-		if [ $i = 2 ]; then
-			sleep 0.05
+		if [ $i = 2 ] && workers_are "$2" handler; then
 			for c in 1 2 3; do
 				curl -s -m 10 -o /dev/null "http://127.0.0.1:$port/new/$c" &
 				cs+=($!)
@@ -80,7 +107,7 @@ warm_stall() {
 		[ "$len" -gt 0 ] && read -r -t 10 -N "$len" line <&7
 	done
 	exec 7<&- 7>&-
-	wait "${cs[@]}"
+	[ ${#cs[@]} = 0 ] || wait "${cs[@]}"
 }
 
 # ---- http-stall, legacy and eager, watched from start to exit ----
@@ -232,7 +259,7 @@ for ((i = 0; i < 300 * slow; i++)); do
 	sleep 0.1
 done
 sleep 0.5
-warm_stall "$port"
+warm_stall "$port" "$spid"
 # Bad clients: one silent and held open, one flooding, wrong paths and methods.
 exec 5<>"/dev/tcp/127.0.0.1/$mport"
 head -c 20000 /dev/zero | tr '\0' 'x' | curl -s -m 10 -o /dev/null -w '%{http_code}\n' \
