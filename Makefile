@@ -57,6 +57,10 @@ BPF_OBJ     := $(BPF_DIR)/stallscope.bpf.o
 BPF_SKEL    := $(BPF_DIR)/stallscope.skel.h
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall \
                -I$(BPF_DIR) -Ibpf -idirafter /usr/include/x86_64-linux-gnu
+# What every program of the project shares (the option tables): stallscope,
+# the examples and the benchmarks link it.
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 USERSPACE_SRCS := $(wildcard userspace/*.c)
 USERSPACE_OBJS := $(USERSPACE_SRCS:%.c=$(BUILD)/%.o)
 # The views (Perfetto/JSON export, live terminal timeline): part of stallscope.
@@ -72,7 +76,7 @@ RECORDER_OBJS := $(BUILD)/userspace/recorder.o \
 # watch's metrics endpoint parses requests with the example server's parser
 # (fuzzed: fuzz_http_parse).
 CORE_OBJS   := $(filter-out $(RECORDER_OBJS),$(USERSPACE_OBJS) $(VIZ_OBJS)) \
-               $(BUILD)/examples/http/http_parse.o
+               $(BUILD)/examples/http/http_parse.o $(COMMON_OBJS)
 # The subcommands, one file each (options and calls): only the command.
 CMDS_SRCS   := $(wildcard cmds/*.c)
 CMDS_OBJS   := $(CMDS_SRCS:%.c=$(BUILD)/%.o)
@@ -168,6 +172,11 @@ $(BUILD)/userspace/%.o: userspace/%.c | deps
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -I$(BPF_DIR) -c $< -o $@
 
+$(BUILD)/common/%.o: common/%.c | deps
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Icommon -c $< -o $@
+
 $(BUILD)/examples/http/%.o: examples/http/%.c | deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -218,15 +227,15 @@ $(BUILD)/lib/$(WSRT_SONAME): $(LIBWSRT_SO_REAL)
 $(LIBWSRT_SO): $(BUILD)/lib/$(WSRT_SONAME)
 	$(Q)ln -sfn $(WSRT_SONAME) $@
 
-$(BUILD)/bin/%: examples/%.c $(LIBWSRT)
+$(BUILD)/bin/%: examples/%.c $(COMMON_OBJS) $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iruntime $< $(LIBWSRT) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iruntime $< $(COMMON_OBJS) $(LIBWSRT) $(LDFLAGS) -o $@
 
-$(BUILD)/bin/http-stall: examples/http-stall.c $(HTTP_SRCS) $(HTTP_STALL_SRCS) $(wildcard examples/http/*.h) $(LIBWSRT)
+$(BUILD)/bin/http-stall: examples/http-stall.c $(HTTP_SRCS) $(HTTP_STALL_SRCS) $(wildcard examples/http/*.h) $(COMMON_OBJS) $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iruntime -Iexamples $< $(HTTP_SRCS) $(HTTP_STALL_SRCS) $(LIBWSRT) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iruntime -Iexamples $< $(HTTP_SRCS) $(HTTP_STALL_SRCS) $(COMMON_OBJS) $(LIBWSRT) $(LDFLAGS) -o $@
 
 $(BUILD)/tests/test_http_parse: tests/unit/test_http_parse.c $(HTTP_SRCS) examples/http/http_parse.h tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
@@ -332,15 +341,21 @@ $(BUILD)/tests/test_analyze: tests/unit/test_analyze.c $(GOLDEN_TEXT) $(LIBCORE)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests -Itests/tools -DGOLDEN_DIR='"$(CURDIR)/tests/golden"' \
 		$< tests/tools/golden_text.c tests/harness.c $(LIBCORE) $(LDFLAGS) -ldw -lelf -liberty -o $@
 
+# Command lines as tables (common/opts.c).
+$(BUILD)/tests/test_opts: tests/unit/test_opts.c $(COMMON_OBJS) tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Itests $< tests/harness.c $(COMMON_OBJS) $(LDFLAGS) -o $@
+
 $(BUILD)/tests/%: tests/unit/%.c tests/harness.c tests/harness.h $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Iruntime -Itests $< tests/harness.c $(LIBWSRT) $(LDFLAGS) -o $@
 
-$(BUILD)/bench/sched: bench/sched.c bench/sched_shapes.c bench/sched.h $(LIBWSRT)
+$(BUILD)/bench/sched: bench/sched.c bench/sched_shapes.c bench/sched.h $(COMMON_OBJS) $(LIBWSRT)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Iruntime bench/sched.c bench/sched_shapes.c $(LIBWSRT) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -I. -Iruntime bench/sched.c bench/sched_shapes.c $(COMMON_OBJS) $(LIBWSRT) $(LDFLAGS) -o $@
 
 # bench/syscall_tax.sh: a getppid loop, and a loader of empty syscall hooks.
 $(BUILD)/bench/syscall-tax: bench/syscall_tax.c | deps
@@ -353,10 +368,10 @@ $(BUILD)/bench/syscall_tax.bpf.o: bench/syscall_tax.bpf.c $(VMLINUX)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(BPF_CFLAGS) $(if $(filter 1,$(WERROR)),-Werror) -c $< -o $@
 
-$(BUILD)/bench/sched-noprobes: bench/sched.c bench/sched_shapes.c bench/sched.h $(LIBWSRT_NP)
+$(BUILD)/bench/sched-noprobes: bench/sched.c bench/sched_shapes.c bench/sched.h $(COMMON_OBJS) $(LIBWSRT_NP)
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -DWSRT_NO_PROBES -Iruntime bench/sched.c bench/sched_shapes.c $(LIBWSRT_NP) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) -DWSRT_NO_PROBES -I. -Iruntime bench/sched.c bench/sched_shapes.c $(COMMON_OBJS) $(LIBWSRT_NP) $(LDFLAGS) -o $@
 
 $(BUILD)/fuzz/fuzz_http_parse: tests/fuzz/fuzz_http_parse.c tests/fuzz/fuzz.h $(HTTP_SRCS) examples/http/http_parse.h | deps
 	$(call msg,FUZZ,$@)

@@ -40,7 +40,6 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -53,6 +52,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/opts.h"
 #include "sched.h"
 #include "wsrt.h"
 
@@ -242,118 +242,42 @@ static void measure(const struct bench_def *d, bool stealable,
 
 /* ---- command line -------------------------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: sched [--workers N] [--filter SUBSTR] [--mode legacy|stealable|both]\n"
-		"             [--runs N] [--quick] [--timeout S] [--list]\n"
-		"  --workers N     worker threads (default: online CPUs)\n"
-		"  --filter SUBSTR only benchmarks whose name contains SUBSTR\n"
-		"  --mode M        legacy (lifo_stealable=0), stealable (=1) or both (default)\n"
-		"  --runs N        timed runs after one warm-up (default 7; --quick: 2)\n"
-		"  --run-ms MS     length of one timed run: as many iterations as fit (default 25)\n"
-		"  --quick         small counts, one iteration per run (smoke test)\n"
-		"  --timeout S     give up (exit 3) if a run takes S seconds more than it should\n"
-		"                  (a hang; default 120)\n"
-		"  --list          print the benchmark names and exit\n");
-}
-
-static bool parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || !*s || *end || *s == '-' || v < lo || v > hi)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
+static const char usage[] =
+	"usage: sched [--workers N] [--filter SUBSTR] [--mode legacy|stealable|both]\n"
+	"             [--runs N] [--quick] [--timeout S] [--list]\n"
+	"  --workers N     worker threads (default: online CPUs)\n"
+	"  --filter SUBSTR only benchmarks whose name contains SUBSTR\n"
+	"  --mode M        legacy (lifo_stealable=0), stealable (=1) or both (default)\n"
+	"  --runs N        timed runs after one warm-up (default 7; --quick: 2)\n"
+	"  --run-ms MS     length of one timed run: as many iterations as fit (default 25)\n"
+	"  --quick         small counts, one iteration per run (smoke test)\n"
+	"  --timeout S     give up (exit 3) if a run takes S seconds more than it should\n"
+	"                  (a hang; default 120)\n"
+	"  --list          print the benchmark names and exit\n";
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "workers", required_argument, NULL, 'w' },
-		{ "filter", required_argument, NULL, 'f' },
-		{ "mode", required_argument, NULL, 'M' },
-		{ "runs", required_argument, NULL, 'r' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "run-ms", required_argument, NULL, 'R' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
+	static const char *const modes[] = { "legacy", "stealable", "both", NULL };
+	struct options o = { .timeout_s = 120, .filter = "" };
+	bool list = false;
+	unsigned run_ms = 25;
+	int mode = 2, c, i;
+	const struct ss_opt opt[] = {
+		SS_UINT("workers", 0, &o.workers, 1, 1024, NULL),
+		SS_STRING("filter", 0, &o.filter),
+		SS_CHOICE("mode", 0, &mode, modes),
+		SS_UINT("runs", 0, &o.runs, 1, MAX_RUNS, NULL),	/* 0: not given */
+		SS_FLAG("quick", 0, &o.quick),
+		SS_UINT("run-ms", 0, &run_ms, 0, 60000, "milliseconds, 0..60000"),
+		SS_UINT("timeout", 0, &o.timeout_s, 1, 86400, "seconds, 1..86400"),
+		SS_FLAG("list", 0, &list),
 		{ 0 },
 	};
-	struct options o = { .timeout_s = 120, .mode = -1, .filter = "" };
-	bool runs_given = false, list = false;
-	unsigned run_ms = 25;
-	int c;
+	const struct ss_opts so = { .prog = "sched", .usage = usage, .opt = opt };
 
-	opterr = 0;	/* one error line of our own, below */
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'w':
-			if (!parse_uint(optarg, 1, 1024, &o.workers)) {
-				fprintf(stderr, "sched: --workers: need a number in 1..1024, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'f':
-			o.filter = optarg;
-			break;
-		case 'M':
-			if (!strcmp(optarg, "legacy")) {
-				o.mode = 0;
-			} else if (!strcmp(optarg, "stealable")) {
-				o.mode = 1;
-			} else if (!strcmp(optarg, "both")) {
-				o.mode = -1;
-			} else {
-				fprintf(stderr, "sched: --mode: need legacy, stealable or both, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'r':
-			if (!parse_uint(optarg, 1, MAX_RUNS, &o.runs)) {
-				fprintf(stderr, "sched: --runs: need a number in 1..%d, got '%s'\n", MAX_RUNS, optarg);
-				return 2;
-			}
-			runs_given = true;
-			break;
-		case 'q':
-			o.quick = true;
-			break;
-		case 'R':
-			if (!parse_uint(optarg, 0, 60000, &run_ms)) {
-				fprintf(stderr, "sched: --run-ms: need milliseconds in 0..60000, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 't':
-			if (!parse_uint(optarg, 1, 86400, &o.timeout_s)) {
-				fprintf(stderr, "sched: --timeout: need seconds in 1..86400, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'l':
-			list = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			if (optopt && strchr("wfMrRt", optopt))
-				fprintf(stderr, "sched: option '%s' needs a value (see --help)\n", argv[optind - 1]);
-			else
-				fprintf(stderr, "sched: unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "sched: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return 2;
-	}
+	if ((c = ss_opts_parse(&so, argc, argv, &i)) >= 0)
+		return c;
+	o.mode = mode == 2 ? -1 : mode;
 
 	unsigned selected = 0;
 	for (size_t i = 0; i < sched_nbenches; i++)
@@ -369,7 +293,7 @@ int main(int argc, char **argv)
 				printf("%s\n", sched_benches[i].name);
 		return 0;
 	}
-	if (!runs_given)
+	if (!o.runs)
 		o.runs = o.quick ? 2 : 7;
 	o.target_ns = o.quick ? 0 : (uint64_t)run_ms * 1000000;
 	o.alarm_s = o.timeout_s + 2 * (unsigned)((o.target_ns + 999999999) / 1000000000);

@@ -5,7 +5,6 @@
  * file (or bad options).
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 
 #include "analyze.h"
@@ -21,32 +20,34 @@ static const char usage[] =
 
 int ss_cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "max-stall", required_argument, NULL, 'm' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
+	__u64 ms = SS_CLI_THRESHOLD_NS;
+	const char *pattern = NULL;
+	const struct ss_opt opt[] = {
+		SS_CLI_MS("max-stall", &ms),
+		SS_CLI_WORKERS(&pattern),
 		{ 0 },
 	};
-	struct ss_cli_trace_args o = { 0 };
+	const struct ss_opts o = { SS_CLI_OPTS("check"), .usage = usage, .opt = opt,
+				   .min_args = 1, .max_args = 1 };
 	struct ss_trace_reader *r;
 	struct ss_analysis a;
 	unsigned found = 0;
-	int c;
+	int c, i;
 
-	if ((c = ss_cli_trace_args(argc, argv, opts, usage, "--max-stall", &o)) >= 0)
+	if ((c = ss_opts_parse(&o, argc, argv, &i)) >= 0)
 		return c;
 	/* Detect at the same bar as the check. */
-	if (ss_cli_analyze(o.file, o.ms, o.pattern, &a, &r))
+	if (ss_cli_analyze(argv[i], ms, pattern, &a, &r))
 		return 2;
-	for (size_t i = 0; i < a.ndets; i++) {
-		const struct ss_detection *d = &a.dets[i];
+	for (size_t k = 0; k < a.ndets; k++) {
+		const struct ss_detection *d = &a.dets[k];
 		char task[96];
 
-		if (d->duration_ns < o.ms)
+		if (d->duration_ns < ms)
 			continue;
 		found++;
 		ss_fmt_task(task, sizeof(task), d->task, d->task_name);
-		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", o.file,
+		printf("%s: %s %.1f ms at +%.1f ms on worker %d%s%s\n", argv[i],
 		       ss_det_kind_name(d->kind), ss_ms(d->duration_ns),
 		       ss_ms(d->start_ns - a.start_ns), d->holder,
 		       d->task ? ": " : "", d->task ? task : "");

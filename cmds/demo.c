@@ -4,7 +4,6 @@
  * userspace/demo.c's.
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmds.h"
@@ -21,22 +20,16 @@ static const char usage[] =
 
 int ss_cmd_demo(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
+	const char *dir = NULL;
+	const struct ss_opt opt[] = {
+		SS_STRING("output", 'o', &dir),
 		{ 0 },
 	};
-	const char *dir = NULL, *which = "all";
-	int c, status;
+	const struct ss_opts o = { SS_CLI_OPTS("demo"), .usage = usage, .opt = opt,
+				   .min_args = 0, .max_args = 1 };
+	int c, i;
 
-	while ((c = ss_cli_getopt(argc, argv, "o:h", opts, usage, &status)) != -1)
-		if (c == 'o')
-			dir = optarg;
-	if (status >= 0)
-		return status;
-	if (optind < argc)
-		which = argv[optind++];
-	if (optind < argc)
-		return ss_cli_bad_usage(usage);
-	return ss_demo_run(which, dir);
+	if ((c = ss_opts_parse(&o, argc, argv, &i)) >= 0)
+		return c;
+	return ss_demo_run(i < argc ? argv[i] : "all", dir);
 }

@@ -9,7 +9,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,60 +95,38 @@ static void unspool(char *path)
 
 int ss_cmd_export(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "threshold", required_argument, NULL, 'T' },
-		{ "workers", required_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	static const char *const formats[] = { "perfetto", "json", NULL };
 	struct ss_export_opts o = { 0 };
 	const char *out_path = NULL;
+	int format = 0;
+	const struct ss_opt opt[] = {
+		SS_STRING("output", 'o', &out_path),
+		SS_CHOICE("format", 0, &format, formats),
+		SS_CLI_THRESHOLD(&o.threshold_ns),
+		SS_CLI_WORKERS(&o.workers),
+		{ 0 },
+	};
+	const struct ss_opts so = { SS_CLI_OPTS("export"), .usage = usage, .opt = opt,
+				    .min_args = 1, .max_args = 1 };
 	struct ss_export_result res = { 0 };
 	char err[400], *spooled = NULL;
 	struct ss_outfile of = { .fd = -1 };
 	enum ss_export_fail fail = SS_EXPORT_FAIL_OTHER;
 	bool to_stdout;
 	FILE *out;
-	int c, ret, status;
+	int c, ret, i;
 
-	while ((c = ss_cli_getopt(argc, argv, "o:h", opts, usage, &status)) != -1) {
-		switch (c) {
-		case 'o':
-			out_path = optarg;
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json")) {
-				o.json = true;
-			} else if (!strcmp(optarg, "perfetto")) {
-				o.json = false;
-			} else {
-				fprintf(stderr, "stallscope: --format: want perfetto or json: %s\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'T':
-			if (!ss_parse_ms("--threshold", optarg, true, &o.threshold_ns))
-				return 2;
-			break;
-		case 'W':
-			o.workers = optarg;
-			break;
-		}
+	if ((c = ss_opts_parse(&so, argc, argv, &i)) >= 0)
+		return c;
+	if (!out_path || !out_path[0]) {
+		fprintf(stderr, "stallscope: export: -o OUT is required\n");
+		return 2;
 	}
-	if (status >= 0)
-		return status;
-	if (optind != argc - 1 || !out_path || !out_path[0]) {
-		if (optind == argc - 1 && !out_path)
-			fprintf(stderr, "stallscope: export: -o OUT is required\n");
-		return ss_cli_bad_usage(usage);
-	}
-	o.in = strcmp(argv[optind], "-") ? argv[optind] : "/dev/stdin";
+	o.json = format == 1;
+	o.in = strcmp(argv[i], "-") ? argv[i] : "/dev/stdin";
 	/* JSON reads the trace twice: a pipe is copied to a file first. */
 	if (o.json && (ret = spool(o.in, &spooled)) < 0) {
-		fprintf(stderr, "stallscope: %s: %s\n", argv[optind], strerror(-ret));
+		fprintf(stderr, "stallscope: %s: %s\n", argv[i], strerror(-ret));
 		return 2;
 	}
 	if (spooled)
@@ -195,14 +172,14 @@ int ss_cmd_export(int argc, char **argv)
 		ss_outfile_discard(&of);	/* after a commit: nothing left */
 	}
 	if (res.partial[0])
-		fprintf(stderr, "stallscope: %s: %s\n", argv[optind], res.partial);
+		fprintf(stderr, "stallscope: %s: %s\n", argv[i], res.partial);
 	if (ret < 0) {
 		if (fail == SS_EXPORT_FAIL_INPUT)
-			fprintf(stderr, "stallscope: %s: %s\n", argv[optind], err);
+			fprintf(stderr, "stallscope: %s: %s\n", argv[i], err);
 		else if (fail == SS_EXPORT_FAIL_OUTPUT)
 			fprintf(stderr, "stallscope: cannot write %s: %s\n", out_path, err);
 		else
-			fprintf(stderr, "stallscope: cannot export %s: %s\n", argv[optind], err);
+			fprintf(stderr, "stallscope: cannot export %s: %s\n", argv[i], err);
 		return fail == SS_EXPORT_FAIL_INPUT ? 2 : 1;
 	}
 	fprintf(stderr, "stallscope: %u worker%s, %llu slices, %llu instants, %llu flows, "

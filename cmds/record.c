@@ -13,7 +13,6 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -52,7 +51,7 @@
 
 struct rec_cmd {
 	const char *out_path;
-	double duration_s;
+	__u64 duration_ns;	/* 0: until the target exits or a signal */
 	struct ss_trace_writer *w;
 	int write_err;		/* the file's, printed once */
 };
@@ -125,59 +124,33 @@ static int file_block_end(void *arg, __u32 used)
 static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 		      char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "kernel-only", no_argument, NULL, 'k' },
-		{ "no-tokio", no_argument, NULL, 't' },
-		{ "no-preload", no_argument, NULL, 'n' },
-		{ "syscalls", no_argument, NULL, 'Y' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "ring-kb", required_argument, NULL, 'r' },	/* hidden: tests */
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+	unsigned ring_kb = 0;
+	const struct ss_opt opt[] = {
+		SS_STRING("output", 'o', &c->out_path),
+		SS_SEC("duration", 0, &c->duration_ns, 1e-9, 1e7, "seconds > 0"),
+		SS_CLI_RECORDER(o),
+		SS_UINT("ring-kb", 0, &ring_kb, 4, 1 << 20, NULL),	/* hidden: tests */
 		{ 0 },
 	};
-	char *end;
-	int ch, status;
+	const struct ss_opts so = { SS_CLI_OPTS("record"), .usage = usage, .opt = opt,
+				    .in_order = true, .max_args = -1 };
+	int ret, i;
 
-	while ((ch = ss_cli_getopt(argc, argv, "+o:p:vh", opts, usage, &status)) != -1) {
-		switch (ch) {
-		case 'o':
-			c->out_path = optarg;
-			break;
-		case 'd':
-			c->duration_s = strtod(optarg, &end);
-			if (*end || !(c->duration_s > 0) || c->duration_s > 1e7) {
-				fprintf(stderr, "stallscope: --duration: want seconds > 0: %s\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'r': {
-			long v = strtol(optarg, &end, 10);
-			/* A power of two, at least a page: the ring's rules. */
-			if (*end || v < 4 || v > (1 << 20) || (v & (v - 1))) {
-				fprintf(stderr, "stallscope: --ring-kb: want a power of two >= 4: %s\n", optarg);
-				return -EINVAL;
-			}
-			o->ring_bytes = (unsigned)v * 1024;
-			break;
-		}
-		default:	/* -p, --kernel-only, --no-preload, --no-tokio, --syscalls, -v */
-			if (ss_cli_recorder_opt(ch, optarg, o) < 0)
-				return -EINVAL;
-		}
+	if ((ret = ss_opts_parse(&so, argc, argv, &i)) >= 0)
+		return ret;
+	/* A power of two, at least a page: the ring's rules. */
+	if (ring_kb & (ring_kb - 1)) {
+		fprintf(stderr, "stallscope: --ring-kb: want a power of two >= 4: %u\n", ring_kb);
+		return 2;
 	}
-	if (status >= 0)
-		return status ? -EINVAL : 1;
-	if (optind < argc)
-		o->cmd = argv + optind;
+	o->ring_bytes = ring_kb * 1024;
+	if (i < argc)
+		o->cmd = argv + i;
 	if (!!o->pid == !!o->cmd) {
 		fprintf(stderr, "stallscope: record: give either -p PID or -- CMD [ARGS...]\n");
-		ss_cli_bad_usage(usage);
-		return -EINVAL;
+		return 2;
 	}
-	return 0;
+	return -1;
 }
 
 int ss_cmd_record(int argc, char **argv)
@@ -195,9 +168,8 @@ int ss_cmd_record(int argc, char **argv)
 	__u32 stop_reason = 0;
 	int err, ret = 1;
 
-	err = parse_args(&c, &o, argc, argv);
-	if (err)
-		return err > 0 ? 0 : 2;
+	if ((err = parse_args(&c, &o, argc, argv)) >= 0)
+		return err;
 	/* Before the target starts: an output that can't be one is bad input. */
 	if ((err = ss_outfile_check(c.out_path))) {
 		fprintf(stderr, "stallscope: cannot write %s: %s\n", c.out_path,
@@ -216,17 +188,16 @@ int ss_cmd_record(int argc, char **argv)
 	}
 	/* A running process: say when its events start to count. */
 	if (o.pid) {
-		if (c.duration_s > 0)
+		if (c.duration_ns)
 			fprintf(stderr, "stallscope: recording pid %d for %g s\n",
-				(int)o.pid, c.duration_s);
+				(int)o.pid, (double)c.duration_ns / 1e9);
 		else
 			fprintf(stderr, "stallscope: recording pid %d; Ctrl-C to stop\n",
 				(int)o.pid);
 	}
 
 	ss_recorder_stats(r, &st);
-	__u64 deadline = c.duration_s > 0 ?
-		st.start_ns + (__u64)(c.duration_s * 1e9) : UINT64_MAX;
+	__u64 deadline = c.duration_ns ? st.start_ns + c.duration_ns : UINT64_MAX;
 	__u64 flushed = st.start_ns;
 	for (;;) {
 		err = ss_recorder_poll(r, 50);

@@ -4,7 +4,6 @@
  * the options; what it prints is userspace/report.c's.
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cmds.h"
@@ -20,26 +19,29 @@ static const char usage[] =
 
 int ss_cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "threshold", required_argument, NULL, 'm' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
+	__u64 ms = SS_CLI_THRESHOLD_NS;
+	const char *pattern = NULL;
+	bool json = false;
+	const struct ss_opt opt[] = {
+		SS_FLAG("json", 0, &json),
+		SS_CLI_THRESHOLD(&ms),
+		SS_CLI_WORKERS(&pattern),
 		{ 0 },
 	};
-	struct ss_cli_trace_args o = { 0 };
+	const struct ss_opts o = { SS_CLI_OPTS("report"), .usage = usage, .opt = opt,
+				   .min_args = 1, .max_args = 1 };
 	struct ss_trace_reader *r;
 	struct ss_analysis a;
-	int c;
+	int c, i;
 
-	if ((c = ss_cli_trace_args(argc, argv, opts, usage, "--threshold", &o)) >= 0)
+	if ((c = ss_opts_parse(&o, argc, argv, &i)) >= 0)
 		return c;
-	if (ss_cli_analyze(o.file, o.ms, o.pattern, &a, &r))
+	if (ss_cli_analyze(argv[i], ms, pattern, &a, &r))
 		return 2;
-	if (o.json)
+	if (json)
 		ss_report_json(stdout, &a, ss_trace_partial(r) != NULL);
 	else
-		ss_report_human(stdout, o.file, r, &a, o.ms);
+		ss_report_human(stdout, argv[i], r, &a, ms);
 	ss_analysis_free(&a);
 	ss_trace_close(r);
 	return 0;

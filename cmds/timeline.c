@@ -5,7 +5,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,58 +25,30 @@ static const char usage[] =
 
 int ss_cmd_timeline(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "width", required_argument, NULL, 'w' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "to", required_argument, NULL, 't' },
-		{ "threshold", required_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
+	struct ss_timeline_opts t = { 0 };
+	const struct ss_opt opt[] = {
+		SS_UINT("width", 0, &t.width, 1, SS_TIMELINE_WIDTH_MAX, "columns 1.."
+			SS_STR(SS_TIMELINE_WIDTH_MAX)),
+		SS_MSEC("from", 0, &t.from_ns, 0, 1e10, "milliseconds >= 0"),
+		SS_CLI_MS("to", &t.to_ns),
+		SS_CLI_THRESHOLD(&t.threshold_ns),
 		{ 0 },
 	};
-	struct ss_timeline_opts o = { 0 };
-	bool has_to = false;
-	char err[400], *end;
-	int c, ret, status;
+	const struct ss_opts o = { SS_CLI_OPTS("timeline"), .usage = usage, .opt = opt,
+				   .min_args = 1, .max_args = 1 };
+	char err[400];
+	int c, i, ret;
 
-	while ((c = ss_cli_getopt(argc, argv, "h", opts, usage, &status)) != -1) {
-		switch (c) {
-		case 'w': {
-			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v < 1 || v > SS_TIMELINE_WIDTH_MAX) {
-				fprintf(stderr, "stallscope: --width: want 1..%u columns: %s\n",
-					SS_TIMELINE_WIDTH_MAX, optarg);
-				return 2;
-			}
-			o.width = (unsigned)v;
-			break;
-		}
-		case 'f':
-			if (!ss_parse_ms("--from", optarg, false, &o.from_ns))
-				return 2;
-			break;
-		case 't':
-			if (!ss_parse_ms("--to", optarg, true, &o.to_ns))
-				return 2;
-			has_to = true;
-			break;
-		case 'T':
-			if (!ss_parse_ms("--threshold", optarg, true, &o.threshold_ns))
-				return 2;
-			break;
-		}
-	}
-	if (status >= 0)
-		return status;
-	if (optind != argc - 1)
-		return ss_cli_bad_usage(usage);
-	if (has_to && o.from_ns >= o.to_ns) {
+	if ((c = ss_opts_parse(&o, argc, argv, &i)) >= 0)
+		return c;
+	if (t.to_ns && t.from_ns >= t.to_ns) {	/* --to is > 0 when given */
 		fprintf(stderr, "stallscope: --from must be before --to\n");
 		return 2;
 	}
 
-	ret = ss_timeline_render(stdout, argv[optind], &o, NULL, err, sizeof(err));
+	ret = ss_timeline_render(stdout, argv[i], &t, NULL, err, sizeof(err));
 	if (ret < 0) {
-		fprintf(stderr, "stallscope: %s: %s\n", argv[optind], err);
+		fprintf(stderr, "stallscope: %s: %s\n", argv[i], err);
 		return 2;
 	}
 	if (fflush(stdout) || ferror(stdout)) {

@@ -5,7 +5,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,121 +36,46 @@ static const char usage[] =
 	"  --no-tokio            no uprobes on a Tokio executable's task entry points\n"
 	"  -v, --verbose         show libbpf's messages\n";
 
-/* A whole number in [min, max]; else one line naming opt, and false. */
-static bool parse_uint(const char *opt, const char *s, unsigned long min,
-		       unsigned long max, unsigned long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	if (end == s || *end || errno || *s == '-' || *v < min || *v > max) {
-		fprintf(stderr, "stallscope: %s: want a whole number %lu..%lu: %s\n", opt, min,
-			max, s);
-		return false;
-	}
-	return true;
-}
-
-static int parse_args(struct ss_watch_opts *w, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "trigger", required_argument, NULL, 'T' },
-		{ "threshold", required_argument, NULL, 'H' },
-		{ "keep", required_argument, NULL, 'K' },
-		{ "max-memory", required_argument, NULL, 'M' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "max-snapshots", required_argument, NULL, 'N' },
-		{ "metrics", required_argument, NULL, 'm' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "kernel-only", no_argument, NULL, 'k' },
-		{ "no-preload", no_argument, NULL, 'n' },
-		{ "syscalls", no_argument, NULL, 'Y' },
-		{ "no-tokio", no_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	unsigned long v;
-	double s;
-	char *end;
-	int c, status;
-
-	while ((c = ss_cli_getopt(argc, argv, "+p:vh", opts, usage, &status)) != -1) {
-		switch (c) {
-		case 'T':
-			if (!ss_parse_ms("--trigger", optarg, true, &w->trigger_ns))
-				return -EINVAL;
-			break;
-		case 'H':
-			if (!ss_parse_ms("--threshold", optarg, true, &w->threshold_ns))
-				return -EINVAL;
-			break;
-		case 'K':
-			s = strtod(optarg, &end);
-			if (end == optarg || *end || !(s >= 0.1 && s <= 3600)) {
-				fprintf(stderr, "stallscope: --keep: want seconds, 0.1..3600: %s\n",
-					optarg);
-				return -EINVAL;
-			}
-			w->keep_ns = (__u64)(s * 1e9);
-			break;
-		case 'M':
-			if (!parse_uint("--max-memory", optarg, 1, 65536, &v))
-				return -EINVAL;
-			w->max_memory = (size_t)v << 20;
-			break;
-		case 'N':
-			if (!parse_uint("--max-snapshots", optarg, 1, 100000, &v))
-				return -EINVAL;
-			w->max_snapshots = (unsigned)v;
-			break;
-		case 'o':
-			w->out_dir = optarg;
-			break;
-		case 'm':
-			w->metrics_path = optarg;
-			break;
-		case 'l':
-			w->listen = optarg;
-			break;
-		default:	/* -p, --kernel-only, --no-preload, --no-tokio, --syscalls, -v */
-			if (ss_cli_recorder_opt(c, optarg, &w->ro) < 0)
-				return -EINVAL;
-		}
-	}
-	if (status >= 0)
-		return status ? -EINVAL : 1;
-	if (optind < argc && !w->ro.pid)
-		w->ro.cmd = argv + optind;
-	if (!!w->ro.pid + !!w->ro.cmd != 1 || (w->ro.pid && optind < argc)) {
-		fprintf(stderr, "stallscope: watch: give one of -p PID or -- CMD [ARGS...]\n");
-		ss_cli_bad_usage(usage);
-		return -EINVAL;
-	}
-	if (!*w->out_dir || (w->metrics_path && !*w->metrics_path)) {
-		fprintf(stderr, "stallscope: watch: --out and --metrics want a name\n");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 int ss_cmd_watch(int argc, char **argv)
 {
-	struct ss_watch_opts o = {
+	struct ss_watch_opts w = {
 		.trigger_ns = 50000000ULL,
-		.threshold_ns = 10000000ULL,
+		.threshold_ns = SS_CLI_THRESHOLD_NS,
 		.keep_ns = 10000000000ULL,
 		.after_ns = 1000000000ULL,
-		.max_memory = 64U << 20,
 		.max_snapshots = 20,
 		.out_dir = ".",
 		.metrics_every_ms = 5000,
 	};
-	int e = parse_args(&o, argc, argv);
+	unsigned max_mb = 64;
+	const struct ss_opt opt[] = {
+		SS_CLI_RECORDER(&w.ro),
+		SS_CLI_MS("trigger", &w.trigger_ns),
+		SS_CLI_THRESHOLD(&w.threshold_ns),
+		SS_SEC("keep", 0, &w.keep_ns, 0.1, 3600, "seconds, 0.1..3600"),
+		SS_UINT("max-memory", 0, &max_mb, 1, 65536, "megabytes, 1..65536"),
+		SS_STRING("out", 0, &w.out_dir),
+		SS_UINT("max-snapshots", 0, &w.max_snapshots, 1, 100000, NULL),
+		SS_STRING("metrics", 0, &w.metrics_path),
+		SS_STRING("listen", 0, &w.listen),
+		{ 0 },
+	};
+	const struct ss_opts o = { SS_CLI_OPTS("watch"), .usage = usage, .opt = opt,
+				   .in_order = true, .max_args = -1 };
+	int c, i;
 
-	if (e)
-		return e > 0 ? 0 : 2;
-	return ss_watch_run(&o);
+	if ((c = ss_opts_parse(&o, argc, argv, &i)) >= 0)
+		return c;
+	if (i < argc && !w.ro.pid)
+		w.ro.cmd = argv + i;
+	if (!!w.ro.pid + !!w.ro.cmd != 1 || (w.ro.pid && i < argc)) {
+		fprintf(stderr, "stallscope: watch: give one of -p PID or -- CMD [ARGS...]\n");
+		return 2;
+	}
+	if (!*w.out_dir || (w.metrics_path && !*w.metrics_path)) {
+		fprintf(stderr, "stallscope: watch: --out and --metrics want a name\n");
+		return 2;
+	}
+	w.max_memory = (size_t)max_mb << 20;
+	return ss_watch_run(&w);
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the example programs share: blocking a worker the way a CPU-bound
- * or blocking handler does, strict number options, and the runtime config
- * (defaults < WSRT_* environment < command line).  Header-only: each
- * example stays one program to read.
+ * or blocking handler does, and the runtime config (defaults < WSRT_*
+ * environment < command line).  Their options are tables (common/opts.h).
+ * Header-only: each example stays one program to read.
  */
 #ifndef EXAMPLE_H
 #define EXAMPLE_H
@@ -33,19 +33,6 @@ static inline void example_block_worker(unsigned ms, bool busy)
 	}
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
-}
-
-/* A decimal in [lo, hi], nothing else (no sign, no trailing bytes). */
-static inline bool example_parse_uint(const char *s, unsigned lo, unsigned hi,
-				      unsigned *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || !*s || *s == '-' || v < lo || v > hi)
-		return false;
-	*out = (unsigned)v;
-	return true;
 }
 
 /* The defaults with `workers` workers, then the WSRT_* environment, then

@@ -28,7 +28,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/opts.h"
 #include "example.h"
 #include "wsrt.h"
 #include "http/http_client.h"
@@ -313,115 +313,49 @@ static void *idle_epoll(void *arg)
 	return NULL;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: http-stall [options]\n"
-		"  --port N         listen on 127.0.0.1:N (default 0: ephemeral)\n"
-		"  --workers N      worker threads (default 4; beats WSRT_WORKERS)\n"
-		"  --handler-ms N   how long each request blocks its worker (default 200)\n"
-		"  --busy           spin instead of sleeping in the handler\n"
-		"  --serve-only     only serve, until SIGINT/SIGTERM or --duration\n"
-		"  --duration S     with --serve-only: stop after S seconds\n"
-		"  --requests N     client: requests, 1 on a warm connection, N-1 on new\n"
-		"                   ones (default: the number of workers)\n"
-		"  --stagger-ms N   client: delay before the new connections (default 20)\n"
-		"  --idle-epoll     one more thread, asleep for good in an epoll of its own\n"
-		"                   (as a second runtime's idle driver would be)\n"
-		"environment: WSRT_EAGER_HANDOFF=0|1 (default 1), WSRT_LIFO_STEALABLE,\n"
-		"WSRT_WORKERS\n");
-}
+static const char usage[] =
+	"usage: http-stall [options]\n"
+	"  --port N         listen on 127.0.0.1:N (default 0: ephemeral)\n"
+	"  --workers N      worker threads (default 4; beats WSRT_WORKERS)\n"
+	"  --handler-ms N   how long each request blocks its worker (default 200)\n"
+	"  --busy           spin instead of sleeping in the handler\n"
+	"  --serve-only     only serve, until SIGINT/SIGTERM or --duration\n"
+	"  --duration S     with --serve-only: stop after S seconds\n"
+	"  --requests N     client: requests, 1 on a warm connection, N-1 on new\n"
+	"                   ones (default: the number of workers)\n"
+	"  --stagger-ms N   client: delay before the new connections (default 20)\n"
+	"  --idle-epoll     one more thread, asleep for good in an epoll of its own\n"
+	"                   (as a second runtime's idle driver would be)\n"
+	"environment: WSRT_EAGER_HANDOFF=0|1 (default 1), WSRT_LIFO_STEALABLE,\n"
+	"WSRT_WORKERS\n";
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "handler-ms", required_argument, NULL, 'm' },
-		{ "busy", no_argument, NULL, 'b' },
-		{ "serve-only", no_argument, NULL, 's' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "requests", required_argument, NULL, 'r' },
-		{ "stagger-ms", required_argument, NULL, 'g' },
-		{ "idle-epoll", no_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct http_server_config scfg = { .handler_ms = 200 };
 	unsigned port = 0, workers = 0, duration_s = 0, requests = 0;
 	unsigned stagger_ms = 20;
-	bool serve_only = false, have_duration = false, idle_epoll_thread = false;
+	bool serve_only = false, idle_epoll_thread = false;
+	const struct ss_opt opt[] = {
+		SS_UINT("port", 0, &port, 0, 65535, NULL),
+		SS_UINT("workers", 0, &workers, 1, 1024, NULL),
+		SS_UINT("handler-ms", 0, &scfg.handler_ms, 0, 600000, "milliseconds, 0..600000"),
+		SS_FLAG("busy", 0, &scfg.busy),
+		SS_FLAG("serve-only", 0, &serve_only),
+		SS_UINT("duration", 0, &duration_s, 1, 86400, "seconds, 1..86400"),
+		SS_UINT("requests", 0, &requests, 1, MAX_REQUESTS, NULL),
+		SS_UINT("stagger-ms", 0, &stagger_ms, 0, 60000, "milliseconds, 0..60000"),
+		SS_FLAG("idle-epoll", 0, &idle_epoll_thread),
+		{ 0 },
+	};
+	const struct ss_opts o = { .prog = "http-stall", .usage = usage, .opt = opt };
 	struct wsrt_config cfg;
 	sigset_t stop;
-	int c, rc = 0;
+	int rc = 0, i;
 
-	opterr = 0;	/* one line of our own instead of getopt's */
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (!example_parse_uint(optarg, 0, 65535, &port)) {
-				fprintf(stderr, "http-stall: --port: need 0..65535: %s\n", optarg);
-				return 2;
-			}
-			break;
-		case 'w':
-			if (!example_parse_uint(optarg, 1, 1024, &workers)) {
-				fprintf(stderr, "http-stall: --workers: need 1..1024: %s\n", optarg);
-				return 2;
-			}
-			break;
-		case 'm':
-			if (!example_parse_uint(optarg, 0, 600000, &scfg.handler_ms)) {
-				fprintf(stderr, "http-stall: --handler-ms: not a number of ms in 0..600000: %s\n", optarg);
-				return 2;
-			}
-			break;
-		case 'b':
-			scfg.busy = true;
-			break;
-		case 's':
-			serve_only = true;
-			break;
-		case 'd':
-			if (!example_parse_uint(optarg, 1, 86400, &duration_s)) {
-				fprintf(stderr, "http-stall: --duration: not a number of seconds in 1..86400: %s\n", optarg);
-				return 2;
-			}
-			have_duration = true;
-			break;
-		case 'r':
-			if (!example_parse_uint(optarg, 1, MAX_REQUESTS, &requests)) {
-				fprintf(stderr, "http-stall: --requests: need 1..%d: %s\n", MAX_REQUESTS, optarg);
-				return 2;
-			}
-			break;
-		case 'g':
-			if (!example_parse_uint(optarg, 0, 60000, &stagger_ms)) {
-				fprintf(stderr, "http-stall: --stagger-ms: not a number of ms in 0..60000: %s\n", optarg);
-				return 2;
-			}
-			break;
-		case 'e':
-			idle_epoll_thread = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case ':':
-			fprintf(stderr, "http-stall: %s needs a value\n", argv[optind - 1]);
-			return 2;
-		default:
-			fprintf(stderr, "http-stall: unknown option %s (--help lists them)\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "http-stall: unexpected argument: %s (--help lists the options)\n",
-			argv[optind]);
-		return 2;
-	}
-	if (have_duration && !serve_only) {
+	if ((rc = ss_opts_parse(&o, argc, argv, &i)) >= 0)
+		return rc;
+	rc = 0;
+	if (duration_s && !serve_only) {
 		fprintf(stderr, "http-stall: --duration only applies with --serve-only\n");
 		return 2;
 	}

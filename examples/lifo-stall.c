@@ -16,13 +16,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/opts.h"
 #include "example.h"
 #include "wsrt.h"
 
@@ -93,61 +93,30 @@ static bool wait_idle(struct wsrt_runtime *rt, struct scenario *s)
 	return false;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: lifo-stall [--block-ms N] [--busy] [--workers N]\n"
-		"  --block-ms N   how long task A blocks its worker (default 200)\n"
-		"  --busy         spin instead of sleeping while blocking\n"
-		"  --workers N    worker threads (default 2; beats WSRT_WORKERS)\n"
-		"environment: WSRT_LIFO_STEALABLE=0|1 (default 1), WSRT_WORKERS\n");
-}
+static const char usage[] =
+	"usage: lifo-stall [--block-ms N] [--busy] [--workers N]\n"
+	"  --block-ms N   how long task A blocks its worker (default 200)\n"
+	"  --busy         spin instead of sleeping while blocking\n"
+	"  --workers N    worker threads (default 2; beats WSRT_WORKERS)\n"
+	"environment: WSRT_LIFO_STEALABLE=0|1 (default 1), WSRT_WORKERS\n";
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "block-ms", required_argument, NULL, 'b' },
-		{ "busy", no_argument, NULL, 's' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
+	struct scenario s = { .block_ms = 200, .a_worker = -1, .b_worker = -1 };
+	unsigned workers = 0;
+	const struct ss_opt opt[] = {
+		SS_UINT("block-ms", 0, &s.block_ms, 1, 600000, "milliseconds, 1..600000"),
+		SS_FLAG("busy", 0, &s.busy),
+		SS_UINT("workers", 0, &workers, 2, 1024,
+			"2..1024 (a stall needs an idle worker)"),
 		{ 0 },
 	};
-	struct scenario s = { .block_ms = 200, .a_worker = -1, .b_worker = -1 };
+	const struct ss_opts o = { .prog = "lifo-stall", .usage = usage, .opt = opt };
 	struct wsrt_config cfg;
-	unsigned workers = 0;
-	int c;
+	int c, i;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			if (!example_parse_uint(optarg, 1, 600000, &s.block_ms)) {
-				fprintf(stderr, "lifo-stall: --block-ms: not a number of ms in 1..600000: %s\n", optarg);
-				return 2;
-			}
-			break;
-		case 's':
-			s.busy = true;
-			break;
-		case 'w':
-			if (!example_parse_uint(optarg, 2, 1024, &workers)) {
-				fprintf(stderr, "lifo-stall: --workers: need 2..1024 (a stall needs an idle worker): %s\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "lifo-stall: unexpected argument: %s\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-
+	if ((c = ss_opts_parse(&o, argc, argv, &i)) >= 0)
+		return c;
 	if (!example_config("lifo-stall", 2, workers, &cfg))
 		return 2;
 	if (cfg.workers < 2) {

@@ -4,8 +4,9 @@
 #    --help` lists, each named in stallscope(1);
 #  - per page, the options its OPTIONS section lists are exactly those
 #    `stallscope [CMD] --help` lists (long and short forms), its SYNOPSIS
-#    uses no other, and every long option the command's getopt table
-#    accepts (in its source) is on the page, but for the hidden ones below;
+#    uses no other, and every long option the command's option table
+#    accepts (its source, preprocessed: common/opts.h's entries) is on the
+#    page, but for the hidden ones below;
 #  - every page renders without a warning, by groff and by man.
 # Each failure names the page and the options in one but not the other.
 set -uo pipefail
@@ -23,16 +24,16 @@ hidden_record="--ring-kb"
 # (the pages do).  stallscope's own --help does, and is compared whole.
 self_help="-h --help"
 
-# Where each command's getopt table is: command, file, table ("-": none).
-tables="record cmds/record.c opts
-report cmds/report.c opts
-check cmds/check.c opts
-timeline cmds/timeline.c opts
-live cmds/live.c opts
-watch cmds/watch.c opts
-export cmds/export.c opts
-demo cmds/demo.c opts
-dump - -"
+# Where each command's option table is: command, file ("-": none).
+tables="record cmds/record.c
+report cmds/report.c
+check cmds/check.c
+timeline cmds/timeline.c
+live cmds/live.c
+watch cmds/watch.c
+export cmds/export.c
+demo cmds/demo.c
+dump -"
 
 # options: the options (-x, --long-name) named in standard input, one a
 # line, sorted.  An option starts a word: "wsrt-w*" or "-- CMD" is none.
@@ -109,17 +110,16 @@ for c in "" $cmds; do
 	only=$(minus "$in_synopsis" "$(page_options "$page" | tr '\n' ' ')")
 	[ -z "$only" ] || why+="in SYNOPSIS, not in OPTIONS: $only; "
 	if [ -n "$c" ]; then
-		read -r _ file table < <(grep "^$c " <<<"$tables")
+		read -r _ file < <(grep "^$c " <<<"$tables")
 		if [ -z "${file:-}" ]; then
-			why+="no getopt table listed for $c in man.sh; "
+			why+="no option table listed for $c in man.sh; "
 		elif [ "$file" != - ]; then
-			accepted=$(awk -v t="$table" '
-				$0 ~ "struct option " t "\\[\\] = \\{" { on = 1; next }
-				on && /^[ \t]*\};/ { exit }
-				on && match($0, /\{ "[a-z0-9-]+"/) { print "--" substr($0, RSTART + 3, RLENGTH - 4) }' "$root/$file" |
+			# The entries' names once the macros are expanded: .name = ("x").
+			accepted=$(cc -E -P -I"$root" -I"$root/userspace" -I"$root/viz" "$root/$file" |
+				grep -oE '\.name = \("[a-z0-9-]+"\)' | sed -E 's/.*\("(.*)"\)/--\1/' |
 				sort -u | tr '\n' ' ')
 			if [ -z "$accepted" ]; then
-				why+="no option table $table in $file; "
+				why+="no option table in $file; "
 			else
 				hidden_var=hidden_$c
 				only=$(minus "$(minus "$accepted" "${!hidden_var:-}")" "$on_page $self_help")
