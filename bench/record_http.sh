@@ -27,7 +27,7 @@ bench_needs record_http root wrk
 # run MODE: one server (plain or under record), one wrk run; prints
 # "MODE RPS EVENTS LOST".
 run() {
-	local mode=$1 port
+	local mode=$1
 	rm -f "$tmp/out" "$tmp/err"
 	case $mode in
 	plain) "$srv" --serve-only --handler-ms 0 --workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
@@ -42,16 +42,8 @@ run() {
 		--workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	esac
 	pid=$!
-	if ! port=$(listen_port "$tmp/out" "$pid" 300); then
-		echo "# record_http: $mode: the server did not start: $(cat "$tmp/err")" >&2
-		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
-		return 1
-	fi
-	sleep 0.5	# the recorder's first pull and header
-	rps=$(wrk_rps "$port" "$secs")
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=
+	# 0.5 s: the recorder's first pull and header.
+	served_rps "record_http: $mode" "$tmp/out" "$tmp/err" 300 "$secs" 0.5 || return 1
 	ev=$(sed -n -e 's/^stallscope: \([0-9]*\) events, \([0-9]*\) lost.*/\1 \2/p' \
 		-e 's/^stallscope: watched .*; \([0-9]*\) events, \([0-9]*\) lost$/\1 \2/p' "$tmp/err")
 	echo "$mode ${rps:-0} ${ev:-- -}"

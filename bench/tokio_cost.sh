@@ -41,21 +41,11 @@ yields() {
 
 # http MODE: "http MODE REQ_PER_S"
 http() {
-	local port rps
+	local rps
 	rm -f "$tmp/out"
 	$(prefix "$1") "$build/bin/tokio-http" --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" &
 	pid=$!
-	if ! port=$(listen_port "$tmp/out" "$pid" 300); then
-		echo "# tokio_cost: $1: the server did not start: $(cat "$tmp/err")" >&2
-		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
-		echo "http $1 -"
-		return
-	fi
-	sleep 0.5
-	rps=$(wrk_rps "$port" "$secs")
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=
+	served_rps "tokio_cost: $1" "$tmp/out" "$tmp/err" 300 "$secs" 0.5
 	echo "http $1 ${rps:--}"
 }
 

@@ -94,7 +94,7 @@ done
 bench_needs vs_tokio_http wrk
 secs=5
 http() {
-	local who=$1 port rps dir=$build
+	local who=$1 rps dir=$build
 	rm -f "$tmp/srv"
 	[ "$who" = before ] && dir=$before
 	if [ "$who" = tokio ]; then
@@ -104,15 +104,7 @@ http() {
 			>"$tmp/srv" 2>&1 &
 	fi
 	pid=$!
-	if ! port=$(listen_port "$tmp/srv" "$pid" 200); then
-		echo "# vs_tokio: $who did not start: $(cat "$tmp/srv")" >&2
-		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
-		return 1
-	fi
-	rps=$(wrk_rps "$port" "$secs")
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=
+	served_rps "vs_tokio: $who" "$tmp/srv" "$tmp/srv" 200 "$secs" || return 1
 	echo "$who ${rps:-0}"
 }
 for ((r = 1; r <= http_rounds; r++)); do

@@ -109,18 +109,14 @@ epoll_park(unsigned which, uintptr_t frame, int epfd,
 			if (n == 0) {
 				errno = EINTR;
 				n = -1;
-				p.flags |= SHIM_FAULT_EINTR;
-				shim_count(SHIM_STAT_EINTR);
+				shim_park_fault(&p, SHIM_FAULT_EINTR, SHIM_STAT_EINTR);
 			}
 			goto out;
 		}
 	}
 	n = real_epoll(which, epfd, ev, max, ms, ts, mask);
 out:
-	shim_park_delay_after(&p);
-	SHIM_PROBE_PARK_EXIT(SHIM_KIND_EPOLL, epfd, which,
-			     n < 0 ? -(long long)errno : n, p.flags);
-	shim_park_end(&p);
+	SHIM_PARK_FINISH(&p, SHIM_KIND_EPOLL, epfd, which, n < 0 ? -(long long)errno : n);
 	return n;
 }
 

@@ -130,18 +130,14 @@ static long futex_park(uintptr_t frame, long nr, long a1, long a2, long a3,
 			if (r == -1 && errno == ETIMEDOUT) {
 				errno = saved;
 				r = 0;
-				p.flags |= SHIM_FAULT_SPURIOUS;
-				shim_count(SHIM_STAT_SPURIOUS);
+				shim_park_fault(&p, SHIM_FAULT_SPURIOUS, SHIM_STAT_SPURIOUS);
 			}
 			goto out;
 		}
 	}
 	r = real_syscall(nr, a1, a2, a3, a4, a5, a6);
 out:
-	shim_park_delay_after(&p);
-	SHIM_PROBE_PARK_EXIT(SHIM_KIND_FUTEX, a1, op,
-			     r < 0 ? -(long long)errno : r, p.flags);
-	shim_park_end(&p);
+	SHIM_PARK_FINISH(&p, SHIM_KIND_FUTEX, a1, op, r < 0 ? -(long long)errno : r);
 	return r;
 }
 

@@ -58,8 +58,7 @@ static int cond_spurious(struct shim_park *p, pthread_cond_t *cond,
 
 	if (r == ETIMEDOUT) {
 		r = 0;
-		p->flags |= SHIM_FAULT_SPURIOUS;
-		shim_count(SHIM_STAT_SPURIOUS);
+		shim_park_fault(p, SHIM_FAULT_SPURIOUS, SHIM_STAT_SPURIOUS);
 	}
 	return r;
 }
@@ -111,9 +110,7 @@ cond_park(unsigned which, uintptr_t frame, pthread_cond_t *cond,
 	else
 		r = clocked(cond, mutex, clock, abstime);
 out:
-	shim_park_delay_after(&p);
-	SHIM_PROBE_PARK_EXIT(SHIM_KIND_COND, cond, op, -(long long)r, p.flags);
-	shim_park_end(&p);
+	SHIM_PARK_FINISH(&p, SHIM_KIND_COND, cond, op, -(long long)r);
 	return r;
 real:
 	if (which == SHIM_COND_WAIT)
@@ -184,10 +181,7 @@ sem_park(unsigned which, uintptr_t frame, sem_t *sem,
 		r = timed(sem, abstime);
 	else
 		r = clocked(sem, clock, abstime);
-	shim_park_delay_after(&p);
-	SHIM_PROBE_PARK_EXIT(SHIM_KIND_SEM, sem, op, r < 0 ? -(long long)errno : r,
-			     p.flags);
-	shim_park_end(&p);
+	SHIM_PARK_FINISH(&p, SHIM_KIND_SEM, sem, op, r < 0 ? -(long long)errno : r);
 	return r;
 real:
 	if (which == SHIM_SEM_WAIT)

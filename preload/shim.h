@@ -183,6 +183,13 @@ static inline bool shim_park_begin(struct shim_park *p, uintptr_t frame,
 	return true;
 }
 
+/* A fault injected into this park: in its park_exit's flags, and counted. */
+static inline void shim_park_fault(struct shim_park *p, unsigned flag, enum shim_stat stat)
+{
+	p->flags |= flag;
+	shim_count(stat);
+}
+
 /* The delay before the wait, if this park drew one (faults only). */
 static inline void shim_park_delay_before(struct shim_park *p)
 {
@@ -194,8 +201,7 @@ static inline void shim_park_delay_before(struct shim_park *p)
 	us = shim_fault_delay(&after);
 	if (!us)
 		return;
-	p->flags |= SHIM_FAULT_DELAY;
-	shim_count(SHIM_STAT_DELAY);
+	shim_park_fault(p, SHIM_FAULT_DELAY, SHIM_STAT_DELAY);
 	if (after)
 		p->delay_after = us;
 	else
@@ -214,5 +220,15 @@ static inline void shim_park_end(struct shim_park *p)
 	(void)p;
 	shim_guard = 0;
 }
+
+/* Back from the wait: the delay after it, if drawn; its park_exit
+ * (result: -errno or what the call returned, read after the delay); the
+ * park's end. */
+#define SHIM_PARK_FINISH(p, kind, object, op, result)                        \
+	do {                                                                 \
+		shim_park_delay_after(p);                                    \
+		SHIM_PROBE_PARK_EXIT(kind, object, op, result, (p)->flags);  \
+		shim_park_end(p);                                            \
+	} while (0)
 
 #endif /* SHIM_H */

@@ -46,6 +46,27 @@ wrk_rps() {
 		sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'
 }
 
+# served_rps WHAT OUT ERR TRIES SECS [SETTLE]: wrk_rps against the server
+# started in the background as $pid, once it listens (its line in OUT,
+# looked for TRIES times) and SETTLE more seconds have passed, into rps;
+# then the server is ended (SIGTERM), waited for, and pid emptied.  False,
+# with "# WHAT: the server did not start: ERR's last lines" on stderr, if
+# it never listened.  Not in $(...): it waits for its caller's child.
+served_rps() {
+	local what=$1 out=$2 err=$3 tries=$4 secs=$5 settle=${6:-0} port
+	rps=
+	if ! port=$(listen_port "$out" "$pid" "$tries"); then
+		echo "# $what: the server did not start: $(tail -5 "$err")" >&2
+		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
+		return 1
+	fi
+	[ "$settle" = 0 ] || sleep "$settle"
+	rps=$(wrk_rps "$port" "$secs")
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+
 # bench_needs NAME [root] [COMMAND...]: a benchmark's prerequisites; when
 # one is missing, says "# NAME: ..., skipped" and exits 0 (a benchmark
 # skips; a test never does).

@@ -259,6 +259,14 @@ struct an_detector {
 		      char *buf, size_t len);
 };
 
+/* A detector's table, at the end of its file detect_ID.c: its kind, its
+ * name (ID), its words (the file's static describe and label) and the
+ * hooks it takes, e.g. .wait_ended = wait_ended. */
+#define AN_DETECTOR(id, kind_, ...)                                          \
+	const struct an_detector an_detect_##id = {                          \
+		.kind = (kind_), .name = #id, .describe = describe,          \
+		.label = label, __VA_ARGS__ }
+
 extern const struct an_detector an_detect_stuck_lifo, an_detect_idle_but_parked,
 	an_detect_runnable_while_parked;
 

@@ -114,11 +114,6 @@ static void label(const struct ss_detection *d, const struct ss_det_words *w,
 			 w->kind, w->dur, d->parked_workers, w->unsure);
 }
 
-const struct an_detector an_detect_idle_but_parked = {
-	.kind = SS_DET_IDLE_BUT_PARKED,
-	.name = "idle_but_parked",
-	.readiness_arrived = readiness_arrived,
-	.readiness_harvested = readiness_harvested,
-	.describe = describe,
-	.label = label,
-};
+AN_DETECTOR(idle_but_parked, SS_DET_IDLE_BUT_PARKED,
+	    .readiness_arrived = readiness_arrived,
+	    .readiness_harvested = readiness_harvested);

@@ -53,10 +53,5 @@ static void label(const struct ss_detection *d, const struct ss_det_words *w,
 			 w->kind, w->task, w->dur, d->parked_workers, w->unsure);
 }
 
-const struct an_detector an_detect_runnable_while_parked = {
-	.kind = SS_DET_RUNNABLE_WHILE_PARKED,
-	.name = "runnable_while_parked",
-	.wait_ended = wait_ended,
-	.describe = describe,
-	.label = label,
-};
+AN_DETECTOR(runnable_while_parked, SS_DET_RUNNABLE_WHILE_PARKED,
+	    .wait_ended = wait_ended);

@@ -64,10 +64,5 @@ static void label(const struct ss_detection *d, const struct ss_det_words *w,
 		 d->blocker_task ? w->blocker : "", w->unsure);
 }
 
-const struct an_detector an_detect_stuck_lifo = {
-	.kind = SS_DET_STUCK_LIFO,
-	.name = "stuck_lifo",
-	.wait_ended = wait_ended,
-	.describe = describe,
-	.label = label,
-};
+AN_DETECTOR(stuck_lifo, SS_DET_STUCK_LIFO,
+	    .wait_ended = wait_ended);

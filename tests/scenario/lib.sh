@@ -43,3 +43,14 @@ wait_recording() {
 	done
 	return 1
 }
+
+# preload_setup: for the shim's tests, $so (the shim, an absolute path) and
+# $tdir (its test programs); ASan told to accept a library preloaded ahead
+# of its runtime (the shim chains to ASan's interceptors as to libc's); no
+# fault or statistics settings inherited.
+preload_setup() {
+	so=$(cd "$BUILD/lib" && pwd)/libstallscope-preload.so
+	tdir=$BUILD/tests/preload
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+	unset STALLSCOPE_FAULTS STALLSCOPE_SHIM_STATS
+}

@@ -21,15 +21,9 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
-so=$(cd "$BUILD/lib" && pwd)/libstallscope-preload.so
-tdir=$BUILD/tests/preload
 slow=${TEST_SLOW:-1}
 scratch	# $tmp; ends the server left in $pid
-
-# ASan checks that its runtime comes first; the shim chains to ASan's
-# interceptors like to libc's, so the order is fine.
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-unset STALLSCOPE_FAULTS STALLSCOPE_SHIM_STATS
+preload_setup	# $so, $tdir
 
 # count FILE KEY: KEY's total over the lines of a stats file.
 count() {

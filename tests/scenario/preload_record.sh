@@ -18,12 +18,9 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 ss=$BUILD/bin/stallscope
-so=$(cd "$BUILD/lib" && pwd)/libstallscope-preload.so
-tdir=$BUILD/tests/preload
 slow=${TEST_SLOW:-1}
 scratch	# $tmp; ends the server left in $pid
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-unset STALLSCOPE_FAULTS STALLSCOPE_SHIM_STATS
+preload_setup	# $so, $tdir
 
 # record NAME TRACE CMD...: records CMD (its stdout into TRACE.out) and
 # dumps the trace into TRACE.txt; not_ok NAME and false if either fails.

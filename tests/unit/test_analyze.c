@@ -143,6 +143,14 @@ static void analyze(const char *name, __u64 threshold_ns, enum feed how, struct 
 	analyze_plus(name, threshold_ns, how, NULL, r);
 }
 
+/* The one detection r found, which must be of kind. */
+static const struct ss_detection *only_det(struct run *r, enum ss_det_kind kind)
+{
+	ASSERT_EQ(r->a.ndets, 1);
+	ASSERT_EQ(r->a.dets[0].kind, kind);
+	return &r->a.dets[0];
+}
+
 static void done(struct run *r)
 {
 	ss_analysis_free(&r->a);
@@ -167,9 +175,7 @@ TEST(stuck_lifo_found_with_its_blocker_and_idle_workers)
 	const struct ss_detection *d;
 
 	analyze("stuck_lifo.txt", 0, IN_ORDER, &r);
-	ASSERT_EQ(r.a.ndets, 1);
-	d = &r.a.dets[0];
-	ASSERT_EQ(d->kind, SS_DET_STUCK_LIFO);
+	d = only_det(&r, SS_DET_STUCK_LIFO);
 	ASSERT_EQ(d->task, 2);
 	ASSERT_EQ(d->holder, 1);
 	ASSERT_EQ(d->blocker_task, 1);
@@ -199,9 +205,7 @@ TEST(tokio_stuck_lifo_inferred_from_its_own_records)
 	ASSERT_TRUE(r.a.tokio);
 	ASSERT_TRUE(r.a.kernel_only);
 	ASSERT_EQ(r.a.nworkers, 2);
-	ASSERT_EQ(r.a.ndets, 1);
-	d = &r.a.dets[0];
-	ASSERT_EQ(d->kind, SS_DET_STUCK_LIFO);
+	d = only_det(&r, SS_DET_STUCK_LIFO);
 	ASSERT_TRUE(d->stuck_lifo.inferred);
 	ASSERT_TRUE(d->holder == 0 || d->holder == 1);
 	ASSERT_NE(d->task, 0);
@@ -213,8 +217,7 @@ TEST(tokio_stuck_lifo_inferred_from_its_own_records)
 	done(&r);
 
 	analyze("tokio_stuck_lifo_stealable.txt", 0, IN_ORDER, &r);
-	ASSERT_EQ(r.a.ndets, 1);
-	ASSERT_EQ(r.a.dets[0].kind, SS_DET_RUNNABLE_WHILE_PARKED);
+	only_det(&r, SS_DET_RUNNABLE_WHILE_PARKED);
 	done(&r);
 
 	analyze("tokio_yield_control.txt", 0, IN_ORDER, &r);
@@ -230,9 +233,7 @@ TEST(idle_but_parked_found_with_its_socket)
 	const struct ss_detection *d;
 
 	analyze("idle_but_parked.txt", 0, IN_ORDER, &r);
-	ASSERT_EQ(r.a.ndets, 1);
-	d = &r.a.dets[0];
-	ASSERT_EQ(d->kind, SS_DET_IDLE_BUT_PARKED);
+	d = only_det(&r, SS_DET_IDLE_BUT_PARKED);
 	ASSERT_EQ(d->holder, 0);
 	ASSERT_EQ(d->blocker_task, 2);
 	ASSERT_EQ(d->task, 0);
@@ -252,9 +253,7 @@ TEST(idle_but_parked_found_from_kernel_events_alone)
 
 	analyze("idle_but_parked_kernel_only.txt", 0, IN_ORDER, &r);
 	ASSERT_TRUE(r.a.kernel_only);
-	ASSERT_EQ(r.a.ndets, 1);
-	d = &r.a.dets[0];
-	ASSERT_EQ(d->kind, SS_DET_IDLE_BUT_PARKED);
+	d = only_det(&r, SS_DET_IDLE_BUT_PARKED);
 	ASSERT_EQ(d->idle_but_parked.sock_inode, 40960);
 	ASSERT_NEAR_MS(d->duration_ns, 200, 10);
 	ASSERT_GE(d->parked_workers, 1);
@@ -267,9 +266,7 @@ TEST(runnable_while_parked_found_in_the_inject_queue)
 	const struct ss_detection *d;
 
 	analyze("runnable_while_parked.txt", 0, IN_ORDER, &r);
-	ASSERT_EQ(r.a.ndets, 1);
-	d = &r.a.dets[0];
-	ASSERT_EQ(d->kind, SS_DET_RUNNABLE_WHILE_PARKED);
+	d = only_det(&r, SS_DET_RUNNABLE_WHILE_PARKED);
 	ASSERT_EQ(d->task, 2);
 	ASSERT_EQ(d->holder, 1);
 	ASSERT_NEAR_MS(d->duration_ns, 50, 2);

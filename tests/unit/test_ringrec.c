@@ -72,6 +72,21 @@ static const void *make(__u64 first, unsigned n, __u64 head_after)
 
 #define SIZE(n) (sizeof(struct ss_ring_chunk) + (n) * sizeof(struct ss_ring_slot))
 
+/* Slots [first, first + n) of a ring whose head is then head_after, as one
+ * chunk; taken whole. */
+static void feed(struct ss_ringrec *rr, __u64 first, unsigned n, __u64 head_after)
+{
+	ASSERT_EQ(ss_ringrec_chunk(rr, make(first, n, head_after), SIZE(n)), 0);
+}
+
+/* The end of the recording: then lost events in all. */
+static void finish(struct ss_ringrec *rr, const struct sink *k, __u64 lost)
+{
+	ss_ringrec_finish(rr);
+	ASSERT_EQ(k->lost, lost);
+	ss_ringrec_free(rr);
+}
+
 static struct ss_ringrec *fresh(struct sink *k)
 {
 	struct ss_ringrec *rr;
@@ -86,16 +101,14 @@ TEST(ringrec_whole_chunk_decodes_every_event)
 	struct sink k;
 	struct ss_ringrec *rr = fresh(&k);
 
-	ASSERT_EQ(ss_ringrec_chunk(rr, make(0, 9, 9), SIZE(9)), 0);
+	feed(rr, 0, 9, 9);
 	ASSERT_EQ(k.n, 6);	/* 3 notifies, 3 spawns */
 	ASSERT_EQ(k.lost, 0);
 	ASSERT_EQ(k.recs[0].type, SS_WSRT_NOTIFY);
 	ASSERT_EQ(k.recs[1].type, SS_WSRT_SPAWN);
 	ASSERT_EQ(k.recs[1].args[0], 1);
 	ASSERT_EQ(k.recs[0].tid, 7);
-	ss_ringrec_finish(rr);
-	ASSERT_EQ(k.lost, 0);
-	ss_ringrec_free(rr);
+	finish(rr, &k, 0);
 }
 
 TEST(ringrec_split_event_is_joined_whichever_half_comes_first)
@@ -104,22 +117,20 @@ TEST(ringrec_split_event_is_joined_whichever_half_comes_first)
 	struct ss_ringrec *rr = fresh(&k);
 
 	/* [0, 2) ends with spawn 1's first half, [2, 4) starts with its second. */
-	ASSERT_EQ(ss_ringrec_chunk(rr, make(0, 2, 9), SIZE(2)), 0);
+	feed(rr, 0, 2, 9);
 	ASSERT_EQ(k.n, 1);
-	ASSERT_EQ(ss_ringrec_chunk(rr, make(2, 2, 9), SIZE(2)), 0);
+	feed(rr, 2, 2, 9);
 	ASSERT_EQ(k.n, 3);
 	ASSERT_EQ(k.recs[1].type, SS_WSRT_SPAWN);
 	ASSERT_EQ(k.recs[1].args[0], 1);
 	/* The other way round: [5, 7) (4's second half first), then [4, 5). */
-	ASSERT_EQ(ss_ringrec_chunk(rr, make(5, 2, 9), SIZE(2)), 0);
+	feed(rr, 5, 2, 9);
 	ASSERT_EQ(k.n, 4);	/* 6, a notify */
-	ASSERT_EQ(ss_ringrec_chunk(rr, make(4, 1, 9), SIZE(1)), 0);
+	feed(rr, 4, 1, 9);
 	ASSERT_EQ(k.n, 5);
 	ASSERT_EQ(k.recs[4].type, SS_WSRT_SPAWN);
 	ASSERT_EQ(k.recs[4].args[0], 4);
-	ss_ringrec_finish(rr);
-	ASSERT_EQ(k.lost, 0);
-	ss_ringrec_free(rr);
+	finish(rr, &k, 0);
 }
 
 TEST(ringrec_half_never_completed_is_lost_at_the_end)
@@ -127,11 +138,9 @@ TEST(ringrec_half_never_completed_is_lost_at_the_end)
 	struct sink k;
 	struct ss_ringrec *rr = fresh(&k);
 
-	ASSERT_EQ(ss_ringrec_chunk(rr, make(0, 2, 9), SIZE(2)), 0);
+	feed(rr, 0, 2, 9);
 	ASSERT_EQ(k.lost, 0);
-	ss_ringrec_finish(rr);
-	ASSERT_EQ(k.lost, 1);
-	ss_ringrec_free(rr);
+	finish(rr, &k, 1);
 }
 
 TEST(ringrec_slots_overwritten_while_copied_are_lost_not_decoded)
@@ -141,7 +150,7 @@ TEST(ringrec_slots_overwritten_while_copied_are_lost_not_decoded)
 
 	/* Copied [0, 9) but the head reached 69: slots below 69 - 64 + 1 = 6
 	 * may be new ones: 0..5 lost, 6 (a notify), 7 and 8 (a spawn) kept. */
-	ASSERT_EQ(ss_ringrec_chunk(rr, make(0, 9, 69), SIZE(9)), 0);
+	feed(rr, 0, 9, 69);
 	ASSERT_EQ(k.lost, 6);
 	ASSERT_EQ(k.n, 2);
 	ASSERT_EQ(k.recs[0].args[0], 6);
