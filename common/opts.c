@@ -78,23 +78,17 @@ static bool store(const struct ss_opts *o, const struct ss_opt *p, const char *s
 				return true;
 			}
 		break;
-	case SS_OPT_UINT:
-	case SS_OPT_INT:
-		if (!number(s, true, &v) || v < p->min || v > p->max)
+	default:		/* a number */
+		if (!number(s, p->type == SS_OPT_UINT || p->type == SS_OPT_INT, &v) ||
+		    v < p->min || v > p->max)
 			break;
 		if (p->type == SS_OPT_UINT)
 			*(unsigned *)p->dst = (unsigned)v;
-		else
+		else if (p->type == SS_OPT_INT)
 			*(int *)p->dst = (int)v;
-		return true;
-	case SS_OPT_NUM:
-	case SS_OPT_MS:
-	case SS_OPT_SEC:
-		if (!number(s, false, &v) || v < p->min || v > p->max)
-			break;
-		if (p->type == SS_OPT_NUM)
+		else if (p->type == SS_OPT_NUM)
 			*(double *)p->dst = v;
-		else
+		else		/* MS, SEC: in ns */
 			*(unsigned long long *)p->dst =
 				(unsigned long long)(v * (p->type == SS_OPT_MS ? 1e6 : 1e9) + 0.5);
 		return true;
