@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	struct options o = { .timeout_s = 120, .filter = "" };
 	bool list = false;
 	unsigned run_ms = 25;
-	int mode = 2, c, i;
+	int mode = 2, c, first;
 	const struct ss_opt opt[] = {
 		SS_UINT("workers", 0, &o.workers, 1, 1024, NULL),
 		SS_STRING("filter", 0, &o.filter),
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 	};
 	const struct ss_opts so = { .prog = "sched", .usage = usage, .opt = opt };
 
-	if ((c = ss_opts_parse(&so, argc, argv, &i)) >= 0)
+	if ((c = ss_opts_parse(&so, argc, argv, &first)) >= 0)
 		return c;
 	o.mode = mode == 2 ? -1 : mode;
 

@@ -4,16 +4,10 @@
  * a trace analyzed with its errors said.  Files for the sudo user
  * are outfile.c's, the clocks clock.h's.
  */
-#include <errno.h>
-#include <getopt.h>
-#include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "analyze.h"
 #include "cli.h"
-#include "recorder.h"
 
 /* Every byte outside printable ASCII escaped: valid JSON whatever a
  * thread or symbol name holds. */
