@@ -34,10 +34,18 @@ enum ss_wstate {
 	SS_W_NSTATES
 };
 
+/* The detections, a line each: the kind and its detector, the file
+ * userspace/detect_ID.c (DESIGN.md and docs/analyzer.md define them).  A
+ * new detection is its line here, its file and its golden streams. */
+#define SS_DETECTIONS(X)                                                     \
+	X(SS_DET_STUCK_LIFO, stuck_lifo)                                     \
+	X(SS_DET_IDLE_BUT_PARKED, idle_but_parked)                           \
+	X(SS_DET_RUNNABLE_WHILE_PARKED, runnable_while_parked)
+
 enum ss_det_kind {
-	SS_DET_STUCK_LIFO = 0,
-	SS_DET_IDLE_BUT_PARKED,
-	SS_DET_RUNNABLE_WHILE_PARKED,
+#define SS_DET_KIND_(kind, id) kind,
+	SS_DETECTIONS(SS_DET_KIND_)
+#undef SS_DET_KIND_
 	SS_DET_NKINDS
 };
 
@@ -89,6 +97,9 @@ struct ss_detection {
 		} idle_but_parked;
 	};
 };
+
+/* A detection's own fields, one at a time (ss_det_fields, present.h). */
+typedef void ss_det_put_fn(void *arg, const char *name, __u64 v);
 
 struct ss_worker_info {
 	int index;		/* worker index (kernel-only: 0.. by first seen) */

@@ -257,6 +257,9 @@ struct an_detector {
 			char *buf, size_t len);
 	void (*label)(const struct ss_detection *d, const struct ss_det_words *w,
 		      char *buf, size_t len);
+	/* Its kind's own fields by name (ss_det_fields), if it has any to
+	 * show beyond the header. */
+	void (*fields)(const struct ss_detection *d, ss_det_put_fn *put, void *arg);
 };
 
 /* A detector's table, at the end of its file detect_ID.c: its kind, its
@@ -267,8 +270,9 @@ struct an_detector {
 		.kind = (kind_), .name = #id, .describe = describe,          \
 		.label = label, __VA_ARGS__ }
 
-extern const struct an_detector an_detect_stuck_lifo, an_detect_idle_but_parked,
-	an_detect_runnable_while_parked;
+#define AN_DETECTOR_DECL_(kind, id) extern const struct an_detector an_detect_##id;
+SS_DETECTIONS(AN_DETECTOR_DECL_)
+#undef AN_DETECTOR_DECL_
 
 /* The core's calls into the detectors. */
 void an_wait_ended(struct an *an, struct task *t, struct worker *poller, __u64 ts);

@@ -5,8 +5,7 @@
  * core classifies its delay here (the figures every report shows), then
  * each detector with a wait_ended hook decides whether it was a stall of
  * its kind; readiness goes to the detectors that watch it.  Each detector
- * is a file: detect_stuck_lifo.c, detect_idle_but_parked.c,
- * detect_runnable_while_parked.c.
+ * is a file, detect_ID.c, listed in analyze.h's SS_DETECTIONS.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,9 +17,9 @@
 #include "present.h"
 
 static const struct an_detector *const detectors[SS_DET_NKINDS] = {
-	[SS_DET_STUCK_LIFO] = &an_detect_stuck_lifo,
-	[SS_DET_IDLE_BUT_PARKED] = &an_detect_idle_but_parked,
-	[SS_DET_RUNNABLE_WHILE_PARKED] = &an_detect_runnable_while_parked,
+#define AN_DETECTOR_ENTRY_(kind, id) [kind] = &an_detect_##id,
+	SS_DETECTIONS(AN_DETECTOR_ENTRY_)
+#undef AN_DETECTOR_ENTRY_
 };
 
 const char *ss_det_kind_name(enum ss_det_kind k)
@@ -47,6 +46,14 @@ void ss_det_label(const struct ss_detection *d, const struct ss_det_words *w,
 		detectors[k]->label(d, w, buf, len);
 	else
 		snprintf(buf, len, "%s %s%s", w->kind ? w->kind : "?", w->dur, w->unsure);
+}
+
+void ss_det_fields(const struct ss_detection *d, ss_det_put_fn *put, void *arg)
+{
+	unsigned k = (unsigned)d->kind;
+
+	if (k < SS_DET_NKINDS && detectors[k] && detectors[k]->fields)
+		detectors[k]->fields(d, put, arg);
 }
 
 bool an_lost_within(struct an *an, __u64 from, __u64 to)

@@ -114,6 +114,11 @@ static void label(const struct ss_detection *d, const struct ss_det_words *w,
 			 w->kind, w->dur, d->parked_workers, w->unsure);
 }
 
+static void fields(const struct ss_detection *d, ss_det_put_fn *put, void *arg)
+{
+	put(arg, "sock", d->idle_but_parked.sock_inode);
+}
+
 AN_DETECTOR(idle_but_parked, SS_DET_IDLE_BUT_PARKED,
 	    .readiness_arrived = readiness_arrived,
-	    .readiness_harvested = readiness_harvested);
+	    .readiness_harvested = readiness_harvested, .fields = fields);

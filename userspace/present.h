@@ -78,6 +78,9 @@ int ss_det_describe(const struct ss_detection *d, const struct ss_det_words *w,
 		    char *buf, size_t len);
 void ss_det_label(const struct ss_detection *d, const struct ss_det_words *w,
 		  char *buf, size_t len);
+/* d's own fields (its kind's, beyond the header), as its detector names
+ * them: put(arg, name, value) for each (the export's args). */
+void ss_det_fields(const struct ss_detection *d, ss_det_put_fn *put, void *arg);
 
 /* One readable paragraph about d (no trailing newline). */
 int ss_detection_describe(const struct ss_detection *d,

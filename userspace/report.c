@@ -54,6 +54,13 @@ int ss_detection_describe(const struct ss_detection *d,
 	return ss_det_describe(d, &w, buf, len);
 }
 
+/* The "sock" among a detection's own fields. */
+static void take_sock(void *arg, const char *name, __u64 v)
+{
+	if (!strcmp(name, "sock"))
+		*(__u64 *)arg = v;
+}
+
 void ss_report_json(FILE *f, const struct ss_analysis *a, bool partial)
 {
 	fprintf(f, "{\"duration_ns\":%llu,\"workers\":%u,\"events\":%llu,"
@@ -68,8 +75,9 @@ void ss_report_json(FILE *f, const struct ss_analysis *a, bool partial)
 	fprintf(f, "},\"detections\":[");
 	for (size_t i = 0; i < a->ndets; i++) {
 		const struct ss_detection *d = &a->dets[i];
-		__u64 sock = d->kind == SS_DET_IDLE_BUT_PARKED ?
-			     d->idle_but_parked.sock_inode : 0;
+		__u64 sock = 0;	/* every kind has it in the JSON: 0 if not its own */
+
+		ss_det_fields(d, take_sock, &sock);
 
 		fprintf(f, "%s{\"kind\":\"%s\",\"start_ns\":%llu,\"offset_ms\":%.3f,"
 			   "\"duration_ns\":%llu,\"worker\":%d,\"task\":%llu,\"task_name\":",

@@ -375,6 +375,11 @@ void ss_x_on_counter(void *arg, enum ss_counter c, int worker, __u64 ts, __s64 v
 	ss_x_counter_set(x, t, ts, v);
 }
 
+static void put_field(void *arg, const char *name, __u64 v)
+{
+	ss_x_arg_u(arg, name, v);
+}
+
 void ss_x_on_detection(void *arg, const struct ss_detection *det)
 {
 	struct ss_export *x = arg;
@@ -405,8 +410,7 @@ void ss_x_on_detection(void *arg, const struct ss_detection *det)
 	ss_x_arg_u(&e, "parked_workers", d.parked_workers);
 	ss_x_arg_d(&e, "idle_ms", (double)d.idle_ns / 1e6);
 	ss_x_arg_d(&e, "steal_ms", (double)d.steal_ns / 1e6);
-	if (d.kind == SS_DET_IDLE_BUT_PARKED)
-		ss_x_arg_u(&e, "sock", d.idle_but_parked.sock_inode);
+	ss_det_fields(&d, put_field, &e);	/* its kind's own (idle_but_parked: sock) */
 	ss_x_arg_b(&e, "uncertain", d.uncertain);
 	ss_x_arg_s(&e, "description", desc);
 	if (on_worker)
