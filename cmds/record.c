@@ -201,9 +201,10 @@ int ss_cmd_record(int argc, char **argv)
 	__u64 flushed = st.start_ns;
 	for (;;) {
 		err = ss_recorder_poll(r, 50);
-		/* A recorder killed (SIGKILL) loses at most the last second. */
+		/* A recorder killed (SIGKILL) loses at most the last second
+		 * (and what the disk has not caught up with: not waited for). */
 		if (c.w && ss_mono_ns() - flushed >= FLUSH_NS) {
-			(void)ss_trace_flush(c.w);	/* sticky: finish reports it */
+			(void)ss_trace_push(c.w);	/* sticky: finish reports it */
 			flushed = ss_mono_ns();
 		}
 		if (err < 0) {

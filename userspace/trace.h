@@ -174,8 +174,10 @@ struct ss_trace_reader;
  * without its array or a build_id_len over 20, -E2BIG if the header would
  * pass SS_HEADER_MAX (a command line of about 1 MiB), else outfile's or
  * write's -errno; it leaves no file when it fails.  Records are buffered
- * (1 MiB) and written around the page cache where the filesystem allows
- * (trace_write.c says why); a write error sticks and every later call returns it.
+ * (1 MiB buffers, up to 16 while the disk is behind) and written around
+ * the page cache where the filesystem allows (trace_write.c says why), by
+ * threads of the writer's own; a write error sticks and every later call
+ * returns it.
  * ss_trace_write() refuses (-EINVAL, none of the batch written) records
  * of type 0 or whose first 8 bytes spell the trailer magic: the reader
  * would reject the file.
@@ -200,8 +202,11 @@ struct ss_ring_slot *ss_trace_block_begin(struct ss_trace_writer *w,
 int ss_trace_block_end(struct ss_trace_writer *w, __u32 used);
 /* Writes what is buffered: all of it through the page cache, or, going
  * around it (O_DIRECT, where the filesystem allows), its whole 4 KiB
- * blocks — the rest waits for the next flush or the end. */
+ * blocks — the rest waits for the next flush or the end; returns once it
+ * is written.  A full buffer is handed to writer threads (blockwrite.h)
+ * without waiting; ss_trace_push hands over what is buffered that way. */
 int ss_trace_flush(struct ss_trace_writer *w);
+int ss_trace_push(struct ss_trace_writer *w);
 /* 64-byte units written so far (what the trailer counts). */
 __u64 ss_trace_written(const struct ss_trace_writer *w);
 /* Writes the trailer (records = written so far), flushes, closes, renames

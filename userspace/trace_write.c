@@ -7,18 +7,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "blockwrite.h"
 #include "outfile.h"
 #include "ringdec.h"
 #include "trace_int.h"
 
 #define WRITE_BUF_BYTES (1024 * 1024)
-#define DIRECT_ALIGN 4096	/* O_DIRECT: buffer, size and offset */
 
 /*
  * The writer goes around the page cache (O_DIRECT) where the filesystem
@@ -29,38 +28,20 @@
  * blocks from an aligned buffer; what is left over (less than a block)
  * waits for the next flush, and at the end goes through the page cache.
  * Where O_DIRECT is refused (tmpfs), every write goes through the cache.
+ * Full buffers are written by writer threads (blockwrite.c) while the
+ * next one fills.
  */
 struct ss_trace_writer {
 	struct ss_outfile of;	/* of.fd: the partial file */
+	struct ss_bw *bw;	/* its writers */
 	int err;		/* the first write error; sticks */
-	bool direct;		/* of.fd is O_DIRECT */
 	__u64 records;		/* accepted by ss_trace_write() */
 	struct span span;	/* the events' (the trailer's) */
 	bool span_unknown;	/* a block record was passed as a record:
 				 * its events unseen here */
 	size_t used;		/* bytes waiting in buf */
-	unsigned char *buf;	/* WRITE_BUF_BYTES, DIRECT_ALIGN-aligned */
+	unsigned char *buf;	/* WRITE_BUF_BYTES, SS_BW_ALIGN-aligned */
 };
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (w == 0)
-			return -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* A growing byte buffer for the header; the first error sticks. */
 struct bytes {
@@ -221,34 +202,21 @@ int ss_trace_create(const char *path, const struct ss_trace_meta *meta,
 		err = -ENOMEM;
 		goto out;
 	}
-	w->buf = NULL;
 	err = ss_outfile_create(&w->of, path, 0600);
-	if (!err && posix_memalign((void **)&w->buf, DIRECT_ALIGN, WRITE_BUF_BYTES))
-		err = -ENOMEM;
+	if (!err && (err = ss_bw_new(w->of.fd, WRITE_BUF_BYTES, &w->bw, &w->buf)))
+		ss_outfile_discard(&w->of);
 	if (err) {
-		if (!w->buf)
-			ss_outfile_discard(&w->of);
-		free(w->buf);
 		free(w);
 		goto out;
 	}
-	w->err = 0;
-	w->records = 0;
-	w->used = 0;
-	w->direct = !fcntl(w->of.fd, F_SETFL, fcntl(w->of.fd, F_GETFL) | O_DIRECT);
 	/* The header goes through the buffer: direct writes start aligned. */
 	if (b.len > WRITE_BUF_BYTES) {
 		err = -E2BIG;
-	} else {
-		memcpy(w->buf, b.p, b.len);
-		w->used = b.len;
-	}
-	if (err) {
-		ss_outfile_discard(&w->of);
-		free(w->buf);
-		free(w);
+		ss_trace_abort(w);
 		goto out;
 	}
+	memcpy(w->buf, b.p, b.len);
+	w->used = b.len;
 	*out = w;
 out:
 	free(b.p);
@@ -270,40 +238,37 @@ __u64 ss_trace_written(const struct ss_trace_writer *w)
 	return w->records;
 }
 
-/* Writes the buffer out: all of it (final), or the whole blocks of it. */
-static int write_out(struct ss_trace_writer *w, bool final)
+/* Hands the buffer's whole blocks (all of it, through the page cache) to
+ * the writers; the rest stays for the next time. */
+static int write_out(struct ss_trace_writer *w)
 {
 	size_t n = w->used;
+	unsigned char *next;
 
-	if (w->direct && final) {
-		/* The tail is not a whole block: through the page cache. */
-		(void)fcntl(w->of.fd, F_SETFL, fcntl(w->of.fd, F_GETFL) & ~O_DIRECT);
-		w->direct = false;
-	}
-	if (w->direct)
-		n -= n % DIRECT_ALIGN;
-	if (!n)
-		return 0;
-	w->err = write_all(w->of.fd, w->buf, n);
-	if (w->err == -EINVAL && w->direct) {
-		/* Refused after all (some filesystems accept the flag, then
-		 * not the write): through the page cache from now on. */
-		w->direct = false;
-		(void)fcntl(w->of.fd, F_SETFL, fcntl(w->of.fd, F_GETFL) & ~O_DIRECT);
-		w->err = write_all(w->of.fd, w->buf, n);
-	}
 	if (w->err)
 		return w->err;
-	memmove(w->buf, w->buf + n, w->used - n);
+	if (ss_bw_direct(w->bw))
+		n -= n % SS_BW_ALIGN;
+	if (!n)
+		return 0;
+	next = ss_bw_submit(w->bw, w->buf, n, w->used - n);
+	if (!next)
+		return w->err = ss_bw_error(w->bw);
+	w->buf = next;
 	w->used -= n;
 	return 0;
 }
 
+int ss_trace_push(struct ss_trace_writer *w)
+{
+	return write_out(w);
+}
+
 int ss_trace_flush(struct ss_trace_writer *w)
 {
-	if (w->err)
-		return w->err;
-	return write_out(w, false);
+	if (!write_out(w))
+		w->err = ss_bw_drain(w->bw);
+	return w->err;
 }
 
 static int append(struct ss_trace_writer *w, const void *data, size_t n)
@@ -319,7 +284,7 @@ static int append(struct ss_trace_writer *w, const void *data, size_t n)
 		w->used += k;
 		p += k;
 		n -= k;
-		if (w->used == WRITE_BUF_BYTES && ss_trace_flush(w))
+		if (w->used == WRITE_BUF_BYTES && write_out(w))
 			return w->err;
 	}
 	return 0;
@@ -354,7 +319,7 @@ struct ss_ring_slot *ss_trace_block_begin(struct ss_trace_writer *w,
 
 	if (w->err || !n || n > SS_BLOCK_MAX_SLOTS)
 		return NULL;
-	if (WRITE_BUF_BYTES - w->used < need && ss_trace_flush(w))
+	if (WRITE_BUF_BYTES - w->used < need && write_out(w))
 		return NULL;
 	if (WRITE_BUF_BYTES - w->used < need)	/* (a direct write leaves < 4 KiB) */
 		return NULL;
@@ -391,7 +356,7 @@ int ss_trace_block_end(struct ss_trace_writer *w, __u32 used)
 	w->used += sizeof(*h) + bytes + pad;
 	w->records += 1 + (bytes + pad) / RECORD_BYTES;
 	if (w->used == WRITE_BUF_BYTES)
-		return ss_trace_flush(w);
+		return write_out(w);
 	return 0;
 }
 
@@ -425,10 +390,11 @@ int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
 	}
 
 	memcpy(t.magic, SS_TRAILER_MAGIC, sizeof(t.magic));
-	if (!err && !append(w, &t, sizeof(t)))
-		err = write_out(w, true);
+	if (!err && !append(w, &t, sizeof(t)) && !write_out(w))
+		err = ss_bw_finish(w->bw, w->buf, w->used);	/* the tail: < a block */
 	else if (!err)
 		err = w->err;
+	ss_bw_free(w->bw);
 	if (!err)
 		err = ss_outfile_commit(&w->of);
 	else
@@ -442,6 +408,7 @@ void ss_trace_abort(struct ss_trace_writer *w)
 {
 	if (!w)
 		return;
+	ss_bw_free(w->bw);	/* the writes under way end first */
 	ss_outfile_discard(&w->of);
 	free(w->buf);
 	free(w);

@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <limits.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -355,6 +357,71 @@ TEST(trace_header_larger_than_the_read_buffer_round_trips)
 	unlink(path);
 	free(path);
 	free(maps);
+}
+
+/* 40 MiB: every buffer but the first goes to the writer threads
+ * (blockwrite.c), up to two writes at once at their own offsets; the file
+ * is the records in order all the same, and its size what they sum to. */
+TEST_T(trace_round_trip_through_the_writer_threads, 120)
+{
+	const unsigned n = 40 * 16384;
+	struct ss_trace_meta m;
+	struct ss_trace_reader *r;
+	char *path = temp_path();
+	struct stat st;
+
+	fill_meta(&m);
+	write_trace(path, &m, n);
+	ASSERT_EQ(stat(path, &st), 0);
+	ASSERT_EQ(ss_trace_open(path, &r), 0);
+	ASSERT_EQ((__u64)st.st_size, ss_trace_header(r)->header_len + (n + 1) * 64ULL);
+	assert_reads_back(r, &m, n, (__u64)st.st_size);
+	ss_trace_close(r);
+	unlink(path);
+	free(path);
+}
+
+/* A write that fails in a writer thread (here the file size limit: EFBIG)
+ * is the writer's error from then on: a later write or flush returns it,
+ * finish too, and the partial file stays, readable up to where it
+ * stopped. */
+TEST_T(trace_write_error_in_a_writer_thread_sticks, 120)
+{
+	struct rlimit lim = { 8 << 20, 8 << 20 };
+	struct ss_trace_meta m;
+	struct ss_trace_writer *w;
+	struct ss_trace_reader *r;
+	char *path = temp_path(), partial[PATH_MAX + 16];
+	struct ss_record batch[1024];
+	int err = 0, rc;
+	unsigned i = 0;
+
+	unlink(path);		/* temp_path made it */
+	signal(SIGXFSZ, SIG_IGN);
+	ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	fill_meta(&m);
+	ASSERT_EQ(ss_trace_create(path, &m, &w), 0);
+	snprintf(partial, sizeof(partial), "%s", ss_trace_partial_path(w));
+	/* Up to 64 MiB, but it stops at the first error. */
+	while (!err && i < 1024 * 1024) {
+		for (unsigned j = 0; j < 1024; j++)
+			batch[j] = make_record(i + j);
+		err = ss_trace_write(w, batch, 1024);
+		i += 1024;
+	}
+	if (!err)
+		err = ss_trace_flush(w);
+	ASSERT_EQ(err, -EFBIG);
+	ASSERT_EQ(ss_trace_write(w, batch, 1), -EFBIG);
+	ASSERT_EQ(ss_trace_flush(w), -EFBIG);
+	ASSERT_EQ(ss_trace_finish(w, 0, 1, SS_STOP_EXITED, 0), -EFBIG);
+	ASSERT_EQ(access(path, F_OK), -1);
+	ASSERT_EQ(ss_trace_open(partial, &r), 0);
+	ASSERT_GE(drain(r, &rc), 100000);
+	ASSERT_TRUE(ss_trace_trailer(r) == NULL);
+	ss_trace_close(r);
+	unlink(partial);
+	free(path);
 }
 
 TEST(trace_reads_the_same_from_memory)

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Buffers written by writer threads (blockwrite.h).  A direct write
+ * blocks its caller for as long as the device takes (about 0.7 ms a MiB
+ * on this project's machines), and a recorder blocked there drains
+ * nothing while the BPF ring buffer fills: writing on the recorder's own
+ * thread, yield_many lost a third to a half of its events; with nothing
+ * written, none.  So the filling and the writing overlap: up to BW_BUFS
+ * buffers (allocated as the writers fall behind), two writers (two writes
+ * in flight write faster than one here), each buffer at its own offset.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blockwrite.h"
+
+#define BW_BUFS 16
+#define BW_THREADS 2
+
+struct bw_job {
+	unsigned char *p;
+	size_t n;
+	off_t off;
+};
+
+struct ss_bw {
+	int fd;
+	size_t buf_bytes;
+	bool direct;		/* read and cleared atomically: writers too */
+	off_t off;		/* where the next bytes submitted go */
+	pthread_mutex_t mu;	/* guards all below */
+	pthread_cond_t work;	/* a job queued, or stop */
+	pthread_cond_t done;	/* a job written */
+	unsigned char *free[BW_BUFS];
+	unsigned nfree, nalloc;	/* nalloc: the caller's buffer included */
+	struct bw_job q[BW_BUFS];
+	unsigned qhead, qlen, busy;
+	int err;		/* the first write error */
+	bool stop;
+	pthread_t th[BW_THREADS];
+	unsigned nth;
+	bool started;
+};
+
+static int pwrite_all(int fd, const unsigned char *p, size_t n, off_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		p += w;
+		off += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void go_buffered(struct ss_bw *bw)
+{
+	__atomic_store_n(&bw->direct, false, __ATOMIC_RELAXED);
+	(void)fcntl(bw->fd, F_SETFL, fcntl(bw->fd, F_GETFL) & ~O_DIRECT);
+}
+
+static int write_job(struct ss_bw *bw, const struct bw_job *j)
+{
+	int err = pwrite_all(bw->fd, j->p, j->n, j->off);
+
+	if (err == -EINVAL && __atomic_load_n(&bw->direct, __ATOMIC_RELAXED)) {
+		/* Refused after all (some filesystems accept the flag, then
+		 * not the write): through the page cache from now on. */
+		go_buffered(bw);
+		err = pwrite_all(bw->fd, j->p, j->n, j->off);
+	}
+	return err;
+}
+
+/* A job done: its buffer free again, its error kept. */
+static void job_done(struct ss_bw *bw, const struct bw_job *j, int err)
+{
+	if (err && !bw->err)
+		bw->err = err;
+	bw->free[bw->nfree++] = j->p;
+	pthread_cond_broadcast(&bw->done);
+}
+
+static void *writer(void *arg)
+{
+	struct ss_bw *bw = arg;
+
+	pthread_mutex_lock(&bw->mu);
+	for (;;) {
+		struct bw_job j;
+		int err;
+
+		while (!bw->qlen && !bw->stop)
+			pthread_cond_wait(&bw->work, &bw->mu);
+		if (!bw->qlen)
+			break;		/* stopped, and nothing left */
+		j = bw->q[bw->qhead];
+		bw->qhead = (bw->qhead + 1) % BW_BUFS;
+		bw->qlen--;
+		bw->busy++;
+		pthread_mutex_unlock(&bw->mu);
+		err = write_job(bw, &j);
+		pthread_mutex_lock(&bw->mu);
+		bw->busy--;
+		job_done(bw, &j, err);
+	}
+	pthread_mutex_unlock(&bw->mu);
+	return NULL;
+}
+
+static unsigned char *alloc_buf(size_t bytes)
+{
+	void *p;
+
+	return posix_memalign(&p, SS_BW_ALIGN, bytes) ? NULL : p;
+}
+
+int ss_bw_new(int fd, size_t buf_bytes, struct ss_bw **out, unsigned char **buf)
+{
+	struct ss_bw *bw = calloc(1, sizeof(*bw));
+
+	*out = NULL;
+	if (!bw || !(*buf = alloc_buf(buf_bytes))) {
+		free(bw);
+		return -ENOMEM;
+	}
+	bw->fd = fd;
+	bw->buf_bytes = buf_bytes;
+	bw->nalloc = 1;
+	bw->off = lseek(fd, 0, SEEK_CUR);
+	if (bw->off < 0)
+		bw->off = 0;
+	bw->direct = !fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_DIRECT);
+	pthread_mutex_init(&bw->mu, NULL);
+	pthread_cond_init(&bw->work, NULL);
+	pthread_cond_init(&bw->done, NULL);
+	*out = bw;
+	return 0;
+}
+
+bool ss_bw_direct(const struct ss_bw *bw)
+{
+	return __atomic_load_n(&bw->direct, __ATOMIC_RELAXED);
+}
+
+/* The writers, at the first buffer handed over (a short trace never needs
+ * them).  None started: the caller writes itself. */
+static void start(struct ss_bw *bw)
+{
+	bw->started = true;
+	for (unsigned i = 0; i < BW_THREADS; i++)
+		if (!pthread_create(&bw->th[bw->nth], NULL, writer, bw))
+			bw->nth++;
+}
+
+unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size_t keep)
+{
+	struct bw_job j = { .p = buf, .n = n, .off = bw->off };
+	unsigned char *next = NULL;
+
+	pthread_mutex_lock(&bw->mu);
+	if (!bw->started)
+		start(bw);
+	if (!bw->nth) {		/* no writer: write it here, keep the buffer */
+		pthread_mutex_unlock(&bw->mu);
+		int err = write_job(bw, &j);
+		pthread_mutex_lock(&bw->mu);
+		if (err && !bw->err)
+			bw->err = err;
+		if (!bw->err) {
+			memmove(buf, buf + n, keep);
+			next = buf;
+			bw->off += (off_t)n;
+		}
+		pthread_mutex_unlock(&bw->mu);
+		return next;
+	}
+	while (!bw->err && !bw->nfree && bw->nalloc == BW_BUFS)
+		pthread_cond_wait(&bw->done, &bw->mu);
+	if (bw->err)
+		goto out;
+	if (bw->nfree) {
+		next = bw->free[--bw->nfree];
+	} else {
+		pthread_mutex_unlock(&bw->mu);
+		next = alloc_buf(bw->buf_bytes);
+		pthread_mutex_lock(&bw->mu);
+		if (!next) {
+			bw->err = -ENOMEM;
+			goto out;
+		}
+		bw->nalloc++;
+	}
+	memcpy(next, buf + n, keep);
+	bw->q[(bw->qhead + bw->qlen) % BW_BUFS] = j;
+	bw->qlen++;
+	bw->off += (off_t)n;
+	pthread_cond_signal(&bw->work);
+out:
+	pthread_mutex_unlock(&bw->mu);
+	return next;
+}
+
+int ss_bw_drain(struct ss_bw *bw)
+{
+	int err;
+
+	pthread_mutex_lock(&bw->mu);
+	while (bw->qlen || bw->busy)
+		pthread_cond_wait(&bw->done, &bw->mu);
+	err = bw->err;
+	pthread_mutex_unlock(&bw->mu);
+	return err;
+}
+
+int ss_bw_error(struct ss_bw *bw)
+{
+	int err;
+
+	pthread_mutex_lock(&bw->mu);
+	err = bw->err;
+	pthread_mutex_unlock(&bw->mu);
+	return err;
+}
+
+/* Stops the writers once the queue is empty; joined. */
+static void stop(struct ss_bw *bw)
+{
+	pthread_mutex_lock(&bw->mu);
+	bw->stop = true;
+	pthread_cond_broadcast(&bw->work);
+	pthread_mutex_unlock(&bw->mu);
+	for (unsigned i = 0; i < bw->nth; i++)
+		pthread_join(bw->th[i], NULL);
+	bw->nth = 0;
+}
+
+int ss_bw_finish(struct ss_bw *bw, const void *p, size_t n)
+{
+	int err = ss_bw_drain(bw);
+
+	stop(bw);
+	if (err)
+		return err;
+	if (!n)
+		return 0;
+	/* Not a whole block: through the page cache. */
+	if (ss_bw_direct(bw))
+		go_buffered(bw);
+	err = pwrite_all(bw->fd, p, n, bw->off);
+	if (!err)
+		bw->off += (off_t)n;
+	return err;
+}
+
+void ss_bw_free(struct ss_bw *bw)
+{
+	if (!bw)
+		return;
+	stop(bw);
+	for (unsigned i = 0; i < bw->nfree; i++)
+		free(bw->free[i]);
+	pthread_cond_destroy(&bw->done);
+	pthread_cond_destroy(&bw->work);
+	pthread_mutex_destroy(&bw->mu);
+	free(bw);
+}
