@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -157,13 +158,19 @@ bool ss_bw_direct(const struct ss_bw *bw)
 }
 
 /* The writers, at the first buffer handed over (a short trace never needs
- * them).  None started: the caller writes itself. */
+ * them), with every signal blocked: the program's handlers run on its own
+ * threads.  None started: the caller writes itself. */
 static void start(struct ss_bw *bw)
 {
+	sigset_t all, old;
+
 	bw->started = true;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (unsigned i = 0; i < BW_THREADS; i++)
 		if (!pthread_create(&bw->th[bw->nth], NULL, writer, bw))
 			bw->nth++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size_t keep)
