@@ -173,7 +173,8 @@ static void start(struct ss_bw *bw)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size_t keep)
+unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size_t keep,
+			    int *err)
 {
 	struct bw_job j = { .p = buf, .n = n, .off = bw->off };
 	unsigned char *next = NULL;
@@ -183,17 +184,16 @@ unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size
 		start(bw);
 	if (!bw->nth) {		/* no writer: write it here, keep the buffer */
 		pthread_mutex_unlock(&bw->mu);
-		int err = write_job(bw, &j);
+		int e = write_job(bw, &j);
 		pthread_mutex_lock(&bw->mu);
-		if (err && !bw->err)
-			bw->err = err;
+		if (e && !bw->err)
+			bw->err = e;
 		if (!bw->err) {
 			memmove(buf, buf + n, keep);
 			next = buf;
 			bw->off += (off_t)n;
 		}
-		pthread_mutex_unlock(&bw->mu);
-		return next;
+		goto out;
 	}
 	while (!bw->err && !bw->nfree && bw->nalloc == BW_BUFS)
 		pthread_cond_wait(&bw->done, &bw->mu);
@@ -217,6 +217,7 @@ unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size
 	bw->off += (off_t)n;
 	pthread_cond_signal(&bw->work);
 out:
+	*err = bw->err;
 	pthread_mutex_unlock(&bw->mu);
 	return next;
 }
@@ -228,16 +229,6 @@ int ss_bw_drain(struct ss_bw *bw)
 	pthread_mutex_lock(&bw->mu);
 	while (bw->qlen || bw->busy)
 		pthread_cond_wait(&bw->done, &bw->mu);
-	err = bw->err;
-	pthread_mutex_unlock(&bw->mu);
-	return err;
-}
-
-int ss_bw_error(struct ss_bw *bw)
-{
-	int err;
-
-	pthread_mutex_lock(&bw->mu);
 	err = bw->err;
 	pthread_mutex_unlock(&bw->mu);
 	return err;

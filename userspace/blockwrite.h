@@ -26,13 +26,13 @@ bool ss_bw_direct(const struct ss_bw *bw);
 /* Hands buf[0, n) over to be written next; returns the buffer to fill
  * now, holding the keep bytes that followed them (buf[n, n + keep)) at
  * its start.  Waits only when every buffer is still being written.  NULL
- * after a write error (ss_bw_error says which): buf is still the
- * caller's.  The caller owns one buffer at a time, the last one it got,
- * and frees it (free()); ss_bw_free frees the others. */
-unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size_t keep);
+ * after a write error, in *err: buf is still the caller's.  The caller
+ * owns one buffer at a time, the last one it got, and frees it (free());
+ * ss_bw_free frees the others. */
+unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size_t keep,
+			    int *err);
 /* Waits until everything submitted is written; the first write error or 0. */
 int ss_bw_drain(struct ss_bw *bw);
-int ss_bw_error(struct ss_bw *bw);
 /* Drains, then writes p[0, n) through the page cache after the rest:
  * the file's end.  The first error or 0. */
 int ss_bw_finish(struct ss_bw *bw, const void *p, size_t n);

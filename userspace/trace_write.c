@@ -251,9 +251,9 @@ static int write_out(struct ss_trace_writer *w)
 		n -= n % SS_BW_ALIGN;
 	if (!n)
 		return 0;
-	next = ss_bw_submit(w->bw, w->buf, n, w->used - n);
+	next = ss_bw_submit(w->bw, w->buf, n, w->used - n, &w->err);
 	if (!next)
-		return w->err = ss_bw_error(w->bw);
+		return w->err;
 	w->buf = next;
 	w->used -= n;
 	return 0;
