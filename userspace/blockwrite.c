@@ -6,8 +6,9 @@
  * nothing while the BPF ring buffer fills: writing on the recorder's own
  * thread, a 3 s recording of yield_many lost 28-36 % of its events; with
  * nothing written, none.  So the filling and the writing overlap: up to BW_BUFS
- * buffers (allocated as the writers fall behind), two writers (two writes
- * in flight write faster than one here), each buffer at its own offset.
+ * buffers (allocated as the writers fall behind), two writers (one write
+ * can be issued while the other is in the device), each buffer at its own
+ * offset.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the commands (cmds/) share with the libraries they call: the
- * version, and the helpers of a command line (cli.c). */
+ * version, the option-table entries they have in common (common/opts.h),
+ * and cli.c's helpers for their outputs. */
 #ifndef STALLSCOPE_CLI_H
 #define STALLSCOPE_CLI_H
 

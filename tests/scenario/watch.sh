@@ -258,8 +258,7 @@ for ((i = 0; i < 300 * slow; i++)); do
 	kill -0 "$ppid_" 2>/dev/null || break
 	sleep 0.1
 done
-sleep 0.5
-warm_stall "$port" "$spid"
+warm_stall "$port" "$spid"	# waits for the runtime idle, then its handler
 # Bad clients: one silent and held open, one flooding, wrong paths and methods.
 exec 5<>"/dev/tcp/127.0.0.1/$mport"
 head -c 20000 /dev/zero | tr '\0' 'x' | curl -s -m 10 -o /dev/null -w '%{http_code}\n' \
