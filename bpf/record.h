@@ -99,15 +99,21 @@ enum ss_type {
 	/* sched_waking: tid = the woken thread; args: waker tid (current). */
 	SS_SCHED_WAKING = 97,
 	/* futex enter: args: uaddr, op (FUTEX_* with flags), val, timeout
-	 * (ns, or -1 for none). */
+	 * (ns, or -1 for none).  With sleep parks (SS_FILE_SLEEP_PARKS),
+	 * this and the three below are made at sched_switch instead of by
+	 * syscall hooks: an enter as a thread goes to sleep inside the
+	 * syscall, its exit as it next comes on a CPU; a call that does not
+	 * sleep makes none. */
 	SS_FUTEX_ENTER = 98,
-	/* futex exit: args: return value. */
+	/* futex exit: args: return value (with sleep parks: 0). */
 	SS_FUTEX_EXIT = 99,
 	/* epoll_wait / epoll_pwait / epoll_pwait2 enter: args: epfd, max
 	 * events, timeout (ms for wait/pwait; ns for pwait2; -1 none),
 	 * which (0 wait, 1 pwait, 2 pwait2). */
 	SS_EPOLL_ENTER = 100,
-	/* epoll exit: args: return value (events or -errno), which. */
+	/* epoll exit: args: return value (events or -errno), which.  With
+	 * sleep parks: 1 if the instance had events ready as the thread
+	 * woke, else 0. */
 	SS_EPOLL_EXIT = 101,
 	/* epoll_ctl by the target: args: epfd, op, fd, events, ino (the
 	 * socket's inode number, as /proc/PID/fdinfo shows it; 0 if fd is
@@ -131,6 +137,14 @@ enum ss_type {
 	 * previous sample on this CPU: the steal happened in [since, ts]).
 	 * Written when >= 1 ms was stolen since the last sample. */
 	SS_VCPU_STEAL = 107,
+	/* Recorded with sleep parks (SS_FILE_SLEEP_PARKS) only: the
+	 * readiness sk_data_ready recorded last on one of the target's
+	 * epoll instances is no longer pending there (harvested by a wait
+	 * that did not sleep; a level-triggered socket also read), noticed
+	 * at a context switch or wake-up of a target thread, or at the next
+	 * readiness on the instance: tid = the thread that noticed it;
+	 * args: ino (the socket's inode number, as sk_data_ready's). */
+	SS_READY_TAKEN = 108,
 
 	/* Written by userspace. */
 	/* Lost events: args: count lost, where (SS_LOST_*).  KERNEL: on `cpu`

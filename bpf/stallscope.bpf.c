@@ -95,8 +95,12 @@ int handle_ring_pull(struct bpf_iter__task *ctx)
 		return 0;
 	/* Asleep since before the recording (record -p): no sched_switch
 	 * has shown its epoll wait yet. */
-	if (task->__state)
-		epoll_learn(task);
+	if (task->__state) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+		if (regs)
+			epoll_learn(task, regs, regs->orig_ax);
+	}
 	wsrt.tid = shim.tid = task->pid;
 	wsrt.provider = SS_RING_WSRT;
 	shim.provider = SS_RING_SHIM;
@@ -299,20 +303,33 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	 * target thread comes on a CPU and when it leaves (and at its
 	 * records), which bounds each of its runs. */
 	steal_sample(p);
-	if (p && prev_state)
-		epoll_learn(prev);
+	if (p && prev_state) {
+		/* Asleep: in an epoll wait?  (And with sleep parks, in a
+		 * wait: its enter record, before the switch's.) */
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+		long nr = regs ? regs->orig_ax : -1;
+		__u64 ep = regs ? epoll_learn(prev, regs, nr) : 0;
+
+		if (sleep_parks && regs)
+			sleep_park_enter(prev, regs, nr, ep);
+	}
 	/* No ring drain here: copying a few slots at every switch of the
 	 * target cost 2.5 us a switch under HTTP load (a tenth of a CPU);
 	 * the periodic pull takes the same slots in batches, within 5 ms. */
 	r = reserve_only(SS_SCHED_SWITCH, prev->pid);
-	if (!r)
-		return 0;
-	r->args[0] = prev->pid;
-	r->args[1] = next->pid;
-	r->args[2] = prev_state;
-	r->args[3] = p;
-	r->args[4] = n;
-	submit(r);
+	if (r) {
+		r->args[0] = prev->pid;
+		r->args[1] = next->pid;
+		r->args[2] = prev_state;
+		r->args[3] = p;
+		r->args[4] = n;
+		submit(r);
+	}
+	if (sleep_parks) {
+		if (n)
+			sleep_park_exit(next);
+		ready_taken_check();
+	}
 	return 0;
 }
 
@@ -324,10 +341,13 @@ int BPF_PROG(handle_sched_waking, struct task_struct *p)
 	if (p->tgid != targ_tgid)
 		return 0;
 	r = reserve(SS_SCHED_WAKING, p->pid);
-	if (!r)
-		return 0;
-	r->args[0] = current_tid();
-	submit(r);
+	if (r) {
+		r->args[0] = current_tid();
+		submit(r);
+	}
+	/* Often the harvesting thread, waking a worker for what it took. */
+	if (sleep_parks)
+		ready_taken_check();
 	return 0;
 }
 
@@ -493,11 +513,24 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	 * only the first since the instance's last harvest (the analyzer's
 	 * rule: the first readiness of a wait is the one that counts): the
 	 * instance says, through the socket's wait queue (sock_ready_first). */
+	struct ep_known *k = NULL;
 	struct ss_record *r;
-	__u64 ino = sock_ready_first(sk);
+	__u64 ino = sock_ready_first(sk, &k);
 
 	if (!ino)
 		return 0;
+	/* With sleep parks, the one recorded before on this instance, if
+	 * not yet seen taken, was taken (else this would not be the first):
+	 * said before this one. */
+	if (sleep_parks && k) {
+		if (k->pend && (r = reserve(SS_READY_TAKEN, current_tid()))) {
+			r->args[0] = k->ino;
+			submit(r);
+		}
+		k->ino = ino;
+		k->at = bpf_ktime_get_ns();
+		k->pend = 1;
+	}
 	r = reserve(SS_SK_DATA_READY, current_tid());
 	if (!r)
 		return 0;

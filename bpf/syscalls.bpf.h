@@ -30,6 +30,11 @@
 struct ep_known {
 	__u64 ep;
 	__u64 last;
+	/* With sleep parks (below): the readiness recorded last is still
+	 * pending (taken is not yet recorded), and its socket's inode. */
+	__u32 pend;
+	__u64 ino;
+	__u64 at;	/* when it was recorded */
 };
 static struct ep_known eps[EPS_MAX];
 static __u32 eps_next;
@@ -96,24 +101,27 @@ static __always_inline __u64 ep_entry_func(__u64 ep)
 	return epi->pwqlist ? (__u64)epi->pwqlist->wait.func : 0;
 }
 
-/* Epoll instance behind task's fd epfd: one of the target's (eps). */
-static __always_inline void epoll_learn_fd(struct task_struct *task, int epfd)
+/* Epoll instance behind task's fd epfd: one of the target's (eps).
+ * Returns it (0: none). */
+static __always_inline __u64 epoll_learn_fd(struct task_struct *task, int epfd)
 {
 	struct file *f = task_file(task, epfd);
 	__u64 ep = f ? (__u64)BPF_CORE_READ(f, private_data) : 0;
 	struct ep_known *k;
 
 	if (!ep)
-		return;
+		return 0;
 	if (!ep_cb)
 		ep_cb = ep_entry_func(ep);
 	if (ep_find(ep))
-		return;
+		return ep;
 	/* Two CPUs learning two instances at once may take one slot: the
 	 * one overwritten is learned again at its next sleep. */
 	k = &eps[eps_next++ % EPS_MAX];
 	k->last = 0;
+	k->pend = 0;
 	k->ep = ep;
+	return ep;
 }
 
 static __always_inline __s64 timespec_ns(const void *uptr)
@@ -214,17 +222,15 @@ static __always_inline bool epoll_wait_nr(long id)
 
 /*
  * Task, a target thread, sleeps (at sched_switch, as it leaves its CPU;
- * at the periodic pull, one that was asleep before the recording began).
- * Inside an epoll wait (the syscall it is in, from its saved registers),
- * its epoll instance (the struct eventpoll behind the wait's fd) joins
- * eps.
+ * at the periodic pull, one that was asleep before the recording began)
+ * in the syscall nr (from its saved registers regs).  Inside an epoll
+ * wait, its epoll instance (the struct eventpoll behind the wait's fd)
+ * joins eps; returned (0: none).
  */
-static __always_inline void epoll_learn(struct task_struct *task)
+static __always_inline __u64 epoll_learn(struct task_struct *task, const struct pt_regs *regs,
+					 long nr)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-
-	if (regs && epoll_wait_nr(regs->orig_ax))
-		epoll_learn_fd(task, (int)regs->di);
+	return epoll_wait_nr(nr) ? epoll_learn_fd(task, (int)regs->di) : 0;
 }
 
 #define SOCK_WAITERS_MAX 4	/* wait-queue entries looked at per socket */
@@ -284,10 +290,10 @@ static __always_inline bool recorded_pending(__u64 ep, __u64 last)
  * after each harvest that reports it (an eventfd waker), and readiness
  * behind those would go unrecorded — the request that arrives on a new
  * connection while the driver's owner computes, the very stall
- * idle_but_parked is about.  Records the item in eps; returns the
- * socket's inode if a record is worth making, else 0.
+ * idle_but_parked is about.  Records the item in eps (its slot into
+ * *slot); returns the socket's inode if a record is worth making, else 0.
  */
-static __always_inline __u64 sock_ready_first(const struct sock *sk)
+static __always_inline __u64 sock_ready_first(const struct sock *sk, struct ep_known **slot)
 {
 	/* Plain loads (a fault reads as 0), not probe-read helper calls:
 	 * this runs for every packet of the machine while no target thread
@@ -327,8 +333,10 @@ static __always_inline __u64 sock_ready_first(const struct sock *sk)
 					return 0;	/* not the first */
 				struct socket *so = sk->sk_socket;
 				__u64 ino = so && so->file ? so->file->f_inode->i_ino : 0;
-				if (ino)
+				if (ino) {
 					k->last = (__u64)epi;
+					*slot = k;
+				}
 				return ino;
 			}
 		}
@@ -344,6 +352,143 @@ static __always_inline bool wanted_syscall(long id)
 	return id == NR_futex || id == NR_epoll_wait || id == NR_epoll_pwait ||
 	       id == NR_epoll_pwait2 || id == NR_epoll_ctl || id == NR_exit ||
 	       id == NR_exit_group;
+}
+
+/*
+ * Parks from sleeps (--kernel-only, docs/recording.md): no syscall
+ * hooked, as hooking any puts every syscall of the machine on the
+ * kernel's slow path.  A target thread that goes to sleep inside a futex
+ * or an epoll wait (the syscall number in its saved registers, at
+ * sched_switch) gets the futex_enter / epoll_enter record the syscall
+ * hook would have made, with the same arguments (its registers), and the
+ * exit record when it next comes on a CPU.  A wait that does not sleep
+ * (the word had changed, events were ready) makes none: it parked
+ * nobody.  The exit cannot know the syscall's return value: a futex
+ * exit says 0, an epoll exit 1 if its instance has events ready as the
+ * thread wakes, else 0 (a timeout).  A readiness recorded while nobody
+ * waited is harvested by a wait that does not sleep: ready_taken_check
+ * records when it is no longer pending instead.  Set by the recorder
+ * before load.
+ */
+const volatile bool sleep_parks = false;
+
+/* What a thread asleep in a wait went to sleep in: 0 (nothing recorded),
+ * or PARK_FUTEX, or PARK_EPOLL + which; for an epoll wait, its instance
+ * (0 if not known). */
+#define PARK_FUTEX 1
+#define PARK_EPOLL 2
+struct sleep_park {
+	__u64 ep;
+	__u32 kind;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sleep_park);
+} sleeping SEC(".maps");
+
+/* prev, a target thread, goes to sleep, regs its saved registers and nr
+ * the syscall it is in: the record of the wait it sleeps in, if one. */
+static __always_inline void sleep_park_enter(struct task_struct *prev, const struct pt_regs *regs,
+					     long nr, __u64 ep)
+{
+	struct sleep_park *sp;
+	struct ss_record *r;
+	int which;
+
+	if (nr == NR_futex) {
+		which = -1;
+		r = reserve_only(SS_FUTEX_ENTER, prev->pid);
+		if (!r)
+			return;
+		r->args[0] = regs->di;
+		r->args[1] = regs->si;
+		r->args[2] = regs->dx;
+		r->args[3] = ((regs->si & 0x7f) == 0 || (regs->si & 0x7f) == 9 ||
+			      (regs->si & 0x7f) == 11) ?
+				     (__u64)timespec_ns((const void *)regs->r10) : regs->r10;
+	} else if (epoll_wait_nr(nr)) {
+		which = nr == NR_epoll_wait ? 0 : nr == NR_epoll_pwait ? 1 : 2;
+		r = reserve_only(SS_EPOLL_ENTER, prev->pid);
+		if (!r)
+			return;
+		r->args[0] = regs->di;
+		r->args[1] = regs->dx;
+		r->args[2] = which == 2 ? (__u64)timespec_ns((const void *)regs->r10)
+					: (__u64)(long)(int)regs->r10;
+		r->args[3] = which;
+	} else {
+		return;
+	}
+	submit(r);
+	sp = bpf_task_storage_get(&sleeping, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!sp)
+		return;
+	sp->kind = which < 0 ? PARK_FUTEX : PARK_EPOLL + which;
+	sp->ep = ep;
+}
+
+/* next, a target thread, comes on a CPU: the exit of the wait it slept
+ * in, if one was recorded. */
+static __always_inline void sleep_park_exit(struct task_struct *next)
+{
+	struct sleep_park *sp = bpf_task_storage_get(&sleeping, next, 0, 0);
+	struct ss_record *r;
+	__u32 kind;
+
+	if (!sp || !(kind = sp->kind))
+		return;
+	sp->kind = 0;
+	r = reserve_only(kind == PARK_FUTEX ? SS_FUTEX_EXIT : SS_EPOLL_EXIT, next->pid);
+	if (!r)
+		return;
+	if (kind != PARK_FUTEX) {
+		struct eventpoll *e = sp->ep ? bpf_rdonly_cast((void *)sp->ep,
+					bpf_core_type_id_kernel(struct eventpoll)) : NULL;
+		__u64 off_rdl = bpf_core_field_offset(struct eventpoll, rdllist);
+
+		r->args[0] = e && (__u64)e->rdllist.next != sp->ep + off_rdl;
+		r->args[1] = kind - PARK_EPOLL;
+	}
+	submit(r);
+}
+
+/*
+ * With sleep parks: the readiness each of the target's instances
+ * recorded last, still pending when last looked, and no longer
+ * (recorded_pending; looked at from TAKEN_MIN_NS after its record on): taken — harvested, and for a level-triggered
+ * socket read — by a wait that did not sleep.  Recorded as ready_taken,
+ * with the time it was noticed: here, at the target's next context
+ * switch or wake-up (the harvesting thread goes on to run what it
+ * harvested, wakes a worker for it, or sleeps again), or at the next
+ * readiness on the instance.
+ */
+#define TAKEN_MIN_NS 50000
+static __always_inline void ready_taken_check(void)
+{
+	__u64 now = 0;
+
+	for (int i = 0; i < EPS_MAX; i++) {
+		struct ep_known *k = &eps[i];
+		struct ss_record *r;
+
+		if (!k->pend)
+			continue;
+		/* Not within TAKEN_MIN_NS of its record: sk_data_ready fires
+		 * before the item joins the ready list, and another CPU
+		 * looking in between would see it taken. */
+		if (!now)
+			now = bpf_ktime_get_ns();
+		if (now - k->at < TAKEN_MIN_NS || recorded_pending(k->ep, k->last))
+			continue;
+		k->pend = 0;
+		r = reserve_only(SS_READY_TAKEN, current_tid());
+		if (!r)
+			continue;
+		r->args[0] = k->ino;
+		submit(r);
+	}
 }
 
 #endif

@@ -123,6 +123,12 @@ void an_queues_apply(struct an *an, const struct ss_record *r, int worker)
 			emit(an, SS_CTR_READINESS_PENDING, -1, r->ts, 0);
 		}
 		break;
+	case SS_READY_TAKEN:	/* the same, by a wait that did not sleep */
+		if (an->q.ready_pending) {
+			an->q.ready_pending = 0;
+			emit(an, SS_CTR_READINESS_PENDING, -1, r->ts, 0);
+		}
+		break;
 	case SS_SK_DATA_READY:
 		for (unsigned i = 0; i < SS_MAX_WORKERS; i++)
 			polled |= an->q.in_epoll[i];

@@ -282,6 +282,11 @@ void an_apply_kernel(struct an *an, const struct ss_record *r)
 	case SS_SK_DATA_READY:
 		an_readiness_arrived(an, ts, r->args[0]);
 		break;
+	case SS_READY_TAKEN:
+		/* Recorded with sleep parks: harvested by a wait that did
+		 * not sleep (no epoll exit says it). */
+		an_readiness_harvested(an, ts, false);
+		break;
 	case SS_VCPU_STEAL:
 		/* The thread looked on-CPU, but its vCPU was not running: off
 		 * the CPU for that long, within [since, ts] (charged now: the

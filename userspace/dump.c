@@ -111,6 +111,8 @@ static void print_header(FILE *f, const struct ss_trace_reader *r)
 		fputs(" runtime-probes", f);
 	if (m->flags & SS_FILE_SHIM_PARKS)
 		fputs(" shim-parks", f);
+	if (m->flags & SS_FILE_SLEEP_PARKS)
+		fputs(" sleep-parks", f);
 	if (m->flags & ~SS_FILE_FLAGS_KNOWN)
 		fprintf(f, " 0x%x", m->flags & ~SS_FILE_FLAGS_KNOWN);
 	putc('\n', f);

@@ -107,7 +107,8 @@ int rec_start_sink(struct ss_recorder *r)
 	ss_proc_threads(r->t.pid, rec_count_worker, &m->workers);
 	m->flags = (r->o.kernel_only ? SS_FILE_KERNEL_ONLY : 0) |
 		   (r->runtime_probes ? SS_FILE_RUNTIME_PROBES : 0) |
-		   (r->shim_parks ? SS_FILE_SHIM_PARKS : 0);
+		   (r->shim_parks ? SS_FILE_SHIM_PARKS : 0) |
+		   (r->sleep_parks ? SS_FILE_SLEEP_PARKS : 0);
 	ss_proc_mappings(r->t.pid, &m->mappings, &m->nmappings);
 
 	if ((err = r->o.on_start(r->o.arg, m))) {
@@ -280,6 +281,10 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 		goto fail;
 	}
 	r->skel->rodata->targ_tgid = (__u32)r->t.pid;
+	/* --kernel-only: the waits from the target's sleeps, no syscall
+	 * hooked (docs/recording.md); --syscalls hooks them anyway. */
+	r->sleep_parks = o->kernel_only && !o->syscalls;
+	r->skel->rodata->sleep_parks = r->sleep_parks;
 	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
 	/* The probes' programs are attached by uprobe_multi links (recorder_attach.c). */
 	struct bpf_program *multi[] = {
@@ -323,12 +328,13 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 	}
 	/* The syscall programs, unless the preload shim's parks (through
 	 * its rings) carry the target's epoll and futex waits and its
-	 * ring_exit the rings' drain at exit: hooking any syscall puts
-	 * every syscall of the machine on the kernel's slow path
-	 * (bench/syscall_tax.sh), which cost a loaded HTTP server more than
-	 * all the rest of the recording (docs/recording.md). */
+	 * ring_exit the rings' drain at exit, or its sleeps do (no rings
+	 * to drain): hooking any syscall puts every syscall of the machine
+	 * on the kernel's slow path (bench/syscall_tax.sh), which cost a
+	 * loaded HTTP server more than all the rest of the recording
+	 * (docs/recording.md). */
 	r->shim_parks = !o->kernel_only && r->shim_exit && !o->syscalls;
-	if (!r->shim_parks &&
+	if (!r->shim_parks && !r->sleep_parks &&
 	    ((err = rec_attach_prog(r->skel->progs.handle_sys_enter, &r->skel->links.handle_sys_enter)) ||
 	     (err = rec_attach_prog(r->skel->progs.handle_sys_exit, &r->skel->links.handle_sys_exit)))) {
 		rec_error(r, "cannot attach the syscall programs: %s", strerror(-err));

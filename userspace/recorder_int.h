@@ -78,6 +78,7 @@ struct ss_recorder {
 	bool runtime_probes;		/* the runtime's (wsrt's) probes are attached */
 	bool shim_exit;			/* the shim's ring_exit is attached */
 	bool shim_parks;		/* the shim's parks stand for the syscall programs */
+	bool sleep_parks;		/* so do sched_switch's (--kernel-only) */
 	struct ss_ringreg_anchor *anchors;	/* libraries with rings */
 	unsigned nanchors;
 	__u64 unringed_seen;		/* their count of events without a ring */

@@ -140,14 +140,17 @@ static const struct ss_schema_type types[SS_TOKIO_RUNTIME + 1] = {
 			      { U("prev"), U("next"), F("prev_state", SS_F_TASK_STATE),
 				U("prev_target"), U("next_target") } },
 	[SS_SCHED_WAKING] = { "sched_waking", "tp_btf sched_waking", { U("waker") } },
-	[SS_FUTEX_ENTER] = { "futex_enter", "tp_btf sys_enter (futex)",
+	[SS_FUTEX_ENTER] = { "futex_enter", "tp_btf sys_enter (futex); sleep parks: sched_switch",
 			     { HEX("uaddr"), F("op", SS_F_FUTEX_OP), U("val"),
 			       I64("timeout_ns") } },
-	[SS_FUTEX_EXIT] = { "futex_exit", "tp_btf sys_exit (futex)", { I64("ret") } },
-	[SS_EPOLL_ENTER] = { "epoll_enter", "tp_btf sys_enter (epoll_wait, epoll_pwait, epoll_pwait2)",
+	[SS_FUTEX_EXIT] = { "futex_exit", "tp_btf sys_exit (futex); sleep parks: sched_switch",
+			    { I64("ret") } },
+	[SS_EPOLL_ENTER] = { "epoll_enter", "tp_btf sys_enter (epoll_wait, epoll_pwait, epoll_pwait2); "
+					    "sleep parks: sched_switch",
 			     { I32("epfd"), I32("maxevents"), I64("timeout"),
 			       E("which", ss_which_e) } },
-	[SS_EPOLL_EXIT] = { "epoll_exit", "tp_btf sys_exit (epoll_wait, epoll_pwait, epoll_pwait2)",
+	[SS_EPOLL_EXIT] = { "epoll_exit", "tp_btf sys_exit (epoll_wait, epoll_pwait, epoll_pwait2); "
+					  "sleep parks: sched_switch",
 			    { I64("ret"), E("which", ss_which_e) } },
 	[SS_EPOLL_CTL] = { "epoll_ctl", "tp_btf sys_enter (epoll_ctl)",
 			   { I32("epfd"), E("op", epoll_op_e), I32("fd"), HEX("events"),
@@ -159,6 +162,8 @@ static const struct ss_schema_type types[SS_TOKIO_RUNTIME + 1] = {
 	[SS_THREAD_NEW] = { "thread_new", "tp_btf task_newtask", { U("parent") } },
 	[SS_VCPU_STEAL] = { "vcpu_steal", "tp_btf sched_switch and the records (steal time)",
 			    { U("ns"), U("since") } },
+	[SS_READY_TAKEN] = { "ready_taken", "tp_btf sched_switch, sched_waking, sk_data_ready "
+					    "(sleep parks)", { U("ino") } },
 
 	[SS_LOST] = { "lost", "the recorder", { U("count") } },
 	[SS_THREAD_AT_ATTACH] = { "thread_at_attach", "the recorder (/proc at attach)",

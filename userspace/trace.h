@@ -46,7 +46,13 @@
  * (its event rings) stand for the futex and epoll syscall records
  * (analyzers read them as those: ss_shim_park_as_syscall) */
 #define SS_FILE_SHIM_PARKS (1U << 2)
-#define SS_FILE_FLAGS_KNOWN (SS_FILE_KERNEL_ONLY | SS_FILE_RUNTIME_PROBES | SS_FILE_SHIM_PARKS)
+/* flags: no syscall was hooked; the futex and epoll records were made
+ * from the target's sleeps at sched_switch (bpf/record.h), and a
+ * readiness harvested by a wait that did not sleep is told by
+ * SS_READY_TAKEN (--kernel-only: docs/recording.md) */
+#define SS_FILE_SLEEP_PARKS (1U << 3)
+#define SS_FILE_FLAGS_KNOWN (SS_FILE_KERNEL_ONLY | SS_FILE_RUNTIME_PROBES | SS_FILE_SHIM_PARKS | \
+			     SS_FILE_SLEEP_PARKS)
 
 /* The reader refuses a longer header rather than allocate for it. */
 #define SS_HEADER_MAX (1U << 20)

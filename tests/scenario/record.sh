@@ -121,14 +121,28 @@ if ! WSRT_LIFO_STEALABLE=0 timeout 60 "$ss" record --kernel-only -o "$tmp/k.trac
 	"$BUILD/bin/lifo-stall" --block-ms 50 >"$tmp/k.out" 2>&1; then
 	not_ok record_kernel_only "record failed: $(cat "$tmp/k.out")"
 elif dump_ok record_kernel_only "$tmp/k.trace"; then
+	# No syscall hooked: the waits come from the workers' sleeps
+	# (sched_switch), so no epoll_ctl either.
 	check record_kernel_only_has_no_runtime_records_but_worker_syscalls '
-		/^# flags:/ && (!/kernel-only/ || /runtime-probes/) { print "header flags: " $0; exit }
-		/ (spawn|notify|poll_start|poll_end|park|unpark|steal|worker_start) / { print "runtime record in kernel-only: " $0; exit }
+		/^# flags:/ && !/^# flags: kernel-only sleep-parks$/ { print "header flags: " $0; exit }
+		/ (spawn|notify|poll_start|poll_end|park|unpark|steal|worker_start|epoll_ctl) / { print "runtime or syscall record in kernel-only: " $0; exit }
 		/ comm comm=wsrt-w/ { workers[$3] = 1 }
 		/ futex_enter / && workers[$3] { futex = 1 }
 		/ sched_switch / { split($5, p, "="); if (workers["tid=" p[2]]) sw = 1 }
 		/ epoll_enter / && workers[$3] { ep = 1 }
 		END { if (!futex) print "no futex_enter from a wsrt-w thread"; else if (!sw) print "no sched_switch of a wsrt-w thread"; else if (!ep) print "no epoll_enter from a wsrt-w thread"; else print "ok" }' "$tmp/k.trace.txt"
+	# Each wait's enter is the thread's last record before it leaves
+	# its CPU asleep, and its exit the first after it comes back.
+	grep -E '^[0-9]+ ' "$tmp/k.trace.txt" | sort -n -k1,1 >"$tmp/k.sorted"
+	check record_kernel_only_waits_are_the_sleeps '
+		function f(name,   i) { for (i = 2; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2); return "" }
+		{ t = f("tid") }
+		/ (futex|epoll)_enter / { if (st[t] != "") { print "enter while " st[t] ": " $0; bad = 1; exit } st[t] = "entered"; n++; next }
+		/ (futex|epoll)_exit / { if (st[t] != "woken") { print "exit while " (st[t] == "" ? "running" : st[t]) ": " $0; bad = 1; exit } st[t] = ""; x++; next }
+		st[t] == "entered" { if (!/ sched_switch / || / prev_state=R/) { print "after an enter, not a sleep: " $0; bad = 1; exit } st[t] = "asleep" }
+		st[t] == "woken" { print "woken, no exit first: " $0; bad = 1; exit }
+		/ sched_switch / { nx = f("next"); if (st[nx] == "asleep") st[nx] = "woken" }
+		END { if (!bad) print (n >= 4 && x >= 4 ? "ok" : "only " n " enters, " x " exits") }' "$tmp/k.sorted"
 fi
 
 # ---- -p PID: attach to a running server mid-run ----

@@ -14,7 +14,7 @@
  *   meta KEY VALUE                  the header; any order, anywhere
  *   TS_MS TYPE tid=N [cpu=N] [ARG=VALUE ...] [flags=N]
  *
- * meta keys: pid N, comm NAME, workers N, flags kernel-only|runtime-probes|shim-parks|none|N,
+ * meta keys: pid N, comm NAME, workers N, flags kernel-only|runtime-probes|shim-parks|sleep-parks|none|N,
  * host NAME, kernel RELEASE, cmdline ARG..., start_ms MS (default: the
  * first record's time), end_ms MS (trailer; default: the last record's),
  * stop exited|signal|duration|error, status N (default 0), lost N

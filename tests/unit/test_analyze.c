@@ -260,6 +260,28 @@ TEST(idle_but_parked_found_from_kernel_events_alone)
 	done(&r);
 }
 
+/* --kernel-only as recorded now: the waits from sched_switch, and the
+ * harvest by a wait that did not sleep from ready_taken. */
+TEST(idle_but_parked_found_from_sleeps_alone)
+{
+	struct run r;
+	const struct ss_detection *d;
+
+	analyze("idle_but_parked_sleep_parks.txt", 0, IN_ORDER, &r);
+	ASSERT_TRUE(r.a.kernel_only);
+	d = only_det(&r, SS_DET_IDLE_BUT_PARKED);
+	ASSERT_EQ(d->idle_but_parked.sock_inode, 40960);
+	ASSERT_NEAR_MS(d->duration_ns, 200, 1);
+	ASSERT_EQ(d->holder, 0);
+	ASSERT_EQ(d->parked_workers, 1);
+	done(&r);
+	/* Taken after 1 ms: a wait, not a stall. */
+	analyze("idle_but_parked_sleep_parks_negative.txt", 0, IN_ORDER, &r);
+	ASSERT_EQ(r.a.ndets, 0);
+	ASSERT_EQ(r.a.delay_ns[SS_CAUSE_DRIVER_STARVED], 1021000);	/* arrived to taken */
+	done(&r);
+}
+
 TEST(runnable_while_parked_found_in_the_inject_queue)
 {
 	struct run r;

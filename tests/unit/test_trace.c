@@ -1154,6 +1154,7 @@ TEST(trace_type_names_cover_every_type)
 		{ SS_THREAD_EXIT, "thread_exit" },
 		{ SS_THREAD_NEW, "thread_new" },
 		{ SS_VCPU_STEAL, "vcpu_steal" },
+		{ SS_READY_TAKEN, "ready_taken" },
 		{ SS_LOST, "lost" },
 		{ SS_THREAD_AT_ATTACH, "thread_at_attach" },
 		{ SS_TOKIO_RUNTIME, "tokio_runtime" },
