@@ -109,10 +109,10 @@ static struct ss_ring_slot *file_block_begin(void *arg, const struct ss_ring_chu
 	return ss_trace_block_begin(c->w, hdr, n);
 }
 
-static int file_block_end(void *arg, __u32 used)
+static int file_block_end(void *arg, const struct ss_block_done *d)
 {
 	struct rec_cmd *c = arg;
-	int err = ss_trace_block_end(c->w, used);
+	int err = ss_trace_block_end_checked(c->w, d->used, d->min_ts, d->max_ts);
 
 	if (err && !c->write_err) {
 		c->write_err = err;

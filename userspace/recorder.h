@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "ringrec.h"
 #include "trace.h"
 
 /* Return 0, or -errno to stop the recording (ss_recorder_poll returns it). */
@@ -44,7 +45,7 @@ typedef int (*ss_recorder_records_fn)(void *arg, const struct ss_record *recs,
  * slots (NULL: they are lost), then how many were written. */
 typedef struct ss_ring_slot *(*ss_recorder_block_begin_fn)(
 	void *arg, const struct ss_ring_chunk *hdr, __u32 n);
-typedef int (*ss_recorder_block_end_fn)(void *arg, __u32 used);
+typedef int (*ss_recorder_block_end_fn)(void *arg, const struct ss_block_done *d);
 
 /* A warning: recording goes on without something (one line, no "\n"). */
 typedef void (*ss_recorder_warn_fn)(void *arg, const char *msg);

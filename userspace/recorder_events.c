@@ -82,17 +82,17 @@ static struct ss_ring_slot *ring_block_begin(void *arg, const struct ss_ring_chu
 	return r->err ? NULL : r->o.on_block_begin(r->o.arg, hdr, n);
 }
 
-static void ring_block_end(void *arg, const struct ss_ring_chunk *hdr, __u32 used,
-			   __u64 events)
+static void ring_block_end(void *arg, const struct ss_ring_chunk *hdr,
+			   const struct ss_block_done *d)
 {
 	struct ss_recorder *r = arg;
 	int err;
 
-	r->events += events;
+	r->events += d->events;
 	if (!r->started_sink) {
 		struct ss_record rec;
-		for (__u32 i = 0; i < used;) {
-			unsigned k = ss_ringdec_one(&r->early[i], used - i, hdr->tid, &rec);
+		for (__u32 i = 0; i < d->used;) {
+			unsigned k = ss_ringdec_one(&r->early[i], d->used - i, hdr->tid, &rec);
 			if (!k)
 				break;
 			i += k;
@@ -100,7 +100,7 @@ static void ring_block_end(void *arg, const struct ss_ring_chunk *hdr, __u32 use
 		}
 		return;
 	}
-	if ((err = r->o.on_block_end(r->o.arg, used)) && !r->err)
+	if ((err = r->o.on_block_end(r->o.arg, d)) && !r->err)
 		r->err = err;
 }
 

@@ -11,15 +11,22 @@
 #include "bpf/ring.h"
 
 typedef void (*ss_ringrec_emit_fn)(void *arg, const struct ss_record *rec);
-/* Checked slots of whole events, their ts CLOCK_MONOTONIC ns, written by
- * ringrec straight where the sink wants them: begin gives room for up to
- * n slots of hdr's thread (NULL: they are lost), end says how many were
- * written and how many events they hold. */
+/* What ringrec wrote into a block: slots of whole known events (checked:
+ * a sink need not read them again), used of them, holding events, their
+ * ts (CLOCK_MONOTONIC ns) from min_ts to max_ts. */
+struct ss_block_done {
+	__u32 used;
+	__u64 events, min_ts, max_ts;
+};
+/* Checked slots written by ringrec straight where the sink wants them,
+ * around the cache where the CPU can (streaming stores: a trace file's
+ * blocks go to the disk, not to be read here again): begin gives room
+ * for up to n slots of hdr's thread (NULL: they are lost), end says what
+ * was written. */
 struct ss_ringrec_blocks {
 	struct ss_ring_slot *(*begin)(void *arg, const struct ss_ring_chunk *hdr,
 				      __u32 n);
-	void (*end)(void *arg, const struct ss_ring_chunk *hdr, __u32 used,
-		    __u64 events);
+	void (*end)(void *arg, const struct ss_ring_chunk *hdr, const struct ss_block_done *d);
 };
 #define SS_BLOCK_SLOTS 2048
 

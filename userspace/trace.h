@@ -206,6 +206,11 @@ int ss_trace_write_block(struct ss_trace_writer *w, const struct ss_ring_chunk *
 struct ss_ring_slot *ss_trace_block_begin(struct ss_trace_writer *w,
 					  const struct ss_ring_chunk *hdr, __u32 n);
 int ss_trace_block_end(struct ss_trace_writer *w, __u32 used);
+/* The same for slots the caller has checked (whole known events: ringrec's
+ * blocks), their ts from min_ts to max_ts: not read again (they may have
+ * been written around the cache). */
+int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_ts,
+			       __u64 max_ts);
 /* Writes what is buffered: all of it through the page cache, or, going
  * around it (O_DIRECT, where the filesystem allows), its whole 4 KiB
  * blocks — the rest waits for the next flush or the end; returns once it

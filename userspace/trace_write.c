@@ -334,7 +334,7 @@ int ss_trace_block_end(struct ss_trace_writer *w, __u32 used)
 {
 	struct ss_ring_chunk *h = (struct ss_ring_chunk *)(w->buf + w->used);
 	struct ss_ring_slot *slots = (struct ss_ring_slot *)(h + 1);
-	size_t bytes = (size_t)used * sizeof(*slots), pad;
+	struct span s = { .any = false };
 
 	if (w->err)
 		return w->err;
@@ -347,9 +347,27 @@ int ss_trace_block_end(struct ss_trace_writer *w, __u32 used)
 		unsigned k = ss_ringdec_whole(&slots[i], used - i);
 		if (!k)
 			return -EINVAL;
-		span_add(&w->span, slots[i].ts);
+		span_add(&s, slots[i].ts);
 		i += k;
 	}
+	return ss_trace_block_end_checked(w, used, s.first, s.last);
+}
+
+int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_ts,
+			       __u64 max_ts)
+{
+	struct ss_ring_chunk *h = (struct ss_ring_chunk *)(w->buf + w->used);
+	struct ss_ring_slot *slots = (struct ss_ring_slot *)(h + 1);
+	size_t bytes = (size_t)used * sizeof(*slots), pad;
+
+	if (w->err)
+		return w->err;
+	if (!used)
+		return 0;
+	if (used > h->count || min_ts > max_ts)
+		return -EINVAL;
+	span_add(&w->span, min_ts);
+	span_add(&w->span, max_ts);
 	h->count = used;
 	pad = bytes % RECORD_BYTES ? RECORD_BYTES - bytes % RECORD_BYTES : 0;
 	memset((unsigned char *)slots + bytes, 0, pad);
