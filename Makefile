@@ -116,8 +116,8 @@ HTTP_SRCS   := examples/http/http_parse.c
 HTTP_STALL_SRCS := examples/http/http_server.c examples/http/http_client.c
 # The trace file's reader and writer, which the fuzzers (clang, their own
 # flags) compile themselves.
-TRACE_SRCS  := userspace/trace_read.c userspace/trace_read_header.c userspace/trace_write.c userspace/blockwrite.c userspace/outfile.c userspace/ringdec.c userspace/schema.c userspace/schema_parse.c
-TRACE_DEPS  := $(TRACE_SRCS) userspace/trace.h userspace/blockwrite.h userspace/outfile.h userspace/ringdec.h userspace/schema.h userspace/schema_int.h userspace/trace_int.h userspace/trace_read_int.h bpf/record.h bpf/ring.h
+TRACE_SRCS  := userspace/trace_read.c userspace/trace_read_header.c userspace/trace_write.c userspace/blockwrite.c userspace/outfile.c userspace/ringdec.c userspace/ringpack.c userspace/schema.c userspace/schema_parse.c
+TRACE_DEPS  := $(TRACE_SRCS) userspace/trace.h userspace/blockwrite.h userspace/outfile.h userspace/ringdec.h userspace/ringpack.h userspace/schema.h userspace/schema_int.h userspace/trace_int.h userspace/trace_read_int.h bpf/record.h bpf/ring.h
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes \

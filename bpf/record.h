@@ -172,6 +172,11 @@ enum ss_type {
 	 * patch; 0.0.0 not known), raw::poll sites and schedule sites
 	 * attached (0: none). */
 	SS_TOKIO_RUNTIME = 165,
+	/* In a trace file (format 3): struct ss_ring_chunk with this type,
+	 * then a u32 byte count and that many bytes holding `count` ring
+	 * slots packed (userspace/ringpack.c), zero-padded to a multiple of
+	 * 64 bytes; read as an SS_RING_BLOCK's slots. */
+	SS_RING_PACKED = 166,
 };
 
 #define SS_RING_WARM_BYTES 65536

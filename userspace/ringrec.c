@@ -252,32 +252,12 @@ static __u64 as_records(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 /* The same as blocks of slots, their times turned into ns, written where
  * the sink wants them: what a trace file keeps (32 bytes an event, not a
  * 64-byte record).  Slots that cannot be placed are lost. */
-/* *dst = *src, its ts replaced: with streaming stores where dst is
- * 16-byte aligned (it is in a trace writer's buffer), which do not first
- * read the destination's cache lines — the recorder writes a gigabyte a
- * second under load, to be read next by the disk, not the CPU. */
-static inline void put_slot(struct ss_ring_slot *dst, const struct ss_ring_slot *src, __u64 ts,
-			    bool stream)
-{
-	if (stream) {
-		__u64 w1;
-
-		memcpy(&w1, (const char *)src + 8, sizeof(w1));	/* after ts */
-		_mm_stream_si128((__m128i *)dst, _mm_set_epi64x((long long)w1, (long long)ts));
-		_mm_stream_si128((__m128i *)dst + 1, _mm_loadu_si128((const __m128i *)src + 1));
-		return;
-	}
-	*dst = *src;
-	dst->ts = ts;
-}
-
 static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 		       const struct ss_ring_slot *s, size_t n)
 {
 	struct cursor cur = { .set = false };
 	struct ss_ring_slot *dst = rr->block->begin(rr->arg, c, (__u32)n);
 	struct ss_block_done d = { .min_ts = UINT64_MAX };
-	bool stream = !((uintptr_t)dst % 16);
 	__u64 lost = 0;
 	size_t i = 0;
 
@@ -294,9 +274,10 @@ static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 		if (s[i].ts >= rr->start_tsc) {
 			__u64 ts = cursor_ns(rr, &cur, s[i].ts);
 
-			put_slot(&dst[d.used], &s[i], ts, stream);
+			dst[d.used] = s[i];
+			dst[d.used].ts = ts;
 			if (k == 2)
-				put_slot(&dst[d.used + 1], &s[i + 1], s[i + 1].ts, stream);
+				dst[d.used + 1] = s[i + 1];
 			d.min_ts = ts < d.min_ts ? ts : d.min_ts;
 			d.max_ts = ts > d.max_ts ? ts : d.max_ts;
 			d.used += k;
@@ -304,8 +285,6 @@ static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 		}
 		i += k;
 	}
-	if (stream)
-		_mm_sfence();	/* before the buffer changes hands */
 	rr->block->end(rr->arg, c, &d);
 	return lost;
 }

@@ -18,11 +18,9 @@ struct ss_block_done {
 	__u32 used;
 	__u64 events, min_ts, max_ts;
 };
-/* Checked slots written by ringrec straight where the sink wants them,
- * around the cache where the CPU can (streaming stores: a trace file's
- * blocks go to the disk, not to be read here again): begin gives room
- * for up to n slots of hdr's thread (NULL: they are lost), end says what
- * was written. */
+/* Checked slots written by ringrec straight where the sink wants them:
+ * begin gives room for up to n slots of hdr's thread (NULL: they are
+ * lost), end says what was written. */
 struct ss_ringrec_blocks {
 	struct ss_ring_slot *(*begin)(void *arg, const struct ss_ring_chunk *hdr,
 				      __u32 n);

@@ -34,8 +34,8 @@
 #include "bpf/ring.h"
 
 #define SS_FILE_MAGIC "STALLSCP"	/* 8 bytes, no NUL */
-#define SS_FILE_VERSION 2		/* this writer's format version */
-#define SS_READER_VERSION 2		/* the newest format this reader reads */
+#define SS_FILE_VERSION 3		/* this writer's format version (3: packed blocks) */
+#define SS_READER_VERSION 3		/* the newest format this reader reads */
 /* Slots in one SS_RING_BLOCK, at most (the reader holds one block). */
 #define SS_BLOCK_MAX_SLOTS 4096
 #define SS_FILE_KERNEL_ONLY (1U << 0)	/* flags: recorded with --kernel-only */

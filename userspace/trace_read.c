@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "ringdec.h"
+#include "ringpack.h"
 #include "trace_read_int.h"
 
 
@@ -206,7 +207,56 @@ const struct ss_file_header *ss_trace_header(const struct ss_trace_reader *r)
 	return &r->hdr;
 }
 
-/* A block's header was just read at offset at: its slots, checked. */
+/* A block cut short by the file's end: partial, like a file without its
+ * trailer.  0. */
+static int block_cut_short(struct ss_trace_reader *r)
+{
+	snprintf(r->msg, sizeof(r->msg),
+		 "partial: no trailer after %llu records (the file ends at offset %llu): "
+		 "the recording was cut off; read up to its last complete record",
+		 (unsigned long long)r->records, (unsigned long long)(r->off));
+	r->partial = true;
+	r->state = AT_END;
+	return 0;
+}
+
+/* A packed block's bytes (after its header, at offset at), unpacked into
+ * r->block: 1, 0 (cut short), or the error.  *padded: the bytes it took. */
+static int read_packed(struct ss_trace_reader *r, const struct ss_ring_chunk *h, __u64 at,
+		       size_t *padded)
+{
+	unsigned char *p;
+	__u32 len;
+	ssize_t got;
+
+	if (!r->packed && !(r->packed = malloc(SS_BLOCK_MAX_SLOTS * SS_RINGPACK_SLOT_MAX +
+					       2 * RECORD_BYTES)))
+		return rd_fail(r, -ENOMEM, "out of memory reading a block");
+	p = r->packed;
+	got = rd_read(r, p, RECORD_BYTES);
+	if (got < 0)
+		return rd_fail_io(r, (int)got);
+	if (got < (ssize_t)RECORD_BYTES)
+		return block_cut_short(r);
+	memcpy(&len, p, sizeof(len));
+	/* At least 3 bytes a slot, at most SS_RINGPACK_SLOT_MAX. */
+	if (len < 3ULL * h->count || len > (__u64)SS_RINGPACK_SLOT_MAX * h->count)
+		return rd_fail(r, -EBADMSG, "packed block at offset %llu: %u bytes for %u slots",
+			       (unsigned long long)at, len, h->count);
+	*padded = (sizeof(len) + len + RECORD_BYTES - 1) / RECORD_BYTES * RECORD_BYTES;
+	got = rd_read(r, p + RECORD_BYTES, *padded - RECORD_BYTES);
+	if (got < 0)
+		return rd_fail_io(r, (int)got);
+	if ((size_t)got < *padded - RECORD_BYTES)
+		return block_cut_short(r);
+	if (ss_ringpack_decode(p + sizeof(len), len, r->block, h->count))
+		return rd_fail(r, -EBADMSG, "packed block at offset %llu: corrupt slots",
+			       (unsigned long long)at);
+	return 1;
+}
+
+/* A block's header was just read at offset at (an SS_RING_BLOCK's or an
+ * SS_RING_PACKED's): its slots, checked. */
 static int read_block(struct ss_trace_reader *r, const struct ss_ring_chunk *h,
 		      __u64 at)
 {
@@ -221,18 +271,17 @@ static int read_block(struct ss_trace_reader *r, const struct ss_ring_chunk *h,
 	    !(r->block = malloc(SS_BLOCK_MAX_SLOTS * sizeof(struct ss_ring_slot) +
 				RECORD_BYTES)))
 		return rd_fail(r, -ENOMEM, "out of memory reading a block");
-	got = rd_read(r, r->block, padded);
-	if (got < 0)
-		return rd_fail_io(r, (int)got);
-	if ((size_t)got < padded) {
-		/* Cut short: partial, like a file without its trailer. */
-		snprintf(r->msg, sizeof(r->msg),
-			 "partial: no trailer after %llu records (the file ends at offset %llu): "
-			 "the recording was cut off; read up to its last complete record",
-			 (unsigned long long)r->records, (unsigned long long)(r->off));
-		r->partial = true;
-		r->state = AT_END;
-		return 0;
+	if (h->type == SS_RING_PACKED) {
+		int ret = read_packed(r, h, at, &padded);
+
+		if (ret <= 0)
+			return ret;
+	} else {
+		got = rd_read(r, r->block, padded);
+		if (got < 0)
+			return rd_fail_io(r, (int)got);
+		if ((size_t)got < padded)
+			return block_cut_short(r);
 	}
 	for (__u32 i = 0; i < h->count;) {
 		unsigned k = ss_ringdec_whole(&r->block[i], h->count - i);
@@ -322,7 +371,7 @@ int ss_trace_next(struct ss_trace_reader *r, struct ss_record *rec)
 	if (rec->type == SS_NONE)
 		return rd_fail(r, -EBADMSG, "record at offset %llu has type 0",
 			    (unsigned long long)at);
-	if (rec->type == SS_RING_BLOCK) {
+	if (rec->type == SS_RING_BLOCK || rec->type == SS_RING_PACKED) {
 		struct ss_ring_chunk h;
 		int ret;
 
@@ -363,6 +412,7 @@ void ss_trace_close(struct ss_trace_reader *r)
 		close(r->fd);
 	free(r->buf);
 	free(r->block);
+	free(r->packed);
 	free(r->cmdline);
 	free(r->meta.argv);
 	free(r->meta.mappings);

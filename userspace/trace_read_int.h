@@ -40,6 +40,7 @@ struct ss_trace_reader {
 	struct span seen;
 	/* The block being handed out, event by event. */
 	struct ss_ring_slot *block;	/* SS_BLOCK_MAX_SLOTS */
+	unsigned char *packed;		/* a packed block's bytes, read */
 	__u32 block_n, block_i, block_tid;
 };
 

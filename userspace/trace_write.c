@@ -15,6 +15,7 @@
 #include "blockwrite.h"
 #include "outfile.h"
 #include "ringdec.h"
+#include "ringpack.h"
 #include "trace_int.h"
 
 #define WRITE_BUF_BYTES (1024 * 1024)
@@ -41,7 +42,10 @@ struct ss_trace_writer {
 				 * its events unseen here */
 	size_t used;		/* bytes waiting in buf */
 	unsigned char *buf;	/* WRITE_BUF_BYTES, SS_BW_ALIGN-aligned */
+	unsigned char *pack;	/* a block's slots packed (PACK_BYTES), or NULL */
 };
+
+#define PACK_BYTES (SS_BLOCK_MAX_SLOTS * SS_RINGPACK_SLOT_MAX)
 
 /* A growing byte buffer for the header; the first error sticks. */
 struct bytes {
@@ -209,6 +213,7 @@ int ss_trace_create(const char *path, const struct ss_trace_meta *meta,
 		free(w);
 		goto out;
 	}
+	w->pack = malloc(PACK_BYTES);	/* none: blocks go unpacked */
 	/* The header goes through the buffer: direct writes start aligned. */
 	if (b.len > WRITE_BUF_BYTES) {
 		err = -E2BIG;
@@ -369,6 +374,19 @@ int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_
 	span_add(&w->span, min_ts);
 	span_add(&w->span, max_ts);
 	h->count = used;
+	/* Packed, where that is smaller (it nearly always is: a third of
+	 * the bytes for a busy runtime's events), in the slots' place. */
+	size_t len = w->pack ? ss_ringpack_encode(slots, used, w->pack,
+						  bytes - sizeof(__u32) < PACK_BYTES ?
+						  bytes - sizeof(__u32) : PACK_BYTES) : 0;
+	if (len) {
+		__u32 n32 = (__u32)len;
+
+		memcpy(slots, &n32, sizeof(n32));
+		memcpy((unsigned char *)slots + sizeof(n32), w->pack, len);
+		bytes = sizeof(n32) + len;
+		h->type = SS_RING_PACKED;
+	}
 	pad = bytes % RECORD_BYTES ? RECORD_BYTES - bytes % RECORD_BYTES : 0;
 	memset((unsigned char *)slots + bytes, 0, pad);
 	w->used += sizeof(*h) + bytes + pad;
@@ -418,6 +436,7 @@ int ss_trace_finish(struct ss_trace_writer *w, __u64 lost, __u64 end_mono_ns,
 	else
 		close(w->of.fd);	/* the partial file stays */
 	free(w->buf);
+	free(w->pack);
 	free(w);
 	return err;
 }
@@ -429,6 +448,7 @@ void ss_trace_abort(struct ss_trace_writer *w)
 	ss_bw_free(w->bw);	/* the writes under way end first */
 	ss_outfile_discard(&w->of);
 	free(w->buf);
+	free(w->pack);
 	free(w);
 }
 

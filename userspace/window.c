@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "varint.h"
 #include "window.h"
 
 /* The longest encoding: type 1 + 5, mask 1, ts 10, tid 5, cpu 5,
@@ -104,37 +105,10 @@ void ss_window_free(struct ss_window *w)
 
 /* ---- the encoding --------------------------------------------------------------------- */
 
-static unsigned char *put_varint(unsigned char *p, __u64 v)
-{
-	while (v >= 0x80) {
-		*p++ = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (unsigned char)v;
-	return p;
-}
-
+/* Its own bytes, never cut short. */
 static const unsigned char *get_varint(const unsigned char *p, __u64 *v)
 {
-	__u64 x = 0;
-
-	for (unsigned s = 0; s < 64; s += 7) {
-		x |= (__u64)(*p & 0x7f) << s;
-		if (!(*p++ & 0x80))
-			break;
-	}
-	*v = x;
-	return p;
-}
-
-static __u64 zigzag(__u64 delta)
-{
-	return (delta << 1) ^ (__u64)((__s64)delta >> 63);
-}
-
-static __u64 unzigzag(__u64 z)
-{
-	return (z >> 1) ^ (__u64)-(__s64)(z & 1);
+	return ss_get_varint(p, p + SS_VARINT_MAX, v);
 }
 
 static unsigned encode(struct codec *c, const struct ss_record *r, unsigned char *out)
@@ -147,23 +121,23 @@ static unsigned encode(struct codec *c, const struct ss_record *r, unsigned char
 		*p++ = (unsigned char)r->type;
 	} else {
 		*p++ = NTYPES;
-		p = put_varint(p, r->type);
+		p = ss_put_varint(p, r->type);
 		last = zero;
 	}
 	mask = p++;
 	*mask = (r->tid != c->tid) | (r->cpu != c->cpu) << 1 | !!r->flags << 2;
-	p = put_varint(p, zigzag(r->ts - c->ts));
+	p = ss_put_varint(p, ss_zigzag(r->ts - c->ts));
 	if (r->tid != c->tid)
-		p = put_varint(p, r->tid);
+		p = ss_put_varint(p, r->tid);
 	if (r->cpu != c->cpu)
-		p = put_varint(p, r->cpu);
+		p = ss_put_varint(p, r->cpu);
 	if (r->flags)
-		p = put_varint(p, r->flags);
+		p = ss_put_varint(p, r->flags);
 	for (unsigned i = 0; i < SS_RECORD_ARGS; i++) {
 		if (r->args[i] == last[i])
 			continue;
 		*mask |= 1U << (3 + i);
-		p = put_varint(p, zigzag(r->args[i] - last[i]));
+		p = ss_put_varint(p, ss_zigzag(r->args[i] - last[i]));
 		last[i] = r->args[i];
 	}
 	c->ts = r->ts;
@@ -189,7 +163,7 @@ static const unsigned char *decode(struct codec *c, const unsigned char *p,
 	}
 	mask = *p++;
 	p = get_varint(p, &v);
-	r->ts = c->ts + unzigzag(v);
+	r->ts = c->ts + ss_unzigzag(v);
 	r->tid = c->tid;
 	r->cpu = c->cpu;
 	if (mask & 1) {
@@ -207,7 +181,7 @@ static const unsigned char *decode(struct codec *c, const unsigned char *p,
 	for (unsigned i = 0; i < SS_RECORD_ARGS; i++) {
 		if (mask & (1U << (3 + i))) {
 			p = get_varint(p, &v);
-			last[i] += unzigzag(v);
+			last[i] += ss_unzigzag(v);
 		}
 		r->args[i] = last[i];
 	}

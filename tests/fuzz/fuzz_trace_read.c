@@ -14,7 +14,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
  *     tests/fuzz/fuzz_trace_read.c userspace/trace_read.c userspace/trace_write.c userspace/schema.c \
- *     userspace/schema_parse.c userspace/outfile.c userspace/ringdec.c -o fz
+ *     userspace/schema_parse.c userspace/outfile.c userspace/ringdec.c userspace/ringpack.c -o fz
  *   ./fz -max_total_time=60 CORPUS_COPY/ tests/fuzz/corpus/trace_read/
  */
 #define _GNU_SOURCE

@@ -25,7 +25,7 @@ fi
 want=$(awk '/^enum ss_type/ { on = 1 } on && /^};/ { on = 0 }
 	on && match($0, /SS_[A-Z_]+ = [0-9]+/) {
 		split(substr($0, RSTART, RLENGTH), p, " = ")
-		if (p[1] !~ /_(FIRST|LAST)$/ && p[1] !~ /^SS_(NONE|RING_CHUNK|RING_BLOCK|RING_WARM)$/) print p[2] }' \
+		if (p[1] !~ /_(FIRST|LAST)$/ && p[1] !~ /^SS_(NONE|RING_CHUNK|RING_BLOCK|RING_PACKED|RING_WARM)$/) print p[2] }' \
 	"$root/bpf/record.h" | sort -n -u)
 got=$(cut -f1 "$tmp/schema" | sort -n -u)
 if [ -n "$want" ] && [ "$want" = "$got" ]; then

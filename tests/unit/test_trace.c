@@ -19,6 +19,8 @@
 
 #include "harness.h"
 #include "userspace/outfile.h"
+#include "userspace/ringdec.h"
+#include "userspace/ringpack.h"
 #include "userspace/trace.h"
 
 /* ---- helpers ---- */
@@ -801,15 +803,23 @@ TEST(trace_newer_min_reader_asks_for_a_newer_stallscope)
 	struct ss_trace_reader *r;
 	int rc;
 
-	hdr(b)->version = 3;
-	hdr(b)->min_reader = 3;
+	hdr(b)->version = 4;
+	hdr(b)->min_reader = 4;
 	expect_error(b.p, b.len, -EPROTONOSUPPORT,
-		     "needs stallscope >= 3 (file format 3, this reader reads up to 2)");
+		     "needs stallscope >= 4 (file format 4, this reader reads up to 3)");
 
 	/* A newer format that older readers may still read: read it. */
+	hdr(b)->min_reader = 3;
+	ASSERT_EQ(ss_trace_open_mem(b.p, b.len, &r), 0);
+	ASSERT_EQ(ss_trace_header(r)->version, 4);
+	ASSERT_EQ(drain(r, &rc), 3);
+	ASSERT_EQ(rc, 0);
+	ss_trace_close(r);
+
+	/* Format 2 (before packed blocks) is still read. */
+	hdr(b)->version = 2;
 	hdr(b)->min_reader = 2;
 	ASSERT_EQ(ss_trace_open_mem(b.p, b.len, &r), 0);
-	ASSERT_EQ(ss_trace_header(r)->version, 3);
 	ASSERT_EQ(drain(r, &rc), 3);
 	ASSERT_EQ(rc, 0);
 	ss_trace_close(r);
@@ -1187,8 +1197,8 @@ TEST(trace_layout_is_the_documented_one)
 	unsigned tlvs = 0;
 
 	ASSERT_EQ(memcmp(h->magic, "STALLSCP", 8), 0);
-	ASSERT_EQ(h->version, 2);
-	ASSERT_EQ(h->min_reader, 2);
+	ASSERT_EQ(h->version, 3);
+	ASSERT_EQ(h->min_reader, 3);
 	ASSERT_EQ(h->record_size, 64);
 	ASSERT_EQ(h->flags, SS_FILE_KERNEL_ONLY);
 	ASSERT_EQ(h->reserved, 0);
@@ -1252,5 +1262,230 @@ TEST(trace_span_is_known_before_reading_and_checked_at_the_end)
 	ASSERT_EQ(drain(r, &rc), 3);
 	ASSERT_EQ(rc, 0);
 	ss_trace_close(r);
+	free(b.p);
+}
+
+/* ---- ring blocks, packed (userspace/ringpack.c) ---- */
+
+static __u64 xs(__u64 *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* n slots as a runtime's ring holds them: events tens of ns apart, one
+ * sequence, a notify (one slot) and a spawn (two) in turn, tasks from one
+ * allocator; every tenth a gap in the sequence (a slot skipped). */
+static void runtime_slots(struct ss_ring_slot *s, unsigned n, __u64 seed)
+{
+	__u64 ts = 1000000, seq = 77;
+
+	for (unsigned i = 0; i < n; i++) {
+		bool second = i && s[i - 1].type == SS_WSRT_SPAWN;
+
+		ts += 20 + xs(&seed) % 60;
+		seq += (i % 10 == 9 && !second) ? 3 : 1;
+		s[i] = (struct ss_ring_slot){ .ts = ts, .seq = (__u16)seq, .a = 1,
+					      .x = 0x7f0000001000ULL + 64 * (xs(&seed) % 100),
+					      .y = i };
+		if (second) {
+			s[i].type = SS_RING_EXT;
+			s[i].ts = xs(&seed);	/* an argument */
+		} else {
+			s[i].type = i + 1 < n && i % 3 == 1 ? SS_WSRT_SPAWN : SS_WSRT_NOTIFY;
+		}
+	}
+}
+
+/* Any slot values, types past 253 and the second-slot type among them:
+ * what is packed unpacks to the same bytes; the packing fits in
+ * SS_RINGPACK_SLOT_MAX a slot, and refuses a buffer too small. */
+TEST(trace_ringpack_round_trips_any_slots)
+{
+	static struct ss_ring_slot in[SS_BLOCK_MAX_SLOTS], out[SS_BLOCK_MAX_SLOTS];
+	static unsigned char buf[SS_BLOCK_MAX_SLOTS * SS_RINGPACK_SLOT_MAX];
+	static const __u16 types[] = { 1, 5, 6, 65, 66, 253, 254, 255, 0xfffe, SS_RING_EXT };
+	unsigned sizes[] = { 1, 2, 3, 17, 1000, SS_BLOCK_MAX_SLOTS };
+	__u64 seed = 0x9e3779b97f4a7c15ULL;
+
+	for (unsigned round = 0; round < 40; round++) {
+		unsigned n = sizes[round % 6];
+
+		for (unsigned i = 0; i < n; i++) {
+			__u64 r = xs(&seed);
+
+			in[i].type = types[r % 10];
+			/* Extremes, small moves, and anything. */
+			in[i].ts = r % 7 == 0 ? UINT64_MAX : r % 7 == 1 ? (__u64)0 : i ? in[i - 1].ts + r % 100 : r;
+			in[i].seq = (__u16)(r % 5 ? (i ? (__u64)in[i - 1].seq + 1 : r) : r >> 16);
+			in[i].a = (__u32)(r % 3 ? (r >> 8) : 0xffffffffU);
+			in[i].x = r % 4 ? xs(&seed) : 0;
+			in[i].y = r % 6 ? (__u64)-(__s64)(r % 1000) : UINT64_MAX;
+		}
+		size_t len = ss_ringpack_encode(in, n, buf, sizeof(buf));
+		ASSERT_GT(len, 0);
+		ASSERT_LE(len, (size_t)n * SS_RINGPACK_SLOT_MAX);
+		memset(out, 0xa5, sizeof(out));
+		ASSERT_EQ(ss_ringpack_decode(buf, len, out, n), 0);
+		ASSERT_EQ(memcmp(in, out, n * sizeof(*in)), 0);
+		ASSERT_EQ(ss_ringpack_encode(in, n, buf, len - 1), 0);
+	}
+	/* A runtime's slots: under a third of their 32 bytes. */
+	runtime_slots(in, SS_BLOCK_MAX_SLOTS, 1);
+	size_t len = ss_ringpack_encode(in, SS_BLOCK_MAX_SLOTS, buf, sizeof(buf));
+	ASSERT_GT(len, 0);
+	ASSERT_LT(len, SS_BLOCK_MAX_SLOTS * sizeof(struct ss_ring_slot) / 3);
+	ASSERT_EQ(ss_ringpack_decode(buf, len, out, SS_BLOCK_MAX_SLOTS), 0);
+	ASSERT_EQ(memcmp(in, out, sizeof(in)), 0);
+}
+
+/* Bytes from a file: exactly n packed slots or an error, never a read
+ * past the end (ASan), whatever they hold. */
+TEST(trace_ringpack_refuses_what_is_not_exactly_its_slots)
+{
+	struct ss_ring_slot in[64], out[65];
+	unsigned char buf[64 * SS_RINGPACK_SLOT_MAX + 1];
+	__u64 seed = 12345;
+	size_t len;
+
+	runtime_slots(in, 64, 2);
+	len = ss_ringpack_encode(in, 64, buf, sizeof(buf));
+	ASSERT_GT(len, 0);
+	for (size_t cut = 0; cut < len; cut++) {
+		unsigned char *copy = malloc(cut ? cut : 1);
+
+		memcpy(copy, buf, cut);
+		ASSERT_EQ(ss_ringpack_decode(copy, cut, out, 64), -EBADMSG);
+		free(copy);
+	}
+	buf[len] = 0;
+	ASSERT_EQ(ss_ringpack_decode(buf, len + 1, out, 64), -EBADMSG);	/* a byte left */
+	ASSERT_EQ(ss_ringpack_decode(buf, len, out, 65), -EBADMSG);	/* a slot short */
+	ASSERT_EQ(ss_ringpack_decode(buf, len, out, 64), 0);
+	buf[1] = 0x30;	/* mask bits no slot has */
+	ASSERT_EQ(ss_ringpack_decode(buf, len, out, 64), -EBADMSG);
+	/* Noise: an error or 64 slots, nothing else. */
+	for (unsigned round = 0; round < 2000; round++) {
+		size_t n = xs(&seed) % sizeof(buf);
+		unsigned char *copy = malloc(n ? n : 1);
+
+		for (size_t i = 0; i < n; i++)
+			copy[i] = (unsigned char)(xs(&seed) % 7 ? xs(&seed) : 0);
+		int rc = ss_ringpack_decode(copy, n, out, 1 + xs(&seed) % 64);
+		ASSERT_TRUE(rc == 0 || rc == -EBADMSG);
+		free(copy);
+	}
+}
+
+/* A block of a runtime's events goes into the file packed (a third of
+ * the bytes), a block of one slot as it is; both read back as the same
+ * events, and every cut of the file reads as an error or partial. */
+TEST(trace_blocks_are_written_packed_and_read_back)
+{
+	static struct ss_ring_slot s[SS_BLOCK_MAX_SLOTS];
+	struct ss_ring_chunk h = { .type = SS_RING_CHUNK, .tid = 42, .count = SS_BLOCK_MAX_SLOTS };
+	struct ss_ring_chunk one = { .type = SS_RING_CHUNK, .tid = 43, .count = 1 };
+	struct ss_trace_meta m;
+	struct ss_trace_writer *w;
+	struct ss_trace_reader *r;
+	struct ss_record rec, want;
+	char *path = temp_path();
+	unsigned events = 0, i, k, packed = 0, plain = 0;
+	struct bytes b;
+	int rc;
+
+	runtime_slots(s, SS_BLOCK_MAX_SLOTS, 3);
+	fill_meta(&m);
+	ASSERT_EQ(ss_trace_create(path, &m, &w), 0);
+	ASSERT_EQ(ss_trace_write_block(w, &h, s), 0);
+	ASSERT_EQ(ss_trace_write_block(w, &one, s), 0);
+	ASSERT_EQ(ss_trace_finish(w, 0, 1, SS_STOP_EXITED, 0), 0);
+	b = test_slurp(path);
+	/* What is in the file: the records' types, walked by their sizes. */
+	for (size_t off = hdr(b)->header_len; off + 64 < b.len;) {
+		const struct ss_ring_chunk *c = (const struct ss_ring_chunk *)(b.p + off);
+		__u32 len;
+
+		if (c->type == SS_RING_PACKED) {
+			memcpy(&len, c + 1, sizeof(len));
+			ASSERT_EQ(c->count, SS_BLOCK_MAX_SLOTS);
+			ASSERT_LT(len, SS_BLOCK_MAX_SLOTS * sizeof(struct ss_ring_slot) / 3);
+			off += 64 + (4 + len + 63) / 64 * 64;
+			packed++;
+		} else {
+			ASSERT_EQ(c->type, SS_RING_BLOCK);
+			ASSERT_EQ(c->count, 1);
+			off += 128;
+			plain++;
+		}
+	}
+	ASSERT_EQ(packed, 1);
+	ASSERT_EQ(plain, 1);
+	/* Every event back, in order. */
+	ASSERT_EQ(ss_trace_open_mem(b.p, b.len, &r), 0);
+	for (i = 0; i < SS_BLOCK_MAX_SLOTS; i += k, events++) {
+		k = ss_ringdec_one(&s[i], SS_BLOCK_MAX_SLOTS - i, 42, &want);
+		ASSERT_GT(k, 0);
+		ASSERT_EQ(ss_trace_next(r, &rec), 1);
+		ASSERT_EQ(memcmp(&rec, &want, sizeof(rec)), 0);
+	}
+	ASSERT_EQ(ss_ringdec_one(s, 1, 43, &want), 1);
+	ASSERT_EQ(ss_trace_next(r, &rec), 1);
+	ASSERT_EQ(memcmp(&rec, &want, sizeof(rec)), 0);
+	ASSERT_EQ(ss_trace_next(r, &rec), 0);
+	ASSERT_TRUE(ss_trace_trailer(r) != NULL);
+	ss_trace_close(r);
+	ASSERT_GT(events, 1000);
+	/* Cut anywhere: an error or a partial file, never a crash. */
+	for (size_t cut = hdr(b)->header_len; cut < b.len; cut += 7) {
+		ASSERT_EQ(ss_trace_open_mem(b.p, cut, &r), 0);
+		while ((rc = ss_trace_next(r, &rec)) == 1)
+			;
+		ASSERT_TRUE(rc < 0 || ss_trace_partial(r) != NULL);
+		ss_trace_close(r);
+	}
+	unlink(path);
+	free(path);
+	free(b.p);
+}
+
+/* A packed block whose byte count cannot be its slots', or whose bytes
+ * are not slots, is corrupt, named by its offset. */
+TEST(trace_packed_block_that_does_not_unpack_is_corrupt)
+{
+	static struct ss_ring_slot s[100];
+	struct ss_ring_chunk h = { .type = SS_RING_CHUNK, .tid = 42, .count = 100 };
+	struct ss_trace_meta m;
+	struct ss_trace_writer *w;
+	char *path = temp_path();
+	struct bytes b;
+	__u32 len, bad;
+	size_t at;
+
+	runtime_slots(s, 100, 4);
+	fill_meta(&m);
+	ASSERT_EQ(ss_trace_create(path, &m, &w), 0);
+	ASSERT_EQ(ss_trace_write_block(w, &h, s), 0);
+	ASSERT_EQ(ss_trace_finish(w, 0, 1, SS_STOP_EXITED, 0), 0);
+	b = test_slurp(path);
+	at = hdr(b)->header_len;
+	ASSERT_EQ(((struct ss_ring_chunk *)(b.p + at))->type, SS_RING_PACKED);
+	memcpy(&len, b.p + at + 64, sizeof(len));
+	bad = 299;	/* under 3 bytes a slot */
+	memcpy(b.p + at + 64, &bad, sizeof(bad));
+	char msg[96];
+	snprintf(msg, sizeof(msg), "packed block at offset %zu: 299 bytes for 100 slots", at);
+	expect_error(b.p, b.len, -EBADMSG, msg);
+	bad = 100 * SS_RINGPACK_SLOT_MAX + 1;
+	memcpy(b.p + at + 64, &bad, sizeof(bad));
+	expect_error(b.p, b.len, -EBADMSG, "bytes for 100 slots");
+	memcpy(b.p + at + 64, &len, sizeof(len));
+	b.p[at + 64 + 4 + 1] = 0xf0;	/* the first slot's mask */
+	snprintf(msg, sizeof(msg), "packed block at offset %zu: corrupt slots", at);
+	expect_error(b.p, b.len, -EBADMSG, msg);
+	unlink(path);
+	free(path);
 	free(b.p);
 }
