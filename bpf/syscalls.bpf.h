@@ -133,36 +133,47 @@ static __always_inline __s64 timespec_ns(const void *uptr)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static __always_inline void futex_enter(const struct pt_regs *regs)
+/* A futex_enter record's arguments, from the caller's registers. */
+static __always_inline void futex_args(struct ss_record *r, const struct pt_regs *regs)
 {
-	struct ss_record *r = reserve(SS_FUTEX_ENTER, current_tid());
 	__u64 op = regs->si, a4 = regs->r10;
 	int cmd = op & 0x7f;
 
-	if (!r)
-		return;
 	r->args[0] = regs->di;
 	r->args[1] = op;
 	r->args[2] = regs->dx;
 	/* FUTEX_WAIT* take a timespec; other ops use the slot as val2. */
 	r->args[3] = (cmd == 0 || cmd == 9 || cmd == 11) ?
 			     (__u64)timespec_ns((const void *)a4) : a4;
-	submit(r);
 }
 
-static __always_inline void epoll_enter(const struct pt_regs *regs, int which)
+/* An epoll_enter record's (which: 0 wait, 1 pwait, 2 pwait2). */
+static __always_inline void epoll_args(struct ss_record *r, const struct pt_regs *regs, int which)
 {
-	__u32 tid = current_tid();
-	struct ss_record *r;
-
-	r = reserve(SS_EPOLL_ENTER, tid);
-	if (!r)
-		return;
 	r->args[0] = regs->di;
 	r->args[1] = regs->dx;
 	r->args[2] = which == 2 ? (__u64)timespec_ns((const void *)regs->r10)
 				: (__u64)(long)(int)regs->r10;
 	r->args[3] = which;
+}
+
+static __always_inline void futex_enter(const struct pt_regs *regs)
+{
+	struct ss_record *r = reserve(SS_FUTEX_ENTER, current_tid());
+
+	if (!r)
+		return;
+	futex_args(r, regs);
+	submit(r);
+}
+
+static __always_inline void epoll_enter(const struct pt_regs *regs, int which)
+{
+	struct ss_record *r = reserve(SS_EPOLL_ENTER, current_tid());
+
+	if (!r)
+		return;
+	epoll_args(r, regs, which);
 	submit(r);
 }
 
@@ -402,22 +413,13 @@ static __always_inline void sleep_park_enter(struct task_struct *prev, const str
 		r = reserve_only(SS_FUTEX_ENTER, prev->pid);
 		if (!r)
 			return;
-		r->args[0] = regs->di;
-		r->args[1] = regs->si;
-		r->args[2] = regs->dx;
-		r->args[3] = ((regs->si & 0x7f) == 0 || (regs->si & 0x7f) == 9 ||
-			      (regs->si & 0x7f) == 11) ?
-				     (__u64)timespec_ns((const void *)regs->r10) : regs->r10;
+		futex_args(r, regs);
 	} else if (epoll_wait_nr(nr)) {
 		which = nr == NR_epoll_wait ? 0 : nr == NR_epoll_pwait ? 1 : 2;
 		r = reserve_only(SS_EPOLL_ENTER, prev->pid);
 		if (!r)
 			return;
-		r->args[0] = regs->di;
-		r->args[1] = regs->dx;
-		r->args[2] = which == 2 ? (__u64)timespec_ns((const void *)regs->r10)
-					: (__u64)(long)(int)regs->r10;
-		r->args[3] = which;
+		epoll_args(r, regs, which);
 	} else {
 		return;
 	}
