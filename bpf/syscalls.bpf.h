@@ -408,25 +408,27 @@ static __always_inline void sleep_park_enter(struct task_struct *prev, const str
 	struct ss_record *r;
 	int which;
 
+	if (nr != NR_futex && !epoll_wait_nr(nr))
+		return;
+	/* Where its exit is remembered first: an enter without it would
+	 * leave the thread parked for good in the analysis. */
+	sp = bpf_task_storage_get(&sleeping, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!sp)
+		return;
 	if (nr == NR_futex) {
 		which = -1;
 		r = reserve_only(SS_FUTEX_ENTER, prev->pid);
 		if (!r)
 			return;
 		futex_args(r, regs);
-	} else if (epoll_wait_nr(nr)) {
+	} else {
 		which = nr == NR_epoll_wait ? 0 : nr == NR_epoll_pwait ? 1 : 2;
 		r = reserve_only(SS_EPOLL_ENTER, prev->pid);
 		if (!r)
 			return;
 		epoll_args(r, regs, which);
-	} else {
-		return;
 	}
 	submit(r);
-	sp = bpf_task_storage_get(&sleeping, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!sp)
-		return;
 	sp->kind = which < 0 ? PARK_FUTEX : PARK_EPOLL + which;
 	sp->ep = ep;
 }
@@ -459,12 +461,12 @@ static __always_inline void sleep_park_exit(struct task_struct *next)
 /*
  * With sleep parks: the readiness each of the target's instances
  * recorded last, still pending when last looked, and no longer
- * (recorded_pending; looked at from TAKEN_MIN_NS after its record on): taken — harvested, and for a level-triggered
- * socket read — by a wait that did not sleep.  Recorded as ready_taken,
- * with the time it was noticed: here, at the target's next context
- * switch or wake-up (the harvesting thread goes on to run what it
- * harvested, wakes a worker for it, or sleeps again), or at the next
- * readiness on the instance.
+ * (recorded_pending; looked at from TAKEN_MIN_NS after its record on):
+ * taken — harvested, and for a level-triggered socket read — by a wait
+ * that did not sleep.  Recorded as ready_taken, with the time it was
+ * noticed: here, at the target's next context switch or wake-up (the
+ * harvesting thread goes on to run what it harvested, wakes a worker for
+ * it, or sleeps again), or at the next readiness on the instance.
  */
 #define TAKEN_MIN_NS 50000
 static __always_inline void ready_taken_check(void)
