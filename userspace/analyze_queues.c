@@ -72,6 +72,15 @@ static void steal(struct an *an, const struct ss_record *r)
 		local_add(an, thief, (__s64)count - 1, r->ts);
 }
 
+/* What readiness was pending has been harvested. */
+static void harvested(struct an *an, __u64 ts)
+{
+	if (an->q.ready_pending) {
+		an->q.ready_pending = 0;
+		emit(an, SS_CTR_READINESS_PENDING, -1, ts, 0);
+	}
+}
+
 void an_queues_forget(struct an *an, int worker)
 {
 	if (valid(worker))
@@ -118,16 +127,11 @@ void an_queues_apply(struct an *an, const struct ss_record *r, int worker)
 			break;
 		an->q.in_epoll[worker] = false;
 		/* A wait that returned events harvested what was pending. */
-		if ((__s64)r->args[0] > 0 && an->q.ready_pending) {
-			an->q.ready_pending = 0;
-			emit(an, SS_CTR_READINESS_PENDING, -1, r->ts, 0);
-		}
+		if ((__s64)r->args[0] > 0)
+			harvested(an, r->ts);
 		break;
 	case SS_READY_TAKEN:	/* the same, by a wait that did not sleep */
-		if (an->q.ready_pending) {
-			an->q.ready_pending = 0;
-			emit(an, SS_CTR_READINESS_PENDING, -1, r->ts, 0);
-		}
+		harvested(an, r->ts);
 		break;
 	case SS_SK_DATA_READY:
 		for (unsigned i = 0; i < SS_MAX_WORKERS; i++)

@@ -2,9 +2,9 @@
 /*
  * Ring slots packed for a trace file (SS_RING_PACKED blocks,
  * docs/trace-format.md): each slot as the difference from the ones before
- * it in its block, in varints.  Lossless; about a third of the bytes of
- * the 32-byte slots for a busy runtime's events, so that a recording at
- * tens of millions of events a second is not bounded by the disk.
+ * it in its block, in varints.  Lossless; a busy runtime's events take
+ * 4-5 bytes each instead of a 32-byte slot, so that a recording at tens
+ * of millions of events a second is not bounded by the disk.
  */
 #ifndef STALLSCOPE_RINGPACK_H
 #define STALLSCOPE_RINGPACK_H

@@ -42,10 +42,11 @@ struct ss_trace_writer {
 				 * its events unseen here */
 	size_t used;		/* bytes waiting in buf */
 	unsigned char *buf;	/* WRITE_BUF_BYTES, SS_BW_ALIGN-aligned */
-	unsigned char *pack;	/* a block's slots packed (PACK_BYTES), or NULL */
+	unsigned char *pack;	/* a block's slots packed, or NULL */
 };
 
-#define PACK_BYTES (SS_BLOCK_MAX_SLOTS * SS_RINGPACK_SLOT_MAX)
+/* A packed block is kept only if smaller than its slots. */
+#define PACK_BYTES (SS_BLOCK_MAX_SLOTS * sizeof(struct ss_ring_slot))
 
 /* A growing byte buffer for the header; the first error sticks. */
 struct bytes {
@@ -363,7 +364,7 @@ int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_
 {
 	struct ss_ring_chunk *h = (struct ss_ring_chunk *)(w->buf + w->used);
 	struct ss_ring_slot *slots = (struct ss_ring_slot *)(h + 1);
-	size_t bytes = (size_t)used * sizeof(*slots), pad;
+	size_t bytes = (size_t)used * sizeof(*slots), pad, len;
 
 	if (w->err)
 		return w->err;
@@ -374,11 +375,9 @@ int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_
 	span_add(&w->span, min_ts);
 	span_add(&w->span, max_ts);
 	h->count = used;
-	/* Packed, where that is smaller (it nearly always is: a third of
-	 * the bytes for a busy runtime's events), in the slots' place. */
-	size_t len = w->pack ? ss_ringpack_encode(slots, used, w->pack,
-						  bytes - sizeof(__u32) < PACK_BYTES ?
-						  bytes - sizeof(__u32) : PACK_BYTES) : 0;
+	/* Packed where that is smaller, in the slots' place: nearly always
+	 * (a busy runtime's events take 4-5 bytes each packed). */
+	len = w->pack ? ss_ringpack_encode(slots, used, w->pack, bytes - sizeof(__u32)) : 0;
 	if (len) {
 		__u32 n32 = (__u32)len;
 
