@@ -130,7 +130,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 
 include preload/preload.mk
 
-.PHONY: all deps check check-asan check-tsan bench demo fuzz clean help \
+.PHONY: all deps FORCE check check-asan check-tsan bench demo fuzz clean help \
         install uninstall
 
 all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(TOKIO_BINS) $(STALLSCOPE) $(UNIT_TESTS) $(BENCHES) \
@@ -140,6 +140,26 @@ all: $(LIBWSRT) $(LIBWSRT_SO) $(EXAMPLES) $(TOKIO_BINS) $(STALLSCOPE) $(UNIT_TES
 
 deps:
 	$(Q)scripts/deps.sh
+
+# What is compiled is out of date when the flags it was compiled with
+# change: `make demo` then `make check WERROR=1` in one tree compiles again,
+# with -Werror (it did not, and a warning reached CI unseen).  A tree built
+# with -Werror stays built without it (it passed the stricter build: `make
+# install` after CI builds nothing).  The stamp is rewritten only when its
+# text changes, so an unchanged build stays built.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW   := $(CC) $(filter-out -Werror,$(CFLAGS)) $(LDFLAGS) $(BPF_CFLAGS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@now='$(FLAGS_NOW)'; old=$$(cat $@ 2>/dev/null); \
+	 case "$(WERROR):$$old" in \
+	 "1:$$now -Werror") ;; \
+	 1:*) printf '%s\n' "$$now -Werror" > $@ ;; \
+	 *":$$now"|*":$$now -Werror") ;; \
+	 *) printf '%s\n' "$$now" > $@ ;; \
+	 esac
+
+FORCE:
 
 # deps is order-only: it runs first, and never makes anything out of date.
 $(BUILD)/runtime/%.o: runtime/%.c | deps
@@ -523,5 +543,14 @@ help:
 	@echo '  clean        remove build/'
 	@echo 'knobs: V=1 (show commands) WERROR=1 (warnings are errors) BUILD=dir'
 	@echo '       PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, MANDIR, PKGCONFIGDIR (install)'
+
+# Everything compiled with the flags above (not the fuzzers, which have
+# their own, nor the Rust programs: cargo's and rustc's).
+$(RUNTIME_OBJS) $(NOPROBE_OBJS) $(USERSPACE_OBJS) $(VIZ_OBJS) $(COMMON_OBJS) \
+$(CMDS_OBJS) $(BUILD)/examples/http/http_parse.o $(BPF_OBJ) $(EXAMPLES) \
+$(UNIT_TESTS) $(BENCHES) $(BUILD)/tests/mktrace $(USDT_PROBES) \
+$(BUILD)/tests/ring-edges $(BUILD)/tests/ready-rule $(PRELOAD_OBJS) \
+$(PRELOAD_TDIR)/libearly.so $(PRELOAD_TDIR)/libnext.so \
+$(PRELOAD_TDIR)/transparency $(PRELOAD_BENCH): $(FLAGS_STAMP)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -57,6 +57,20 @@ case $tmp in
 	;;
 esac
 
+# ---- a change of flags compiles again (one object, in a build of its own) ----
+# `make` then `make WERROR=1` in one tree must compile again with -Werror
+# (it did not, and CI found a warning that the developer's run never
+# compiled); back without WERROR builds nothing (the tree passed the stricter
+# build); a sanitizer compiles again.
+fb=$tmp/flags-build
+compiled() { mk BUILD="$fb" SAN= "$@" "$fb/common/opts.o" 2>&1 | grep -cE '^  (CC|CCLD) '; }
+got="$(compiled) $(compiled) $(compiled WERROR=1) $(compiled WERROR=1) $(compiled) $(compiled SAN=asan)"
+if [ "$got" = "1 0 1 0 0 1" ]; then
+	ok make_compiles_again_when_the_flags_change
+else
+	not_ok make_compiles_again_when_the_flags_change "objects compiled by plain, plain, WERROR=1, WERROR=1, plain, SAN=asan: $got, want 1 0 1 0 0 1"
+fi
+
 # ---- install: nothing rebuilt, every file in place ----
 out=$(mk DESTDIR="$dest" install 2>&1)
 rc=$?
