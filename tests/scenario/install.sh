@@ -61,9 +61,11 @@ esac
 # `make` then `make WERROR=1` in one tree must compile again with -Werror
 # (it did not, and CI found a warning that the developer's run never
 # compiled); back without WERROR builds nothing (the tree passed the stricter
-# build); a sanitizer compiles again.
+# build); a sanitizer compiles again.  SAN and WERROR are given each time:
+# make exports its command line's variables, so `make check WERROR=1` puts
+# WERROR=1 in this script's environment.
 fb=$tmp/flags-build
-compiled() { mk BUILD="$fb" SAN= "$@" "$fb/common/opts.o" 2>&1 | grep -cE '^  (CC|CCLD) '; }
+compiled() { mk BUILD="$fb" SAN= WERROR= "$@" "$fb/common/opts.o" 2>&1 | grep -cE '^  (CC|CCLD) '; }
 got="$(compiled) $(compiled) $(compiled WERROR=1) $(compiled WERROR=1) $(compiled) $(compiled SAN=asan)"
 if [ "$got" = "1 0 1 0 0 1" ]; then
 	ok make_compiles_again_when_the_flags_change
