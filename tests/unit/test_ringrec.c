@@ -228,3 +228,72 @@ TEST(ringrec_times_are_monotonic_ns_between_pairs)
 	ASSERT_LE(ns, ns_b + 50000);
 	ss_ringrec_free(rr);
 }
+
+/* A sink that takes blocks (a trace file's way): room for CAP slots;
+ * what ended. */
+struct blocks {
+	struct sink k;		/* first: collect() takes the same arg */
+	struct ss_ring_slot room[CAP];
+	struct ss_block_done d;
+	unsigned ends;
+};
+
+static struct ss_ring_slot *room_begin(void *arg, const struct ss_ring_chunk *hdr, __u32 n)
+{
+	struct blocks *b = arg;
+
+	return n <= CAP ? b->room : NULL;
+}
+
+static void room_end(void *arg, const struct ss_ring_chunk *hdr, const struct ss_block_done *d)
+{
+	struct blocks *b = arg;
+
+	if (d->used)	/* (a chunk that was only a half ends an empty block) */
+		b->d = *d;
+	b->ends++;
+}
+
+static const struct ss_ringrec_blocks room_blocks = { room_begin, room_end };
+
+TEST(ringrec_blocks_hold_the_whole_events_of_the_recording_in_ns)
+{
+	static struct blocks b;
+	struct ss_ringrec *rr;
+	__u64 lo = UINT64_MAX, hi = 0;
+
+	ASSERT_EQ(ss_ringrec_new(&rr, collect, &room_blocks, &b), 0);
+	/* Slots 2..61: 2 a second half (its first not here), 7-8 a spawn
+	 * from before the recording, 61 a first half (its second not yet):
+	 * the block is 3..60 without 7 and 8. */
+	make(2, 60, 62);
+	chunk.s[5].ts = 1;
+	ASSERT_EQ(ss_ringrec_chunk(rr, &chunk, SIZE(60)), 0);
+	ASSERT_EQ(b.ends, 1);
+	ASSERT_EQ(b.d.used, 56);
+	ASSERT_EQ(b.d.events, 38);
+	ASSERT_EQ(b.k.n, 0);	/* nothing as records */
+	/* Each slot is the ring's, its time in ns; the span is the events'. */
+	for (unsigned i = 0, j = 1; i < b.d.used; i++, j += (j == 4 ? 3 : 1)) {
+		ASSERT_EQ(b.room[i].seq, chunk.s[j].seq);
+		ASSERT_EQ(b.room[i].type, chunk.s[j].type);
+		ASSERT_EQ(b.room[i].x, chunk.s[j].x);
+		if (b.room[i].type == SS_RING_EXT)
+			continue;
+		ASSERT_EQ(b.room[i].ts, ss_ringrec_tsc_to_ns(rr, chunk.s[j].ts));
+		lo = b.room[i].ts < lo ? b.room[i].ts : lo;
+		hi = b.room[i].ts > hi ? b.room[i].ts : hi;
+	}
+	ASSERT_EQ(b.d.min_ts, lo);
+	ASSERT_EQ(b.d.max_ts, hi);
+	/* The halves kept meet their others in the next chunks. */
+	make(62, 1, 63);
+	ASSERT_EQ(ss_ringrec_chunk(rr, &chunk, SIZE(1)), 0);
+	ASSERT_EQ(b.d.used, 2);
+	ASSERT_EQ(b.d.events, 1);
+	ASSERT_EQ(b.room[0].seq, 61);
+	ASSERT_EQ(b.room[1].seq, 62);
+	ss_ringrec_finish(rr);
+	ASSERT_EQ(b.k.lost, 1);	/* slot 2's first half never came */
+	ss_ringrec_free(rr);
+}
