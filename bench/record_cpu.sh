@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Where recording's CPU goes, counted rather than inferred from throughput
+# (whose run-to-run spread here, 10-15 %, is wider than --kernel-only's
+# whole cost): the machine is sampled (perf record -a, cpu-clock) for
+# SECONDS while a workload runs recorded, and each sample is put to one
+# part of the tracer or to the workload:
+#   producer  the traced threads writing their rings: wsrt's out-of-line
+#             emit functions, their call trampoline, the rings' slow paths
+#             (the shim's emits are inline in its wrappers: not told apart)
+#   bpf       BPF programs, the helpers and kernel code they run (copying
+#             rings, the ring buffer, uprobe dispatch), on any thread
+#   recorder  stallscope's own threads (the recorder, its writers)
+#   workload  everything else: the program, wrk, the kernel for them
+# Workloads: the scheduler shapes that make the most events (2 workers,
+# stealable) and the HTTP server under wrk (as bench/record_http.sh), full
+# and --kernel-only.  Prints each part's share of the machine's CPU (all
+# CPUs: 100 % is every CPU busy) and, for the shapes, its CPU time per
+# recorded event: share x CPUs x the recording's seconds / its events
+# (approximate: the recording's start is in the events' seconds, not in
+# the samples).  Needs root and perf.  A benchmark: numbers, no verdicts.
+#
+#   bench/record_cpu.sh BUILD_DIR [SECONDS]
+set -uo pipefail
+build=${1:?usage: bench/record_cpu.sh BUILD_DIR [SECONDS]}
+secs=${2:-2}
+ss=$build/bin/stallscope
+sched=$build/bench/sched
+srv=$build/bin/http-stall
+. "$(dirname "$0")/../scripts/lib.sh"
+scratch
+
+bench_needs record_cpu root perf wrk
+ncpu=$(nproc)
+
+# classify PERF_DATA: "producer bpf recorder workload" percentages.
+classify() {
+	perf report -i "$1" --no-children --sort comm,sym -g none --percent-limit 0 \
+		--stdio 2>/dev/null | awk '
+		/^#/ || !/%/ { next }
+		{
+			pct = $1; sub("%", "", pct); comm = $2; sym = $NF
+			if (comm == "stallscope") part = "recorder"
+			else if (sym ~ /_emit_|_ring_call_tramp$|^ss_ring_(flush|make|exit)$/) part = "producer"
+			else if (sym ~ /^bpf_|^__bpf_|bpf_prog_|^copy_from_user_nofault$|^__arch_copy_from_user_nofault$|uprobe|^handle_swbp$|^ktime_get_mono_fast_ns$|^htab_|^__htab_|ringbuf/) part = "bpf"
+			else part = "workload"
+			p[part] += pct
+		}
+		END { printf "%.1f %.1f %.1f %.1f\n", p["producer"], p["bpf"], p["recorder"], p["workload"] }'
+}
+
+# sample PID_TO_WATCH: perf -a for secs into $tmp/perf.data, once the
+# workload has run a second; false if it was gone before.
+sample() {
+	sleep 1
+	kill -0 "$1" 2>/dev/null || return 1
+	perf record -a -q -F 999 -o "$tmp/perf.data" -- sleep "$secs" >/dev/null 2>&1
+}
+
+printf '## where recording spends CPU (perf -a, %s s a workload; %% of all %d CPUs)\n' "$secs" "$ncpu"
+printf '# %-22s %9s %7s %9s %9s %14s %12s\n' workload producer bpf recorder workload "events/s" "tracer ns/ev"
+for b in yield_many ping_pong chained_spawn spawn_many_local; do
+	"$ss" record -o "$tmp/t.trace" -- "$sched" --workers 2 --mode stealable --filter "$b" \
+		--runs $((10 * secs + 20)) --run-ms 100 >/dev/null 2>"$tmp/err" &
+	pid=$!
+	sample "$pid" || { echo "# $b: ended before it was sampled: $(tail -2 "$tmp/err")"; continue; }
+	wait "$pid"
+	pid=
+	read -r pr bp rc wl < <(classify "$tmp/perf.data")
+	read -r ev lost dur < <(sed -n 's/^stallscope: \([0-9]*\) events, \([0-9]*\) lost, \([0-9.]*\) s.*/\1 \2 \3/p' "$tmp/err")
+	awk -v b="$b" -v pr="$pr" -v bp="$bp" -v rc="$rc" -v wl="$wl" -v ev="${ev:-0}" \
+		-v lost="${lost:-0}" -v dur="${dur:-0}" -v n="$ncpu" 'BEGIN {
+		rate = dur > 0 ? ev / dur : 0
+		printf "  %-22s %8.1f%% %6.1f%% %8.1f%% %8.1f%% %14.0f", b, pr, bp, rc, wl, rate
+		if (rate > 0)
+			printf " %4.1f+%.1f+%.1f", pr / 100 * n * 1e9 / rate, bp / 100 * n * 1e9 / rate,
+				rc / 100 * n * 1e9 / rate
+		printf "%s\n", (lost > 0 ? "  (" lost " lost)" : "")
+	}'
+done
+for mode in full kernel; do
+	flags=()
+	[ "$mode" = kernel ] && flags=(--kernel-only)
+	"$ss" record "${flags[@]}" -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 --workers 2 \
+		--duration $((secs + 30)) >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	if ! port=$(listen_port "$tmp/out" "$pid" 300); then
+		echo "# http $mode: the server did not start: $(tail -2 "$tmp/err")"
+		continue
+	fi
+	wrk_rps "$port" $((secs + 3)) >"$tmp/rps" &
+	pids=($!)
+	sample "$pid"
+	wait "${pids[0]}"
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	pid=
+	read -r pr bp rc wl < <(classify "$tmp/perf.data")
+	printf '  %-22s %8.1f%% %6.1f%% %8.1f%% %8.1f%% %14s  (%s req/s)\n' "http $mode" \
+		"$pr" "$bp" "$rc" "$wl" - "$(cat "$tmp/rps")"
+done
+echo "# tracer ns/ev: CPU ns per recorded event, producer+bpf+recorder"
