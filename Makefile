@@ -458,6 +458,7 @@ bench: $(BENCHES) $(BUILD)/bin/http-stall $(TOKIO_BINS) $(STALLSCOPE) | deps
 	$(Q)bench/record_cost.sh $(BUILD)
 	$(Q)bench/syscall_tax.sh $(BUILD)
 	$(Q)bench/record_http.sh $(BUILD)
+	$(Q)bench/record_cpu.sh $(BUILD)
 	$(Q)bench/record_latency.sh $(BUILD)
 	$(Q)bench/analyze_bench.sh $(BUILD)
 	$(Q)bench/tokio_cost.sh $(BUILD)

@@ -8,8 +8,11 @@
 # (the same recording into memory, analyzed as it goes, metrics served),
 # interleaved round by round
 # (the order rotates each round) on the same 2 cores as wrk.  Prints each
-# round, then per mode the median requests/s, its ratio to plain, and the
-# events and losses of the recordings.  Needs root (BPF).  A benchmark,
+# round, then per mode the median requests/s, its ratio to plain's median,
+# the median and range of its ratio to the plain run of the same round
+# (paired: the host's speed drifts over minutes), and the events and
+# losses of the recordings.  The rounds spread by 10-15 % here, more than
+# --kernel-only's whole cost: bench/record_cpu.sh counts the tracer's CPU.  Needs root (BPF).  A benchmark,
 # not a test: numbers, no verdicts.
 #
 #   bench/record_http.sh BUILD_DIR [ROUNDS] [SECONDS]
@@ -46,26 +49,39 @@ run() {
 	served_rps "record_http: $mode" "$tmp/out" "$tmp/err" 300 "$secs" 0.5 || return 1
 	ev=$(sed -n -e 's/^stallscope: \([0-9]*\) events, \([0-9]*\) lost.*/\1 \2/p' \
 		-e 's/^stallscope: watched .*; \([0-9]*\) events, \([0-9]*\) lost$/\1 \2/p' "$tmp/err")
-	echo "$mode ${rps:-0} ${ev:-- -}"
+	echo "$mode ${rps:-0} ${ev:-- -} $round"
 }
 
 echo "## HTTP throughput recorded vs plain (wrk -t2 -c32 -d${secs}s, http-stall --serve-only --handler-ms 0 --workers 2; $rounds rounds, interleaved)"
 modes=(plain full syscalls kernel watch)
-for ((r = 0; r < rounds; r++)); do
+for ((round = 0; round < rounds; round++)); do
 	for ((k = 0; k < 5; k++)); do
-		run "${modes[(r + k) % 5]}"
+		run "${modes[(round + k) % 5]}"
 	done
 done | tee "$tmp/rounds" | sed 's/^/# round: /'
 awk "$AWK_MEDIAN"'
-	{ rps[$1] = rps[$1] " " $2; if ($3 != "-") { ev[$1] += $3; lost[$1] += $4; n[$1]++ } }
+	{ rps[$1] = rps[$1] " " $2; if ($3 != "-") { ev[$1] += $3; lost[$1] += $4; n[$1]++ }
+	  in_round[$5, $1] = $2; rounds = $5 + 1 > rounds ? $5 + 1 : rounds }
 	END {
 		p = median(rps["plain"])
-		printf "# %-8s %12s %8s %14s %10s\n", "mode", "req/s", "ratio", "events/run", "lost"
-		printf "  %-8s %12.0f %8.3f %14s %10s\n", "plain", p, 1, "-", "-"
+		printf "# %-8s %12s %8s %8s %15s %14s %10s\n", "mode", "req/s", "ratio", "paired",
+			"paired range", "events/run", "lost"
+		printf "  %-8s %12.0f %8.3f %8s %15s %14s %10s\n", "plain", p, 1, "-", "-", "-", "-"
 		split("full syscalls kernel watch", m, " ")
-		for (i = 1; i <= 4; i++)
-			printf "  %-8s %12.0f %8.3f %14.0f %10d\n", m[i], median(rps[m[i]]),
-				median(rps[m[i]]) / p, n[m[i]] ? ev[m[i]] / n[m[i]] : 0, lost[m[i]]
+		for (i = 1; i <= 4; i++) {
+			# Each round against its own plain run: the host drifts
+			# over minutes, less within one round.
+			pr = ""; lo = 1e9; hi = 0
+			for (r = 0; r < rounds; r++)
+				if (in_round[r, "plain"] > 0 && in_round[r, m[i]] > 0) {
+					q = in_round[r, m[i]] / in_round[r, "plain"]
+					pr = pr " " q; lo = q < lo ? q : lo; hi = q > hi ? q : hi
+				}
+			printf "  %-8s %12.0f %8.3f %8.3f %7.3f-%-7.3f %14.0f %10d\n", m[i], median(rps[m[i]]),
+				median(rps[m[i]]) / p, median(pr), lo, hi,
+				n[m[i]] ? ev[m[i]] / n[m[i]] : 0, lost[m[i]]
+		}
+		printf "# ratio: medians over medians; paired: the median of each round'"'"'s mode / its plain\n"
 		printf "# watch / full (watch'"'"'s own cost over recording to a file): %.3f\n",
 			median(rps["watch"]) / median(rps["full"])
 	}' "$tmp/rounds"
