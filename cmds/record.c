@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -153,6 +154,17 @@ static int parse_args(struct rec_cmd *c, struct ss_recorder_opts *o, int argc,
 	return -1;
 }
 
+/* User and system CPU seconds of this process, all its threads. */
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 int ss_cmd_record(int argc, char **argv)
 {
 	struct rec_cmd c = { .out_path = DEFAULT_OUT };
@@ -197,6 +209,10 @@ int ss_cmd_record(int argc, char **argv)
 	}
 
 	ss_recorder_stats(r, &st);
+	/* What recording costs that a user can see without tools: this
+	 * process's CPU (the recorder and its writers) while it records —
+	 * not loading and attaching, which happen once. */
+	double cpu0 = self_cpu_s();
 	__u64 deadline = c.duration_ns ? st.start_ns + c.duration_ns : UINT64_MAX;
 	__u64 flushed = st.start_ns;
 	for (;;) {
@@ -245,9 +261,9 @@ int ss_cmd_record(int argc, char **argv)
 			fprintf(stderr, "stallscope: what was recorded is in %s\n", partial);
 		goto out;
 	}
-	fprintf(stderr, "stallscope: %llu events, %llu lost, %.2f s, written to %s\n",
-		(unsigned long long)st.events, (unsigned long long)st.lost,
-		(double)(end - st.start_ns) / 1e9, c.out_path);
+	fprintf(stderr, "stallscope: %llu events, %llu lost, %.2f s, recorder CPU %.2f s, "
+		"written to %s\n", (unsigned long long)st.events, (unsigned long long)st.lost,
+		(double)(end - st.start_ns) / 1e9, self_cpu_s() - cpu0, c.out_path);
 	ret = stop_reason == SS_STOP_ERROR ? 1 : 0;
 out:
 	if (c.w)

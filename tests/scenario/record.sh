@@ -90,7 +90,7 @@ elif dump_ok record_lifo_stall_legacy "$tmp/legacy.trace"; then
 	check record_trailer_says_exited '
 		/^# trailer:/ { if (/stop=exited/ && /status=0/) { print "ok" } else { print "trailer: " $0 }; found = 1 }
 		END { if (!found) print "no trailer line" }' "$t"
-	if grep -q 'events, 0 lost, .* written to' "$tmp/legacy.out"; then
+	if grep -q 'events, 0 lost, [0-9.]* s, recorder CPU [0-9.]* s, written to' "$tmp/legacy.out"; then
 		ok record_prints_one_line_summary
 	else
 		not_ok record_prints_one_line_summary "$(tail -2 "$tmp/legacy.out")"
