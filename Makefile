@@ -143,21 +143,14 @@ deps:
 
 # What is compiled is out of date when the flags it was compiled with
 # change: `make demo` then `make check WERROR=1` in one tree compiles again,
-# with -Werror (it did not, and a warning reached CI unseen).  A tree built
-# with -Werror stays built without it (it passed the stricter build: `make
-# install` after CI builds nothing).  The stamp is rewritten only when its
-# text changes, so an unchanged build stays built.
+# with -Werror (it did not, and a warning reached CI unseen), and back.
+# The stamp is rewritten only when its text changes, so an unchanged build
+# stays built.
 FLAGS_STAMP := $(BUILD)/.flags
-FLAGS_NOW   := $(CC) $(filter-out -Werror,$(CFLAGS)) $(LDFLAGS) $(BPF_CFLAGS)
+FLAGS_NOW   := $(CC) $(CFLAGS) $(LDFLAGS) $(BPF_CFLAGS) WERROR=$(WERROR)
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
-	@now='$(FLAGS_NOW)'; old=$$(cat $@ 2>/dev/null); \
-	 case "$(WERROR):$$old" in \
-	 "1:$$now -Werror") ;; \
-	 1:*) printf '%s\n' "$$now -Werror" > $@ ;; \
-	 *":$$now"|*":$$now -Werror") ;; \
-	 *) printf '%s\n' "$$now" > $@ ;; \
-	 esac
+	@printf '%s\n' '$(FLAGS_NOW)' | cmp -s - $@ || printf '%s\n' '$(FLAGS_NOW)' > $@
 
 FORCE:
 
@@ -545,13 +538,13 @@ help:
 	@echo 'knobs: V=1 (show commands) WERROR=1 (warnings are errors) BUILD=dir'
 	@echo '       PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, MANDIR, PKGCONFIGDIR (install)'
 
-# Everything compiled with the flags above (not the fuzzers, which have
-# their own, nor the Rust programs: cargo's and rustc's).
+# Everything compiled with the flags above, or with -Werror as WERROR says
+# (the fuzzers); not the Rust programs (cargo's and rustc's flags).
 $(RUNTIME_OBJS) $(NOPROBE_OBJS) $(USERSPACE_OBJS) $(VIZ_OBJS) $(COMMON_OBJS) \
 $(CMDS_OBJS) $(BUILD)/examples/http/http_parse.o $(BPF_OBJ) $(EXAMPLES) \
 $(UNIT_TESTS) $(BENCHES) $(BUILD)/tests/mktrace $(USDT_PROBES) \
 $(BUILD)/tests/ring-edges $(BUILD)/tests/ready-rule $(PRELOAD_OBJS) \
 $(PRELOAD_TDIR)/libearly.so $(PRELOAD_TDIR)/libnext.so \
-$(PRELOAD_TDIR)/transparency $(PRELOAD_BENCH): $(FLAGS_STAMP)
+$(PRELOAD_TDIR)/transparency $(PRELOAD_BENCH) $(FUZZERS): $(FLAGS_STAMP)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
