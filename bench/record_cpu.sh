@@ -17,7 +17,11 @@
 # CPUs: 100 % is every CPU busy) and, for the shapes, its CPU time per
 # recorded event: share x CPUs x the recording's seconds / its events
 # (approximate: the recording's start is in the events' seconds, not in
-# the samples).  Needs root and perf.  A benchmark: numbers, no verdicts.
+# the samples).  A cpu-clock sample cannot land in code run with
+# interrupts off — sched_switch's and sched_waking's programs — and counts
+# after it, in the workload's time: bpf reads low (1.5 % of the machine
+# under the HTTP load where kernel.bpf_stats_enabled said 2.4 %).  Needs
+# root and perf.  A benchmark: numbers, no verdicts.
 #
 #   bench/record_cpu.sh BUILD_DIR [SECONDS]
 set -uo pipefail
