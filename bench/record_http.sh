@@ -12,8 +12,8 @@
 # the median and range of its ratio to the plain run of the same round
 # (paired: the host's speed drifts over minutes), and the events and
 # losses of the recordings.  The rounds spread by 10-15 % here, more than
-# --kernel-only's whole cost: bench/record_cpu.sh counts the tracer's CPU.  Needs root (BPF).  A benchmark,
-# not a test: numbers, no verdicts.
+# --kernel-only's whole cost: bench/record_cpu.sh counts the tracer's CPU.
+# Needs root (BPF).  A benchmark, not a test: numbers, no verdicts.
 #
 #   bench/record_http.sh BUILD_DIR [ROUNDS] [SECONDS]
 set -uo pipefail
