@@ -77,12 +77,17 @@ sample() {
 	done
 	sleep 1
 	kill -0 "$1" 2>/dev/null || return 1
+	local t0 t1
+	t0=$(date +%s%N)
 	bpf_ns "$2" >"$tmp/bpf.a"
 	perf record -a -q -F 999 -o "$tmp/perf.data" -- sleep "$secs" >/dev/null 2>&1
 	bpf_ns "$2" >"$tmp/bpf.b"
-	# A program loaded meanwhile counts whole, one unloaded not at all.
-	bpfst=$(awk -v s="$secs" -v n="$ncpu" 'NR == FNR { a[$1] = $2; next }
-		{ d += $2 - a[$1] } END { printf "%.1f", d / (s * 1e9 * n) * 100 }' \
+	t1=$(date +%s%N)
+	# Over the time between the two counts (perf's start and end
+	# included); a program loaded meanwhile counts whole, one unloaded
+	# not at all.
+	bpfst=$(awk -v ns="$((t1 - t0))" -v n="$ncpu" 'NR == FNR { a[$1] = $2; next }
+		{ d += $2 - a[$1] } END { printf "%.1f", d / (ns * n) * 100 }' \
 		"$tmp/bpf.a" "$tmp/bpf.b")
 }
 
