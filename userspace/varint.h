@@ -21,8 +21,8 @@ static inline unsigned char *ss_put_varint(unsigned char *p, __u64 v)
 	return p;
 }
 
-/* The varint at p, into *v; the byte after it, or NULL if it does not
- * end before end or within SS_VARINT_MAX bytes. */
+/* The varint at p, into *v; the byte after it, or NULL (*v 0) if it does
+ * not end before end or within SS_VARINT_MAX bytes. */
 static inline const unsigned char *ss_get_varint(const unsigned char *p, const unsigned char *end,
 						 __u64 *v)
 {
@@ -37,6 +37,7 @@ static inline const unsigned char *ss_get_varint(const unsigned char *p, const u
 			return p;
 		}
 	}
+	*v = 0;
 	return NULL;
 }
 

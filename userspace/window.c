@@ -149,7 +149,7 @@ static unsigned encode(struct codec *c, const struct ss_record *r, unsigned char
 static const unsigned char *decode(struct codec *c, const unsigned char *p,
 				   struct ss_record *r)
 {
-	__u64 v = 0, *last, zero[SS_RECORD_ARGS] = { 0 };
+	__u64 v, *last, zero[SS_RECORD_ARGS] = { 0 };
 	unsigned mask;
 
 	memset(r, 0, sizeof(*r));
