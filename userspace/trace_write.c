@@ -42,7 +42,7 @@ struct ss_trace_writer {
 				 * its events unseen here */
 	size_t used;		/* bytes waiting in buf */
 	unsigned char *buf;	/* WRITE_BUF_BYTES, SS_BW_ALIGN-aligned */
-	unsigned char *pack;	/* a block's slots packed, or NULL */
+	unsigned char *pack;	/* a block's slots packed (PACK_BYTES) */
 };
 
 /* A packed block is kept only if smaller than its slots. */
@@ -214,10 +214,10 @@ int ss_trace_create(const char *path, const struct ss_trace_meta *meta,
 		free(w);
 		goto out;
 	}
-	w->pack = malloc(PACK_BYTES);	/* none: blocks go unpacked */
 	/* The header goes through the buffer: direct writes start aligned. */
-	if (b.len > WRITE_BUF_BYTES) {
-		err = -E2BIG;
+	w->pack = malloc(PACK_BYTES);
+	if (!w->pack || b.len > WRITE_BUF_BYTES) {
+		err = w->pack ? -E2BIG : -ENOMEM;
 		ss_trace_abort(w);
 		goto out;
 	}
@@ -377,7 +377,7 @@ int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_
 	h->count = used;
 	/* Packed where that is smaller, in the slots' place: nearly always
 	 * (a busy runtime's events take 4-5 bytes each packed). */
-	len = w->pack ? ss_ringpack_encode(slots, used, w->pack, bytes - sizeof(__u32)) : 0;
+	len = ss_ringpack_encode(slots, used, w->pack, bytes - sizeof(__u32));
 	if (len) {
 		__u32 n32 = (__u32)len;
 
