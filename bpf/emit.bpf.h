@@ -17,7 +17,7 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
-/* Per CPU: SS_COUNTER_LOST (failed reservations), SS_COUNTER_EMITTED. */
+/* Per CPU: SS_COUNTER_LOST (failed reservations). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SS_NR_COUNTERS);
@@ -60,7 +60,6 @@ static __always_inline struct ss_record *reserve_only(__u32 type, __u32 tid)
 		count(SS_COUNTER_LOST);
 		return NULL;
 	}
-	count(SS_COUNTER_EMITTED);
 	r->ts = bpf_ktime_get_ns();
 	r->type = type;
 	r->tid = tid;
@@ -85,7 +84,7 @@ struct {
  * most once a millisecond per CPU: it drains on a timer otherwise.
  * Waking it per record would have it preempt the target's threads for
  * every event (and a wakeup is an IPI, microseconds in a VM). */
-static __always_inline void submit(struct ss_record *r)
+static __always_inline __u64 submit_flags(void)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
@@ -93,12 +92,15 @@ static __always_inline void submit(struct ss_record *r)
 	__u64 *last, now;
 
 	if (avail < size / 4 || !(last = bpf_map_lookup_elem(&woke, &zero)) ||
-	    (now = bpf_ktime_get_ns()) - *last < WAKE_EVERY_NS) {
-		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
-		return;
-	}
+	    (now = bpf_ktime_get_ns()) - *last < WAKE_EVERY_NS)
+		return BPF_RB_NO_WAKEUP;
 	*last = now;
-	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+	return BPF_RB_FORCE_WAKEUP;
+}
+
+static __always_inline void submit(struct ss_record *r)
+{
+	bpf_ringbuf_submit(r, submit_flags());
 }
 
 static __always_inline bool current_is_target(void)

@@ -239,9 +239,9 @@ enum ss_type {
 #define SS_SHIM_FAULT_EINTR (1U << 1)
 #define SS_SHIM_FAULT_DELAY (1U << 2)
 
-/* Kinds of ring-buffer reservation failure counters, per CPU. */
+/* The BPF side's counters, per CPU: events it could not put in the ring
+ * buffer (a reservation failed, a ring's slots could not be read). */
 #define SS_COUNTER_LOST 0
-#define SS_COUNTER_EMITTED 1
-#define SS_NR_COUNTERS 2
+#define SS_NR_COUNTERS 1
 
 #endif /* STALLSCOPE_RECORD_H */

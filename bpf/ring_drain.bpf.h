@@ -34,12 +34,73 @@ struct {
  * own half-ring flush drains the rest. */
 
 /*
- * Steps 1-3 of the consumer (ring.h), in pieces of 2^k slots (the ring
- * buffer wants a constant size), each a struct ss_ring_chunk and its
- * slots.  RING_READ(dst, size, src) reads the target's memory: the
- * current task's (bpf_probe_read_user: it must not fault, so rings are
- * made pre-faulted) or, in the sleepable pull, a given task's.
+ * The kernel's copies of user memory into a dynptr (Linux 6.16): into a
+ * ring buffer reservation of any size, so that a claim is one
+ * reservation, one copy and one second read of the head, where in pieces
+ * of 2^k slots (a reservation's size a verifier constant otherwise) each
+ * piece takes its own — and each copy from another process (the pull) is
+ * a walk of its page tables.  Weak: on a kernel without them they resolve
+ * to nothing, the recorder leaves ring_copy_whole off (userspace checks
+ * the kernel's BTF for both) and the verifier drops their calls.
  */
+extern int bpf_probe_read_user_dynptr(struct bpf_dynptr *dptr, __u64 off, __u64 size,
+				      const void *unsafe_ptr__ign) __ksym __weak;
+extern int bpf_copy_from_user_task_dynptr(struct bpf_dynptr *dptr, __u64 off, __u64 size,
+					  const void *unsafe_ptr__ign,
+					  struct task_struct *tsk) __ksym __weak;
+const volatile bool ring_copy_whole = false;
+
+/* Where slot seq of the ring lies in the target. */
+#define RING_SLOT_AT(seq)                                                      \
+	((void *)(st->ring + sizeof(struct ss_ring) +                          \
+		  ((seq) & mask) * sizeof(struct ss_ring_slot)))
+
+/* A chunk's header, once its slots are copied (c: where it goes). */
+#define RING_CHUNK_FILL(c, n)                                                  \
+	do {                                                                   \
+		/* Step 3: what the producer may have overwritten meanwhile. */ \
+		if (RING_READ(&h2, sizeof(h2), (void *)(st->ring + 24)))        \
+			h2 = ~0ULL;	/* unknown: the recorder drops them */ \
+		(c)->ts = bpf_ktime_get_ns();                                  \
+		(c)->type = SS_RING_CHUNK;                                     \
+		(c)->tid = tid;                                                \
+		(c)->cpu = bpf_get_smp_processor_id();                         \
+		(c)->count = (n);                                              \
+		(c)->first = seq;                                              \
+		(c)->head_after = h2;                                          \
+		(c)->skipped = skipped;                                        \
+		(c)->cap = st->cap;                                            \
+		(c)->why = why;                                                \
+		(c)->ring = st->ring;                                          \
+	} while (0)
+
+/*
+ * Steps 2-3 of the consumer (ring.h) for the claim [seq, seq + left):
+ * one struct ss_ring_chunk and its slots (RING_PUT_WHOLE), or without
+ * the kernel's dynptr copies one per piece of 2^k slots (RING_PUT).
+ * RING_READ(dst, size, src) reads the target's memory — the current
+ * task's (bpf_probe_read_user: it must not fault, so rings are made
+ * pre-faulted) or, in the sleepable pull, a given task's — and
+ * RING_READ_DYN(dynptr, offset, size, src) the same into a dynptr.
+ */
+#define RING_PUT_WHOLE()                                                       \
+	do {                                                                   \
+		struct bpf_dynptr d;                                           \
+		struct ss_ring_chunk *c = NULL;                                \
+		__u64 bytes = left * sizeof(struct ss_ring_slot);             \
+                                                                               \
+		if (bpf_ringbuf_reserve_dynptr(&events, sizeof(*c) + bytes, 0, &d) || \
+		    RING_READ_DYN(&d, sizeof(*c), bytes, RING_SLOT_AT(seq)) || \
+		    !(c = bpf_dynptr_data(&d, 0, sizeof(*c)))) {               \
+			bpf_ringbuf_discard_dynptr(&d, BPF_RB_NO_WAKEUP);      \
+			count_n(SS_COUNTER_LOST, skipped + left);              \
+			return 0;                                              \
+		}                                                              \
+		RING_CHUNK_FILL(c, left);                                      \
+		bpf_ringbuf_submit_dynptr(&d, submit_flags());                 \
+		return more;                                                   \
+	} while (0)
+
 /* One piece of 2^K slots at seq: reserved, read, described, submitted.
  * On failure everything left of the claim is counted lost. */
 #define RING_PUT(K)                                                            \
@@ -47,34 +108,19 @@ struct {
 		struct ss_ring_chunk *c = bpf_ringbuf_reserve(                 \
 			&events, sizeof(*c) + (sizeof(struct ss_ring_slot) << K), 0); \
 		if (!c) {                                                      \
-			count_n(SS_COUNTER_LOST, left);                        \
+			count_n(SS_COUNTER_LOST, skipped + left);              \
 			return 0;                                              \
 		}                                                              \
 		if (RING_READ(c + 1, sizeof(struct ss_ring_slot) << K,         \
-			      (void *)(st->ring + sizeof(struct ss_ring) +     \
-				       (seq & mask) * sizeof(struct ss_ring_slot)))) { \
+			      RING_SLOT_AT(seq))) {                            \
 			bpf_ringbuf_discard(c, BPF_RB_NO_WAKEUP);              \
-			count_n(SS_COUNTER_LOST, left);                        \
+			count_n(SS_COUNTER_LOST, skipped + left);              \
 			return 0;                                              \
 		}                                                              \
-		/* Step 3: what the producer may have overwritten meanwhile. */ \
-		if (RING_READ(&h2, sizeof(h2), (void *)(st->ring + 24)))        \
-			h2 = ~0ULL;	/* unknown: the recorder drops them */ \
-		c->ts = bpf_ktime_get_ns();                                    \
-		c->type = SS_RING_CHUNK;                                       \
-		c->tid = tid;                                                  \
-		c->cpu = bpf_get_smp_processor_id();                           \
-		c->count = 1U << K;                                            \
-		c->first = seq;                                                \
-		c->head_after = h2;                                            \
-		c->skipped = skipped;                                          \
-		c->cap = st->cap;                                              \
-		c->why = why;                                                  \
-		c->ring = st->ring;                                            \
+		RING_CHUNK_FILL(c, 1U << K);                                   \
 		skipped = 0;                                                   \
 		seq += 1U << K;                                                \
 		left -= 1U << K;                                               \
-		count(SS_COUNTER_EMITTED);                                     \
 		submit((struct ss_record *)c);                                 \
 	} while (0)
 #define RING_PUT_IF(K)                                                         \
@@ -83,8 +129,9 @@ struct {
 
 /*
  * One claim, never across the ring's end (what lies past it is the next
- * drain's): whole 2^RING_PIECE_MAX pieces, then one piece per bit of the
- * rest.
+ * drain's): whole, or whole 2^RING_PIECE_MAX pieces, then one piece per
+ * bit of the rest.  Returns 1 if it copied everything it claimed and
+ * stopped short of the head it read (more to claim), else 0.
  */
 #define DEFINE_RING_DRAIN(NAME, ...)                                           \
 static __noinline int NAME##_once(struct ring_state *st, __u32 tid, __u32 why, \
@@ -92,6 +139,7 @@ static __noinline int NAME##_once(struct ring_state *st, __u32 tid, __u32 why, \
 {                                                                              \
 	__u64 h1 = 0, h2 = 0, tail = st->tail, from, left, seq;                \
 	__u64 mask = st->cap - 1, skipped = 0;                                 \
+	int more;                                                              \
                                                                                \
 	if (!st->cap || (st->cap & mask) ||                                    \
 	    RING_READ(&h1, sizeof(h1), (void *)(st->ring + 24)) || h1 <= tail) \
@@ -108,7 +156,10 @@ static __noinline int NAME##_once(struct ring_state *st, __u32 tid, __u32 why, \
 		left = st->cap - (from & mask);                                \
 	if (__sync_val_compare_and_swap(&st->tail, tail, from + left) != tail) \
 		return 0;	/* another drain claimed it */                 \
+	more = from + left < h1;                                               \
 	seq = from;                                                            \
+	if (ring_copy_whole)                                                   \
+		RING_PUT_WHOLE();                                              \
 	for (int i = 0; i < RING_BULK && left >= (1U << RING_PIECE_MAX); i++)  \
 		RING_PUT(RING_PIECE_MAX);                                      \
 	RING_PUT_IF(10); RING_PUT_IF(9); RING_PUT_IF(8); RING_PUT_IF(7);       \
@@ -116,32 +167,39 @@ static __noinline int NAME##_once(struct ring_state *st, __u32 tid, __u32 why, \
 	RING_PUT_IF(2); RING_PUT_IF(1); RING_PUT_IF(0);                        \
 	if (left)                                                              \
 		count_n(SS_COUNTER_LOST, left);                                \
-	return 0;                                                              \
+	return more;                                                           \
 }
 
 #define RING_READ(dst, size, src) bpf_probe_read_user(dst, size, src)
+#define RING_READ_DYN(d, off, size, src) bpf_probe_read_user_dynptr(d, off, size, src)
 DEFINE_RING_DRAIN(ring_drain_current)
 #undef RING_READ
+#undef RING_READ_DYN
 #define RING_READ(dst, size, src) bpf_copy_from_user_task(dst, size, src, task, 0)
+#define RING_READ_DYN(d, off, size, src) bpf_copy_from_user_task_dynptr(d, off, size, src, task)
 DEFINE_RING_DRAIN(ring_drain_task, struct task_struct *task)
 #undef RING_READ
+#undef RING_READ_DYN
 
-/* Two claims: up to the ring's end, then what lies past it — left for
- * later, it would let a ring fill to the brim between half-ring flushes,
- * where a concurrent copy loses the slots the producer overwrites. */
+/* Up to two claims: up to the ring's end, then what lies past it — left
+ * for later, it would let a ring fill to the brim between half-ring
+ * flushes, where a concurrent copy loses the slots the producer
+ * overwrites.  The second only if the first stopped short of the head (a
+ * read of the target's memory fewer: from another process, the pull's,
+ * a walk of its page tables). */
 static __always_inline void ring_drain_current(struct ring_state *st, __u32 tid,
 					       __u32 why, __u64 max)
 {
-	ring_drain_current_once(st, tid, why, max);
-	ring_drain_current_once(st, tid, why, max);
+	if (ring_drain_current_once(st, tid, why, max))
+		ring_drain_current_once(st, tid, why, max);
 }
 
 static __always_inline void ring_drain_task(struct ring_state *st, __u32 tid,
 					    __u32 why, __u64 max,
 					    struct task_struct *task)
 {
-	ring_drain_task_once(st, tid, why, max, task);
-	ring_drain_task_once(st, tid, why, max, task);
+	if (ring_drain_task_once(st, tid, why, max, task))
+		ring_drain_task_once(st, tid, why, max, task);
 }
 
 /* A ring the map does not know yet (its thread's first flush). */

@@ -82,6 +82,26 @@ int handle_ring_exit(struct pt_regs *ctx)
 	return 0;
 }
 
+/*
+ * One ring at the pull, unless its thread has not run since the last
+ * pull found it off its CPU: its context switches (counted as it leaves
+ * a CPU) are what they were then, and it is not on one now.  Read before
+ * the drain reads the head, so a run that began before that read ended
+ * after it shows as either.  A thread asleep for seconds (an idle
+ * worker, a blocking pool's) costs no read of the target's memory, each
+ * of which, from another process, walks its page tables.
+ */
+static __always_inline void ring_pull_one(struct ring_state *st, struct task_struct *task)
+{
+	__u64 sw = task->nvcsw + task->nivcsw + 1;
+	bool off = !task->on_cpu;
+
+	if (off && st->quiet == sw)
+		return;
+	ring_drain_task(st, task->pid, SS_DRAIN_PULL, RING_DRAIN_MAX, task);
+	st->quiet = off ? sw : 0;
+}
+
 /* The periodic pull: the recorder reads this iterator every few ms, so
  * a thread that never leaves its CPU still shows up. */
 SEC("iter.s/task")
@@ -105,9 +125,9 @@ int handle_ring_pull(struct bpf_iter__task *ctx)
 	wsrt.provider = SS_RING_WSRT;
 	shim.provider = SS_RING_SHIM;
 	if ((st = bpf_map_lookup_elem(&rings, &wsrt)))
-		ring_drain_task(st, wsrt.tid, SS_DRAIN_PULL, RING_DRAIN_MAX, task);
+		ring_pull_one(st, task);
 	if ((st = bpf_map_lookup_elem(&rings, &shim)))
-		ring_drain_task(st, shim.tid, SS_DRAIN_PULL, RING_DRAIN_MAX, task);
+		ring_pull_one(st, task);
 	return 0;
 }
 /* ---- the ring buffer's warm-up ------------------------------------------- */

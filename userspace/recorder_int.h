@@ -72,7 +72,7 @@ struct ss_recorder {
 	struct bpf_link *pull;		/* the rings' periodic pull (iterator) */
 	__u64 last_pull;
 	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
-	struct ss_ring_slot early[2048];	/* a block before the header */
+	struct ss_ring_slot early[SS_BLOCK_SLOTS];	/* a block before the header */
 	bool more;			/* the budget ran out: more is waiting */
 	bool real_time;			/* real time took (until free) */
 	bool runtime_probes;		/* the runtime's (wsrt's) probes are attached */

@@ -252,8 +252,8 @@ static __u64 as_records(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 /* The same as blocks of slots, their times turned into ns, written where
  * the sink wants them: what a trace file keeps (32 bytes an event, not a
  * 64-byte record).  Slots that cannot be placed are lost. */
-static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
-		       const struct ss_ring_slot *s, size_t n)
+static __u64 as_block(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
+		      const struct ss_ring_slot *s, size_t n)
 {
 	struct cursor cur = { .set = false };
 	struct ss_ring_slot *dst = rr->block->begin(rr->arg, c, (__u32)n);
@@ -287,6 +287,26 @@ static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 	}
 	rr->block->end(rr->arg, c, &d);
 	return lost;
+}
+
+/* A chunk may hold more slots than a block (a drain copies a claim
+ * whole): in blocks of at most SS_BLOCK_SLOTS, never between an event's
+ * two slots. */
+static __u64 as_blocks(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
+		       const struct ss_ring_slot *s, size_t n)
+{
+	__u64 lost = 0;
+
+	while (n > SS_BLOCK_SLOTS) {
+		size_t m = SS_BLOCK_SLOTS;
+
+		if (s[m - 1].type != SS_RING_EXT && ss_ringdec_slots(s[m - 1].type) == 2)
+			m--;
+		lost += as_block(rr, c, s, m);
+		s += m;
+		n -= m;
+	}
+	return lost + as_block(rr, c, s, n);
 }
 
 /* The two halves together, delivered as the rest are. */

@@ -19,8 +19,8 @@ struct ss_block_done {
 	__u64 events, min_ts, max_ts;
 };
 /* Checked slots written by ringrec straight where the sink wants them:
- * begin gives room for up to n slots of hdr's thread (NULL: they are
- * lost), end says what was written. */
+ * begin gives room for up to n slots of hdr's thread, n at most
+ * SS_BLOCK_SLOTS (NULL: they are lost), end says what was written. */
 struct ss_ringrec_blocks {
 	struct ss_ring_slot *(*begin)(void *arg, const struct ss_ring_chunk *hdr,
 				      __u32 n);

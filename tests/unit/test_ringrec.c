@@ -297,3 +297,67 @@ TEST(ringrec_blocks_hold_the_whole_events_of_the_recording_in_ns)
 	ASSERT_EQ(b.k.lost, 1);	/* slot 2's first half never came */
 	ss_ringrec_free(rr);
 }
+
+/* A sink with room for a block of any size, keeping each block's slots. */
+#define BIG 5000
+struct big_blocks {
+	struct sink k;
+	struct ss_ring_slot room[BIG];
+	unsigned at, nblocks, sizes[8], events;
+	__u32 asked_max;
+};
+
+static struct ss_ring_slot *big_begin(void *arg, const struct ss_ring_chunk *hdr, __u32 n)
+{
+	struct big_blocks *b = arg;
+
+	b->asked_max = n > b->asked_max ? n : b->asked_max;
+	return b->at + n <= BIG ? b->room + b->at : NULL;
+}
+
+static void big_end(void *arg, const struct ss_ring_chunk *hdr, const struct ss_block_done *d)
+{
+	struct big_blocks *b = arg;
+
+	if (b->nblocks < 8)
+		b->sizes[b->nblocks] = d->used;
+	b->nblocks++;
+	b->at += d->used;
+	b->events += d->events;
+}
+
+TEST(ringrec_a_chunk_bigger_than_a_block_is_cut_between_events)
+{
+	static const struct ss_ringrec_blocks big = { big_begin, big_end };
+	static struct {
+		struct ss_ring_chunk c;
+		struct ss_ring_slot s[BIG];
+	} ch;
+	static struct big_blocks b;
+	struct ss_ringrec *rr;
+
+	/* 5,000 slots of a ring of 8,192, as a drain copying a claim whole
+	 * hands them over: slot 2,047 is a spawn's first half, its second
+	 * 2,048; the last slot (4,999) a first half whose second is not
+	 * here yet. */
+	ch.c = (struct ss_ring_chunk){ .type = SS_RING_CHUNK, .tid = 7, .count = BIG,
+				       .first = 0, .head_after = BIG, .cap = 8192,
+				       .ring = 0x1000 };
+	ASSERT_EQ(ss_ringrec_new(&rr, collect, &big, &b), 0);
+	for (unsigned i = 0; i < BIG; i++)
+		slot_at(i, &ch.s[i]);
+	ASSERT_EQ(ss_ringrec_chunk(rr, &ch, sizeof(ch)), 0);
+	/* Blocks of at most SS_BLOCK_SLOTS, none starting in an event. */
+	ASSERT_EQ(b.asked_max, SS_BLOCK_SLOTS);
+	ASSERT_EQ(b.nblocks, 3);
+	ASSERT_EQ(b.sizes[0], 2047);
+	ASSERT_EQ(b.sizes[1], 2048);
+	ASSERT_EQ(b.sizes[2], BIG - 1 - 2047 - 2048);
+	/* Every whole event, in order, none lost. */
+	ASSERT_EQ(b.at, BIG - 1);
+	ASSERT_EQ(b.events, (BIG - 1 + 2) / 3 + (BIG - 1) / 3);
+	for (unsigned i = 0; i < b.at; i++)
+		ASSERT_EQ(b.room[i].seq, (__u16)i);
+	ASSERT_EQ(b.k.lost, 0);
+	ss_ringrec_free(rr);
+}
