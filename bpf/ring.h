@@ -132,8 +132,6 @@ struct ss_ring_state {
 	__u64 tail;		/* next sequence number to claim (CAS) */
 	__u32 cap;		/* slots */
 	__u32 pad;
-	__u64 quiet;		/* the pull's: 1 + the thread's context switches
-				 * when the last pull found it off its CPU, else 0 */
 };
 
 /* Drain points (ss_ring_chunk.why). */
