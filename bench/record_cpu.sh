@@ -12,9 +12,10 @@
 #   recorder  stallscope's own threads (the recorder, its writers)
 #   workload  everything else: the program, wrk, the kernel for them
 # Workloads: the scheduler shapes that make the most events (2 workers,
-# stealable) and the HTTP server under wrk (as bench/record_http.sh), full
-# and --kernel-only.  Prints each part's share of the machine's CPU (all
-# CPUs: 100 % is every CPU busy) and, for the shapes, its CPU time per
+# stealable), the HTTP server under wrk (as bench/record_http.sh), full
+# and --kernel-only, and the same server idle with 8 workers, full.
+# Prints each part's share of the machine's CPU (all CPUs: 100 % is
+# every CPU busy) and, for the shapes, its CPU time per
 # recorded event: share x CPUs x the recording's seconds / its events
 # (approximate: the recording's start is in the events' seconds, not in
 # the samples).  A cpu-clock sample cannot land in code run with
@@ -113,21 +114,30 @@ for b in yield_many ping_pong chained_spawn spawn_many_local; do
 		printf "%s\n", (lost > 0 ? "  (" lost " lost)" : "")
 	}'
 done
-for mode in full kernel; do
-	flags=()
+# The HTTP server under wrk, recorded in full and --kernel-only; then idle,
+# 8 workers and no load, recorded in full: what staying attached to a
+# quiet service costs (the pull every 5 ms, for threads that do not run).
+for mode in full kernel idle; do
+	flags=() workers=2
 	[ "$mode" = kernel ] && flags=(--kernel-only)
+	[ "$mode" = idle ] && workers=8
 	id0=$(last_id)
-	"$ss" record "${flags[@]}" -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 --workers 2 \
-		--duration $((secs + 30)) >"$tmp/out" 2>"$tmp/err" &
+	"$ss" record "${flags[@]}" -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 \
+		--workers "$workers" --duration $((secs + 30)) >"$tmp/out" 2>"$tmp/err" &
 	pid=$!
 	if ! port=$(listen_port "$tmp/out" "$pid" 300); then
 		echo "# http $mode: the server did not start: $(tail -2 "$tmp/err")"
 		continue
 	fi
-	wrk_rps "$port" $((secs + 3)) >"$tmp/rps" &
-	pids=($!)
+	pids=()
+	if [ "$mode" = idle ]; then
+		echo 0 >"$tmp/rps"
+	else
+		wrk_rps "$port" $((secs + 3)) >"$tmp/rps" &
+		pids=($!)
+	fi
 	sample "$pid" "$id0"
-	wait "${pids[0]}"
+	[ ${#pids[@]} -gt 0 ] && wait "${pids[0]}"
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid"
 	pid=

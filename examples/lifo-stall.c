@@ -94,19 +94,21 @@ static bool wait_idle(struct wsrt_runtime *rt, struct scenario *s)
 }
 
 static const char usage[] =
-	"usage: lifo-stall [--block-ms N] [--busy] [--workers N]\n"
+	"usage: lifo-stall [--block-ms N] [--busy] [--idle-ms N] [--workers N]\n"
 	"  --block-ms N   how long task A blocks its worker (default 200)\n"
 	"  --busy         spin instead of sleeping while blocking\n"
+	"  --idle-ms N    leave the runtime idle N ms before task A (default 0)\n"
 	"  --workers N    worker threads (default 2; beats WSRT_WORKERS)\n"
 	"environment: WSRT_LIFO_STEALABLE=0|1 (default 1), WSRT_WORKERS\n";
 
 int main(int argc, char **argv)
 {
 	struct scenario s = { .block_ms = 200, .a_worker = -1, .b_worker = -1 };
-	unsigned workers = 0;
+	unsigned workers = 0, idle_ms = 0;
 	const struct ss_opt opt[] = {
 		SS_UINT("block-ms", 0, &s.block_ms, 1, 600000, "milliseconds, 1..600000"),
 		SS_FLAG("busy", 0, &s.busy),
+		SS_UINT("idle-ms", 0, &idle_ms, 0, 600000, "milliseconds, 0..600000"),
 		SS_UINT("workers", 0, &workers, 2, 1024,
 			"2..1024 (a stall needs an idle worker)"),
 		{ 0 },
@@ -140,6 +142,11 @@ int main(int argc, char **argv)
 	if (!j.b || !wait_idle(rt, &s)) {
 		fprintf(stderr, "lifo-stall: the runtime did not go idle\n");
 		return 1;
+	}
+	if (idle_ms) {
+		struct timespec idle = { idle_ms / 1000, (long)(idle_ms % 1000) * 1000000L };
+		while (nanosleep(&idle, &idle) && errno == EINTR)
+			;
 	}
 	j.a = wsrt_spawn(rt, task_a, &s, NULL);
 	if (!j.a) {

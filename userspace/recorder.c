@@ -257,6 +257,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 		return -ENOMEM;
 	}
 	r->o = *o;
+	r->pull_ns = PULL_NS;
 	if (!r->o.cmd_name)
 		r->o.cmd_name = "record";
 	if (!r->o.ring_bytes)
@@ -458,12 +459,13 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 
 	r->msg[0] = '\0';
 
-	/* Wait no longer than the next pull is due, and not at all while
-	 * the last consume left records behind. */
-	if (r->more || r->last_pull + PULL_NS <= now)
+	/* Wait no longer than the next pull is due (if there are rings to
+	 * pull: not with --kernel-only), and not at all while the last
+	 * consume left records behind. */
+	if (r->more || (r->pull && r->last_pull + r->pull_ns <= now))
 		timeout_ms = 0;
-	else if ((__u64)timeout_ms * 1000000ULL > r->last_pull + PULL_NS - now)
-		timeout_ms = (int)((r->last_pull + PULL_NS - now + 999999) / 1000000);
+	else if (r->pull && (__u64)timeout_ms * 1000000ULL > r->last_pull + r->pull_ns - now)
+		timeout_ms = (int)((r->last_pull + r->pull_ns - now + 999999) / 1000000);
 	r->more = false;
 	/* The header first, as soon as it is due: records held back before
 	 * it cost memory (64 bytes each). */
@@ -475,8 +477,15 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	if (!err && !r->more)
 		err = rec_consume(r);
 	now = ss_mono_ns();
-	if (!err && now - r->last_pull >= PULL_NS) {
-		rec_pull_rings(r);
+	/* Every PULL_NS while a thread of the target runs; while none has
+	 * run since the last pull, less and less often, up to PULL_QUIET_NS
+	 * (so a thread that starts to spin shows up in live within 20 ms):
+	 * an idle service is not woken for 200 times a second. */
+	if (!err && r->pull && now - r->last_pull >= r->pull_ns) {
+		if (rec_pull_rings(r))
+			r->pull_ns = PULL_NS;
+		else if ((r->pull_ns *= 2) > PULL_QUIET_NS)
+			r->pull_ns = PULL_QUIET_NS;
 		r->last_pull = now;
 	}
 	if (err < 0 && err != -EINTR) {

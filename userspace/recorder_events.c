@@ -157,20 +157,24 @@ int rec_on_event(void *ctx, void *data, size_t size)
 
 /* The periodic pull: the iterator drains the rings of threads that have
  * not left their CPU (bpf/stallscope.bpf.c, handle_ring_pull). */
-void rec_pull_rings(struct ss_recorder *r)
+bool rec_pull_rings(struct ss_recorder *r)
 {
 	char buf[256];
+	ssize_t n;
+	bool active = false;
 	int fd;
 
 	ss_ringrec_sample(r->rr);
 	if (!r->pull)
-		return;
+		return false;
 	fd = bpf_iter_create(bpf_link__fd(r->pull));
 	if (fd < 0)
-		return;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
+		return true;	/* (not known quiet) */
+	/* A byte for each thread that was not quiet. */
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		active = true;
 	close(fd);
+	return active || n < 0;
 }
 
 /* Turns the BPF per-CPU lost counters into SS_LOST records (deltas). */

@@ -34,6 +34,7 @@
 #define HEADER_STABLE_NS 50000000ULL	/* workers counted the same for this long */
 #define LOST_CHECK_NS 100000000ULL
 #define PULL_NS 5000000ULL		/* the event rings, at least this often */
+#define PULL_QUIET_NS 15000000ULL	/* ... while every thread is quiet (doubling) */
 
 /* Records handled per ring_buffer__consume(), at most: a target that
  * writes faster than we read must not keep us there (the header, the
@@ -71,6 +72,8 @@ struct ss_recorder {
 	struct ss_ringrec *rr;		/* the event rings' records */
 	struct bpf_link *pull;		/* the rings' periodic pull (iterator) */
 	__u64 last_pull;
+	__u64 pull_ns;			/* the pull's period now: PULL_NS, or longer
+					 * while it finds every thread quiet */
 	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
 	struct ss_ring_slot early[SS_BLOCK_SLOTS];	/* a block before the header */
 	bool more;			/* the budget ran out: more is waiting */
@@ -97,7 +100,7 @@ void rec_warn(struct ss_recorder *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int rec_on_event_record(struct ss_recorder *r, void *data, size_t size);
 int rec_on_event(void *ctx, void *data, size_t size);
-void rec_pull_rings(struct ss_recorder *r);
+bool rec_pull_rings(struct ss_recorder *r);
 void rec_account_lost(struct ss_recorder *r);
 void rec_thread_at_attach(void *arg, int tid, const char *comm);
 void rec_count_worker(void *arg, int tid, const char *comm);

@@ -174,6 +174,19 @@ else
 fi
 tm kill-session -t "$s" 2>/dev/null
 
+# ---- the same after a second with every thread asleep ----
+# The recorder pulls less often while the pull finds every thread quiet
+# (up to every 15 ms); a worker that then starts to spin must still show.
+s=idle$$
+start "$s" "$ss" live -- "$lifo" --busy --block-ms 4000 --idle-ms 1000
+if wait_for "$s" '^w[01] wsrt-w[01] +\|[^|]*#{10}' 20 && grep -q ' LIVE$' "$tmp/$s.screen" &&
+	! grep -q 'target exited' "$tmp/$s.screen"; then
+	ok live_spinning_worker_shown_after_an_idle_second
+else
+	not_ok live_spinning_worker_shown_after_an_idle_second "$(cat "$tmp/$s.screen")"
+fi
+tm kill-session -t "$s" 2>/dev/null
+
 # ---- Ctrl-C while the target runs: it is stopped, the terminal restored ----
 s=intr$$
 start "$s" "$ss" live -- "$lifo" --block-ms 60000
