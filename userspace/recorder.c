@@ -138,7 +138,7 @@ int rec_start_sink(struct ss_recorder *r)
 
 /*
  * The recorder runs at the lowest real-time priority: it sleeps nearly
- * all the time, and when it wakes (its 5 ms pull, or the ring buffer a
+ * all the time, and when it wakes (its 5-15 ms pull, or the ring buffer a
  * quarter full) it must get a CPU at once even when the target keeps
  * every CPU busy — an ordinary process waited behind busy workers long
  * enough for 64 MiB to fill (a scheduler benchmark at 30 million events
@@ -479,7 +479,7 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	now = ss_mono_ns();
 	/* Every PULL_NS while a thread of the target runs; while none has
 	 * run since the last pull, less and less often, up to PULL_QUIET_NS
-	 * (so a thread that starts to spin shows up in live within 20 ms):
+	 * (a thread that starts to spin is pulled within 15 ms):
 	 * an idle service is not woken for 200 times a second. */
 	if (!err && r->pull && now - r->last_pull >= r->pull_ns) {
 		if (rec_pull_rings(r))

@@ -42,7 +42,7 @@
 
 #define TURN_MS 100
 #define LAG_NS 30000000ULL		/* records may still be on their way (the
-					 * rings are pulled every 5 ms; the less
+					 * rings are pulled every 5-15 ms; the less
 					 * held back, the cheaper the reordering) */
 #define PENDING_MAX 4
 #define MS 1000000ULL
