@@ -195,14 +195,13 @@ static int check_environment(struct ss_recorder *r, const struct ss_recorder_opt
 	return 0;
 }
 
-
 /*
  * Whether the rings' drains copy a claim whole (bpf/ring_drain.bpf.h): the
  * kernel has the dynptr copies of user memory (Linux 6.16), and
  * STALLSCOPE_RING_COPY=pieces (for tests of the other way) does not ask
  * for 2^k-slot pieces.  ~9 ms to read the kernel's BTF.
  */
-static bool ring_copy_whole(void)
+static bool kernel_copies_whole(void)
 {
 	const char *env = getenv("STALLSCOPE_RING_COPY");
 	struct btf *vm;
@@ -218,6 +217,7 @@ static bool ring_copy_whole(void)
 	btf__free(vm);
 	return yes;
 }
+
 /*
  * The ring buffer's first lap, before the target runs: warm_ring (BPF)
  * writes each of its pages once and the consumer reads each once, so
@@ -310,7 +310,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 	 * hooked (docs/recording.md); --syscalls hooks them anyway. */
 	r->sleep_parks = o->kernel_only && !o->syscalls;
 	r->skel->rodata->sleep_parks = r->sleep_parks;
-	r->skel->rodata->ring_copy_whole = !o->kernel_only && ring_copy_whole();
+	r->skel->rodata->ring_copy_whole = !o->kernel_only && kernel_copies_whole();
 	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
 	/* The probes' programs are attached by uprobe_multi links (recorder_attach.c). */
 	struct bpf_program *multi[] = {

@@ -70,6 +70,8 @@ void rec_emit(struct ss_recorder *r, const struct ss_record *rec)
 	r->pending[r->npending++] = *rec;
 }
 
+_Static_assert(SS_BLOCK_SLOTS <= SS_BLOCK_MAX_SLOTS, "ringrec's blocks fit a trace file's");
+
 /* Ring events as blocks (ringrec.h): into the sink's buffer, or, before
  * the header, into ours, then held as records like the others. */
 static struct ss_ring_slot *ring_block_begin(void *arg, const struct ss_ring_chunk *hdr,
