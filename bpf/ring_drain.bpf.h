@@ -181,25 +181,37 @@ DEFINE_RING_DRAIN(ring_drain_task, struct task_struct *task)
 #undef RING_READ
 #undef RING_READ_DYN
 
-/* Up to two claims: up to the ring's end, then what lies past it — left
- * for later, it would let a ring fill to the brim between half-ring
- * flushes, where a concurrent copy loses the slots the producer
- * overwrites.  The second only if the first stopped short of the head (a
- * read of the target's memory fewer: from another process, the pull's,
- * a walk of its page tables). */
+/*
+ * Two claims: up to the ring's end, then what lies past it — left for
+ * later, it would let a ring fill to the brim between half-ring flushes,
+ * where a concurrent copy loses the slots the producer overwrites.
+ * Copying whole, the second only if the first stopped short of the head
+ * (a read of the target's memory fewer: from another process, the
+ * pull's, a walk of its page tables).  In pieces, both: a branch on the
+ * first's return has the verifier tell every path through its pieces
+ * apart (measured: 2.5x the instructions to verify, 120 ms more to load).
+ */
 static __always_inline void ring_drain_current(struct ring_state *st, __u32 tid,
 					       __u32 why, __u64 max)
 {
-	if (ring_drain_current_once(st, tid, why, max))
+	if (!ring_copy_whole) {
 		ring_drain_current_once(st, tid, why, max);
+		ring_drain_current_once(st, tid, why, max);
+	} else if (ring_drain_current_once(st, tid, why, max)) {
+		ring_drain_current_once(st, tid, why, max);
+	}
 }
 
 static __always_inline void ring_drain_task(struct ring_state *st, __u32 tid,
 					    __u32 why, __u64 max,
 					    struct task_struct *task)
 {
-	if (ring_drain_task_once(st, tid, why, max, task))
+	if (!ring_copy_whole) {
 		ring_drain_task_once(st, tid, why, max, task);
+		ring_drain_task_once(st, tid, why, max, task);
+	} else if (ring_drain_task_once(st, tid, why, max, task)) {
+		ring_drain_task_once(st, tid, why, max, task);
+	}
 }
 
 /* A ring the map does not know yet (its thread's first flush). */

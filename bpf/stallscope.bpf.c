@@ -119,8 +119,13 @@ int handle_ring_pull(struct bpf_iter__task *ctx)
 	sw = task->nvcsw + task->nivcsw + 1;
 	off = !task->on_cpu;
 	quiet = bpf_task_storage_get(&pull_quiet, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (quiet && off && *quiet == sw)
-		return 0;
+	if (quiet) {
+		if (off && *quiet == sw)
+			return 0;
+		/* For the next pull (set now: nothing of it stays live
+		 * through the drains, whose paths the verifier walks). */
+		*quiet = off ? sw : 0;
+	}
 	/* Not quiet: the recorder pulls again soon (a byte a thread). */
 	bpf_seq_write(ctx->meta->seq, &sw, 1);
 	/* Asleep since before the recording (record -p): no sched_switch
@@ -138,8 +143,6 @@ int handle_ring_pull(struct bpf_iter__task *ctx)
 		ring_drain_task(st, wsrt.tid, SS_DRAIN_PULL, RING_DRAIN_MAX, task);
 	if ((st = bpf_map_lookup_elem(&rings, &shim)))
 		ring_drain_task(st, shim.tid, SS_DRAIN_PULL, RING_DRAIN_MAX, task);
-	if (quiet)
-		*quiet = off ? sw : 0;
 	return 0;
 }
 /* ---- the ring buffer's warm-up ------------------------------------------- */
