@@ -101,7 +101,8 @@ struct {
  * thread asleep for seconds (an idle worker, a blocking pool's) then
  * costs no read of the target's memory, each of which, from another
  * process, walks its page tables (an idle server of 8 workers: the pull
- * took 3-6 ms of CPU in 5 s, 41-50 before).  Writes a byte for each
+ * took 3-6 ms of CPU in 5 s, 41-50 before; 1-2 with the recorder's
+ * back-off).  Writes a byte for each
  * thread that was not quiet: while there is none, the recorder pulls
  * less often.
  */
