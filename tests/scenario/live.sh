@@ -163,29 +163,24 @@ tm kill-session -t "$s" 2>/dev/null
 # ---- a worker that never leaves its CPU: seen while it spins ----
 # Task A spins 4 s on its worker (--busy): the worker never sleeps, so its
 # ring is drained only by the periodic pull; its poll must show as a run
-# of '#' while the target still runs.
-s=busy$$
-start "$s" "$ss" live -- "$lifo" --busy --block-ms 4000
-if wait_for "$s" '^w[01] wsrt-w[01] +\|[^|]*#{10}' 20 && grep -q ' LIVE$' "$tmp/$s.screen" &&
-	! grep -q 'target exited' "$tmp/$s.screen"; then
-	ok live_spinning_worker_shown_before_the_spin_ends
-else
-	not_ok live_spinning_worker_shown_before_the_spin_ends "$(cat "$tmp/$s.screen")"
-fi
-tm kill-session -t "$s" 2>/dev/null
-
-# ---- the same after a second with every thread asleep ----
-# The recorder pulls less often while the pull finds every thread quiet
-# (up to every 15 ms); a worker that then starts to spin must still show.
-s=idle$$
-start "$s" "$ss" live -- "$lifo" --busy --block-ms 4000 --idle-ms 1000
-if wait_for "$s" '^w[01] wsrt-w[01] +\|[^|]*#{10}' 20 && grep -q ' LIVE$' "$tmp/$s.screen" &&
-	! grep -q 'target exited' "$tmp/$s.screen"; then
-	ok live_spinning_worker_shown_after_an_idle_second
-else
-	not_ok live_spinning_worker_shown_after_an_idle_second "$(cat "$tmp/$s.screen")"
-fi
-tm kill-session -t "$s" 2>/dev/null
+# of '#' while the target still runs.  Once at once, and once after a
+# second with every thread asleep: the recorder then pulls less often
+# (up to every 15 ms), and a worker that starts to spin must still show.
+# spin_shown NAME SESSION LIFO-ARGS...
+spin_shown() {
+	local name=$1 s=$2
+	shift 2
+	start "$s" "$ss" live -- "$lifo" --busy --block-ms 4000 "$@"
+	if wait_for "$s" '^w[01] wsrt-w[01] +\|[^|]*#{10}' 20 && grep -q ' LIVE$' "$tmp/$s.screen" &&
+		! grep -q 'target exited' "$tmp/$s.screen"; then
+		ok "$name"
+	else
+		not_ok "$name" "$(cat "$tmp/$s.screen")"
+	fi
+	tm kill-session -t "$s" 2>/dev/null
+}
+spin_shown live_spinning_worker_shown_before_the_spin_ends busy$$
+spin_shown live_spinning_worker_shown_after_an_idle_second idle$$ --idle-ms 1000
 
 # ---- Ctrl-C while the target runs: it is stopped, the terminal restored ----
 s=intr$$
