@@ -163,8 +163,8 @@ tm kill-session -t "$s" 2>/dev/null
 # ---- a worker that never leaves its CPU: seen while it spins ----
 # Task A spins 4 s on its worker (--busy): the worker never sleeps, so its
 # ring is drained only by the periodic pull; its poll must show as a run
-# of '#' while the target still runs.  Once at once, and once after a
-# second with every thread asleep: the recorder then pulls less often
+# of '#' while the target still runs.  Once straight away, and once after
+# a second with every thread asleep: the recorder then pulls less often
 # (up to every 15 ms), and a worker that starts to spin must still show.
 # spin_shown NAME SESSION LIFO-ARGS...
 spin_shown() {
