@@ -191,27 +191,27 @@ DEFINE_RING_DRAIN(ring_drain_task, struct task_struct *task)
  * first's return has the verifier tell every path through its pieces
  * apart (measured: 2.5x the instructions to verify, 120 ms more to load).
  */
+#define RING_DRAIN_CLAIMS(ONCE, ...)                                           \
+	do {                                                                   \
+		if (!ring_copy_whole) {                                        \
+			ONCE(__VA_ARGS__);                                     \
+			ONCE(__VA_ARGS__);                                     \
+		} else if (ONCE(__VA_ARGS__)) {                                \
+			ONCE(__VA_ARGS__);                                     \
+		}                                                              \
+	} while (0)
+
 static __always_inline void ring_drain_current(struct ring_state *st, __u32 tid,
 					       __u32 why, __u64 max)
 {
-	if (!ring_copy_whole) {
-		ring_drain_current_once(st, tid, why, max);
-		ring_drain_current_once(st, tid, why, max);
-	} else if (ring_drain_current_once(st, tid, why, max)) {
-		ring_drain_current_once(st, tid, why, max);
-	}
+	RING_DRAIN_CLAIMS(ring_drain_current_once, st, tid, why, max);
 }
 
 static __always_inline void ring_drain_task(struct ring_state *st, __u32 tid,
 					    __u32 why, __u64 max,
 					    struct task_struct *task)
 {
-	if (!ring_copy_whole) {
-		ring_drain_task_once(st, tid, why, max, task);
-		ring_drain_task_once(st, tid, why, max, task);
-	} else if (ring_drain_task_once(st, tid, why, max, task)) {
-		ring_drain_task_once(st, tid, why, max, task);
-	}
+	RING_DRAIN_CLAIMS(ring_drain_task_once, st, tid, why, max, task);
 }
 
 /* A ring the map does not know yet (its thread's first flush). */
