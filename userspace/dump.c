@@ -113,6 +113,8 @@ static void print_header(FILE *f, const struct ss_trace_reader *r)
 		fputs(" shim-parks", f);
 	if (m->flags & SS_FILE_SLEEP_PARKS)
 		fputs(" sleep-parks", f);
+	if (m->flags & SS_FILE_RING_PIECES)
+		fputs(" ring-pieces", f);
 	if (m->flags & ~SS_FILE_FLAGS_KNOWN)
 		fprintf(f, " 0x%x", m->flags & ~SS_FILE_FLAGS_KNOWN);
 	putc('\n', f);

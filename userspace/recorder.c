@@ -109,7 +109,8 @@ int rec_start_sink(struct ss_recorder *r)
 	m->flags = (r->o.kernel_only ? SS_FILE_KERNEL_ONLY : 0) |
 		   (r->runtime_probes ? SS_FILE_RUNTIME_PROBES : 0) |
 		   (r->shim_parks ? SS_FILE_SHIM_PARKS : 0) |
-		   (r->sleep_parks ? SS_FILE_SLEEP_PARKS : 0);
+		   (r->sleep_parks ? SS_FILE_SLEEP_PARKS : 0) |
+		   (r->ring_pieces ? SS_FILE_RING_PIECES : 0);
 	ss_proc_mappings(r->t.pid, &m->mappings, &m->nmappings);
 
 	if ((err = r->o.on_start(r->o.arg, m))) {
@@ -310,7 +311,8 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 	 * hooked (docs/recording.md); --syscalls hooks them anyway. */
 	r->sleep_parks = o->kernel_only && !o->syscalls;
 	r->skel->rodata->sleep_parks = r->sleep_parks;
-	r->skel->rodata->ring_copy_whole = !o->kernel_only && kernel_copies_whole();
+	r->ring_pieces = !o->kernel_only && !kernel_copies_whole();
+	r->skel->rodata->ring_copy_whole = !o->kernel_only && !r->ring_pieces;
 	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
 	/* The probes' programs are attached by uprobe_multi links (recorder_attach.c). */
 	struct bpf_program *multi[] = {

@@ -82,6 +82,7 @@ struct ss_recorder {
 	bool shim_exit;			/* the shim's ring_exit is attached */
 	bool shim_parks;		/* the shim's parks stand for the syscall programs */
 	bool sleep_parks;		/* so do sched_switch's (--kernel-only) */
+	bool ring_pieces;		/* the rings' drains copy in 2^k-slot pieces */
 	struct ss_ringreg_anchor *anchors;	/* libraries with rings */
 	unsigned nanchors;
 	__u64 unringed_seen;		/* their count of events without a ring */

@@ -51,8 +51,13 @@
  * readiness harvested by a wait that did not sleep is told by
  * SS_READY_TAKEN (--kernel-only: docs/recording.md) */
 #define SS_FILE_SLEEP_PARKS (1U << 3)
+/* flags: the event rings' drains copied in pieces of 2^k slots (a
+ * kernel without the dynptr copies of user memory: bpf/ring_drain.bpf.h),
+ * each piece judged against its own second read of the ring's head;
+ * otherwise a claim went whole, judged against one */
+#define SS_FILE_RING_PIECES (1U << 4)
 #define SS_FILE_FLAGS_KNOWN (SS_FILE_KERNEL_ONLY | SS_FILE_RUNTIME_PROBES | SS_FILE_SHIM_PARKS | \
-			     SS_FILE_SLEEP_PARKS)
+			     SS_FILE_SLEEP_PARKS | SS_FILE_RING_PIECES)
 
 /* The reader refuses a longer header rather than allocate for it. */
 #define SS_HEADER_MAX (1U << 20)

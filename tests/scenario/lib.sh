@@ -54,3 +54,14 @@ preload_setup() {
 	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 	unset STALLSCOPE_FAULTS STALLSCOPE_SHIM_STATS
 }
+
+# ring_pieces: " ring-pieces" if this kernel lacks the dynptr copies of
+# user memory (Linux 6.16) that let the rings' drains copy a claim whole,
+# so a recording's header flags say it; else nothing.  Asked of the
+# kernel's BTF with bpftool, not the way the recorder asks (libbpf).
+ring_pieces() {
+	local fns
+	fns=$(bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null |
+		grep -cE "FUNC '(bpf_probe_read_user_dynptr|bpf_copy_from_user_task_dynptr)'")
+	[ "$fns" = 2 ] || echo " ring-pieces"
+}

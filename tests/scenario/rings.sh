@@ -70,6 +70,14 @@ if STALLSCOPE_RING_COPY=pieces record_dump rings_copied_in_pieces "$tmp/pieces.t
 		/ type=[0-9]/ { print "unknown record: " $0; exit }
 		/ poll_end / { polls++ }
 		END { if (!t) print "no trailer"; else if (polls < 1000) print "only " polls " polls"; else print "ok" }' "$tmp/pieces.trace.txt"
+	# The way was taken (the header says so), and not in the default
+	# recording where the kernel copies whole.
+	if grep -q '^# flags: .* ring-pieces' "$tmp/pieces.trace.txt" &&
+		{ [ -n "$(ring_pieces)" ] || ! grep -q '^# flags: .* ring-pieces' "$tmp/fork.trace.txt"; }; then
+		ok rings_header_says_how_the_drains_copied
+	else
+		not_ok rings_header_says_how_the_drains_copied "$(grep -h '^# flags' "$tmp/pieces.trace.txt" "$tmp/fork.trace.txt")"
+	fi
 fi
 
 # ---- exit while the rings are being written and drained ----
