@@ -132,15 +132,29 @@ const volatile bool ring_copy_whole = false;
  * drain's): whole, or whole 2^RING_PIECE_MAX pieces, then one piece per
  * bit of the rest.  Returns 1 if it copied everything it claimed and
  * stopped short of the head it read (more to claim), else 0.
+ *
+ * LINKAGE: the current task's drain is a global function, which the
+ * verifier checks once, on its own, where a static one is checked again
+ * at every call with its caller's state.  Called from a callback
+ * (bpf_for_each_map_elem at exit and SIGKILL), the static one in pieces
+ * went past the verifier's million instructions on Linux 6.18.44 — the
+ * callback walked until its states converge, each time through every
+ * piece — and the whole object failed to load (in pieces and with
+ * --kernel-only); global, it takes ~5,000.  The task's drain (the
+ * sleepable pull's) stays static: a task pointer can be a global
+ * function's argument only with a tag of 6.8's (__arg_trusted).
  */
-#define DEFINE_RING_DRAIN(NAME, ...)                                           \
-static __noinline int NAME##_once(struct ring_state *st, __u32 tid, __u32 why, \
+#define DEFINE_RING_DRAIN(LINKAGE, NAME, ...)                                  \
+LINKAGE __noinline int NAME##_once(struct ring_state *st, __u32 tid, __u32 why, \
 				  __u64 max, ##__VA_ARGS__)                    \
 {                                                                              \
-	__u64 h1 = 0, h2 = 0, tail = st->tail, from, left, seq;                \
-	__u64 mask = st->cap - 1, skipped = 0;                                 \
+	__u64 h1 = 0, h2 = 0, tail, from, left, seq, mask, skipped = 0;        \
 	int more;                                                              \
                                                                                \
+	if (!st)	/* to the verifier, a global's may be */               \
+		return 0;                                                      \
+	tail = st->tail;                                                       \
+	mask = st->cap - 1;                                                    \
 	if (!st->cap || (st->cap & mask) ||                                    \
 	    RING_READ(&h1, sizeof(h1), (void *)(st->ring + 24)) || h1 <= tail) \
 		return 0;                                                      \
@@ -172,12 +186,12 @@ static __noinline int NAME##_once(struct ring_state *st, __u32 tid, __u32 why, \
 
 #define RING_READ(dst, size, src) bpf_probe_read_user(dst, size, src)
 #define RING_READ_DYN(d, off, size, src) bpf_probe_read_user_dynptr(d, off, size, src)
-DEFINE_RING_DRAIN(ring_drain_current)
+DEFINE_RING_DRAIN(, ring_drain_current)
 #undef RING_READ
 #undef RING_READ_DYN
 #define RING_READ(dst, size, src) bpf_copy_from_user_task(dst, size, src, task, 0)
 #define RING_READ_DYN(d, off, size, src) bpf_copy_from_user_task_dynptr(d, off, size, src, task)
-DEFINE_RING_DRAIN(ring_drain_task, struct task_struct *task)
+DEFINE_RING_DRAIN(static, ring_drain_task, struct task_struct *task)
 #undef RING_READ
 #undef RING_READ_DYN
 

@@ -325,6 +325,13 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 		bpf_program__set_expected_attach_type(multi[i], SS_BPF_TRACE_UPROBE_MULTI);
 	}
 	bpf_program__set_autoattach(r->skel->progs.handle_ring_pull, false);
+	/* --kernel-only attaches no probe and no pull: not loaded either
+	 * (the verifier's time, and a program it might refuse). */
+	if (o->kernel_only) {
+		for (size_t i = 0; i < sizeof(multi) / sizeof(multi[0]); i++)
+			bpf_program__set_autoload(multi[i], false);
+		bpf_program__set_autoload(r->skel->progs.handle_ring_pull, false);
+	}
 	/* Attached below unless the shim's parks carry the syscalls. */
 	bpf_program__set_autoattach(r->skel->progs.handle_sys_enter, false);
 	bpf_program__set_autoattach(r->skel->progs.handle_sys_exit, false);
