@@ -52,7 +52,12 @@ static __always_inline void count(__u32 which)
 	count_n(which, 1);
 }
 
-static __always_inline struct ss_record *reserve_only(__u32 type, __u32 tid)
+/* A record at time ts (0: now, read here).  A program that has read
+ * the clock already passes what it read (plus a ns for each record it
+ * made at that time, so that time order is the order they were made):
+ * on a VM's kvm-clock a read is ~55 ns here, at the records of the
+ * machine's busiest tracepoints. */
+static __always_inline struct ss_record *reserve_at(__u32 type, __u32 tid, __u64 ts)
 {
 	struct ss_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 
@@ -60,7 +65,7 @@ static __always_inline struct ss_record *reserve_only(__u32 type, __u32 tid)
 		count(SS_COUNTER_LOST);
 		return NULL;
 	}
-	r->ts = bpf_ktime_get_ns();
+	r->ts = ts ? ts : bpf_ktime_get_ns();
 	r->type = type;
 	r->tid = tid;
 	r->cpu = bpf_get_smp_processor_id();
@@ -68,6 +73,11 @@ static __always_inline struct ss_record *reserve_only(__u32 type, __u32 tid)
 	for (int i = 0; i < SS_RECORD_ARGS; i++)
 		r->args[i] = 0;
 	return r;
+}
+
+static __always_inline struct ss_record *reserve_only(__u32 type, __u32 tid)
+{
+	return reserve_at(type, tid, 0);
 }
 
 /* Per CPU: when this CPU last woke the recorder. */
@@ -116,10 +126,12 @@ static __always_inline __u32 current_tid(void)
 /* The steal time this CPU's current thread suffered since the last sample
  * here: every context switch to or from a target thread samples (so a
  * thread is only charged for what it was running through), as does every
- * record.  When
- * the current thread is the target's and >= STEAL_MIN_NS was stolen, a
- * vcpu_steal record says so, before the record that noticed it. */
-static __always_inline void steal_sample(bool mine)
+ * record of a target thread.  When the current thread is the target's
+ * and >= STEAL_MIN_NS was stolen, a vcpu_steal record says so, before
+ * the record that noticed it.  Returns the clock it read, for the record
+ * that follows, or 0: none read, or a vcpu_steal recorded at it (the
+ * next record reads its own, later). */
+static __always_inline __u64 steal_sample(bool mine)
 {
 	/* Plain loads through BTF pointers (a fault reads as 0), not
 	 * probe-read helper calls: this runs at every switch and record. */
@@ -136,10 +148,10 @@ static __always_inline void steal_sample(bool mine)
 	 * on a machine without one.  Reached through the current task, so
 	 * checked to be this CPU's (not so for a task outside CFS). */
 	if (!rq || rq->cpu != (int)bpf_get_smp_processor_id())
-		return;
+		return 0;
 	m = bpf_map_lookup_elem(&steal_seen, &zero);
 	if (!m)
-		return;
+		return 0;
 	steal = rq->prev_steal_time_rq;
 	now = bpf_ktime_get_ns();
 	since = m->ts;
@@ -147,20 +159,23 @@ static __always_inline void steal_sample(bool mine)
 	m->steal = steal;
 	m->ts = now;
 	if (!mine || !since || d < STEAL_MIN_NS || d > now - since)
-		return;
-	r = reserve_only(SS_VCPU_STEAL, current_tid());
-	if (!r)
-		return;
-	r->args[0] = d;
-	r->args[1] = since;
-	submit(r);
+		return now;
+	r = reserve_at(SS_VCPU_STEAL, current_tid(), now);
+	if (r) {
+		r->args[0] = d;
+		r->args[1] = since;
+		submit(r);
+	}
+	return 0;
 }
 
-/* A record of the current CPU's doing (after its steal sample). */
+/* A record of the current CPU's doing, after its steal sample if the
+ * current thread is the target's.  Another's needs none: the switch that
+ * next brings one of the target's threads on this CPU takes it (and
+ * sk_data_ready's records are mostly made in the sender's, wrk's). */
 static __always_inline struct ss_record *reserve(__u32 type, __u32 tid)
 {
-	steal_sample(current_is_target());
-	return reserve_only(type, tid);
+	return reserve_at(type, tid, current_is_target() ? steal_sample(true) : 0);
 }
 
 #endif

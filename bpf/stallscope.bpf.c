@@ -330,6 +330,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 {
 	bool p = prev->tgid == targ_tgid, n = next->tgid == targ_tgid;
 	struct ss_record *r;
+	__u64 now;
 
 	/* Nothing of the target's: the cheapest way out, before anything
 	 * else (this runs at every context switch of the machine). */
@@ -337,8 +338,10 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		return 0;
 	/* What was stolen since the last sample was prev's: sampled when a
 	 * target thread comes on a CPU and when it leaves (and at its
-	 * records), which bounds each of its runs. */
-	steal_sample(p);
+	 * records), which bounds each of its runs.  Its clock read is this
+	 * switch's records' time, a ns apart in the order they are made
+	 * (a sort by time keeps them so). */
+	now = steal_sample(p);
 	if (p && prev_state) {
 		/* Asleep: in an epoll wait?  (And with sleep parks, in a
 		 * wait: its enter record, before the switch's.) */
@@ -347,12 +350,12 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		__u64 ep = regs ? epoll_learn(prev, regs, nr) : 0;
 
 		if (sleep_parks && regs)
-			sleep_park_enter(prev, regs, nr, ep);
+			sleep_park_enter(prev, regs, nr, ep, now);
 	}
 	/* No ring drain here: copying a few slots at every switch of the
 	 * target cost 2.5 us a switch under HTTP load (a tenth of a CPU);
 	 * the periodic pull takes the same slots in batches, within 5 ms. */
-	r = reserve_only(SS_SCHED_SWITCH, prev->pid);
+	r = reserve_at(SS_SCHED_SWITCH, prev->pid, now ? now + 1 : 0);
 	if (r) {
 		r->args[0] = prev->pid;
 		r->args[1] = next->pid;
@@ -363,7 +366,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	}
 	if (sleep_parks) {
 		if (n)
-			sleep_park_exit(next);
+			sleep_park_exit(next, now ? now + 2 : 0);
 		ready_taken_check();
 	}
 	return 0;
@@ -551,23 +554,27 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	 * instance says, through the socket's wait queue (sock_ready_first). */
 	struct ep_known *k = NULL;
 	struct ss_record *r;
-	__u64 ino = sock_ready_first(sk, &k);
+	__u64 ino = sock_ready_first(sk, &k), now = 0;
 
 	if (!ino)
 		return 0;
+	if (current_is_target())	/* reserve()'s steal sample */
+		now = steal_sample(true);
 	/* With sleep parks, the one recorded before on this instance, if
 	 * not yet seen taken, was taken (else this would not be the first):
-	 * said before this one. */
+	 * said before this one, a ns before it. */
 	if (sleep_parks && k) {
-		if (k->pend && (r = reserve(SS_READY_TAKEN, current_tid()))) {
+		if (!now)
+			now = bpf_ktime_get_ns();
+		if (k->pend && (r = reserve_at(SS_READY_TAKEN, current_tid(), now))) {
 			r->args[0] = k->ino;
 			submit(r);
 		}
 		k->ino = ino;
-		k->at = bpf_ktime_get_ns();
+		k->at = now;
 		k->pend = 1;
 	}
-	r = reserve(SS_SK_DATA_READY, current_tid());
+	r = reserve_at(SS_SK_DATA_READY, current_tid(), now ? now + 1 : 0);
 	if (!r)
 		return 0;
 	r->args[0] = ino;

@@ -400,9 +400,10 @@ struct {
 } sleeping SEC(".maps");
 
 /* prev, a target thread, goes to sleep, regs its saved registers and nr
- * the syscall it is in: the record of the wait it sleeps in, if one. */
+ * the syscall it is in: the record of the wait it sleeps in, if one, at
+ * time now (reserve_at). */
 static __always_inline void sleep_park_enter(struct task_struct *prev, const struct pt_regs *regs,
-					     long nr, __u64 ep)
+					     long nr, __u64 ep, __u64 now)
 {
 	struct sleep_park *sp;
 	struct ss_record *r;
@@ -417,13 +418,13 @@ static __always_inline void sleep_park_enter(struct task_struct *prev, const str
 		return;
 	if (nr == NR_futex) {
 		which = -1;
-		r = reserve_only(SS_FUTEX_ENTER, prev->pid);
+		r = reserve_at(SS_FUTEX_ENTER, prev->pid, now);
 		if (!r)
 			return;
 		futex_args(r, regs);
 	} else {
 		which = nr == NR_epoll_wait ? 0 : nr == NR_epoll_pwait ? 1 : 2;
-		r = reserve_only(SS_EPOLL_ENTER, prev->pid);
+		r = reserve_at(SS_EPOLL_ENTER, prev->pid, now);
 		if (!r)
 			return;
 		epoll_args(r, regs, which);
@@ -434,8 +435,8 @@ static __always_inline void sleep_park_enter(struct task_struct *prev, const str
 }
 
 /* next, a target thread, comes on a CPU: the exit of the wait it slept
- * in, if one was recorded. */
-static __always_inline void sleep_park_exit(struct task_struct *next)
+ * in, if one was recorded, at time now (reserve_at). */
+static __always_inline void sleep_park_exit(struct task_struct *next, __u64 now)
 {
 	struct sleep_park *sp = bpf_task_storage_get(&sleeping, next, 0, 0);
 	struct ss_record *r;
@@ -444,7 +445,7 @@ static __always_inline void sleep_park_exit(struct task_struct *next)
 	if (!sp || !(kind = sp->kind))
 		return;
 	sp->kind = 0;
-	r = reserve_only(kind == PARK_FUTEX ? SS_FUTEX_EXIT : SS_EPOLL_EXIT, next->pid);
+	r = reserve_at(kind == PARK_FUTEX ? SS_FUTEX_EXIT : SS_EPOLL_EXIT, next->pid, now);
 	if (!r)
 		return;
 	if (kind != PARK_FUTEX) {
