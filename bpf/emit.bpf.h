@@ -169,15 +169,21 @@ static __always_inline __u64 steal_sample(bool mine)
 	return 0;
 }
 
-/* A record of the current CPU's doing, after its steal sample if the
- * current thread is the target's.  Another's needs none: the switch that
- * next brings one of the target's threads on this CPU takes it (a
- * sched_waking of a target thread is often made in another's, and
- * sk_data_ready's records, which take their sample the same way, in the
+/* The steal sample a record of the current CPU's doing takes first, if
+ * the current thread is the target's; its time for the record (0: read
+ * one).  Another's needs none: the switch that next brings one of the
+ * target's threads on this CPU takes it (a sched_waking of a target
+ * thread is often made in another's, sk_data_ready's records in the
  * sender's: wrk's). */
+static __always_inline __u64 record_sample(void)
+{
+	return current_is_target() ? steal_sample(true) : 0;
+}
+
+/* A record of the current CPU's doing, after its steal sample. */
 static __always_inline struct ss_record *reserve(__u32 type, __u32 tid)
 {
-	return reserve_at(type, tid, current_is_target() ? steal_sample(true) : 0);
+	return reserve_at(type, tid, record_sample());
 }
 
 #endif

@@ -367,7 +367,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	if (sleep_parks) {
 		if (n)
 			sleep_park_exit(next, now ? now + 2 : 0);
-		ready_taken_check();
+		ready_taken_check(now ? now + 3 : 0);
 	}
 	return 0;
 }
@@ -376,17 +376,19 @@ SEC("tp_btf/sched_waking")
 int BPF_PROG(handle_sched_waking, struct task_struct *p)
 {
 	struct ss_record *r;
+	__u64 at = 0;
 
 	if (p->tgid != targ_tgid)
 		return 0;
 	r = reserve(SS_SCHED_WAKING, p->pid);
 	if (r) {
 		r->args[0] = current_tid();
+		at = r->ts + 1;
 		submit(r);
 	}
 	/* Often the harvesting thread, waking a worker for what it took. */
 	if (sleep_parks)
-		ready_taken_check();
+		ready_taken_check(at);
 	return 0;
 }
 
@@ -554,12 +556,11 @@ int BPF_PROG(handle_sk_data_ready, const struct sock *sk)
 	 * instance says, through the socket's wait queue (sock_ready_first). */
 	struct ep_known *k = NULL;
 	struct ss_record *r;
-	__u64 ino = sock_ready_first(sk, &k), now = 0;
+	__u64 ino = sock_ready_first(sk, &k), now;
 
 	if (!ino)
 		return 0;
-	if (current_is_target())	/* reserve()'s steal sample */
-		now = steal_sample(true);
+	now = record_sample();
 	/* With sleep parks, the one recorded before on this instance, if
 	 * not yet seen taken, was taken (else this would not be the first):
 	 * said before this one, a ns before it. */

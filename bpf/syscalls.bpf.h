@@ -467,13 +467,12 @@ static __always_inline void sleep_park_exit(struct task_struct *next, __u64 now)
  * that did not sleep.  Recorded as ready_taken, with the time it was
  * noticed: here, at the target's next context switch or wake-up (the
  * harvesting thread goes on to run what it harvested, wakes a worker for
- * it, or sleeps again), or at the next readiness on the instance.
+ * it, or sleeps again), or at the next readiness on the instance; at
+ * time now if the caller has read the clock (else 0: read here, once).
  */
 #define TAKEN_MIN_NS 50000
-static __always_inline void ready_taken_check(void)
+static __always_inline void ready_taken_check(__u64 now)
 {
-	__u64 now = 0;
-
 	for (int i = 0; i < EPS_MAX; i++) {
 		struct ep_known *k = &eps[i];
 		struct ss_record *r;
@@ -482,13 +481,14 @@ static __always_inline void ready_taken_check(void)
 			continue;
 		/* Not within TAKEN_MIN_NS of its record: sk_data_ready fires
 		 * before the item joins the ready list, and another CPU
-		 * looking in between would see it taken. */
+		 * looking in between would see it taken.  Signed: another CPU
+		 * may have recorded it after this one read its clock. */
 		if (!now)
 			now = bpf_ktime_get_ns();
-		if (now - k->at < TAKEN_MIN_NS || recorded_pending(k->ep, k->last))
+		if ((__s64)(now - k->at) < TAKEN_MIN_NS || recorded_pending(k->ep, k->last))
 			continue;
 		k->pend = 0;
-		r = reserve_only(SS_READY_TAKEN, current_tid());
+		r = reserve_at(SS_READY_TAKEN, current_tid(), now);
 		if (!r)
 			continue;
 		r->args[0] = k->ino;
