@@ -273,6 +273,27 @@ static void apply_runtime(struct an *an, const struct ss_record *r)
 }
 
 
+/*
+ * A runtime record is made by its thread, on a CPU: a worker taken for
+ * preempted that makes one was brought back by a switch that went unseen
+ * (a kernel need not run tracing programs in every context: this VM's
+ * runs none in its agent's threads, and a worker it preempted came back
+ * unseen), and would show off-CPU until it next left one.  Not within
+ * OWN_RECORD_SLACK_NS of the switch out: a ring's clock is converted to
+ * the kernel's within a few hundred ns (docs/recording.md), so a record
+ * made just before the switch can sort just after it.
+ */
+#define OWN_RECORD_SLACK_NS 20000
+static void own_record(struct an *an, const struct ss_record *r)
+{
+	struct worker *w = an_worker_by_tid(an, r->tid);
+
+	if (w && w->offcpu && (__s64)(r->ts - w->offcpu_at) >= OWN_RECORD_SLACK_NS) {
+		w->offcpu = false;
+		an_show(an, w, r->ts);
+	}
+}
+
 static void apply(struct an *an, const struct ss_record *r)
 {
 	struct ss_analysis *a = an->a;
@@ -290,6 +311,8 @@ static void apply(struct an *an, const struct ss_record *r)
 	an_advance(an, r->ts);
 	bool runtime = r->type >= 1 && r->type <= SS_WSRT_LAST;
 
+	if (runtime)
+		own_record(an, r);
 	if ((runtime && (r->flags & SS_F_TOKIO)) || r->type == SS_TOKIO_RUNTIME) {
 		/* Tokio's own records: on the kernel's workers. */
 		an_apply_tokio(an, r);

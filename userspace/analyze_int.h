@@ -52,7 +52,8 @@ struct worker {
 	__u64 task;		/* running */
 	__u64 lifo_task;
 	/* kernel view */
-	bool offcpu;		/* runnable but switched out */
+	bool offcpu;		/* runnable but switched out ... */
+	__u64 offcpu_at;	/* ... since */
 	bool in_epoll, in_futex;
 	/* output */
 	enum ss_wstate shown;

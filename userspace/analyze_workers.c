@@ -238,6 +238,7 @@ void an_apply_kernel(struct an *an, const struct ss_record *r)
 		__u32 prev = (__u32)r->args[0], next = (__u32)r->args[1];
 		if ((w = an_worker_by_tid(an, prev))) {
 			w->offcpu = r->args[2] == 0;	/* preempted, still runnable */
+			w->offcpu_at = ts;
 			an_show(an, w, ts);
 		}
 		if ((w = an_worker_by_tid(an, next))) {

@@ -282,6 +282,22 @@ TEST(idle_but_parked_found_from_sleeps_alone)
 	done(&r);
 }
 
+/* A worker preempted by a thread whose switches go unseen comes back
+ * without a switch to say so: its own records say it runs (40 ms of
+ * task 2), not 40 ms off-CPU until it next leaves its CPU. */
+TEST(a_worker_back_unseen_is_running_by_its_own_records)
+{
+	struct run r;
+
+	analyze("worker_back_unseen.txt", 0, IN_ORDER, &r);
+	ASSERT_EQ(r.a.ndets, 0);
+	ASSERT_EQ(r.a.nworkers, 2);
+	ASSERT_EQ(r.a.workers[1].index, 1);
+	ASSERT_LE(r.a.workers[1].state_ns[SS_W_OFFCPU], 1 * MS);
+	ASSERT_GE(r.a.workers[1].state_ns[SS_W_RUNNING], 39 * MS);
+	done(&r);
+}
+
 TEST(runnable_while_parked_found_in_the_inject_queue)
 {
 	struct run r;
