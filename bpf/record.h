@@ -199,6 +199,12 @@ enum ss_type {
  * tid is the thread, as for every record.
  */
 #define SS_F_TOKIO 1
+/* A futex_exit or epoll_exit made with sleep parks (--kernel-only) when
+ * the thread was seen leaving a CPU again after its wait without the
+ * sched_switch that brought it back (bpf/syscalls.bpf.h,
+ * sleep_park_unseen): timed at the waking that ended the wait if one was
+ * seen, else as it leaves. */
+#define SS_F_SWITCH_UNSEEN 2
 /* The cookie of a Tokio uprobe site: which entry point (enum ss_tokio_fn,
  * userspace/tokio_syms.h). */
 #define SS_TOKIO_SITE_POLL 0

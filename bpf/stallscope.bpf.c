@@ -329,6 +329,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
 	bool p = prev->tgid == targ_tgid, n = next->tgid == targ_tgid;
+	struct sleep_park *sp;
 	struct ss_record *r;
 	__u64 now;
 
@@ -342,6 +343,8 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	 * switch's records' time, a ns apart in the order they are made
 	 * (a sort by time keeps them so). */
 	now = steal_sample(p);
+	/* With sleep parks: prev still in a wait it was not seen to leave? */
+	sp = p && sleep_parks ? sleep_park_unseen(prev, now) : NULL;
 	if (p && prev_state) {
 		/* Asleep: in an epoll wait?  (And with sleep parks, in a
 		 * wait: its enter record, before the switch's.) */
@@ -350,12 +353,12 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		__u64 ep = regs ? epoll_learn(prev, regs, nr) : 0;
 
 		if (sleep_parks && regs)
-			sleep_park_enter(prev, regs, nr, ep, now);
+			sleep_park_enter(prev, sp, regs, nr, ep, now ? now + 1 : 0);
 	}
 	/* No ring drain here: copying a few slots at every switch of the
 	 * target cost 2.5 us a switch under HTTP load (a tenth of a CPU);
 	 * the periodic pull takes the same slots in batches, within 5 ms. */
-	r = reserve_at(SS_SCHED_SWITCH, prev->pid, now ? now + 1 : 0);
+	r = reserve_at(SS_SCHED_SWITCH, prev->pid, now ? now + 2 : 0);
 	if (r) {
 		r->args[0] = prev->pid;
 		r->args[1] = next->pid;
@@ -366,8 +369,8 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	}
 	if (sleep_parks) {
 		if (n)
-			sleep_park_exit(next, now ? now + 2 : 0);
-		ready_taken_check(now ? now + 3 : 0);
+			sleep_park_exit(next, now ? now + 3 : 0);
+		ready_taken_check(now ? now + 4 : 0);
 	}
 	return 0;
 }
@@ -386,9 +389,12 @@ int BPF_PROG(handle_sched_waking, struct task_struct *p)
 		at = r->ts + 1;
 		submit(r);
 	}
-	/* Often the harvesting thread, waking a worker for what it took. */
-	if (sleep_parks)
+	if (sleep_parks) {
+		sleep_park_woken(p, at);
+		/* Often the harvesting thread, waking a worker for what it
+		 * took. */
 		ready_taken_check(at);
+	}
 	return 0;
 }
 

@@ -385,11 +385,13 @@ const volatile bool sleep_parks = false;
 
 /* What a thread asleep in a wait went to sleep in: 0 (nothing recorded),
  * or PARK_FUTEX, or PARK_EPOLL + which; for an epoll wait, its instance
- * (0 if not known). */
+ * (0 if not known); when it was first woken since (its sched_waking's
+ * time + 1, 0 if none was seen). */
 #define PARK_FUTEX 1
 #define PARK_EPOLL 2
 struct sleep_park {
 	__u64 ep;
+	__u64 woken;
 	__u32 kind;
 };
 struct {
@@ -401,11 +403,10 @@ struct {
 
 /* prev, a target thread, goes to sleep, regs its saved registers and nr
  * the syscall it is in: the record of the wait it sleeps in, if one, at
- * time now (reserve_at). */
-static __always_inline void sleep_park_enter(struct task_struct *prev, const struct pt_regs *regs,
-					     long nr, __u64 ep, __u64 now)
+ * time now (reserve_at); sp its sleep_park if it has one (else made). */
+static __always_inline void sleep_park_enter(struct task_struct *prev, struct sleep_park *sp,
+					     const struct pt_regs *regs, long nr, __u64 ep, __u64 now)
 {
-	struct sleep_park *sp;
 	struct ss_record *r;
 	int which;
 
@@ -413,7 +414,8 @@ static __always_inline void sleep_park_enter(struct task_struct *prev, const str
 		return;
 	/* Where its exit is remembered first: an enter without it would
 	 * leave the thread parked for good in the analysis. */
-	sp = bpf_task_storage_get(&sleeping, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!sp)
+		sp = bpf_task_storage_get(&sleeping, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!sp)
 		return;
 	if (nr == NR_futex) {
@@ -432,22 +434,22 @@ static __always_inline void sleep_park_enter(struct task_struct *prev, const str
 	submit(r);
 	sp->kind = which < 0 ? PARK_FUTEX : PARK_EPOLL + which;
 	sp->ep = ep;
+	sp->woken = 0;
 }
 
-/* next, a target thread, comes on a CPU: the exit of the wait it slept
- * in, if one was recorded, at time now (reserve_at). */
-static __always_inline void sleep_park_exit(struct task_struct *next, __u64 now)
+/* The exit of the wait sp says task t slept in, at time now
+ * (reserve_at), with flags. */
+static __always_inline void sleep_park_end(struct task_struct *t, struct sleep_park *sp,
+					   __u64 now, __u32 flags)
 {
-	struct sleep_park *sp = bpf_task_storage_get(&sleeping, next, 0, 0);
 	struct ss_record *r;
-	__u32 kind;
+	__u32 kind = sp->kind;
 
-	if (!sp || !(kind = sp->kind))
-		return;
 	sp->kind = 0;
-	r = reserve_at(kind == PARK_FUTEX ? SS_FUTEX_EXIT : SS_EPOLL_EXIT, next->pid, now);
+	r = reserve_at(kind == PARK_FUTEX ? SS_FUTEX_EXIT : SS_EPOLL_EXIT, t->pid, now);
 	if (!r)
 		return;
+	r->flags = flags;
 	if (kind != PARK_FUTEX) {
 		struct eventpoll *e = sp->ep ? bpf_rdonly_cast((void *)sp->ep,
 					bpf_core_type_id_kernel(struct eventpoll)) : NULL;
@@ -457,6 +459,46 @@ static __always_inline void sleep_park_exit(struct task_struct *next, __u64 now)
 		r->args[1] = kind - PARK_EPOLL;
 	}
 	submit(r);
+}
+
+/* next, a target thread, comes on a CPU: the exit of the wait it slept
+ * in, if one was recorded, at time now (reserve_at). */
+static __always_inline void sleep_park_exit(struct task_struct *next, __u64 now)
+{
+	struct sleep_park *sp = bpf_task_storage_get(&sleeping, next, 0, 0);
+
+	if (sp && sp->kind)
+		sleep_park_end(next, sp, now, 0);
+}
+
+/* p, a target thread, is woken: when, if it is asleep in a wait (its
+ * first waking since it went to sleep), for sleep_park_unseen. */
+static __always_inline void sleep_park_woken(struct task_struct *p, __u64 at)
+{
+	struct sleep_park *sp = bpf_task_storage_get(&sleeping, p, 0, 0);
+
+	if (sp && sp->kind && !sp->woken)
+		sp->woken = at ? at : bpf_ktime_get_ns();
+}
+
+/*
+ * prev, a target thread, leaves its CPU: if the wait it slept in has no
+ * exit yet, it came back on a CPU without a sched_switch of ours to say
+ * so.  That happens: a kernel need not run tracing programs in every
+ * context (seen on a sandboxed VM whose kernel runs none in its agent's
+ * threads, whose switches to other threads go unseen).  The exit then,
+ * flagged SS_F_SWITCH_UNSEEN: at the waking that ended the sleep if one
+ * was seen (the thread ran from some time after it), else at now, as it
+ * leaves (reserve_at) — not the thread parked until its next wait.
+ * Returns its sleep_park (NULL if it has none) for sleep_park_enter.
+ */
+static __always_inline struct sleep_park *sleep_park_unseen(struct task_struct *prev, __u64 now)
+{
+	struct sleep_park *sp = bpf_task_storage_get(&sleeping, prev, 0, 0);
+
+	if (sp && sp->kind)
+		sleep_park_end(prev, sp, sp->woken ? sp->woken : now, SS_F_SWITCH_UNSEEN);
+	return sp;
 }
 
 /*

@@ -132,17 +132,27 @@ elif dump_ok record_kernel_only "$tmp/k.trace"; then
 		/ epoll_enter / && workers[$3] { ep = 1 }
 		END { if (!futex) print "no futex_enter from a wsrt-w thread"; else if (!sw) print "no sched_switch of a wsrt-w thread"; else if (!ep) print "no epoll_enter from a wsrt-w thread"; else print "ok" }' "$tmp/k.trace.txt"
 	# Each wait's enter is the thread's last record before it leaves
-	# its CPU asleep, and its exit the first after it comes back.
+	# its CPU asleep, and its exit the first after it comes back (a
+	# sched_waking of it is the waker's record, made on another CPU,
+	# and may fall in between).  Or, where the switch that brought it
+	# back went unseen (flags=0x2: a kernel that runs no tracing
+	# programs in some thread's context, as this VM's in its agent's),
+	# the exit is made as it next leaves a CPU, timed at its waking:
+	# after the sleep, before anything else of its own; and such exits
+	# are the few, not the rule.
 	grep -E '^[0-9]+ ' "$tmp/k.trace.txt" | sort -n -k1,1 >"$tmp/k.sorted"
 	check record_kernel_only_waits_are_the_sleeps '
 		function f(name,   i) { for (i = 2; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2); return "" }
 		{ t = f("tid") }
+		/ sched_waking / { next }
 		/ (futex|epoll)_enter / { if (st[t] != "") { print "enter while " st[t] ": " $0; bad = 1; exit } st[t] = "entered"; n++; next }
+		/ (futex|epoll)_exit / && / flags=0x2/ { if (st[t] != "asleep") { print "unseen-switch exit while " (st[t] == "" ? "running" : st[t]) ": " $0; bad = 1; exit } st[t] = ""; x++; u++; next }
 		/ (futex|epoll)_exit / { if (st[t] != "woken") { print "exit while " (st[t] == "" ? "running" : st[t]) ": " $0; bad = 1; exit } st[t] = ""; x++; next }
+		st[t] == "asleep" && / sched_switch / && f("prev") == t { print "left a CPU asleep, no exit first: " $0; bad = 1; exit }
 		st[t] == "entered" { if (!/ sched_switch / || / prev_state=R/) { print "after an enter, not a sleep: " $0; bad = 1; exit } st[t] = "asleep" }
 		st[t] == "woken" { print "woken, no exit first: " $0; bad = 1; exit }
 		/ sched_switch / { nx = f("next"); if (st[nx] == "asleep") st[nx] = "woken" }
-		END { if (!bad) print (n >= 4 && x >= 4 ? "ok" : "only " n " enters, " x " exits") }' "$tmp/k.sorted"
+		END { if (!bad) print (n < 4 || x < 4 ? "only " n " enters, " x " exits" : 2 * u > x ? u " of " x " exits without their switch" : "ok") }' "$tmp/k.sorted"
 fi
 
 # ---- -p PID: attach to a running server mid-run ----
