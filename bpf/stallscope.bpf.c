@@ -343,7 +343,10 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 	 * switch's records' time, a ns apart in the order they are made
 	 * (a sort by time keeps them so). */
 	now = steal_sample(p);
-	/* With sleep parks: prev still in a wait it was not seen to leave? */
+	/* With sleep parks: prev still in a wait it was not seen to leave?
+	 * (Their records need a time: a wait's remembers its switch's.) */
+	if (sleep_parks && !now)
+		now = bpf_ktime_get_ns();
 	sp = p && sleep_parks ? sleep_park_unseen(prev, now) : NULL;
 	if (p && prev_state) {
 		/* Asleep: in an epoll wait?  (And with sleep parks, in a
@@ -353,7 +356,7 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		__u64 ep = regs ? epoll_learn(prev, regs, nr) : 0;
 
 		if (sleep_parks && regs)
-			sleep_park_enter(prev, sp, regs, nr, ep, now ? now + 1 : 0);
+			sleep_park_enter(prev, sp, regs, nr, ep, now + 1);
 	}
 	/* No ring drain here: copying a few slots at every switch of the
 	 * target cost 2.5 us a switch under HTTP load (a tenth of a CPU);

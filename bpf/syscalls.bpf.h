@@ -385,13 +385,14 @@ const volatile bool sleep_parks = false;
 
 /* What a thread asleep in a wait went to sleep in: 0 (nothing recorded),
  * or PARK_FUTEX, or PARK_EPOLL + which; for an epoll wait, its instance
- * (0 if not known); when it was first woken since (its sched_waking's
- * time + 1, 0 if none was seen). */
+ * (0 if not known); the time of the switch it went to sleep at; when it
+ * was first woken since (its sched_waking's time + 1, 0 if none was seen
+ * after that switch). */
 #define PARK_FUTEX 1
 #define PARK_EPOLL 2
 struct sleep_park {
 	__u64 ep;
-	__u64 woken;
+	__u64 slept, woken;
 	__u32 kind;
 };
 struct {
@@ -403,7 +404,8 @@ struct {
 
 /* prev, a target thread, goes to sleep, regs its saved registers and nr
  * the syscall it is in: the record of the wait it sleeps in, if one, at
- * time now (reserve_at); sp its sleep_park if it has one (else made). */
+ * time now, the switch's record at now + 1; sp its sleep_park if it has
+ * one (else made). */
 static __always_inline void sleep_park_enter(struct task_struct *prev, struct sleep_park *sp,
 					     const struct pt_regs *regs, long nr, __u64 ep, __u64 now)
 {
@@ -434,6 +436,7 @@ static __always_inline void sleep_park_enter(struct task_struct *prev, struct sl
 	submit(r);
 	sp->kind = which < 0 ? PARK_FUTEX : PARK_EPOLL + which;
 	sp->ep = ep;
+	sp->slept = now + 1;
 	sp->woken = 0;
 }
 
@@ -471,14 +474,21 @@ static __always_inline void sleep_park_exit(struct task_struct *next, __u64 now)
 		sleep_park_end(next, sp, now, 0);
 }
 
-/* p, a target thread, is woken: when, if it is asleep in a wait (its
- * first waking since it went to sleep), for sleep_park_unseen. */
+/* p, a target thread, is woken (the waking recorded at at - 1; 0: not
+ * recorded): when, if it is asleep in a wait (its first waking since it
+ * went to sleep), for sleep_park_unseen.  Not a waking that raced the
+ * sleep's switch on another CPU and was timed before it: the exit must
+ * come after the switch. */
 static __always_inline void sleep_park_woken(struct task_struct *p, __u64 at)
 {
 	struct sleep_park *sp = bpf_task_storage_get(&sleeping, p, 0, 0);
 
-	if (sp && sp->kind && !sp->woken)
-		sp->woken = at ? at : bpf_ktime_get_ns();
+	if (!sp || !sp->kind || sp->woken)
+		return;
+	if (!at)
+		at = bpf_ktime_get_ns();
+	if (at > sp->slept)
+		sp->woken = at;
 }
 
 /*
