@@ -434,10 +434,13 @@ static __always_inline void sleep_park_enter(struct task_struct *prev, struct sl
 		epoll_args(r, regs, which);
 	}
 	submit(r);
-	sp->kind = which < 0 ? PARK_FUTEX : PARK_EPOLL + which;
+	/* kind last: a waking on another CPU that sees it sees the rest
+	 * (stores in order on x86; the barrier keeps the compiler's). */
 	sp->ep = ep;
 	sp->slept = now + 1;
 	sp->woken = 0;
+	asm volatile("" ::: "memory");
+	sp->kind = which < 0 ? PARK_FUTEX : PARK_EPOLL + which;
 }
 
 /* The exit of the wait sp says task t slept in, at time now
