@@ -370,10 +370,10 @@ int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
 		r->args[4] = n;
 		submit(r);
 	}
-	if (sleep_parks) {
+	if (sleep_parks) {	/* (now read above) */
 		if (n)
-			sleep_park_exit(next, now ? now + 3 : 0);
-		ready_taken_check(now ? now + 4 : 0);
+			sleep_park_exit(next, now + 3);
+		ready_taken_check(now + 4);
 	}
 	return 0;
 }
