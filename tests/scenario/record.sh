@@ -210,7 +210,10 @@ wait "$srv" 2>/dev/null
 # writable, a level-triggered one back after its harvest) is on the
 # instance's ready list, or the one recorded last is back there with its
 # input taken; not while the one recorded is still there unread, nor
-# while a thread sleeps in epoll_wait on the instance.
+# while a thread sleeps in epoll_wait on the instance; and on a socket
+# that only another instance polled when the tracer first looked at it,
+# once the target's instance takes it up (at the wait queue's head, and
+# with EPOLLEXCLUSIVE at its tail).
 if ! timeout 60 "$ss" record -o "$tmp/ready.trace" -- "$BUILD/tests/ready-rule" \
 		>"$tmp/ready.out" 2>&1; then
 	not_ok record_readiness_first_since_the_harvest "record failed: $(tail -3 "$tmp/ready.out")"
@@ -219,7 +222,7 @@ elif dump_ok record_readiness_first_since_the_harvest "$tmp/ready.trace"; then
 	check record_readiness_first_since_the_harvest '
 		BEGIN { n = split("'"$cases"'", kv, " "); for (i = 1; i <= n; i++) { split(kv[i], p, "="); ino[p[2]] = p[1] } }
 		/ sk_data_ready / { split($5, p, "="); if (p[2] in ino) seen[ino[p[2]]]++ }
-		END { if (n != 6) { print "ready-rule said: '"$cases"'"; exit }
+		END { if (n != 8) { print "ready-rule said: '"$cases"'"; exit }
 		      for (c in seen) if (seen[c] > 1) { print "case " c " recorded " seen[c] " times"; exit }
 		      if (!seen["A"]) print "A: behind an unharvested item, not recorded";
 		      else if (seen["B"]) print "B: recorded while the one before was unharvested";
@@ -227,6 +230,8 @@ elif dump_ok record_readiness_first_since_the_harvest "$tmp/ready.trace"; then
 		      else if (!seen["D"]) print "D: behind a level-triggered item, not recorded";
 		      else if (seen["E"]) print "E: recorded while a thread slept in epoll_wait";
 		      else if (!seen["F"]) print "F: behind an item whose readiness was taken, not recorded";
+		      else if (!seen["G"]) print "G: after the instance took it up, not recorded";
+		      else if (!seen["H"]) print "H: after the instance took it up (EPOLLEXCLUSIVE), not recorded";
 		      else print "ok" }' "$tmp/ready.trace.txt"
 fi
 

@@ -17,11 +17,18 @@
  *   F  data on s7 while the item recorded last is back on the list but
  *      its readiness was taken: s6, level-triggered, recorded, harvested
  *      (the kernel puts it back, still readable) and then read — recorded
+ *   G  data on s8, which a second epoll instance (never slept in: not
+ *      the target's as far as the tracer knows) polls, then, after the
+ *      instance takes s8 up too, again: the first not recorded, the
+ *      second recorded (what the tracer kept of s8 is looked at anew
+ *      when its wait queue gains an entry at its head)
+ *   H  the same with s9 taken up with EPOLLEXCLUSIVE (its entry joins
+ *      the wait queue's tail) — recorded once
  *
  * Before A, the main thread sleeps in epoll_wait on the instance for
  * 200 ms with nothing ready: where the tracer learns the instance.
- * Prints "ready-rule: A=<inode> B=... C=... D=... E=... F=..." (the sockets'
- * inode numbers, as sk_data_ready records carry them); exits 0, or 1
+ * Prints "ready-rule: A=<inode> B=... C=... D=... E=... F=... G=... H=..."
+ * (the sockets' inode numbers, as sk_data_ready records carry them); exits 0, or 1
  * with one line on a failed call.
  */
 #define _GNU_SOURCE
@@ -43,7 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NCONN 8
+#define NCONN 10
 
 static int ep;
 
@@ -53,12 +60,17 @@ static void die(const char *what)
 	exit(1);
 }
 
-static void add(int fd, unsigned events)
+static void add_to(int epfd, int fd, unsigned events)
 {
 	struct epoll_event ev = { .events = events, .data.fd = fd };
 
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev))
 		die("epoll_ctl");
+}
+
+static void add(int fd, unsigned events)
+{
+	add_to(ep, fd, events);
 }
 
 /* Harvests what is ready without waiting; returns how many. */
@@ -141,15 +153,16 @@ int main(void)
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t alen = sizeof(a);
-	int l, c[NCONN], s[NCONN], efd;
+	int l, c[NCONN], s[NCONN], efd, ep2;
 	struct epoll_event ev;
 	pthread_t t;
 	uint64_t one = 1;
 	char b;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
+	ep2 = epoll_create1(EPOLL_CLOEXEC);
 	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ep < 0 || l < 0)
+	if (ep < 0 || ep2 < 0 || l < 0)
 		die("socket");
 	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, NCONN) ||
 	    getsockname(l, (struct sockaddr *)&a, &alen))
@@ -161,7 +174,9 @@ int main(void)
 		s[i] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 		if (s[i] < 0)
 			die("accept");
-		if (i != 1)
+		if (i >= 8)
+			add_to(ep2, s[i], EPOLLIN);
+		else if (i != 1)
 			add(s[i], i == 6 ? EPOLLIN : EPOLLIN | EPOLLET);
 	}
 
@@ -214,7 +229,24 @@ int main(void)
 	if (harvest() != 1)	/* s7; s6, found empty, leaves the list */
 		die("harvest of s7");
 
-	printf("ready-rule: A=%lu B=%lu C=%lu D=%lu E=%lu F=%lu\n", inode(s[0]),
-	       inode(s[2]), inode(s[3]), inode(s[4]), inode(s[5]), inode(s[7]));
+	/* G, H: readiness on s8 and s9 while only ep2 polls them, read;
+	 * then ep takes them up and they are ready again. */
+	send_byte(c[8]);
+	send_byte(c[9]);
+	if (read(s[8], &b, 1) != 1 || read(s[9], &b, 1) != 1)
+		die("read s8, s9");
+	add(s[8], EPOLLIN | EPOLLET);
+	add(s[9], EPOLLIN | EPOLLET | EPOLLEXCLUSIVE);
+	harvest();
+	send_byte(c[8]);
+	if (harvest() != 1)
+		die("harvest of s8");
+	send_byte(c[9]);
+	if (harvest() != 1)
+		die("harvest of s9");
+
+	printf("ready-rule: A=%lu B=%lu C=%lu D=%lu E=%lu F=%lu G=%lu H=%lu\n", inode(s[0]),
+	       inode(s[2]), inode(s[3]), inode(s[4]), inode(s[5]), inode(s[7]), inode(s[8]),
+	       inode(s[9]));
 	return 0;
 }
