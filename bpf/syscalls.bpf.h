@@ -83,17 +83,30 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define NR_exit 60
 #define NR_exit_group 231
 
-/* The file of fd in task (NULL if none). */
+/* The file of fd in task (NULL if none).  Plain loads down to the
+ * table (a fault reads as 0), one probe-read for its slot (a variable
+ * index into it): at every sleep of a target thread in epoll_wait, where
+ * a probe-read a step took seven helper calls. */
 static __always_inline struct file *task_file(struct task_struct *task, int fd)
 {
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct files_struct *files = task->files;
+	struct fdtable *fdt = files ? files->fdt : NULL;
+	struct file **fds;
 	struct file *f = NULL;
 
-	if (fd < 0 || (unsigned int)fd >= max)
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
+}
+
+/* The private data of file f (a probe-read's result): a plain load. */
+static __always_inline __u64 file_private(struct file *f)
+{
+	struct file *ff = f ? bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file)) : NULL;
+
+	return ff ? (__u64)ff->private_data : 0;
 }
 
 /* The wake function of one of ep's entries (any one: the root of its
@@ -116,8 +129,7 @@ static __always_inline __u64 ep_entry_func(__u64 ep)
  * Returns it (0: none). */
 static __always_inline __u64 epoll_learn_fd(struct task_struct *task, int epfd)
 {
-	struct file *f = task_file(task, epfd);
-	__u64 ep = f ? (__u64)BPF_CORE_READ(f, private_data) : 0;
+	__u64 ep = file_private(task_file(task, epfd));
 	struct ep_known *k;
 
 	if (!ep)
