@@ -281,21 +281,21 @@ static __always_inline __u64 epoll_learn(struct task_struct *task, const struct 
  * instance without a walk: the wait queue's entry and the item are two
  * more cache lines, missed at nearly every packet (under HTTP load,
  * counted by the kernel: 206-296 ns a call against 234-416, nine
- * interleaved pairs while the host's speed went from 55 to 95 k requests
- * a second).  The cookie is
- * made on first use (bpf_get_socket_cookie; sock_diag's, the same).  An
- * instance that stops polling a socket between two others that go on
- * (three pollers) leaves it kept: readiness recorded that its runtime
- * no longer waits for, until the socket's queue changes.
+ * interleaved pairs while the host's speed went from 55 to 95 k
+ * requests a second).  The cookie is made on first use
+ * (bpf_get_socket_cookie; sock_diag's, the same).  An instance that
+ * stops polling a socket between two others that go on (three pollers)
+ * leaves it kept: readiness recorded that its runtime no longer waits
+ * for, until the socket's queue changes.
  *
  * Direct-mapped by the cookie, a cache line an entry, shared by the
  * CPUs (a per-CPU map, where each CPU looks at each socket anew, cost
  * more: 305-349 ns a call against 276-296, side by side), written only
  * as a socket is looked at anew.  Two CPUs may look at two new sockets
- * of one entry at once, or one read it while another writes it: a sequence
- * count, odd while it is written, taken from even by one writer alone
- * (the other does not write), read before and after the rest (x86 keeps
- * loads in order, and stores; the compiler is told to).
+ * of one entry at once, or one read it while another writes it: a
+ * sequence count, odd while it is written, taken from even by one
+ * writer alone (the other does not write), read before and after the
+ * rest (x86 keeps loads in order, and stores; the compiler is told to).
  */
 #define SK_MEMO 256
 struct sk_memo {
@@ -446,8 +446,8 @@ static __always_inline __u64 sock_ready_first(const struct sock *sk, struct ep_k
 
 		key = 0;
 		for (int i = 0; i < SOCK_WAITERS_MAX && pos && (__u64)pos != head; i++) {
-			struct eppoll_entry *pe = bpf_rdonly_cast((void *)((__u64)pos - off_entry - off_wait),
-								  id_entry);
+			struct eppoll_entry *pe =
+				bpf_rdonly_cast((void *)((__u64)pos - off_entry - off_wait), id_entry);
 
 			if (!cb || (__u64)pe->wait.func == cb) {
 				struct epitem *e = pe->base;
