@@ -218,11 +218,15 @@ if ! timeout 60 "$ss" record -o "$tmp/ready.trace" -- "$BUILD/tests/ready-rule" 
 		>"$tmp/ready.out" 2>&1; then
 	not_ok record_readiness_first_since_the_harvest "record failed: $(tail -3 "$tmp/ready.out")"
 elif dump_ok record_readiness_first_since_the_harvest "$tmp/ready.trace"; then
-	cases=$(sed -n 's/^ready-rule: //p' "$tmp/ready.out")
+	cases=$(sed -n '/taken-up-at=/d; s/^ready-rule: //p' "$tmp/ready.out")
+	taken_up=$(sed -n 's/^ready-rule: taken-up-at=//p' "$tmp/ready.out")
 	check record_readiness_first_since_the_harvest '
 		BEGIN { n = split("'"$cases"'", kv, " "); for (i = 1; i <= n; i++) { split(kv[i], p, "="); ino[p[2]] = p[1] } }
-		/ sk_data_ready / { split($5, p, "="); if (p[2] in ino) seen[ino[p[2]]]++ }
-		END { if (n != 8) { print "ready-rule said: '"$cases"'"; exit }
+		/ sk_data_ready / { split($5, p, "="); if (p[2] in ino) seen[ino[p[2]]]++
+				    if ((ino[p[2]] == "G" || ino[p[2]] == "H") && $1 + 0 < '"${taken_up:-0}"')
+					early[ino[p[2]]] = 1 }
+		END { if (n != 8 || !'"${taken_up:-0}"') { print "ready-rule said: '"$cases"'"; exit }
+		      for (c in early) { print c ": recorded before the instance took it up"; exit }
 		      for (c in seen) if (seen[c] > 1) { print "case " c " recorded " seen[c] " times"; exit }
 		      if (!seen["A"]) print "A: behind an unharvested item, not recorded";
 		      else if (seen["B"]) print "B: recorded while the one before was unharvested";

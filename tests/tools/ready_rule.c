@@ -28,8 +28,10 @@
  * Before A, the main thread sleeps in epoll_wait on the instance for
  * 200 ms with nothing ready: where the tracer learns the instance.
  * Prints "ready-rule: A=<inode> B=... C=... D=... E=... F=... G=... H=..."
- * (the sockets' inode numbers, as sk_data_ready records carry them); exits 0, or 1
- * with one line on a failed call.
+ * (the sockets' inode numbers, as sk_data_ready records carry them) and
+ * "ready-rule: taken-up-at=<ns>" (CLOCK_MONOTONIC, the traces' clock,
+ * after s8 and s9 joined the instance: G's and H's records come after
+ * it); exits 0, or 1 with one line on a failed call.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -157,6 +159,7 @@ int main(void)
 	struct epoll_event ev;
 	pthread_t t;
 	uint64_t one = 1;
+	struct timespec taken_up;
 	char b;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -237,6 +240,7 @@ int main(void)
 		die("read s8, s9");
 	add(s[8], EPOLLIN | EPOLLET);
 	add(s[9], EPOLLIN | EPOLLET | EPOLLEXCLUSIVE);
+	clock_gettime(CLOCK_MONOTONIC, &taken_up);
 	harvest();
 	send_byte(c[8]);
 	if (harvest() != 1)
@@ -248,5 +252,7 @@ int main(void)
 	printf("ready-rule: A=%lu B=%lu C=%lu D=%lu E=%lu F=%lu G=%lu H=%lu\n", inode(s[0]),
 	       inode(s[2]), inode(s[3]), inode(s[4]), inode(s[5]), inode(s[7]), inode(s[8]),
 	       inode(s[9]));
+	printf("ready-rule: taken-up-at=%llu\n",
+	       (unsigned long long)taken_up.tv_sec * 1000000000ULL + (unsigned long long)taken_up.tv_nsec);
 	return 0;
 }
