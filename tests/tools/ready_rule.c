@@ -252,7 +252,7 @@ int main(void)
 	printf("ready-rule: A=%lu B=%lu C=%lu D=%lu E=%lu F=%lu G=%lu H=%lu\n", inode(s[0]),
 	       inode(s[2]), inode(s[3]), inode(s[4]), inode(s[5]), inode(s[7]), inode(s[8]),
 	       inode(s[9]));
-	printf("ready-rule: taken-up-at=%llu\n",
-	       (unsigned long long)taken_up.tv_sec * 1000000000ULL + (unsigned long long)taken_up.tv_nsec);
+	printf("ready-rule: taken-up-at=%llu\n", (unsigned long long)taken_up.tv_sec * 1000000000ULL +
+						      (unsigned long long)taken_up.tv_nsec);
 	return 0;
 }
