@@ -283,7 +283,7 @@ static __always_inline __u64 epoll_learn(struct task_struct *task, const struct 
  * counted by the kernel, interleaved pairs while the host's speed went
  * from 55 to 95 k requests a second: without the sequence count below,
  * 212-296 ns a call against 234-416, lower in nine pairs of nine; with
- * it, 206-234 against 234-265, lower in two of three, equal in one).
+ * it, 206-322 against 234-355, lower in six of seven, equal in one).
  * The cookie is made on first use
  * (bpf_get_socket_cookie; sock_diag's, the same).  An instance that
  * stops polling a socket between two others that go on (three pollers)
