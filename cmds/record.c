@@ -113,7 +113,9 @@ static struct ss_ring_slot *file_block_begin(void *arg, const struct ss_ring_chu
 static int file_block_end(void *arg, const struct ss_block_done *d)
 {
 	struct rec_cmd *c = arg;
-	int err = ss_trace_block_end_checked(c->w, d->used, d->min_ts, d->max_ts);
+	int err = d->packed ? ss_trace_block_end_packed(c->w, d->used, d->packed, d->min_ts,
+							d->max_ts) :
+			      ss_trace_block_end_checked(c->w, d->used, d->min_ts, d->max_ts);
 
 	if (err && !c->write_err) {
 		c->write_err = err;

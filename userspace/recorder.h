@@ -41,8 +41,10 @@ typedef int (*ss_recorder_start_fn)(void *arg, const struct ss_trace_meta *meta)
 typedef int (*ss_recorder_records_fn)(void *arg, const struct ss_record *recs,
 				      size_t n);
 /* Events from the threads' rings as checked slots (ringrec.h), for a sink
- * that keeps them so (a trace file: 32 bytes an event): room for up to n
- * slots (NULL: they are lost), then how many were written. */
+ * that keeps them so (a trace file): room for up to n slots (NULL: they
+ * are lost), then what was written there — the slots, or, with
+ * d->packed, the slots packed (ringpack.h; 4-5 bytes a busy runtime's
+ * event). */
 typedef struct ss_ring_slot *(*ss_recorder_block_begin_fn)(
 	void *arg, const struct ss_ring_chunk *hdr, __u32 n);
 typedef int (*ss_recorder_block_end_fn)(void *arg, const struct ss_block_done *d);

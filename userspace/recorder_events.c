@@ -75,12 +75,13 @@ _Static_assert(SS_BLOCK_SLOTS <= SS_BLOCK_MAX_SLOTS, "ringrec's blocks fit a tra
 /* Ring events as blocks (ringrec.h): into the sink's buffer, or, before
  * the header, into ours, then held as records like the others. */
 static struct ss_ring_slot *ring_block_begin(void *arg, const struct ss_ring_chunk *hdr,
-					     __u32 n)
+					     __u32 n, bool *pack)
 {
 	struct ss_recorder *r = arg;
 
-	if (!r->started_sink)
+	if (!r->started_sink)	/* (read back below as records: not packed) */
 		return n <= sizeof(r->early) / sizeof(r->early[0]) ? r->early : NULL;
+	*pack = true;
 	return r->err ? NULL : r->o.on_block_begin(r->o.arg, hdr, n);
 }
 

@@ -32,14 +32,6 @@
 #define M_X 4
 #define M_Y 8
 
-struct pack_state {
-	__u64 ts;
-	__u16 seq;
-	struct {
-		__u64 t, x, y;
-		__u32 a;
-	} last[256];
-};
 
 /* Where a type's previous values are kept: the same rule both ways. */
 static inline unsigned slot_index(__u16 type)
@@ -47,61 +39,84 @@ static inline unsigned slot_index(__u16 type)
 	return type == SS_RING_EXT ? CODE_EXT : type & 0xff;
 }
 
-size_t ss_ringpack_encode(const struct ss_ring_slot *s, size_t n, unsigned char *out, size_t cap)
+void ss_ringpack_begin(struct ss_ringpack_enc *e, unsigned char *out, size_t cap)
 {
-	struct pack_state st;
-	unsigned char *p = out;
+	memset(&e->st, 0, sizeof(e->st));
+	e->out = e->p = out;
+	e->cap = cap;
+	e->full = 0;
+}
 
-	memset(&st, 0, sizeof(st));
+int ss_ringpack_add(struct ss_ringpack_enc *e, const struct ss_ring_slot *s, size_t n)
+{
+	struct ss_ringpack_state *st = &e->st;
+	unsigned char *p = e->p;
+	/* Room for one more slot while p is below it. */
+	const unsigned char *room = e->cap >= SS_RINGPACK_SLOT_MAX ?
+				    e->out + e->cap - SS_RINGPACK_SLOT_MAX : NULL;
+
+	if (e->full)
+		return -ENOSPC;
 	for (size_t i = 0; i < n; i++) {
-		const struct ss_ring_slot *e = &s[i];
-		unsigned k = slot_index(e->type);
+		const struct ss_ring_slot *x = &s[i];
+		unsigned k = slot_index(x->type);
 		unsigned char mask = 0;
 		__u64 dt;
 
-		if ((size_t)(p - out) + SS_RINGPACK_SLOT_MAX > cap)
-			return 0;
-		if (e->type == SS_RING_EXT) {
+		if (!room || p > room) {
+			e->full = 1;
+			return -ENOSPC;
+		}
+		if (x->type == SS_RING_EXT) {
 			*p++ = CODE_EXT;
-		} else if (e->type < CODE_EXT) {
-			*p++ = (unsigned char)e->type;
+		} else if (x->type < CODE_EXT) {
+			*p++ = (unsigned char)x->type;
 		} else {
 			*p++ = CODE_ESC;
-			p = ss_put_varint(p, e->type);
+			p = ss_put_varint(p, x->type);
 		}
-		mask |= e->seq != (__u16)(st.seq + 1) ? M_SEQ : 0;
-		mask |= e->a != st.last[k].a ? M_A : 0;
-		mask |= e->x != st.last[k].x ? M_X : 0;
-		mask |= e->y != st.last[k].y ? M_Y : 0;
+		mask |= x->seq != (__u16)(st->seq + 1) ? M_SEQ : 0;
+		mask |= x->a != st->last[k].a ? M_A : 0;
+		mask |= x->x != st->last[k].x ? M_X : 0;
+		mask |= x->y != st->last[k].y ? M_Y : 0;
 		*p++ = mask;
-		if (e->type == SS_RING_EXT) {
-			dt = e->ts - st.last[k].t;
-			st.last[k].t = e->ts;
+		if (x->type == SS_RING_EXT) {
+			dt = x->ts - st->last[k].t;
+			st->last[k].t = x->ts;
 		} else {
-			dt = e->ts - st.ts;
-			st.ts = e->ts;
+			dt = x->ts - st->ts;
+			st->ts = x->ts;
 		}
 		p = ss_put_varint(p, ss_zigzag(dt));
 		if (mask & M_SEQ)
-			p = ss_put_varint(p, e->seq);
+			p = ss_put_varint(p, x->seq);
 		if (mask & M_A)
-			p = ss_put_varint(p, ss_zigzag((__u64)(__s32)(e->a - st.last[k].a)));
+			p = ss_put_varint(p, ss_zigzag((__u64)(__s32)(x->a - st->last[k].a)));
 		if (mask & M_X)
-			p = ss_put_varint(p, ss_zigzag(e->x - st.last[k].x));
+			p = ss_put_varint(p, ss_zigzag(x->x - st->last[k].x));
 		if (mask & M_Y)
-			p = ss_put_varint(p, ss_zigzag(e->y - st.last[k].y));
-		st.seq = e->seq;
-		st.last[k].a = e->a;
-		st.last[k].x = e->x;
-		st.last[k].y = e->y;
+			p = ss_put_varint(p, ss_zigzag(x->y - st->last[k].y));
+		st->seq = x->seq;
+		st->last[k].a = x->a;
+		st->last[k].x = x->x;
+		st->last[k].y = x->y;
 	}
-	return (size_t)(p - out);
+	e->p = p;
+	return 0;
+}
+
+size_t ss_ringpack_encode(const struct ss_ring_slot *s, size_t n, unsigned char *out, size_t cap)
+{
+	struct ss_ringpack_enc e;
+
+	ss_ringpack_begin(&e, out, cap);
+	return ss_ringpack_add(&e, s, n) ? 0 : ss_ringpack_len(&e);
 }
 
 int ss_ringpack_decode(const unsigned char *p, size_t len, struct ss_ring_slot *out, size_t n)
 {
 	const unsigned char *end = p + len;
-	struct pack_state st;
+	struct ss_ringpack_state st;
 
 	memset(&st, 0, sizeof(st));
 	for (size_t i = 0; i < n; i++) {

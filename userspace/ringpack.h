@@ -17,6 +17,39 @@
 /* The most bytes one slot packs into. */
 #define SS_RINGPACK_SLOT_MAX 44
 
+/* What a block's packing has seen so far: the previous slot's time and
+ * sequence number, and per type (index: the type's low byte, 254 for
+ * SS_RING_EXT) its previous time (EXT) and arguments. */
+struct ss_ringpack_state {
+	__u64 ts;
+	__u16 seq;
+	struct {
+		__u64 t, x, y;
+		__u32 a;
+	} last[256];
+};
+
+/* A block packed a run of slots at a time, where they are made (the
+ * recorder packs a chunk's slots as it converts their times, never
+ * writing them out whole): begin, add runs in order, then len. */
+struct ss_ringpack_enc {
+	struct ss_ringpack_state st;
+	unsigned char *out, *p;
+	size_t cap;
+	int full;		/* a run did not fit: the block cannot be packed */
+};
+
+/* Starts a block's packing into out (cap bytes). */
+void ss_ringpack_begin(struct ss_ringpack_enc *e, unsigned char *out, size_t cap);
+/* Packs s[0, n) after what the block has: 0, or -ENOSPC if they would not
+ * fit in cap (then every later add fails too). */
+int ss_ringpack_add(struct ss_ringpack_enc *e, const struct ss_ring_slot *s, size_t n);
+/* The bytes the block has packed so far. */
+static inline size_t ss_ringpack_len(const struct ss_ringpack_enc *e)
+{
+	return (size_t)(e->p - e->out);
+}
+
 /* Packs s[0, n) into out (cap bytes): the bytes written, or 0 if they
  * would not fit in cap. */
 size_t ss_ringpack_encode(const struct ss_ring_slot *s, size_t n, unsigned char *out, size_t cap);

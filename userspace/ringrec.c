@@ -29,6 +29,7 @@
 
 #include "clock.h"
 #include "ringdec.h"
+#include "ringpack.h"
 #include "ringrec.h"
 
 #define NPAIRS 4096		/* pairs kept: seconds at the sampling rate */
@@ -62,6 +63,7 @@ struct ss_ringrec {
 	const struct ss_ringrec_blocks *block;	/* NULL: events through emit */
 	void *arg;
 	struct half halves[NHALVES];
+	struct ss_ringpack_enc enc;	/* the block being packed */
 };
 
 static const struct pair *pair_at(const struct ss_ringrec *rr, unsigned i)
@@ -249,41 +251,90 @@ static __u64 as_records(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
 	return lost;
 }
 
-/* The same as blocks of slots, their times turned into ns, written where
- * the sink wants them: what a trace file keeps (32 bytes an event, not a
- * 64-byte record).  Slots that cannot be placed are lost. */
-static __u64 as_block(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
-		      const struct ss_ring_slot *s, size_t n)
-{
-	struct cursor cur = { .set = false };
-	struct ss_ring_slot *dst = rr->block->begin(rr->arg, c, (__u32)n);
-	struct ss_block_done d = { .min_ts = UINT64_MAX };
-	__u64 lost = 0;
-	size_t i = 0;
+/* Slots are packed a run at a time: converted into a run on the stack
+ * (it stays in the cache), then packed into the sink's block.  Writing
+ * each slot out whole and packing the block after touched the sink's
+ * buffer (a cold MiB a turn) 32 bytes an event, twice. */
+#define PACK_RUN 64
 
-	if (!dst)
-		return n;
+/*
+ * A block's slots, each whole event younger than the recording, their
+ * times in ns, into dst (room for n slots): as they are, or packed
+ * (pack).  d and *lost filled.  False only when packed, if the block is
+ * not smaller so (then nothing that counts is written).
+ */
+static bool place(struct ss_ringrec *rr, const struct ss_ring_slot *s, size_t n,
+		  struct ss_ring_slot *dst, bool pack, struct ss_block_done *d, __u64 *lost)
+{
+	struct ss_ring_slot run[PACK_RUN];
+	struct cursor cur = { .set = false };
+	unsigned char *out = (unsigned char *)dst;
+	unsigned nr = 0;
+	size_t i = 0;
+	__u32 len;
+
+	if (pack)
+		ss_ringpack_begin(&rr->enc, out + sizeof(len), n * sizeof(*dst) - sizeof(len));
 	while (i < n) {
 		unsigned k = ss_ringdec_whole(&s[i], n - i);
 
 		if (!k) {
-			lost++;
+			(*lost)++;
 			i++;
 			continue;
 		}
 		if (s[i].ts >= rr->start_tsc) {
 			__u64 ts = cursor_ns(rr, &cur, s[i].ts);
+			struct ss_ring_slot *to = pack ? &run[nr] : &dst[d->used];
 
-			dst[d.used] = s[i];
-			dst[d.used].ts = ts;
+			to[0] = s[i];
+			to[0].ts = ts;
 			if (k == 2)
-				dst[d.used + 1] = s[i + 1];
-			d.min_ts = ts < d.min_ts ? ts : d.min_ts;
-			d.max_ts = ts > d.max_ts ? ts : d.max_ts;
-			d.used += k;
-			d.events++;
+				to[1] = s[i + 1];
+			d->min_ts = ts < d->min_ts ? ts : d->min_ts;
+			d->max_ts = ts > d->max_ts ? ts : d->max_ts;
+			d->used += k;
+			d->events++;
+			/* (an event is at most two slots) */
+			if (pack && (nr += k) > PACK_RUN - 2) {
+				if (ss_ringpack_add(&rr->enc, run, nr))
+					return false;
+				nr = 0;
+			}
 		}
 		i += k;
+	}
+	if (!pack)
+		return true;
+	if (ss_ringpack_add(&rr->enc, run, nr))
+		return false;
+	len = (__u32)ss_ringpack_len(&rr->enc);
+	if (!d->used || sizeof(len) + len > (size_t)d->used * sizeof(*dst))
+		return false;
+	memcpy(out, &len, sizeof(len));
+	d->packed = len;
+	return true;
+}
+
+/* The events of s[0, n) as a block written where the sink wants it —
+ * packed, if it takes them so and they are smaller (a trace file: a busy
+ * runtime's events take 4-5 bytes, not a 32-byte slot, nor a 64-byte
+ * record).  Returns the slots lost (those of no whole event; all n if
+ * the sink has no room). */
+static __u64 as_block(struct ss_ringrec *rr, const struct ss_ring_chunk *c,
+		      const struct ss_ring_slot *s, size_t n)
+{
+	bool pack = false;
+	struct ss_ring_slot *dst = rr->block->begin(rr->arg, c, (__u32)n, &pack);
+	struct ss_block_done d = { .min_ts = UINT64_MAX };
+	__u64 lost = 0;
+
+	if (!dst)
+		return n;
+	if (!pack || !place(rr, s, n, dst, true, &d, &lost)) {
+		d = (struct ss_block_done){ .min_ts = UINT64_MAX };
+		lost = 0;
+		(void)place(rr, s, n, dst, false, &d, &lost);
 	}
 	rr->block->end(rr->arg, c, &d);
 	return lost;

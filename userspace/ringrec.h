@@ -3,6 +3,7 @@
 #ifndef STALLSCOPE_RINGREC_H
 #define STALLSCOPE_RINGREC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -13,17 +14,21 @@
 typedef void (*ss_ringrec_emit_fn)(void *arg, const struct ss_record *rec);
 /* What ringrec wrote into a block: slots of whole known events (checked:
  * a sink need not read them again), used of them, holding events, their
- * ts (CLOCK_MONOTONIC ns) from min_ts to max_ts. */
+ * ts (CLOCK_MONOTONIC ns) from min_ts to max_ts.  With packed > 0 the
+ * block holds those slots packed (ringpack.h), not the slots: a __u32
+ * packed, then packed bytes — fewer than used slots' bytes. */
 struct ss_block_done {
-	__u32 used;
+	__u32 used, packed;
 	__u64 events, min_ts, max_ts;
 };
 /* Checked slots written by ringrec straight where the sink wants them:
  * begin gives room for up to n slots of hdr's thread, n at most
- * SS_BLOCK_SLOTS (NULL: they are lost), end says what was written. */
+ * SS_BLOCK_SLOTS (NULL: they are lost), and sets *pack if it takes them
+ * packed (then ringrec packs them as it goes, where that is smaller);
+ * end says what was written. */
 struct ss_ringrec_blocks {
 	struct ss_ring_slot *(*begin)(void *arg, const struct ss_ring_chunk *hdr,
-				      __u32 n);
+				      __u32 n, bool *pack);
 	void (*end)(void *arg, const struct ss_ring_chunk *hdr, const struct ss_block_done *d);
 };
 #define SS_BLOCK_SLOTS 2048

@@ -217,6 +217,10 @@ int ss_trace_block_end(struct ss_trace_writer *w, __u32 used);
  * measured). */
 int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_ts,
 			       __u64 max_ts);
+/* The same for checked slots the caller packed in the block's room
+ * (ringpack.h): a __u32 of len, then len bytes, fewer than the slots'. */
+int ss_trace_block_end_packed(struct ss_trace_writer *w, __u32 used, __u32 len,
+			      __u64 min_ts, __u64 max_ts);
 /* Writes what is buffered: all of it through the page cache, or, going
  * around it (O_DIRECT, where the filesystem allows), its whole 4 KiB
  * blocks — the rest waits for the next flush or the end; returns once it

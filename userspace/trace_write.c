@@ -359,12 +359,31 @@ int ss_trace_block_end(struct ss_trace_writer *w, __u32 used)
 	return ss_trace_block_end_checked(w, used, s.first, s.last);
 }
 
+/* A block of used slots whose first bytes bytes (the slots, or packed)
+ * are in place: closed, padded to whole records. */
+static int block_close(struct ss_trace_writer *w, __u32 used, size_t bytes, __u64 min_ts,
+		       __u64 max_ts)
+{
+	struct ss_ring_chunk *h = (struct ss_ring_chunk *)(w->buf + w->used);
+	size_t pad = bytes % RECORD_BYTES ? RECORD_BYTES - bytes % RECORD_BYTES : 0;
+
+	span_add(&w->span, min_ts);
+	span_add(&w->span, max_ts);
+	h->count = used;
+	memset((unsigned char *)(h + 1) + bytes, 0, pad);
+	w->used += sizeof(*h) + bytes + pad;
+	w->records += 1 + (bytes + pad) / RECORD_BYTES;
+	if (w->used == WRITE_BUF_BYTES)
+		return write_out(w);
+	return 0;
+}
+
 int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_ts,
 			       __u64 max_ts)
 {
 	struct ss_ring_chunk *h = (struct ss_ring_chunk *)(w->buf + w->used);
 	struct ss_ring_slot *slots = (struct ss_ring_slot *)(h + 1);
-	size_t bytes = (size_t)used * sizeof(*slots), pad, len;
+	size_t bytes = (size_t)used * sizeof(*slots), len;
 
 	if (w->err)
 		return w->err;
@@ -372,9 +391,6 @@ int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_
 		return 0;
 	if (used > h->count || min_ts > max_ts)
 		return -EINVAL;
-	span_add(&w->span, min_ts);
-	span_add(&w->span, max_ts);
-	h->count = used;
 	/* Packed where that is smaller, in the slots' place: nearly always
 	 * (a busy runtime's events take 4-5 bytes each packed). */
 	len = ss_ringpack_encode(slots, used, w->pack, bytes - sizeof(__u32));
@@ -386,13 +402,23 @@ int ss_trace_block_end_checked(struct ss_trace_writer *w, __u32 used, __u64 min_
 		bytes = sizeof(n32) + len;
 		h->type = SS_RING_PACKED;
 	}
-	pad = bytes % RECORD_BYTES ? RECORD_BYTES - bytes % RECORD_BYTES : 0;
-	memset((unsigned char *)slots + bytes, 0, pad);
-	w->used += sizeof(*h) + bytes + pad;
-	w->records += 1 + (bytes + pad) / RECORD_BYTES;
-	if (w->used == WRITE_BUF_BYTES)
-		return write_out(w);
-	return 0;
+	return block_close(w, used, bytes, min_ts, max_ts);
+}
+
+int ss_trace_block_end_packed(struct ss_trace_writer *w, __u32 used, __u32 len,
+			      __u64 min_ts, __u64 max_ts)
+{
+	struct ss_ring_chunk *h = (struct ss_ring_chunk *)(w->buf + w->used);
+
+	if (w->err)
+		return w->err;
+	if (!used)
+		return 0;
+	if (used > h->count || min_ts > max_ts || len < 3ULL * used ||
+	    sizeof(len) + (size_t)len > (size_t)used * sizeof(struct ss_ring_slot))
+		return -EINVAL;
+	h->type = SS_RING_PACKED;
+	return block_close(w, used, sizeof(len) + len, min_ts, max_ts);
 }
 
 int ss_trace_write_block(struct ss_trace_writer *w, const struct ss_ring_chunk *hdr,

@@ -10,6 +10,7 @@
 #include <x86intrin.h>
 
 #include "harness.h"
+#include "userspace/ringpack.h"
 #include "userspace/ringrec.h"
 
 #define CAP 64
@@ -238,7 +239,8 @@ struct blocks {
 	unsigned ends;
 };
 
-static struct ss_ring_slot *room_begin(void *arg, const struct ss_ring_chunk *hdr, __u32 n)
+static struct ss_ring_slot *room_begin(void *arg, const struct ss_ring_chunk *hdr, __u32 n,
+				       bool *pack)
 {
 	struct blocks *b = arg;
 
@@ -307,7 +309,8 @@ struct big_blocks {
 	__u32 asked_max;
 };
 
-static struct ss_ring_slot *big_begin(void *arg, const struct ss_ring_chunk *hdr, __u32 n)
+static struct ss_ring_slot *big_begin(void *arg, const struct ss_ring_chunk *hdr, __u32 n,
+				      bool *pack)
 {
 	struct big_blocks *b = arg;
 
@@ -358,6 +361,120 @@ TEST(ringrec_a_chunk_bigger_than_a_block_is_cut_between_events)
 	ASSERT_EQ(b.events, (BIG - 1 + 2) / 3 + (BIG - 1) / 3);
 	for (unsigned i = 0; i < b.at; i++)
 		ASSERT_EQ(b.room[i].seq, (__u16)i);
+	ASSERT_EQ(b.k.lost, 0);
+	ss_ringrec_free(rr);
+}
+
+/* A sink that takes blocks packed (a trace file's way): each block's
+ * slots, unpacked here, kept in order. */
+struct packed_blocks {
+	struct sink k;
+	unsigned char room[BIG * sizeof(struct ss_ring_slot)];
+	struct ss_ring_slot slots[BIG];
+	unsigned at, nblocks, npacked, events;
+	int bad;		/* a block that did not unpack to its count */
+};
+
+static struct ss_ring_slot *packing_begin(void *arg, const struct ss_ring_chunk *hdr, __u32 n,
+					  bool *pack)
+{
+	struct packed_blocks *b = arg;
+
+	*pack = true;
+	memset(b->room, 0xa5, sizeof(b->room));	/* nothing read that was not written */
+	return n <= BIG ? (struct ss_ring_slot *)b->room : NULL;
+}
+
+static void packing_end(void *arg, const struct ss_ring_chunk *hdr, const struct ss_block_done *d)
+{
+	struct packed_blocks *b = arg;
+	__u32 len;
+
+	if (!d->used || b->at + d->used > BIG)
+		return;
+	b->nblocks++;
+	b->events += d->events;
+	if (!d->packed) {
+		memcpy(&b->slots[b->at], b->room, d->used * sizeof(struct ss_ring_slot));
+	} else {
+		b->npacked++;
+		memcpy(&len, b->room, sizeof(len));
+		if (len != d->packed || sizeof(len) + len > d->used * sizeof(struct ss_ring_slot) ||
+		    ss_ringpack_decode(b->room + sizeof(len), len, &b->slots[b->at], d->used))
+			b->bad++;
+	}
+	b->at += d->used;
+}
+
+static const struct ss_ringrec_blocks packing = { packing_begin, packing_end };
+
+TEST(ringrec_packed_blocks_unpack_to_the_slots_it_would_write)
+{
+	static struct {
+		struct ss_ring_chunk c;
+		struct ss_ring_slot s[BIG];
+	} ch;
+	static struct packed_blocks b;
+	struct ss_ringrec *rr;
+	unsigned j = 0;
+
+	/* As the test above: 5,000 slots of a ring of 8,192, three blocks. */
+	ch.c = (struct ss_ring_chunk){ .type = SS_RING_CHUNK, .tid = 7, .count = BIG,
+				       .first = 0, .head_after = BIG, .cap = 8192,
+				       .ring = 0x1000 };
+	ASSERT_EQ(ss_ringrec_new(&rr, collect, &packing, &b), 0);
+	for (unsigned i = 0; i < BIG; i++)
+		slot_at(i, &ch.s[i]);
+	ch.s[10].ts = 1;	/* a spawn from before the recording: not written */
+	ASSERT_EQ(ss_ringrec_chunk(rr, &ch, sizeof(ch)), 0);
+	ASSERT_EQ(b.nblocks, 3);
+	ASSERT_EQ(b.npacked, 3);
+	ASSERT_EQ(b.bad, 0);
+	ASSERT_EQ(b.at, BIG - 1 - 2);
+	ASSERT_EQ(b.events, (BIG - 1 + 2) / 3 + (BIG - 1) / 3 - 1);
+	/* Slot for slot what the slots' way writes: the ring's, ts in ns. */
+	for (unsigned i = 0; i < BIG - 1; i++) {
+		if (i == 10 || i == 11)
+			continue;
+		ASSERT_EQ(b.slots[j].seq, ch.s[i].seq);
+		ASSERT_EQ(b.slots[j].type, ch.s[i].type);
+		ASSERT_EQ(b.slots[j].x, ch.s[i].x);
+		ASSERT_EQ(b.slots[j].ts, ch.s[i].type == SS_RING_EXT ? ch.s[i].ts :
+					 ss_ringrec_tsc_to_ns(rr, ch.s[i].ts));
+		j++;
+	}
+	ASSERT_EQ(b.k.lost, 0);
+	ss_ringrec_free(rr);
+}
+
+TEST(ringrec_a_block_not_smaller_packed_is_written_as_slots)
+{
+	static struct packed_blocks b;
+	struct ss_ringrec *rr;
+
+	/* One notify whose arguments take ten bytes each packed: 4 + 37 >
+	 * 32 bytes, so the slot as it is. */
+	ASSERT_EQ(ss_ringrec_new(&rr, collect, &packing, &b), 0);
+	make(0, 1, 1);
+	chunk.s[0].a = 0xfedcba98;
+	chunk.s[0].x = ~0ULL / 3;
+	chunk.s[0].y = ~0ULL / 5;
+	ASSERT_EQ(ss_ringrec_chunk(rr, &chunk, SIZE(1)), 0);
+	ASSERT_EQ(b.nblocks, 1);
+	ASSERT_EQ(b.npacked, 0);
+	ASSERT_EQ(b.slots[0].x, ~0ULL / 3);
+	ASSERT_EQ(b.slots[0].ts, ss_ringrec_tsc_to_ns(rr, chunk.s[0].ts));
+	/* Two plain notifies pack (4 + 2 x ~10 bytes). */
+	make(1, 2, 3);
+	for (unsigned i = 0; i < 2; i++)	/* (not a spawn and its second) */
+		chunk.s[i] = (struct ss_ring_slot){ .ts = chunk.s[0].ts + i, .seq = (__u16)(1 + i),
+						    .type = SS_WSRT_NOTIFY, .x = 1 + i };
+	ASSERT_EQ(ss_ringrec_chunk(rr, &chunk, SIZE(2)), 0);
+	ASSERT_EQ(b.nblocks, 2);
+	ASSERT_EQ(b.npacked, 1);
+	ASSERT_EQ(b.bad, 0);
+	ASSERT_EQ(b.slots[1].seq, 1);
+	ASSERT_EQ(b.slots[2].seq, 2);
 	ASSERT_EQ(b.k.lost, 0);
 	ss_ringrec_free(rr);
 }
