@@ -90,18 +90,24 @@ struct {
 
 #define WAKE_EVERY_NS 1000000ULL
 
-/* Wake the recorder only once the ring is a quarter full, and then at
- * most once a millisecond per CPU: it drains on a timer otherwise.
- * Waking it per record would have it preempt the target's threads for
- * every event (and a wakeup is an IPI, microseconds in a VM). */
+/* Wake the recorder only once wake_bytes wait in the ring, and then at
+ * most once a millisecond per CPU: it drains on a timer otherwise (every
+ * 5 or 20 ms, the rings' pull).  Waking it per record would have it
+ * preempt the target's threads for every event (and a wakeup is an IPI,
+ * microseconds in a VM).  Set by the recorder before load: a quarter of
+ * the ring, at most 2 MiB — under a load that fills that between two
+ * pulls (yield_many: ~1 GB a second) the recorder comes while what it
+ * reads is recent, and a timer that a file's recording stretches to 20
+ * ms does not leave it tens of MiB behind. */
+const volatile __u64 wake_bytes = 1;
+
 static __always_inline __u64 submit_flags(void)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 	__u32 zero = 0;
 	__u64 *last, now;
 
-	if (avail < size / 4 || !(last = bpf_map_lookup_elem(&woke, &zero)) ||
+	if (avail < wake_bytes || !(last = bpf_map_lookup_elem(&woke, &zero)) ||
 	    (now = bpf_ktime_get_ns()) - *last < WAKE_EVERY_NS)
 		return BPF_RB_NO_WAKEUP;
 	*last = now;

@@ -315,6 +315,8 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 	r->ring_pieces = !o->kernel_only && !kernel_copies_whole();
 	r->skel->rodata->ring_copy_whole = !o->kernel_only && !r->ring_pieces;
 	bpf_map__set_max_entries(r->skel->maps.events, r->o.ring_bytes);
+	r->skel->rodata->wake_bytes = r->o.ring_bytes / 4 < WAKE_BYTES_MAX ?
+				      r->o.ring_bytes / 4 : WAKE_BYTES_MAX;
 	/* The probes' programs are attached by uprobe_multi links (recorder_attach.c). */
 	struct bpf_program *multi[] = {
 		r->skel->progs.handle_usdt, r->skel->progs.handle_ring_flush,

@@ -35,6 +35,8 @@
 #define LOST_CHECK_NS 100000000ULL
 #define PULL_NS 5000000ULL		/* the event rings, at least this often
 					 * (opts.pull_ms: 0) */
+#define WAKE_BYTES_MAX (2U << 20)	/* the recorder woken at this much waiting
+					 * in the ring buffer (bpf/emit.bpf.h) */
 #define PULL_QUIET_TIMES 3		/* ... times less often while every
 					 * thread is quiet (doubling) */
 
