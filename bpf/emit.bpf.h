@@ -92,13 +92,12 @@ struct {
 
 /* Wake the recorder only once wake_bytes wait in the ring, and then at
  * most once a millisecond per CPU: it drains on a timer otherwise (every
- * 5 or 20 ms, the rings' pull).  Waking it per record would have it
- * preempt the target's threads for every event (and a wakeup is an IPI,
+ * 5 ms, the rings' pull).  Waking it per record would have it preempt
+ * the target's threads for every event (and a wakeup is an IPI,
  * microseconds in a VM).  Set by the recorder before load: a quarter of
  * the ring, at most 2 MiB — under a load that fills that between two
- * pulls (yield_many: ~1 GB a second) the recorder comes while what it
- * reads is recent, and a timer that a file's recording stretches to 20
- * ms does not leave it tens of MiB behind. */
+ * pulls (yield_many: ~1 GB a second) the recorder comes before it is
+ * tens of MiB behind. */
 const volatile __u64 wake_bytes = 1;
 
 static __always_inline __u64 submit_flags(void)

@@ -170,14 +170,7 @@ static double self_cpu_s(void)
 int ss_cmd_record(int argc, char **argv)
 {
 	struct rec_cmd c = { .out_path = DEFAULT_OUT };
-	/* A file is read after the recording: the rings need not be pulled
-	 * every 5 ms, as for a view drawn as the events come.  Each pull
-	 * wakes the recorder; under the HTTP load of bench/record_http.sh a
-	 * pull every 20 ms instead of 5 took the recorder from 1.3-2.8 % of
-	 * the machine to 0.9-1.2 % (docs/recording.md).  Threads that
-	 * write fast enough flush their rings themselves. */
 	struct ss_recorder_opts o = { .cmd_name = "record", .ring_bytes = 0 /* the recorder's default */,
-				      .pull_ms = 20,
 				      .on_start = file_start, .on_records = file_records,
 				      .on_block_begin = file_block_begin,
 				      .on_block_end = file_block_end,

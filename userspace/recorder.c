@@ -258,8 +258,7 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 		return -ENOMEM;
 	}
 	r->o = *o;
-	r->pull_min_ns = o->pull_ms ? o->pull_ms * 1000000ULL : PULL_NS;
-	r->pull_ns = r->pull_min_ns;
+	r->pull_ns = PULL_NS;
 	if (!r->o.cmd_name)
 		r->o.cmd_name = "record";
 	if (!r->o.ring_bytes)
@@ -489,16 +488,15 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	if (!err && !r->more)
 		err = rec_consume(r);
 	now = ss_mono_ns();
-	/* Every pull_min_ns while a thread of the target runs; while none
-	 * has run since the last pull, less and less often, up to
-	 * PULL_QUIET_TIMES that (live's: a thread that starts to spin is
-	 * pulled within 15 ms): an idle service is not woken for 200 times
-	 * a second. */
+	/* Every PULL_NS while a thread of the target runs; while none has
+	 * run since the last pull, less and less often, up to PULL_QUIET_NS
+	 * (a thread that starts to spin is pulled within 15 ms):
+	 * an idle service is not woken for 200 times a second. */
 	if (!err && r->pull && now - r->last_pull >= r->pull_ns) {
 		if (rec_pull_rings(r))
-			r->pull_ns = r->pull_min_ns;
-		else if ((r->pull_ns *= 2) > PULL_QUIET_TIMES * r->pull_min_ns)
-			r->pull_ns = PULL_QUIET_TIMES * r->pull_min_ns;
+			r->pull_ns = PULL_NS;
+		else if ((r->pull_ns *= 2) > PULL_QUIET_NS)
+			r->pull_ns = PULL_QUIET_NS;
 		r->last_pull = now;
 	}
 	if (err < 0 && err != -EINTR) {

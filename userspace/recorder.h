@@ -64,12 +64,6 @@ struct ss_recorder_opts {
 	bool no_tokio;		/* no uprobes on Tokio's task entry points
 				 * (tokio_syms.h) in a Tokio executable */
 	unsigned ring_bytes;	/* 0: 16 MiB */
-	/* The rings of threads that run are pulled at least every pull_ms
-	 * (0: 5 ms, what a view drawn as the events come needs), and while
-	 * every thread is quiet up to three times less often.  Each pull
-	 * wakes the recorder: a sink that only keeps the events (a file)
-	 * asks for less. */
-	unsigned pull_ms;
 	ss_recorder_start_fn on_start;
 	ss_recorder_records_fn on_records;
 	/* Both NULL: ring events as records too. */

@@ -161,7 +161,7 @@ int rec_on_event(void *ctx, void *data, size_t size)
 /* The periodic pull: the iterator drains the rings of threads that have
  * not left their CPU (bpf/stallscope.bpf.c, handle_ring_pull).  True if
  * a thread of the target had run since the last pull (or it cannot
- * tell): the next pull comes pull_min_ns later, not backed off. */
+ * tell): the next pull comes PULL_NS later, not backed off. */
 bool rec_pull_rings(struct ss_recorder *r)
 {
 	char buf[256];

@@ -33,12 +33,10 @@
 #define HEADER_PENDING_MAX 65536	/* records held before the header, at most */
 #define HEADER_STABLE_NS 50000000ULL	/* workers counted the same for this long */
 #define LOST_CHECK_NS 100000000ULL
-#define PULL_NS 5000000ULL		/* the event rings, at least this often
-					 * (opts.pull_ms: 0) */
+#define PULL_NS 5000000ULL		/* the event rings, at least this often */
+#define PULL_QUIET_NS 15000000ULL	/* ... while every thread is quiet (doubling) */
 #define WAKE_BYTES_MAX (2U << 20)	/* the recorder woken at this much waiting
 					 * in the ring buffer (bpf/emit.bpf.h) */
-#define PULL_QUIET_TIMES 3		/* ... times less often while every
-					 * thread is quiet (doubling) */
 
 /* Records handled per ring_buffer__consume(), at most: a target that
  * writes faster than we read must not keep us there (the header, the
@@ -76,8 +74,7 @@ struct ss_recorder {
 	struct ss_ringrec *rr;		/* the event rings' records */
 	struct bpf_link *pull;		/* the rings' periodic pull (iterator) */
 	__u64 last_pull;
-	__u64 pull_min_ns;		/* the pull's period while threads run */
-	__u64 pull_ns;			/* the pull's period now: pull_min_ns, or longer
+	__u64 pull_ns;			/* the pull's period now: PULL_NS, or longer
 					 * while it finds every thread quiet */
 	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
 	struct ss_ring_slot early[SS_BLOCK_SLOTS];	/* a block before the header */
