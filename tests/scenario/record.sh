@@ -393,9 +393,11 @@ for o in "$tmp/outdir" /dev/null; do
 done
 # A recorder killed (SIGKILL) mid-recording leaves FILE.partial, never
 # FILE, readable up to its last complete record, and said to be partial.
-# (The target, orphaned, ends by itself: its block is 3 s.)
-WSRT_LIFO_STEALABLE=0 "$ss" record -o "$tmp/killed.trace" -- \
-	"$BUILD/bin/lifo-stall" --block-ms 3000 >"$tmp/killed.out" 2>&1 &
+# The file is written in whole 4 KiB blocks (O_DIRECT): the target makes
+# that many well within its run (200 requests of 20 ms on two workers,
+# ~2 s), and, orphaned, ends by itself.
+"$ss" record -o "$tmp/killed.trace" -- "$BUILD/bin/http-stall" --workers 2 \
+	--handler-ms 20 --requests 200 --stagger-ms 0 >"$tmp/killed.out" 2>&1 &
 rec=$!
 pids+=("$rec")
 # Until records have reached the file (it is flushed every second).
