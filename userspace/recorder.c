@@ -118,6 +118,9 @@ int rec_start_sink(struct ss_recorder *r)
 		free(r->pending);
 		r->pending = NULL;
 		r->npending = r->cappending = 0;
+		free(r->held);
+		r->held = NULL;
+		r->nheld = r->capheld = 0;
 		return err;
 	}
 	r->started_sink = true;
@@ -130,6 +133,7 @@ int rec_start_sink(struct ss_recorder *r)
 	free(r->pending);
 	r->pending = NULL;
 	r->npending = r->cappending = 0;
+	rec_held_chunks(r);
 	ss_proc_threads(r->t.pid, rec_thread_at_attach, r);
 	return r->err;
 }
@@ -441,7 +445,9 @@ bool rec_header_due(struct ss_recorder *r, __u64 now)
 
 	if (r->started_sink || !r->t.started || now - r->exec_ns < HEADER_DELAY_NS)
 		return false;
-	if (now - r->exec_ns >= HEADER_WAIT_NS || r->npending >= HEADER_PENDING_MAX)
+	/* (Ring chunks held count as the records they would have been.) */
+	if (now - r->exec_ns >= HEADER_WAIT_NS ||
+	    r->npending + r->nheld / sizeof(struct ss_ring_slot) >= HEADER_PENDING_MAX)
 		return true;
 	/* Named, and as many for HEADER_STABLE_NS: all started. */
 	ss_proc_threads(r->t.pid, rec_count_worker, &workers);
@@ -524,9 +530,11 @@ int ss_recorder_stop(struct ss_recorder *r)
 	do
 		r->more = false, (void)rec_consume(r);
 	while (r->more);
+	/* The header before the last halves are counted: it hands over the
+	 * ring chunks held until it (rec_held_chunks). */
+	err = rec_start_sink(r);
 	ss_ringrec_finish(r->rr);
 	rec_account_lost(r);
-	err = rec_start_sink(r);
 	ss_target_stop(&r->t);
 	return err ? err : r->err;
 }
@@ -618,6 +626,7 @@ void ss_recorder_free(struct ss_recorder *r)
 	ring_buffer__free(r->rb);
 	stallscope_bpf__destroy(r->skel);
 	free(r->pending);
+	free(r->held);
 	free(r->lost_seen);
 	free(r->meta.mappings);
 	if (r->own_argv) {

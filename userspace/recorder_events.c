@@ -121,11 +121,59 @@ void rec_emit_ring_record(void *arg, const struct ss_record *rec)
 	rec_emit(r, rec);
 }
 
+/*
+ * Before the header, a sink of blocks (a file) gets nothing: a ring chunk
+ * is held as it came, a copy, and handed over once the header is out
+ * (rec_held_chunks).  False if it is not held (no room).
+ */
+static bool hold_chunk(struct ss_recorder *r, const void *data, size_t size)
+{
+	size_t need = sizeof(__u64) + ((size + 7) & ~(size_t)7);
+
+	if (r->started_sink || r->start_err || !r->o.on_block_begin)
+		return false;
+	if (r->nheld + need > r->capheld) {
+		size_t nc = r->capheld ? 2 * r->capheld : 1U << 20;
+		unsigned char *n;
+
+		while (nc < r->nheld + need)
+			nc *= 2;
+		if (nc > HEADER_CHUNKS_MAX || !(n = realloc(r->held, nc)))
+			return false;
+		r->held = n;
+		r->capheld = nc;
+	}
+	*(__u64 *)(r->held + r->nheld) = size;
+	memcpy(r->held + r->nheld + sizeof(__u64), data, size);
+	r->nheld += need;
+	return true;
+}
+
+/* (Before the header they are decoded as records: no room to hold more.) */
+void rec_held_chunks(struct ss_recorder *r)
+{
+	for (size_t at = 0; at < r->nheld;) {
+		__u64 size = *(const __u64 *)(r->held + at);
+
+		(void)ss_ringrec_chunk(r->rr, r->held + at + sizeof(__u64), size);
+		at += sizeof(__u64) + ((size + 7) & ~(__u64)7);
+	}
+	free(r->held);
+	r->held = NULL;
+	r->nheld = r->capheld = 0;
+}
+
 int rec_on_event_record(struct ss_recorder *r, void *data, size_t size)
 {
 	if (size < sizeof(struct ss_record))
 		return 0;
 	if (((const struct ss_record *)data)->type == SS_RING_CHUNK) {
+		if (hold_chunk(r, data, size))
+			return 0;
+		/* Not held (no room): decoded as records, after those held
+		 * (a thread's events in order). */
+		if (r->nheld)
+			rec_held_chunks(r);
 		(void)ss_ringrec_chunk(r->rr, data, size);
 		return 0;
 	}

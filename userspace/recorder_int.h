@@ -31,6 +31,7 @@
 #define HEADER_DELAY_NS 20000000ULL	/* after exec: let ld.so map libraries */
 #define HEADER_WAIT_NS 500000000ULL	/* ... and the runtime start its workers */
 #define HEADER_PENDING_MAX 65536	/* records held before the header, at most */
+#define HEADER_CHUNKS_MAX (32U << 20)	/* ring chunks' bytes held before it, at most */
 #define HEADER_STABLE_NS 50000000ULL	/* workers counted the same for this long */
 #define LOST_CHECK_NS 100000000ULL
 #define PULL_NS 5000000ULL		/* the event rings, at least this often */
@@ -78,6 +79,10 @@ struct ss_recorder {
 					 * while it finds every thread quiet */
 	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
 	struct ss_ring_slot early[SS_BLOCK_SLOTS];	/* a block before the header */
+	unsigned char *held;		/* ring chunks as BPF gave them, before the
+					 * header, for a sink of blocks: each a
+					 * __u64 of its size, then it, 8-aligned */
+	size_t nheld, capheld;
 	bool more;			/* the budget ran out: more is waiting */
 	bool real_time;			/* real time took (until free) */
 	bool runtime_probes;		/* the runtime's (wsrt's) probes are attached */
@@ -95,6 +100,8 @@ struct ss_recorder {
 
 /* ---- events (recorder_events.c) ---- */
 void rec_emit(struct ss_recorder *r, const struct ss_record *rec);
+/* The ring chunks held before the header, into the sink (and freed). */
+void rec_held_chunks(struct ss_recorder *r);
 void rec_emit_ring_record(void *arg, const struct ss_record *rec);
 /* recorder.c: a failure into r->msg; a warning to on_warning. */
 void rec_error(struct ss_recorder *r, const char *fmt, ...)
