@@ -143,8 +143,8 @@ int rec_start_sink(struct ss_recorder *r)
 
 /*
  * The recorder runs at the lowest real-time priority: it sleeps nearly
- * all the time, and when it wakes (its 5-15 ms pull, or the ring buffer a
- * quarter full) it must get a CPU at once even when the target keeps
+ * all the time, and when it wakes (its 5-15 ms pull, or 2 MiB waiting in
+ * the ring buffer) it must get a CPU at once even when the target keeps
  * every CPU busy — an ordinary process waited behind busy workers long
  * enough for 64 MiB to fill (a scheduler benchmark at 30 million events
  * a second).  Losing events is worse than taking the CPU time they cost
