@@ -149,7 +149,8 @@ static bool hold_chunk(struct ss_recorder *r, const void *data, size_t size)
 	return true;
 }
 
-/* (Before the header they are decoded as records: no room to hold more.) */
+/* Called once the header is out, or before it when no more can be held:
+ * then decoded as records (ring_block_begin), held like the kernel's. */
 void rec_held_chunks(struct ss_recorder *r)
 {
 	for (size_t at = 0; at < r->nheld;) {

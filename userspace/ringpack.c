@@ -32,7 +32,6 @@
 #define M_X 4
 #define M_Y 8
 
-
 /* Where a type's previous values are kept: the same rule both ways. */
 static inline unsigned slot_index(__u16 type)
 {
