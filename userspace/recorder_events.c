@@ -35,7 +35,6 @@
 #include "prereq.h"
 #include "procfs.h"
 #include "recorder_int.h"
-#include "ringdec.h"
 #include "ringrec.h"
 #include "ringreg.h"
 #include "bpf/ring.h"
@@ -72,17 +71,18 @@ void rec_emit(struct ss_recorder *r, const struct ss_record *rec)
 
 _Static_assert(SS_BLOCK_SLOTS <= SS_BLOCK_MAX_SLOTS, "ringrec's blocks fit a trace file's");
 
-/* Ring events as blocks (ringrec.h): into the sink's buffer, or, before
- * the header, into ours, then held as records like the others. */
+/* Ring events as blocks (ringrec.h), packed, into the sink's buffer: once
+ * the header is out (chunks are held until then: hold_chunk); none if
+ * the sink failed. */
 static struct ss_ring_slot *ring_block_begin(void *arg, const struct ss_ring_chunk *hdr,
 					     __u32 n, bool *pack)
 {
 	struct ss_recorder *r = arg;
 
-	if (!r->started_sink)	/* (read back below as records: not packed) */
-		return n <= sizeof(r->early) / sizeof(r->early[0]) ? r->early : NULL;
+	if (!r->started_sink || r->err)
+		return NULL;
 	*pack = true;
-	return r->err ? NULL : r->o.on_block_begin(r->o.arg, hdr, n);
+	return r->o.on_block_begin(r->o.arg, hdr, n);
 }
 
 static void ring_block_end(void *arg, const struct ss_ring_chunk *hdr,
@@ -92,17 +92,6 @@ static void ring_block_end(void *arg, const struct ss_ring_chunk *hdr,
 	int err;
 
 	r->events += d->events;
-	if (!r->started_sink) {
-		struct ss_record rec;
-		for (__u32 i = 0; i < d->used;) {
-			unsigned k = ss_ringdec_one(&r->early[i], d->used - i, hdr->tid, &rec);
-			if (!k)
-				break;
-			i += k;
-			rec_emit(r, &rec);
-		}
-		return;
-	}
 	if ((err = r->o.on_block_end(r->o.arg, d)) && !r->err)
 		r->err = err;
 }
@@ -124,7 +113,8 @@ void rec_emit_ring_record(void *arg, const struct ss_record *rec)
 /*
  * Before the header, a sink of blocks (a file) gets nothing: a ring chunk
  * is held as it came, a copy, and handed over once the header is out
- * (rec_held_chunks).  False if it is not held (no room).
+ * (rec_held_chunks).  False if it is not held: after the header, or no
+ * room (then the header goes out at once).
  */
 static bool hold_chunk(struct ss_recorder *r, const void *data, size_t size)
 {
@@ -149,8 +139,7 @@ static bool hold_chunk(struct ss_recorder *r, const void *data, size_t size)
 	return true;
 }
 
-/* Called once the header is out, or before it when no more can be held:
- * then decoded as records (ring_block_begin), held like the kernel's. */
+/* The chunks held, in the order they came: once the header is out. */
 void rec_held_chunks(struct ss_recorder *r)
 {
 	for (size_t at = 0; at < r->nheld;) {
@@ -171,10 +160,12 @@ int rec_on_event_record(struct ss_recorder *r, void *data, size_t size)
 	if (((const struct ss_record *)data)->type == SS_RING_CHUNK) {
 		if (hold_chunk(r, data, size))
 			return 0;
-		/* Not held (no room): decoded as records, after those held
-		 * (a thread's events in order). */
-		if (r->nheld)
-			rec_held_chunks(r);
+		/* No room to hold it (32 MiB within the header's first 20
+		 * ms): the header now, with what it knows then (the held
+		 * chunks follow it, then this one: a thread's events in
+		 * order).  A sink that failed to start loses it, counted. */
+		if (!r->started_sink && r->o.on_block_begin)
+			(void)rec_start_sink(r);
 		(void)ss_ringrec_chunk(r->rr, data, size);
 		return 0;
 	}

@@ -78,7 +78,6 @@ struct ss_recorder {
 	__u64 pull_ns;			/* the pull's period now: PULL_NS, or longer
 					 * while it finds every thread quiet */
 	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
-	struct ss_ring_slot early[SS_BLOCK_SLOTS];	/* a block before the header */
 	unsigned char *held;		/* ring chunks as BPF gave them, before the
 					 * header, for a sink of blocks: each a
 					 * __u64 of its size, then it, 8-aligned */

@@ -43,7 +43,6 @@ void ss_ringpack_begin(struct ss_ringpack_enc *e, unsigned char *out, size_t cap
 	memset(&e->st, 0, sizeof(e->st));
 	e->out = e->p = out;
 	e->cap = cap;
-	e->full = 0;
 }
 
 int ss_ringpack_add(struct ss_ringpack_enc *e, const struct ss_ring_slot *s, size_t n)
@@ -54,18 +53,14 @@ int ss_ringpack_add(struct ss_ringpack_enc *e, const struct ss_ring_slot *s, siz
 	const unsigned char *room = e->cap >= SS_RINGPACK_SLOT_MAX ?
 				    e->out + e->cap - SS_RINGPACK_SLOT_MAX : NULL;
 
-	if (e->full)
-		return -ENOSPC;
 	for (size_t i = 0; i < n; i++) {
 		const struct ss_ring_slot *x = &s[i];
 		unsigned k = slot_index(x->type);
 		unsigned char mask = 0;
 		__u64 dt;
 
-		if (!room || p > room) {
-			e->full = 1;
+		if (!room || p > room)
 			return -ENOSPC;
-		}
 		if (x->type == SS_RING_EXT) {
 			*p++ = CODE_EXT;
 		} else if (x->type < CODE_EXT) {

@@ -36,13 +36,12 @@ struct ss_ringpack_enc {
 	struct ss_ringpack_state st;
 	unsigned char *out, *p;
 	size_t cap;
-	int full;		/* a run did not fit: the block cannot be packed */
 };
 
 /* Starts a block's packing into out (cap bytes). */
 void ss_ringpack_begin(struct ss_ringpack_enc *e, unsigned char *out, size_t cap);
 /* Packs s[0, n) after what the block has: 0, or -ENOSPC if they would not
- * fit in cap (then every later add fails too). */
+ * fit in cap (the block is then spent: begin again). */
 int ss_ringpack_add(struct ss_ringpack_enc *e, const struct ss_ring_slot *s, size_t n);
 /* The bytes the block has packed so far. */
 static inline size_t ss_ringpack_len(const struct ss_ringpack_enc *e)

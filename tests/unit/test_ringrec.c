@@ -329,27 +329,32 @@ static void big_end(void *arg, const struct ss_ring_chunk *hdr, const struct ss_
 	b->events += d->events;
 }
 
+/* BIG slots of a ring of 8,192, as a drain copying a claim whole hands
+ * them over: slot 2,047 is a spawn's first half, its second 2,048; the
+ * last slot (4,999) a first half whose second is not here yet. */
+static struct {
+	struct ss_ring_chunk c;
+	struct ss_ring_slot s[BIG];
+} big_chunk;
+
+static void make_big(void)
+{
+	big_chunk.c = (struct ss_ring_chunk){ .type = SS_RING_CHUNK, .tid = 7, .count = BIG,
+					      .first = 0, .head_after = BIG, .cap = 8192,
+					      .ring = 0x1000 };
+	for (unsigned i = 0; i < BIG; i++)
+		slot_at(i, &big_chunk.s[i]);
+}
+
 TEST(ringrec_a_chunk_bigger_than_a_block_is_cut_between_events)
 {
 	static const struct ss_ringrec_blocks big = { big_begin, big_end };
-	static struct {
-		struct ss_ring_chunk c;
-		struct ss_ring_slot s[BIG];
-	} ch;
 	static struct big_blocks b;
 	struct ss_ringrec *rr;
 
-	/* 5,000 slots of a ring of 8,192, as a drain copying a claim whole
-	 * hands them over: slot 2,047 is a spawn's first half, its second
-	 * 2,048; the last slot (4,999) a first half whose second is not
-	 * here yet. */
-	ch.c = (struct ss_ring_chunk){ .type = SS_RING_CHUNK, .tid = 7, .count = BIG,
-				       .first = 0, .head_after = BIG, .cap = 8192,
-				       .ring = 0x1000 };
 	ASSERT_EQ(ss_ringrec_new(&rr, collect, &big, &b), 0);
-	for (unsigned i = 0; i < BIG; i++)
-		slot_at(i, &ch.s[i]);
-	ASSERT_EQ(ss_ringrec_chunk(rr, &ch, sizeof(ch)), 0);
+	make_big();
+	ASSERT_EQ(ss_ringrec_chunk(rr, &big_chunk, sizeof(big_chunk)), 0);
 	/* Blocks of at most SS_BLOCK_SLOTS, none starting in an event. */
 	ASSERT_EQ(b.asked_max, SS_BLOCK_SLOTS);
 	ASSERT_EQ(b.nblocks, 3);
@@ -410,23 +415,16 @@ static const struct ss_ringrec_blocks packing = { packing_begin, packing_end };
 
 TEST(ringrec_packed_blocks_unpack_to_the_slots_it_would_write)
 {
-	static struct {
-		struct ss_ring_chunk c;
-		struct ss_ring_slot s[BIG];
-	} ch;
+	const struct ss_ring_slot *in = big_chunk.s;
 	static struct packed_blocks b;
 	struct ss_ringrec *rr;
 	unsigned j = 0;
 
-	/* As the test above: 5,000 slots of a ring of 8,192, three blocks. */
-	ch.c = (struct ss_ring_chunk){ .type = SS_RING_CHUNK, .tid = 7, .count = BIG,
-				       .first = 0, .head_after = BIG, .cap = 8192,
-				       .ring = 0x1000 };
+	/* As the test above: three blocks. */
 	ASSERT_EQ(ss_ringrec_new(&rr, collect, &packing, &b), 0);
-	for (unsigned i = 0; i < BIG; i++)
-		slot_at(i, &ch.s[i]);
-	ch.s[10].ts = 1;	/* a spawn from before the recording: not written */
-	ASSERT_EQ(ss_ringrec_chunk(rr, &ch, sizeof(ch)), 0);
+	make_big();
+	big_chunk.s[10].ts = 1;	/* a spawn from before the recording: not written */
+	ASSERT_EQ(ss_ringrec_chunk(rr, &big_chunk, sizeof(big_chunk)), 0);
 	ASSERT_EQ(b.nblocks, 3);
 	ASSERT_EQ(b.npacked, 3);
 	ASSERT_EQ(b.bad, 0);
@@ -436,11 +434,11 @@ TEST(ringrec_packed_blocks_unpack_to_the_slots_it_would_write)
 	for (unsigned i = 0; i < BIG - 1; i++) {
 		if (i == 10 || i == 11)
 			continue;
-		ASSERT_EQ(b.slots[j].seq, ch.s[i].seq);
-		ASSERT_EQ(b.slots[j].type, ch.s[i].type);
-		ASSERT_EQ(b.slots[j].x, ch.s[i].x);
-		ASSERT_EQ(b.slots[j].ts, ch.s[i].type == SS_RING_EXT ? ch.s[i].ts :
-					 ss_ringrec_tsc_to_ns(rr, ch.s[i].ts));
+		ASSERT_EQ(b.slots[j].seq, in[i].seq);
+		ASSERT_EQ(b.slots[j].type, in[i].type);
+		ASSERT_EQ(b.slots[j].x, in[i].x);
+		ASSERT_EQ(b.slots[j].ts, in[i].type == SS_RING_EXT ? in[i].ts :
+					 ss_ringrec_tsc_to_ns(rr, in[i].ts));
 		j++;
 	}
 	ASSERT_EQ(b.k.lost, 0);
