@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -87,6 +88,7 @@ int rec_start_sink(struct ss_recorder *r)
 	struct ss_trace_meta *m = &r->meta;
 	struct utsname u;
 	char comm[32] = "";
+	bool waited = rec_holds_in_ring(r);
 	int err;
 
 	if (r->started_sink || r->start_err)
@@ -118,9 +120,6 @@ int rec_start_sink(struct ss_recorder *r)
 		free(r->pending);
 		r->pending = NULL;
 		r->npending = r->cappending = 0;
-		free(r->held);
-		r->held = NULL;
-		r->nheld = r->capheld = 0;
 		return err;
 	}
 	r->started_sink = true;
@@ -133,8 +132,12 @@ int rec_start_sink(struct ss_recorder *r)
 	free(r->pending);
 	r->pending = NULL;
 	r->npending = r->cappending = 0;
-	rec_held_chunks(r);
-	ss_proc_threads(r->t.pid, rec_thread_at_attach, r);
+	/* The threads as they are now: after the older events that waited
+	 * for the header in the ring buffer, if any did (rec_attach_records). */
+	if (waited)
+		r->attach_due = true;
+	else
+		ss_proc_threads(r->t.pid, rec_thread_at_attach, r);
 	return r->err;
 }
 
@@ -391,6 +394,13 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 		rec_error(r, "cannot open the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	/* Its positions, for rec_holds_in_ring (without them a file's
+	 * header goes out with its first ring chunk). */
+	r->page = (size_t)sysconf(_SC_PAGESIZE);
+	r->rb_pos = mmap(NULL, 2 * r->page, PROT_READ, MAP_SHARED,
+			 bpf_map__fd(r->skel->maps.events), 0);
+	if (r->rb_pos == MAP_FAILED)
+		r->rb_pos = NULL;
 
 	rec_warm_ring(r);
 	r->real_time = rec_go_real_time(true);
@@ -433,21 +443,53 @@ fail:
 }
 
 /*
+ * Until a started command's header is out, a file's events wait where
+ * BPF put them, in the ring buffer: written and read once already (its
+ * warm-up), where taking them would copy them into memory touched for
+ * the first time, a page fault in the hypervisor's page tables for every
+ * 4 KiB (~11 us a page here).  A busy target's first 20 ms cost the
+ * recorder that way 3 ms for every MiB held (ring chunks copied as they
+ * came), a tenth of its pace once the header was out, and the ring
+ * buffer overflowed behind it now and then (yield_many: 1 of 14
+ * recordings).  Other sinks (live's, watch's: records) take them as
+ * records, held in pending.
+ */
+bool rec_holds_in_ring(const struct ss_recorder *r)
+{
+	return !r->started_sink && !r->start_err && r->t.started && r->o.on_block_begin &&
+	       r->rb_pos;
+}
+
+/* Bytes waiting in the ring buffer (reserved ones included). */
+static __u64 rec_ring_waiting(const struct ss_recorder *r)
+{
+	const __u64 *cons = r->rb_pos;
+	const __u64 *prod = (const __u64 *)((const char *)r->rb_pos + r->page);
+
+	return __atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+}
+
+/*
  * When a started command's header is due: once ld.so has mapped its
  * libraries (the mappings name tasks) and its runtime has named its
  * workers (the header says how many: as many for 50 ms) — a slow target (a sanitizer's)
  * takes longer than 20 ms for that — or at the latest after
- * HEADER_WAIT_NS, or when the records held back grow large.
+ * HEADER_WAIT_NS, or when what waits for it grows large: the records
+ * held back, or a quarter of the ring buffer (then however soon after
+ * the exec, with what it knows by then).
  */
 bool rec_header_due(struct ss_recorder *r, __u64 now)
 {
 	__u32 workers = 0;
 
-	if (r->started_sink || !r->t.started || now - r->exec_ns < HEADER_DELAY_NS)
+	if (r->started_sink || !r->t.started)
 		return false;
-	/* (Ring chunks held count as the records they would have been.) */
-	if (now - r->exec_ns >= HEADER_WAIT_NS ||
-	    r->npending + r->nheld / sizeof(struct ss_ring_slot) >= HEADER_PENDING_MAX)
+	if (rec_holds_in_ring(r) &&
+	    rec_ring_waiting(r) >= r->o.ring_bytes / HEADER_RING_SHARE)
+		return true;
+	if (now - r->exec_ns < HEADER_DELAY_NS)
+		return false;
+	if (now - r->exec_ns >= HEADER_WAIT_NS || r->npending >= HEADER_PENDING_MAX)
 		return true;
 	/* Named, and as many for HEADER_STABLE_NS: all started. */
 	ss_proc_threads(r->t.pid, rec_count_worker, &workers);
@@ -457,6 +499,16 @@ bool rec_header_due(struct ss_recorder *r, __u64 now)
 		return false;
 	}
 	return workers && now - r->workers_since >= HEADER_STABLE_NS;
+}
+
+/* The threads at the header, once the ring buffer was read to its end
+ * after it (rec_start_sink). */
+static void rec_attach_records(struct ss_recorder *r)
+{
+	if (r->attach_due && !r->more && r->started_sink) {
+		r->attach_due = false;
+		ss_proc_threads(r->t.pid, rec_thread_at_attach, r);
+	}
 }
 
 /* A consume bounded by CONSUME_BUDGET_BYTES: 0 or -errno. */
@@ -488,11 +540,23 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	 * it cost memory (64 bytes each). */
 	if (rec_header_due(r, now) && (err = rec_start_sink(r)))
 		return err;
-	err = ring_buffer__poll(r->rb, timeout_ms);
-	if (err == BUDGET_SPENT || err > 0)
+	if (rec_holds_in_ring(r)) {
+		/* The events wait in the ring buffer; a look every ms
+		 * whether the header is due (BPF's wake-ups would have the
+		 * poll return at once, and it would take them). */
+		struct timespec ms = { 0, 1000000 };
+
+		if (timeout_ms > 0)
+			clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, NULL);
 		err = 0;
-	if (!err && !r->more)
-		err = rec_consume(r);
+	} else {
+		err = ring_buffer__poll(r->rb, timeout_ms);
+		if (err == BUDGET_SPENT || err > 0)
+			err = 0;
+		if (!err && !r->more)
+			err = rec_consume(r);
+		rec_attach_records(r);
+	}
 	now = ss_mono_ns();
 	/* Every PULL_NS while a thread of the target runs; while none has
 	 * run since the last pull, less and less often, up to PULL_QUIET_NS
@@ -525,13 +589,18 @@ int ss_recorder_stop(struct ss_recorder *r)
 {
 	int err;
 
+	/* A file's header before the events that waited for it in the ring
+	 * buffer (its error comes back below). */
+	if (rec_holds_in_ring(r))
+		(void)rec_start_sink(r);
 	/* Everything the target did up to now: the rings, then the buffer. */
 	rec_pull_rings(r);
 	do
 		r->more = false, (void)rec_consume(r);
 	while (r->more);
-	/* The header before the last halves are counted: it hands over the
-	 * ring chunks held until it (rec_held_chunks). */
+	rec_attach_records(r);
+	/* The header (for a sink of records: they were held until it)
+	 * before the last halves are counted. */
 	err = rec_start_sink(r);
 	ss_ringrec_finish(r->rr);
 	rec_account_lost(r);
@@ -626,7 +695,8 @@ void ss_recorder_free(struct ss_recorder *r)
 	ring_buffer__free(r->rb);
 	stallscope_bpf__destroy(r->skel);
 	free(r->pending);
-	free(r->held);
+	if (r->rb_pos)
+		munmap((void *)r->rb_pos, 2 * r->page);
 	free(r->lost_seen);
 	free(r->meta.mappings);
 	if (r->own_argv) {

@@ -14,8 +14,9 @@
  *                        a command we started;
  *   ss_recorder_free().
  * The sink's on_start gets the trace header (struct ss_trace_meta) once,
- * shortly after the target's exec (so its libraries are mapped); records
- * that arrive before are held and follow it.  Every record reaches
+ * shortly after the target's exec (so its libraries are mapped); events
+ * that arrive before follow it (for a sink of blocks they wait in the ring
+ * buffer; records are held).  Every record reaches
  * on_records after on_start, in ring order (near time order; per-CPU
  * streams interleave).
  *

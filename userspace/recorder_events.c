@@ -2,10 +2,11 @@
 /*
  * The recorder (recorder_int.h): what arrives from BPF.  Records and ring
  * chunks from the BPF ring buffer (a chunk's slots through ringrec.c,
- * into the sink's blocks or as records), held in memory until the header
- * is out; the per-CPU lost counts as `lost` records; the periodic pull of
- * the rings of threads that never leave their CPU; what /proc says at
- * attach (threads, sockets in epoll sets, workers).
+ * into the sink's blocks or as records; before the header a file's wait
+ * in the ring buffer, other sinks' are held as records); the per-CPU
+ * lost counts as `lost` records; the periodic pull of the rings of
+ * threads that never leave their CPU; what /proc says at attach
+ * (threads, sockets in epoll sets, workers).
  */
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
@@ -72,8 +73,8 @@ void rec_emit(struct ss_recorder *r, const struct ss_record *rec)
 _Static_assert(SS_BLOCK_SLOTS <= SS_BLOCK_MAX_SLOTS, "ringrec's blocks fit a trace file's");
 
 /* Ring events as blocks (ringrec.h), packed, into the sink's buffer: once
- * the header is out (chunks are held until then: hold_chunk); none if
- * the sink failed. */
+ * the header is out (until then they wait in the ring buffer:
+ * rec_holds_in_ring); none if the sink failed. */
 static struct ss_ring_slot *ring_block_begin(void *arg, const struct ss_ring_chunk *hdr,
 					     __u32 n, bool *pack)
 {
@@ -110,60 +111,16 @@ void rec_emit_ring_record(void *arg, const struct ss_record *rec)
 	rec_emit(r, rec);
 }
 
-/*
- * Before the header, a sink of blocks (a file) gets nothing: a ring chunk
- * is held as it came, a copy, and handed over once the header is out
- * (rec_held_chunks).  False if it is not held: after the header, or no
- * room (then the header goes out at once).
- */
-static bool hold_chunk(struct ss_recorder *r, const void *data, size_t size)
-{
-	size_t need = sizeof(__u64) + ((size + 7) & ~(size_t)7);
-
-	if (r->started_sink || r->start_err || !r->o.on_block_begin)
-		return false;
-	if (r->nheld + need > r->capheld) {
-		size_t nc = r->capheld ? 2 * r->capheld : 1U << 20;
-		unsigned char *n;
-
-		while (nc < r->nheld + need)
-			nc *= 2;
-		if (nc > HEADER_CHUNKS_MAX || !(n = realloc(r->held, nc)))
-			return false;
-		r->held = n;
-		r->capheld = nc;
-	}
-	*(__u64 *)(r->held + r->nheld) = size;
-	memcpy(r->held + r->nheld + sizeof(__u64), data, size);
-	r->nheld += need;
-	return true;
-}
-
-/* The chunks held, in the order they came: once the header is out. */
-void rec_held_chunks(struct ss_recorder *r)
-{
-	for (size_t at = 0; at < r->nheld;) {
-		__u64 size = *(const __u64 *)(r->held + at);
-
-		(void)ss_ringrec_chunk(r->rr, r->held + at + sizeof(__u64), size);
-		at += sizeof(__u64) + ((size + 7) & ~(__u64)7);
-	}
-	free(r->held);
-	r->held = NULL;
-	r->nheld = r->capheld = 0;
-}
-
 int rec_on_event_record(struct ss_recorder *r, void *data, size_t size)
 {
 	if (size < sizeof(struct ss_record))
 		return 0;
 	if (((const struct ss_record *)data)->type == SS_RING_CHUNK) {
-		if (hold_chunk(r, data, size))
-			return 0;
-		/* No room to hold it (32 MiB within the header's first 20
-		 * ms): the header now, with what it knows then (the held
-		 * chunks follow it, then this one: a thread's events in
-		 * order).  A sink that failed to start loses it, counted. */
+		/* A file's chunks wait in the ring buffer until its header
+		 * is out (rec_holds_in_ring); one read before it (the ring
+		 * buffer's positions could not be mapped) starts the header
+		 * now, with what it knows then.  A sink that failed to
+		 * start loses it, counted. */
 		if (!r->started_sink && r->o.on_block_begin)
 			(void)rec_start_sink(r);
 		(void)ss_ringrec_chunk(r->rr, data, size);

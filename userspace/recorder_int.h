@@ -31,7 +31,8 @@
 #define HEADER_DELAY_NS 20000000ULL	/* after exec: let ld.so map libraries */
 #define HEADER_WAIT_NS 500000000ULL	/* ... and the runtime start its workers */
 #define HEADER_PENDING_MAX 65536	/* records held before the header, at most */
-#define HEADER_CHUNKS_MAX (32U << 20)	/* ring chunks' bytes held before it, at most */
+#define HEADER_RING_SHARE 4		/* a file's header at the latest once this
+					 * share of the ring buffer waits (1/4) */
 #define HEADER_STABLE_NS 50000000ULL	/* workers counted the same for this long */
 #define LOST_CHECK_NS 100000000ULL
 #define PULL_NS 5000000ULL		/* the event rings, at least this often */
@@ -78,11 +79,13 @@ struct ss_recorder {
 	__u64 pull_ns;			/* the pull's period now: PULL_NS, or longer
 					 * while it finds every thread quiet */
 	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */
-	unsigned char *held;		/* ring chunks as BPF gave them, before the
-					 * header, for a sink of blocks: each a
-					 * __u64 of its size, then it, 8-aligned */
-	size_t nheld, capheld;
+	/* The ring buffer's consumer and producer positions (its first two
+	 * pages, mapped read-only; NULL if not): how much waits in it. */
+	const void *rb_pos;
+	size_t page;
 	bool more;			/* the budget ran out: more is waiting */
+	bool attach_due;		/* thread_at_attach records, once what waited
+					 * for the header in the ring buffer is read */
 	bool real_time;			/* real time took (until free) */
 	bool runtime_probes;		/* the runtime's (wsrt's) probes are attached */
 	bool shim_exit;			/* the shim's ring_exit is attached */
@@ -99,8 +102,8 @@ struct ss_recorder {
 
 /* ---- events (recorder_events.c) ---- */
 void rec_emit(struct ss_recorder *r, const struct ss_record *rec);
-/* The ring chunks held before the header, into the sink (and freed). */
-void rec_held_chunks(struct ss_recorder *r);
+/* A file's events wait in the ring buffer until its header (recorder.c). */
+bool rec_holds_in_ring(const struct ss_recorder *r);
 void rec_emit_ring_record(void *arg, const struct ss_record *rec);
 /* recorder.c: a failure into r->msg; a warning to on_warning. */
 void rec_error(struct ss_recorder *r, const char *fmt, ...)
