@@ -449,10 +449,8 @@ fail:
  * the first time, a page fault in the hypervisor's page tables for every
  * 4 KiB (~11 us a page here).  A busy target's first 20 ms cost the
  * recorder that way 3 ms for every MiB held (ring chunks copied as they
- * came), a tenth of its pace once the header was out, and the ring
- * buffer overflowed behind it now and then (yield_many: 1 of 14
- * recordings).  Other sinks (live's, watch's: records) take them as
- * records, held in pending.
+ * came), a tenth of its pace once the header was out.  Other sinks
+ * (live's, watch's: records) take them as records, held in pending.
  */
 bool rec_holds_in_ring(const struct ss_recorder *r)
 {
