@@ -277,6 +277,12 @@ $(BUILD)/tests/test_lanes: tests/unit/test_lanes.c $(LIBCORE) tests/harness.c te
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -o $@
 
+# The trace file's writer threads alone (userspace/blockwrite.c).
+$(BUILD)/tests/test_blockwrite: tests/unit/test_blockwrite.c $(LIBCORE) tests/harness.c tests/harness.h
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace -Itests $< tests/harness.c $(LIBCORE) $(LDFLAGS) -o $@
+
 $(BUILD)/tests/test_ringrec: tests/unit/test_ringrec.c $(LIBCORE) tests/harness.c tests/harness.h
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)

@@ -31,6 +31,9 @@ bool ss_bw_direct(const struct ss_bw *bw);
  * ss_bw_free frees the others. */
 unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size_t keep,
 			    int *err);
+/* The buffers it has had (the caller's included), and how many of them a
+ * writer prepared ahead, warm, for the caller to take. */
+void ss_bw_counts(struct ss_bw *bw, unsigned *bufs, unsigned *warm);
 /* Waits until everything submitted is written; the first write error or 0. */
 int ss_bw_drain(struct ss_bw *bw);
 /* Drains, then writes p[0, n) through the page cache after the rest:
