@@ -257,14 +257,17 @@ unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size
 	if (bw->nfree) {
 		next = bw->free[--bw->nfree];
 	} else {
+		/* Counted before it is had: a writer preparing a spare
+		 * meanwhile must not take the last of BW_BUFS too. */
+		bw->nalloc++;
 		pthread_mutex_unlock(&bw->mu);
 		next = alloc_buf(bw->buf_bytes);
 		pthread_mutex_lock(&bw->mu);
 		if (!next) {
+			bw->nalloc--;
 			bw->err = -ENOMEM;
 			goto out;
 		}
-		bw->nalloc++;
 		/* The writers falling behind: the next one ready warm. */
 		bw->want_spare = true;
 	}
