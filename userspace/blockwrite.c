@@ -124,24 +124,34 @@ static unsigned char *alloc_buf(size_t bytes)
 	return p;
 }
 
-/* A warm buffer for the caller: allocated, every page touched; on the
- * free list if it could be had (called with mu held, which it drops
- * meanwhile; nalloc counts it from the start). */
+/* A new buffer, every page touched if warm; NULL if none could be had.
+ * Called with mu held, dropped meanwhile: counted in nalloc before it is
+ * had, for the caller and a writer preparing a spare may allocate at
+ * once, and together must not pass BW_BUFS (uncounted again if none). */
+static unsigned char *alloc_counted(struct ss_bw *bw, bool warm)
+{
+	unsigned char *p;
+
+	bw->nalloc++;
+	pthread_mutex_unlock(&bw->mu);
+	if ((p = alloc_buf(bw->buf_bytes)) && warm)
+		for (size_t k = 0; k < bw->buf_bytes; k += 4096)
+			((volatile unsigned char *)p)[k] = 0;
+	pthread_mutex_lock(&bw->mu);
+	if (!p)
+		bw->nalloc--;
+	return p;
+}
+
+/* A warm buffer for the caller, on the free list if it could be had
+ * (mu held, dropped meanwhile). */
 static void prepare_spare(struct ss_bw *bw)
 {
 	unsigned char *p;
 
 	bw->want_spare = false;
-	bw->nalloc++;
-	pthread_mutex_unlock(&bw->mu);
-	if ((p = alloc_buf(bw->buf_bytes)))
-		for (size_t k = 0; k < bw->buf_bytes; k += 4096)
-			((volatile unsigned char *)p)[k] = 0;
-	pthread_mutex_lock(&bw->mu);
-	if (!p) {
-		bw->nalloc--;
+	if (!(p = alloc_counted(bw, true)))
 		return;
-	}
 	bw->free[bw->nfree++] = p;
 	bw->nwarm++;
 	pthread_cond_broadcast(&bw->done);
@@ -257,14 +267,7 @@ unsigned char *ss_bw_submit(struct ss_bw *bw, unsigned char *buf, size_t n, size
 	if (bw->nfree) {
 		next = bw->free[--bw->nfree];
 	} else {
-		/* Counted before it is had: a writer preparing a spare
-		 * meanwhile must not take the last of BW_BUFS too. */
-		bw->nalloc++;
-		pthread_mutex_unlock(&bw->mu);
-		next = alloc_buf(bw->buf_bytes);
-		pthread_mutex_lock(&bw->mu);
-		if (!next) {
-			bw->nalloc--;
+		if (!(next = alloc_counted(bw, false))) {
 			bw->err = -ENOMEM;
 			goto out;
 		}
