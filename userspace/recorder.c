@@ -133,11 +133,16 @@ int rec_start_sink(struct ss_recorder *r)
 	r->pending = NULL;
 	r->npending = r->cappending = 0;
 	/* The threads as they are now: after the older events that waited
-	 * for the header in the ring buffer, if any did (rec_attach_records). */
-	if (waited)
+	 * for the header in the ring buffer, if any did (rec_attach_records;
+	 * taken now, for the names then and a target that may be gone when
+	 * a recorder behind its load has read that far). */
+	if (waited) {
+		r->attach_prod = rec_ring_pos(r, 1);
+		ss_proc_threads(r->t.pid, rec_hold_thread_at_attach, r);
 		r->attach_due = true;
-	else
+	} else {
 		ss_proc_threads(r->t.pid, rec_thread_at_attach, r);
+	}
 	return r->err;
 }
 
@@ -461,10 +466,7 @@ bool rec_holds_in_ring(const struct ss_recorder *r)
 /* Bytes waiting in the ring buffer (reserved ones included). */
 static __u64 rec_ring_waiting(const struct ss_recorder *r)
 {
-	const __u64 *cons = r->rb_pos;
-	const __u64 *prod = (const __u64 *)((const char *)r->rb_pos + r->page);
-
-	return __atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+	return rec_ring_pos(r, 1) - rec_ring_pos(r, 0);
 }
 
 /*
@@ -499,14 +501,21 @@ bool rec_header_due(struct ss_recorder *r, __u64 now)
 	return workers && now - r->workers_since >= HEADER_STABLE_NS;
 }
 
-/* The threads at the header, once the ring buffer was read to its end
- * after it (rec_start_sink). */
-static void rec_attach_records(struct ss_recorder *r)
+/* The threads at the header (rec_start_sink), once the ring buffer was
+ * read past what waited in it then — or at the stop (all): a recorder
+ * behind a busy target's load may read less than it gets for as long
+ * as the target runs. */
+static void rec_attach_records(struct ss_recorder *r, bool all)
 {
-	if (r->attach_due && !r->more && r->started_sink) {
-		r->attach_due = false;
-		ss_proc_threads(r->t.pid, rec_thread_at_attach, r);
-	}
+	if (!r->attach_due ||
+	    (!all && (__s64)(rec_ring_pos(r, 0) - r->attach_prod) < 0))
+		return;
+	r->attach_due = false;
+	for (size_t i = 0; i < r->nattach; i++)
+		rec_emit(r, &r->attach_recs[i]);
+	free(r->attach_recs);
+	r->attach_recs = NULL;
+	r->nattach = r->capattach = 0;
 }
 
 /* A consume bounded by CONSUME_BUDGET_BYTES: 0 or -errno. */
@@ -553,7 +562,7 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 			err = 0;
 		if (!err && !r->more)
 			err = rec_consume(r);
-		rec_attach_records(r);
+		rec_attach_records(r, false);
 	}
 	now = ss_mono_ns();
 	/* Every PULL_NS while a thread of the target runs; while none has
@@ -596,7 +605,7 @@ int ss_recorder_stop(struct ss_recorder *r)
 	do
 		r->more = false, (void)rec_consume(r);
 	while (r->more);
-	rec_attach_records(r);
+	rec_attach_records(r, true);
 	/* The header (for a sink of records: they were held until it)
 	 * before the last halves are counted. */
 	err = rec_start_sink(r);
@@ -693,6 +702,7 @@ void ss_recorder_free(struct ss_recorder *r)
 	ring_buffer__free(r->rb);
 	stallscope_bpf__destroy(r->skel);
 	free(r->pending);
+	free(r->attach_recs);
 	if (r->rb_pos)
 		munmap((void *)r->rb_pos, 2 * r->page);
 	free(r->lost_seen);

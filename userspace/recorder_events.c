@@ -199,12 +199,38 @@ void rec_account_lost(struct ss_recorder *r)
 	}
 }
 
-void rec_thread_at_attach(void *arg, int tid, const char *comm)
+static struct ss_record thread_at_attach(int tid, const char *comm)
 {
 	struct ss_record rec = { .ts = ss_mono_ns(), .type = SS_THREAD_AT_ATTACH,
 				 .tid = (__u32)tid };
 	strncpy((char *)rec.args, comm, 16);
+	return rec;
+}
+
+void rec_thread_at_attach(void *arg, int tid, const char *comm)
+{
+	struct ss_record rec = thread_at_attach(tid, comm);
+
 	rec_emit(arg, &rec);
+}
+
+void rec_hold_thread_at_attach(void *arg, int tid, const char *comm)
+{
+	struct ss_recorder *r = arg;
+	struct ss_record rec = thread_at_attach(tid, comm);
+
+	if (r->nattach == r->capattach) {
+		size_t cap = r->capattach ? 2 * r->capattach : 64;
+		struct ss_record *n = realloc(r->attach_recs, cap * sizeof(*n));
+
+		if (!n) {	/* out of order rather than lost */
+			rec_emit(r, &rec);
+			return;
+		}
+		r->attach_recs = n;
+		r->capattach = cap;
+	}
+	r->attach_recs[r->nattach++] = rec;
 }
 
 /* Worker threads by name: wsrt's and Tokio's defaults. */

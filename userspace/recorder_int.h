@@ -84,8 +84,13 @@ struct ss_recorder {
 	const void *rb_pos;
 	size_t page;
 	bool more;			/* the budget ran out: more is waiting */
-	bool attach_due;		/* thread_at_attach records, once what waited
-					 * for the header in the ring buffer is read */
+	/* The threads at the header (thread_at_attach records, taken then),
+	 * due once the ring buffer was read up to attach_prod, its producer
+	 * position then: after what waited for the header in it. */
+	struct ss_record *attach_recs;
+	size_t nattach, capattach;
+	__u64 attach_prod;
+	bool attach_due;
 	bool real_time;			/* real time took (until free) */
 	bool runtime_probes;		/* the runtime's (wsrt's) probes are attached */
 	bool shim_exit;			/* the shim's ring_exit is attached */
@@ -99,6 +104,13 @@ struct ss_recorder {
 	__u32 workers_seen;		/* header_due's last count, */
 	__u64 workers_since;		/* unchanged since */
 };
+
+/* The ring buffer's consumer (0) or producer (1) position; rb_pos set. */
+static inline __u64 rec_ring_pos(const struct ss_recorder *r, int producer)
+{
+	return __atomic_load_n((const __u64 *)((const char *)r->rb_pos + producer * r->page),
+			       __ATOMIC_ACQUIRE);
+}
 
 /* ---- events (recorder_events.c) ---- */
 void rec_emit(struct ss_recorder *r, const struct ss_record *rec);
@@ -114,7 +126,10 @@ int rec_on_event_record(struct ss_recorder *r, void *data, size_t size);
 int rec_on_event(void *ctx, void *data, size_t size);
 bool rec_pull_rings(struct ss_recorder *r);
 void rec_account_lost(struct ss_recorder *r);
+/* A thread_at_attach record for each thread: emitted, or kept in
+ * attach_recs (rec_attach_records emits them). */
 void rec_thread_at_attach(void *arg, int tid, const char *comm);
+void rec_hold_thread_at_attach(void *arg, int tid, const char *comm);
 void rec_count_worker(void *arg, int tid, const char *comm);
 extern const struct ss_ringrec_blocks rec_ring_blocks;
 
