@@ -136,13 +136,9 @@ int rec_start_sink(struct ss_recorder *r)
 	 * for the header in the ring buffer, if any did (rec_attach_records;
 	 * taken now, for the names then and a target that may be gone when
 	 * a recorder behind its load has read that far). */
-	if (waited) {
+	if (waited)
 		r->attach_prod = rec_ring_pos(r, 1);
-		ss_proc_threads(r->t.pid, rec_hold_thread_at_attach, r);
-		r->attach_due = true;
-	} else {
-		ss_proc_threads(r->t.pid, rec_thread_at_attach, r);
-	}
+	ss_proc_threads(r->t.pid, waited ? rec_hold_thread_at_attach : rec_thread_at_attach, r);
 	return r->err;
 }
 
@@ -507,10 +503,8 @@ bool rec_header_due(struct ss_recorder *r, __u64 now)
  * as the target runs. */
 static void rec_attach_records(struct ss_recorder *r, bool all)
 {
-	if (!r->attach_due ||
-	    (!all && (__s64)(rec_ring_pos(r, 0) - r->attach_prod) < 0))
+	if (!r->nattach || (!all && (__s64)(rec_ring_pos(r, 0) - r->attach_prod) < 0))
 		return;
-	r->attach_due = false;
 	for (size_t i = 0; i < r->nattach; i++)
 		rec_emit(r, &r->attach_recs[i]);
 	free(r->attach_recs);

@@ -47,6 +47,22 @@
 
 /* ---- records ----------------------------------------------------------------------- */
 
+/* rec appended to a growing array (*a, *n of *cap): 0 or -ENOMEM. */
+static int records_push(struct ss_record **a, size_t *n, size_t *cap, size_t first_cap,
+			const struct ss_record *rec)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : first_cap;
+		struct ss_record *na = realloc(*a, nc * sizeof(*na));
+		if (!na)
+			return -ENOMEM;
+		*a = na;
+		*cap = nc;
+	}
+	(*a)[(*n)++] = *rec;
+	return 0;
+}
+
 void rec_emit(struct ss_recorder *r, const struct ss_record *rec)
 {
 	if (r->started_sink) {
@@ -57,17 +73,8 @@ void rec_emit(struct ss_recorder *r, const struct ss_record *rec)
 	}
 	if (r->start_err)
 		return;
-	if (r->npending == r->cappending) {
-		size_t nc = r->cappending ? 2 * r->cappending : 4096;
-		struct ss_record *np = realloc(r->pending, nc * sizeof(*np));
-		if (!np) {
-			r->err = r->err ? r->err : -ENOMEM;
-			return;
-		}
-		r->pending = np;
-		r->cappending = nc;
-	}
-	r->pending[r->npending++] = *rec;
+	if (records_push(&r->pending, &r->npending, &r->cappending, 4096, rec) && !r->err)
+		r->err = -ENOMEM;
 }
 
 _Static_assert(SS_BLOCK_SLOTS <= SS_BLOCK_MAX_SLOTS, "ringrec's blocks fit a trace file's");
@@ -219,18 +226,8 @@ void rec_hold_thread_at_attach(void *arg, int tid, const char *comm)
 	struct ss_recorder *r = arg;
 	struct ss_record rec = thread_at_attach(tid, comm);
 
-	if (r->nattach == r->capattach) {
-		size_t cap = r->capattach ? 2 * r->capattach : 64;
-		struct ss_record *n = realloc(r->attach_recs, cap * sizeof(*n));
-
-		if (!n) {	/* out of order rather than lost */
-			rec_emit(r, &rec);
-			return;
-		}
-		r->attach_recs = n;
-		r->capattach = cap;
-	}
-	r->attach_recs[r->nattach++] = rec;
+	if (records_push(&r->attach_recs, &r->nattach, &r->capattach, 64, &rec))
+		rec_emit(r, &rec);	/* out of order rather than lost */
 }
 
 /* Worker threads by name: wsrt's and Tokio's defaults. */

@@ -85,12 +85,11 @@ struct ss_recorder {
 	size_t page;
 	bool more;			/* the budget ran out: more is waiting */
 	/* The threads at the header (thread_at_attach records, taken then),
-	 * due once the ring buffer was read up to attach_prod, its producer
-	 * position then: after what waited for the header in it. */
+	 * written once the ring buffer was read up to attach_prod, its
+	 * producer position then: after what waited for the header in it. */
 	struct ss_record *attach_recs;
 	size_t nattach, capattach;
 	__u64 attach_prod;
-	bool attach_due;
 	bool real_time;			/* real time took (until free) */
 	bool runtime_probes;		/* the runtime's (wsrt's) probes are attached */
 	bool shim_exit;			/* the shim's ring_exit is attached */
