@@ -105,10 +105,10 @@ else
 		if [ "${n:-0}" -gt 10000 ] && [ "$(kinds "$json" | grep -c .)" = 0 ]; then
 			ok "$name"
 		else
-			# Everything the report knows of it (seen once in ~30 CI
-			# runs, TSan: idle_but_parked 13.0 ms, not reproduced
-			# in 32 recordings by hand): the owner, the parked
-			# workers, the vCPU time stolen, what was lost.
+			# Everything the report knows of what it found (a rare
+			# failure is not reproduced by hand): the workers'
+			# states, each detection in words (the driver's owner,
+			# who was parked, vCPU time stolen), the losses.
 			not_ok "$name" "$n events, $(json_num lost_events "$json") lost; detections: $(kinds "$json" | tr '\n' ',') report: $("$ss" report "$tmp/http.trace" 2>&1 | grep -E '^  (worker|idle_but_parked|stuck_lifo|runnable_while_parked)' | head -8 | tr '\n' '|')"
 		fi
 	fi
