@@ -125,6 +125,21 @@ else
 		not_ok timeline_kernel_only "exit $rc, $n lanes: $(cat "$tmp/k.txt")"
 	fi
 fi
+# The shape that recording has only when its worker 1 is given task A
+# before it first parks (a race; 4 of 20 recordings): from its first
+# switch on, awake, so running in this mode, never a blank (unknown) lane.
+g=$(dirname "$0")/../golden/kernel_only_runs_before_first_park.txt
+if ! "$BUILD/tests/mktrace" "$g" "$tmp/g.trace" 2>"$tmp/g.err"; then
+	not_ok timeline_kernel_only_runs_before_first_park "mktrace: $(cat "$tmp/g.err")"
+else
+	"$ss" timeline "$tmp/g.trace" --width 60 >"$tmp/g.txt" 2>&1
+	w1=$(cells "$(lanes "$tmp/g.txt" | grep '^w1 ')")
+	if [ ${#w1} = 60 ] && [ -z "${w1//#/}" ]; then
+		ok timeline_kernel_only_runs_before_first_park
+	else
+		not_ok timeline_kernel_only_runs_before_first_park "worker 1's lane is not all running: $(cat "$tmp/g.txt")"
+	fi
+fi
 
 # ---- stallscope demo lifo ----
 dir=$tmp/demo
