@@ -287,7 +287,11 @@ fi
 # (both from rings, TSC times converted) come before it goes to sleep in
 # the kernel (sched_switch; CLOCK_MONOTONIC), and it is back on a CPU
 # before the shim's park_exit: about a microsecond apart here.  With
-# --syscalls, the same around the futex tracepoints.
+# --syscalls, the same around the futex tracepoints.  A park_exit with
+# no switch back before it is out of order only if the switch back comes
+# after it; where the thread instead next leaves a CPU it was never seen
+# to come to, that switch went unseen (this VM runs no tracing programs
+# in its agent's threads: docs/recording.md) — allowed, if the few.
 if ! timeout 120 "$ss" record -o "$tmp/order.trace" -- "$BUILD/bench/sched" \
 	--quick --workers 2 --filter ping_pong >"$tmp/order.out" 2>&1; then
 	not_ok record_ring_and_kernel_records_in_time_order "record failed: $(tail -3 "$tmp/order.out")"
@@ -301,11 +305,16 @@ elif dump_ok record_ring_and_kernel_records_in_time_order "$tmp/order.trace"; th
 		$4 == "sched_switch" && $7 != "prev_state=R" && state[t] != "" {
 			if (state[t] != "enter") { print "sleep of " t " at " $1 " before its park/park_enter: " state[t]; bad = 1; exit }
 			state[t] = "asleep"; n++ }
-		$4 == "sched_switch" { u = "tid=" substr($6, 6); if (state[u] == "asleep") state[u] = "back" }
+		$4 == "sched_switch" {
+			u = "tid=" substr($6, 6); p = "tid=" substr($5, 6)
+			if (early[u]) { print "park_exit of " u " at " early[u] ", " $1 - early[u] " ns before it was back on a CPU"; bad = 1; exit }
+			if (early[p]) { early[p] = 0; unseen++ }
+			if (state[u] == "asleep") state[u] = "back" }
 		$4 == "park_exit" && / kind=futex/ && state[t] != "" {
-			if (state[t] == "asleep") { print "park_exit of " t " at " $1 " before it was back on a CPU"; bad = 1; exit }
+			if (state[t] == "asleep") early[t] = $1
 			state[t] = "" }
-		END { if (!bad) print (n >= 2 ? "ok" : "only " n " sleeps seen between a park and a park_exit") }' "$tmp/order.sorted"
+		END { for (k in early) if (early[k]) unseen++
+		      if (!bad) print (n < 2 ? "only " n " sleeps seen between a park and a park_exit" : 2 * unseen >= n ? unseen " of " n " sleeps ended with no switch back seen" : "ok") }' "$tmp/order.sorted"
 fi
 if ! timeout 120 "$ss" record --syscalls -o "$tmp/order2.trace" -- "$BUILD/bench/sched" \
 	--quick --workers 2 --filter ping_pong >"$tmp/order2.out" 2>&1; then
