@@ -213,6 +213,17 @@ static void name_thread(struct an *an, const struct ss_record *r, __u32 tid, cha
 		an->o->on_name(an->o->arg, tid, r->ts, comm);
 }
 
+/* Worker w left or came to a CPU at ts: awake then, so one whose state
+ * is not known yet (named as it started and given a task before its
+ * first park, or asleep since before the recording) has its kernel-only
+ * state from here on; then shown. */
+static void switched(struct an *an, struct worker *w, __u64 ts)
+{
+	if (w->base == SS_W_UNKNOWN)
+		an_kernel_state(an, w, ts);
+	an_show(an, w, ts);
+}
+
 void an_apply_kernel(struct an *an, const struct ss_record *r)
 {
 	__u64 ts = r->ts;
@@ -235,22 +246,15 @@ void an_apply_kernel(struct an *an, const struct ss_record *r)
 		break;
 	}
 	case SS_SCHED_SWITCH: {
-		/* A worker seen on a CPU is awake: one not known yet (named
-		 * as it started and given a task before its first park, or
-		 * asleep when the recording began) is from here on. */
 		__u32 prev = (__u32)r->args[0], next = (__u32)r->args[1];
 		if ((w = an_worker_by_tid(an, prev))) {
 			w->offcpu = r->args[2] == 0;	/* preempted, still runnable */
 			w->offcpu_at = ts;
-			if (w->base == SS_W_UNKNOWN)
-				an_kernel_state(an, w, ts);
-			an_show(an, w, ts);
+			switched(an, w, ts);
 		}
 		if ((w = an_worker_by_tid(an, next))) {
 			w->offcpu = false;
-			if (w->base == SS_W_UNKNOWN)
-				an_kernel_state(an, w, ts);
-			an_show(an, w, ts);
+			switched(an, w, ts);
 		}
 		break;
 	}
