@@ -4,7 +4,9 @@
 # on loopback, plain, recorded by `stallscope record` (rings, shim,
 # kernel; no syscall hooked), the same with --syscalls (the futex, epoll
 # and exit syscalls hooked too, as before the shim's parks stood for
-# them), recorded with --kernel-only, and watched by `stallscope watch`
+# them), the same with --no-readiness (no sk_data_ready, the program that
+# runs for every packet of the machine), recorded with --kernel-only,
+# and watched by `stallscope watch`
 # (the same recording into memory, analyzed as it goes, metrics served),
 # interleaved round by round
 # (the order rotates each round) on the same 2 cores as wrk.  Prints each
@@ -38,6 +40,8 @@ run() {
 		--duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	syscalls) "$ss" record --syscalls -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 --workers 2 \
 		--duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
+	noready) "$ss" record --no-readiness -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 \
+		--workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	kernel) "$ss" record --kernel-only -o "$tmp/t.trace" -- "$srv" --serve-only --handler-ms 0 \
 		--workers 2 --duration $((secs + 20)) >"$tmp/out" 2>"$tmp/err" & ;;
 	watch) mkdir -p "$tmp/snaps"
@@ -53,10 +57,10 @@ run() {
 }
 
 echo "## HTTP throughput recorded vs plain (wrk -t2 -c32 -d${secs}s, http-stall --serve-only --handler-ms 0 --workers 2; $rounds rounds, interleaved)"
-modes=(plain full syscalls kernel watch)
+modes=(plain full syscalls noready kernel watch)
 for ((round = 0; round < rounds; round++)); do
-	for ((k = 0; k < 5; k++)); do
-		run "${modes[(round + k) % 5]}"
+	for ((k = 0; k < ${#modes[@]}; k++)); do
+		run "${modes[(round + k) % ${#modes[@]}]}"
 	done
 done | tee "$tmp/rounds" | sed 's/^/# round: /'
 awk "$AWK_MEDIAN"'
@@ -67,8 +71,8 @@ awk "$AWK_MEDIAN"'
 		printf "# %-8s %12s %8s %8s %15s %14s %10s\n", "mode", "req/s", "ratio", "paired",
 			"paired range", "events/run", "lost"
 		printf "  %-8s %12.0f %8.3f %8s %15s %14s %10s\n", "plain", p, 1, "-", "-", "-", "-"
-		split("full syscalls kernel watch", m, " ")
-		for (i = 1; i <= 4; i++) {
+		split("full syscalls noready kernel watch", m, " ")
+		for (i = 1; i <= 5; i++) {
 			# Each round against its own plain run: the host drifts
 			# over minutes, less within one round.
 			pr = ""; lo = 1e9; hi = 0

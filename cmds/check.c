@@ -39,6 +39,9 @@ int ss_cmd_check(int argc, char **argv)
 	/* Detect at the same bar as the check. */
 	if (ss_cli_analyze(argv[i], ms, pattern, &a, &r))
 		return 2;
+	if (a.no_readiness)
+		fprintf(stderr, "stallscope: %s: recorded with --no-readiness: "
+				"idle_but_parked stalls are not checked\n", argv[i]);
 	for (size_t k = 0; k < a.ndets; k++) {
 		const struct ss_detection *d = &a.dets[k];
 		char task[96];

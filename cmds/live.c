@@ -22,6 +22,7 @@ static const char usage[] =
 	"  --no-preload     start CMD without the preload shim (live)\n"
 	"  --syscalls       hook the futex and epoll syscalls even with the shim (live)\n"
 	"  --no-tokio       no uprobes on a Tokio executable's task entry points (live)\n"
+	"  --no-readiness   no I/O readiness recorded: no idle_but_parked (live)\n"
 	"  --speed X        replay at X times real time (default 1)\n"
 	"  --step           replay paused: n steps one column, space plays\n"
 	"  -v, --verbose    show libbpf's messages (live)\n"

@@ -5,7 +5,7 @@
  * the target exits, Ctrl-C/SIGTERM, or --duration.
  *
  *   stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]
- *                     [--no-tokio] [--syscalls]
+ *                     [--no-tokio] [--no-readiness] [--syscalls]
  *                     (-p PID | -- CMD [ARGS...])
  */
 #define _GNU_SOURCE
@@ -66,7 +66,8 @@ static void on_signal(int sig)
 
 static const char usage[] =
 	"usage: stallscope record [-o FILE] [--duration S] [--kernel-only] [--no-preload]\n"
-	"                         [--no-tokio] [--syscalls] (-p PID | -- CMD [ARGS...])\n"
+	"                         [--no-tokio] [--no-readiness] [--syscalls]\n"
+	"                         (-p PID | -- CMD [ARGS...])\n"
 	"  -o, --output FILE  the trace file (default " DEFAULT_OUT ")\n"
 	"  --duration S       stop after S seconds (a started CMD is then terminated)\n"
 	"  --kernel-only      kernel events only, as for any unmodified binary\n"
@@ -75,6 +76,9 @@ static const char usage[] =
 	"                     records the waits (costs every syscall of the machine)\n"
 	"  --no-tokio         no uprobes on Tokio's task entry points in a Tokio\n"
 	"                     executable (found in its symbols): the kernel's view\n"
+	"  --no-readiness     do not record I/O readiness (sk_data_ready, which runs\n"
+	"                     for every packet of the machine): cheaper, but no\n"
+	"                     idle_but_parked stall can be found\n"
 	"  -p, --pid PID      attach to a running process\n"
 	"  -v, --verbose      show libbpf's messages\n";
 

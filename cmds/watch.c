@@ -34,6 +34,7 @@ static const char usage[] =
 	"  --no-preload          start CMD without the preload shim\n"
 	"  --syscalls            hook the futex and epoll syscalls even with the shim\n"
 	"  --no-tokio            no uprobes on a Tokio executable's task entry points\n"
+	"  --no-readiness        no I/O readiness recorded (cheaper): no idle_but_parked\n"
 	"  -v, --verbose         show libbpf's messages\n";
 
 int ss_cmd_watch(int argc, char **argv)

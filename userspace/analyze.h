@@ -116,6 +116,8 @@ struct ss_analysis {
 	bool tokio;			/* ... but Tokio's own (record --tokio) */
 	bool workers_by_parking;	/* kernel-only, no name matched: the
 					 * workers are threads that park */
+	bool no_readiness;		/* recorded --no-readiness: no readiness
+					 * in it, so no idle_but_parked */
 	unsigned nworkers;
 	struct ss_worker_info workers[SS_MAX_WORKERS];
 	__u64 wasted_worker_ns;

@@ -32,14 +32,15 @@ int ss_cli_analyze(const char *path, __u64 threshold_ns, const char *pattern,
 #define SS_CLI_MS(name, p) SS_MSEC(name, 0, p, 1e-6, 1e10, "milliseconds > 0")
 #define SS_CLI_THRESHOLD(p) SS_CLI_MS("threshold", p)
 #define SS_CLI_THRESHOLD_NS 10000000ULL	/* --threshold's default: 10 ms */
-/* -p/--pid, --kernel-only, --no-preload, --syscalls, --no-tokio and
- * -v/--verbose into a struct ss_recorder_opts: record's, live's, watch's. */
+/* -p/--pid, --kernel-only, --no-preload, --syscalls, --no-tokio,
+ * --no-readiness and -v/--verbose into a struct ss_recorder_opts: record's, live's, watch's. */
 #define SS_CLI_RECORDER(ro) \
 	SS_INT("pid", 'p', &(ro)->pid, 1, 2147483647, "a pid"), \
 	SS_FLAG("kernel-only", 0, &(ro)->kernel_only), \
 	SS_FLAG("no-preload", 0, &(ro)->no_preload), \
 	SS_FLAG("syscalls", 0, &(ro)->syscalls), \
 	SS_FLAG("no-tokio", 0, &(ro)->no_tokio), \
+	SS_FLAG("no-readiness", 0, &(ro)->no_readiness), \
 	SS_FLAG("verbose", 'v', &(ro)->verbose)
 
 /* --workers in report's and check's usage, and its entry. */

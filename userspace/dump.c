@@ -115,6 +115,8 @@ static void print_header(FILE *f, const struct ss_trace_reader *r)
 		fputs(" sleep-parks", f);
 	if (m->flags & SS_FILE_RING_PIECES)
 		fputs(" ring-pieces", f);
+	if (m->flags & SS_FILE_NO_READINESS)
+		fputs(" no-readiness", f);
 	if (m->flags & ~SS_FILE_FLAGS_KNOWN)
 		fprintf(f, " 0x%x", m->flags & ~SS_FILE_FLAGS_KNOWN);
 	putc('\n', f);

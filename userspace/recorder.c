@@ -112,7 +112,8 @@ int rec_start_sink(struct ss_recorder *r)
 		   (r->runtime_probes ? SS_FILE_RUNTIME_PROBES : 0) |
 		   (r->shim_parks ? SS_FILE_SHIM_PARKS : 0) |
 		   (r->sleep_parks ? SS_FILE_SLEEP_PARKS : 0) |
-		   (r->ring_pieces ? SS_FILE_RING_PIECES : 0);
+		   (r->ring_pieces ? SS_FILE_RING_PIECES : 0) |
+		   (r->o.no_readiness ? SS_FILE_NO_READINESS : 0);
 	ss_proc_mappings(r->t.pid, &m->mappings, &m->nmappings);
 
 	if ((err = r->o.on_start(r->o.arg, m))) {
@@ -342,6 +343,11 @@ int ss_recorder_open(const struct ss_recorder_opts *o, struct ss_recorder **out,
 			bpf_program__set_autoload(multi[i], false);
 		bpf_program__set_autoload(r->skel->progs.handle_ring_pull, false);
 	}
+	/* --no-readiness: the program that runs for every packet of the
+	 * machine, most of what a full recording costs a network server
+	 * (docs/recording.md), not loaded. */
+	if (o->no_readiness)
+		bpf_program__set_autoload(r->skel->progs.handle_sk_data_ready, false);
 	/* Attached below unless the shim's parks carry the syscalls. */
 	bpf_program__set_autoattach(r->skel->progs.handle_sys_enter, false);
 	bpf_program__set_autoattach(r->skel->progs.handle_sys_exit, false);

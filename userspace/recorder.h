@@ -64,6 +64,8 @@ struct ss_recorder_opts {
 	bool verbose;		/* libbpf's messages */
 	bool no_tokio;		/* no uprobes on Tokio's task entry points
 				 * (tokio_syms.h) in a Tokio executable */
+	bool no_readiness;	/* no sk_data_ready: readiness arriving goes
+				 * unrecorded (idle_but_parked unseen) */
 	unsigned ring_bytes;	/* 0: 16 MiB */
 	ss_recorder_start_fn on_start;
 	ss_recorder_records_fn on_records;

@@ -64,11 +64,12 @@ static void take_sock(void *arg, const char *name, __u64 v)
 void ss_report_json(FILE *f, const struct ss_analysis *a, bool partial)
 {
 	fprintf(f, "{\"duration_ns\":%llu,\"workers\":%u,\"events\":%llu,"
-		   "\"lost_events\":%llu,\"partial\":%s,\"wasted_worker_ns\":%llu,"
-		   "\"delay_by_cause\":{",
+		   "\"lost_events\":%llu,\"partial\":%s,\"readiness\":%s,"
+		   "\"wasted_worker_ns\":%llu,\"delay_by_cause\":{",
 		(unsigned long long)(a->end_ns - a->start_ns), a->nworkers,
 		(unsigned long long)a->events, (unsigned long long)a->lost,
-		partial ? "true" : "false", (unsigned long long)a->wasted_worker_ns);
+		partial ? "true" : "false", a->no_readiness ? "false" : "true",
+		(unsigned long long)a->wasted_worker_ns);
 	for (int c = 0; c < SS_NCAUSES; c++)
 		fprintf(f, "%s\"%s\":%llu", c ? "," : "", ss_cause_name(c),
 			(unsigned long long)a->delay_ns[c]);
@@ -118,6 +119,9 @@ void ss_report_human(FILE *f, const char *path,
 	if (a->lost)
 		fprintf(f, "  warning: %llu events were lost; figures near them may be wrong\n",
 			(unsigned long long)a->lost);
+	if (a->no_readiness)
+		fprintf(f, "  readiness: not recorded (--no-readiness): no idle_but_parked "
+			   "stall can be found in it, nor a wait for the driver\n");
 	fprintf(f, "  wasted worker time: %.1f ms (workers idle while work was ready)\n",
 		ss_ms(a->wasted_worker_ns));
 	for (int c = 0; c < SS_NCAUSES; c++)

@@ -56,8 +56,11 @@
  * each piece judged against its own second read of the ring's head;
  * otherwise a claim went whole, judged against one */
 #define SS_FILE_RING_PIECES (1U << 4)
+/* flags: recorded with --no-readiness: no sk_data_ready (readiness
+ * arriving), so no idle_but_parked can be found in it */
+#define SS_FILE_NO_READINESS (1U << 5)
 #define SS_FILE_FLAGS_KNOWN (SS_FILE_KERNEL_ONLY | SS_FILE_RUNTIME_PROBES | SS_FILE_SHIM_PARKS | \
-			     SS_FILE_SLEEP_PARKS | SS_FILE_RING_PIECES)
+			     SS_FILE_SLEEP_PARKS | SS_FILE_RING_PIECES | SS_FILE_NO_READINESS)
 
 /* The reader refuses a longer header rather than allocate for it. */
 #define SS_HEADER_MAX (1U << 20)

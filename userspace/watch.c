@@ -284,6 +284,9 @@ static void say_start(const struct watch *w)
 		"more into %s/, the last %.0f s kept (%zu MB at most)\n",
 		(int)w->m.pid, w->m.comm, (double)o->trigger_ns / 1e6, o->out_dir,
 		(double)o->keep_ns / 1e9, o->max_memory >> 20);
+	if (o->ro.no_readiness)
+		fprintf(stderr, "stallscope: readiness not recorded (--no-readiness): "
+				"no idle_but_parked stall will be seen\n");
 }
 
 /* ---- the analyzer and the recorder's sink ------------------------------------------ */

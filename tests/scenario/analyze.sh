@@ -347,6 +347,28 @@ for opt in "" --syscalls --kernel-only; do
 	expect_trace "$name" "$t" "detections>=1 kind=idle_but_parked duration_ms>=120 duration_ms<=260"
 done
 
+# The same legacy http-stall recorded with --no-readiness: no
+# sk_data_ready record (its program not loaded), so no idle_but_parked —
+# and the trace, report (text and --json) and check each say that it
+# cannot have one, rather than a clean bill.
+name=analyze_e2e_http_stall_legacy_no_readiness
+t=$tmp/http-no-readiness.trace
+if record_http_stall "$name" "$t" WSRT_EAGER_HANDOFF=0 -- --no-readiness -- "$BUILD/bin/http-stall" &&
+	expect_trace "$name" "$t" "detections=0 kind=idle_but_parked"; then
+	n=$("$ss" dump "$t" 2>/dev/null | grep -c ' sk_data_ready ')
+	flags=$("$ss" dump "$t" 2>/dev/null | sed -n 's/^# flags: //p')
+	"$ss" report "$t" >"$t.txt" 2>&1
+	"$ss" check "$t" >/dev/null 2>"$t.chk"
+	if [ "$n" != 0 ] || ! grep -qw no-readiness <<<"$flags" ||
+		! grep -q '"readiness":false' "$t.json" ||
+		! grep -q '^  readiness: not recorded (--no-readiness): no idle_but_parked' "$t.txt" ||
+		! grep -q 'recorded with --no-readiness: idle_but_parked stalls are not checked' "$t.chk"; then
+		not_ok "${name}_said" "$n sk_data_ready records; flags '$flags'; report: $(grep readiness "$t.txt"); check: $(cat "$t.chk") (trace kept: $(keep_trace "$t"))"
+	else
+		ok "${name}_said"
+	fi
+fi
+
 # The longest a target thread waited for a CPU once woken, in ms (its
 # sched_waking to the sched_switch that runs it, in time order).  On this
 # 2-vCPU VM, with a CPU idle, over 5 ms means the host kept a vCPU from

@@ -21,8 +21,8 @@ import json
 import re
 import sys
 
-TOP = ["duration_ns", "workers", "events", "lost_events", "partial", "wasted_worker_ns",
-       "delay_by_cause", "detections"]
+TOP = ["duration_ns", "workers", "events", "lost_events", "partial", "readiness",
+       "wasted_worker_ns", "delay_by_cause", "detections"]
 CAUSES = ["all_busy", "lifo_pinned", "driver_starved", "inject_lag", "kernel_runq"]
 DKEYS = ["kind", "start_ns", "offset_ms", "duration_ns", "worker", "task", "task_name",
          "blocker_task", "blocker_name", "idle_workers", "parked_workers", "steal_ns", "sock",
@@ -63,8 +63,9 @@ def shape(r):
             ",".join(causes) if isinstance(causes, dict) else causes, ",".join(CAUSES))
     if not isinstance(r["detections"], list):
         return "detections is not a list"
-    if not isinstance(r["partial"], bool):
-        return "partial is %r, not a boolean" % (r["partial"],)
+    for k in ("partial", "readiness"):
+        if not isinstance(r[k], bool):
+            return "%s is %r, not a boolean" % (k, r[k])
     for k in ("duration_ns", "workers", "events", "lost_events", "wasted_worker_ns"):
         if not is_count(r[k]):
             return "%s is %r, not a count" % (k, r[k])
