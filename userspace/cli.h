@@ -33,7 +33,8 @@ int ss_cli_analyze(const char *path, __u64 threshold_ns, const char *pattern,
 #define SS_CLI_THRESHOLD(p) SS_CLI_MS("threshold", p)
 #define SS_CLI_THRESHOLD_NS 10000000ULL	/* --threshold's default: 10 ms */
 /* -p/--pid, --kernel-only, --no-preload, --syscalls, --no-tokio,
- * --no-readiness and -v/--verbose into a struct ss_recorder_opts: record's, live's, watch's. */
+ * --no-readiness and -v/--verbose into a struct ss_recorder_opts:
+ * record's, live's, watch's. */
 #define SS_CLI_RECORDER(ro) \
 	SS_INT("pid", 'p', &(ro)->pid, 1, 2147483647, "a pid"), \
 	SS_FLAG("kernel-only", 0, &(ro)->kernel_only), \

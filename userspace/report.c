@@ -121,7 +121,7 @@ void ss_report_human(FILE *f, const char *path,
 			(unsigned long long)a->lost);
 	if (a->no_readiness)
 		fprintf(f, "  readiness: not recorded (--no-readiness): no idle_but_parked "
-			   "stall can be found in it, nor a wait for the driver\n");
+			   "stall can be found in it, nor a driver_starved delay\n");
 	fprintf(f, "  wasted worker time: %.1f ms (workers idle while work was ready)\n",
 		ss_ms(a->wasted_worker_ns));
 	for (int c = 0; c < SS_NCAUSES; c++)
