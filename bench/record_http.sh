@@ -71,8 +71,8 @@ awk "$AWK_MEDIAN"'
 		printf "# %-8s %12s %8s %8s %15s %14s %10s\n", "mode", "req/s", "ratio", "paired",
 			"paired range", "events/run", "lost"
 		printf "  %-8s %12.0f %8.3f %8s %15s %14s %10s\n", "plain", p, 1, "-", "-", "-", "-"
-		split("full syscalls noready kernel watch", m, " ")
-		for (i = 1; i <= 5; i++) {
+		nm = split("full syscalls noready kernel watch", m, " ")
+		for (i = 1; i <= nm; i++) {
 			# Each round against its own plain run: the host drifts
 			# over minutes, less within one round.
 			pr = ""; lo = 1e9; hi = 0
