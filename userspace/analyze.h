@@ -338,6 +338,16 @@ int ss_analyzer_finish(struct ss_analyzer *an, __u64 trailer_lost);
 void ss_analyzer_free(struct ss_analyzer *an);
 
 const char *ss_det_kind_name(enum ss_det_kind k);	/* "stuck_lifo", ... */
+/* Whether stalls of kind k can be found at all in a recording with
+ * tasks (a runtime's probes, or Tokio's own records) or without (kernel
+ * events only), with readiness or without (--no-readiness):
+ * idle_but_parked needs readiness, the others tasks. */
+bool ss_det_findable(enum ss_det_kind k, bool tasks, bool readiness);
+/* ... in the trace a was made from. */
+static inline bool ss_analysis_findable(const struct ss_analysis *a, enum ss_det_kind k)
+{
+	return ss_det_findable(k, !a->kernel_only || a->tokio, !a->no_readiness);
+}
 const char *ss_cause_name(enum ss_cause c);		/* "all_busy", ... */
 const char *ss_wstate_name(enum ss_wstate s);		/* "running", ... */
 #endif

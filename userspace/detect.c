@@ -27,6 +27,11 @@ const char *ss_det_kind_name(enum ss_det_kind k)
 	return k < SS_DET_NKINDS && detectors[k] ? detectors[k]->name : "unknown";
 }
 
+bool ss_det_findable(enum ss_det_kind k, bool tasks, bool readiness)
+{
+	return k == SS_DET_IDLE_BUT_PARKED ? readiness : tasks;
+}
+
 int ss_det_describe(const struct ss_detection *d, const struct ss_det_words *w,
 		    char *buf, size_t len)
 {

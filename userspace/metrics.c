@@ -114,6 +114,26 @@ static void stalls(struct out *o)
 	}
 }
 
+/* 0 for a kind the recording cannot show, so that its counter's 0 is not
+ * read as "no stall": idle_but_parked without readiness (--no-readiness),
+ * stuck_lifo and runnable_while_parked without tasks (kernel events only).
+ * From the options until the analysis has the target's records. */
+static void findable(struct out *o, const struct ss_analysis *a)
+{
+	const struct ss_metrics *m = o->m;
+
+	family(o, "stallscope_stalls_findable", "gauge",
+	       "1 if stalls of this kind can be found in what is recorded, 0 if not "
+	       "(no readiness: --no-readiness; no tasks: kernel events only).");
+	for (unsigned k = 0; k < SS_DET_NKINDS; k++) {
+		bool can = a ? ss_analysis_findable(a, k)
+			     : ss_det_findable(k, !m->kernel_only, !m->no_readiness);
+
+		series(o, "stallscope_stalls_findable");
+		fprintf(o->f, ",kind=\"%s\"} %d\n", ss_det_kind_name(k), can);
+	}
+}
+
 static void analysis(struct out *o, const struct ss_analysis *a)
 {
 	family(o, "stallscope_wasted_worker_seconds_total", "counter",
@@ -182,6 +202,7 @@ int ss_metrics_render(const struct ss_metrics *m, const struct ss_analysis *a,
 	if (!(o.f = open_memstream(text, len)))
 		return -ENOMEM;
 	stalls(&o);
+	findable(&o, a);
 	analysis(&o, a);
 	recording(&o);
 	if (fclose(o.f) || !*text) {

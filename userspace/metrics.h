@@ -12,6 +12,7 @@
 #ifndef STALLSCOPE_METRICS_H
 #define STALLSCOPE_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <linux/types.h>
@@ -31,6 +32,9 @@ struct ss_metrics {
 	__u64 snapshots, snapshots_skipped, snapshot_errors;
 	__u64 window_bytes, window_events, window_ns;
 	double start_time;		/* unix seconds, when watch began */
+	/* The recording's options (--kernel-only, --no-readiness): what
+	 * can be found before the analysis has the target's records. */
+	bool kernel_only, no_readiness;
 };
 
 extern const double ss_metrics_bounds[SS_METRICS_BUCKETS];

@@ -33,6 +33,13 @@ static inline const char *ss_sources_label(const struct ss_analysis *a)
 					       : ", kernel events only";
 }
 
+/* ", readiness not recorded" for a trace made --no-readiness (no
+ * idle_but_parked can be found in it), else "": after the sources. */
+static inline const char *ss_readiness_label(const struct ss_analysis *a)
+{
+	return a->no_readiness ? ", readiness not recorded" : "";
+}
+
 static inline double ss_ms(__u64 ns)
 {
 	return (double)ns / 1e6;

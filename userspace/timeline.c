@@ -246,11 +246,11 @@ static void draw(FILE *out, const char *path, const struct window *w,
 	if (nlanes > SS_MAX_WORKERS)
 		nlanes = SS_MAX_WORKERS;
 	ss_fmt_dur(col, sizeof(col), (w->lw.to - w->lw.from) / w->lw.width);
-	fprintf(out, "%s: %s, pid %u, %u worker%s, %.1f ms, %llu events, %llu lost%s\n",
+	fprintf(out, "%s: %s, pid %u, %u worker%s, %.1f ms, %llu events, %llu lost%s%s\n",
 		path, comm[0] ? comm : "?", pid, a->nworkers,
 		a->nworkers == 1 ? "" : "s", (double)(w->last - w->first) / 1e6,
 		(unsigned long long)a->events, (unsigned long long)a->lost,
-		ss_sources_label(a));
+		ss_sources_label(a), ss_readiness_label(a));
 	int dec;		/* as many digits as the axis labels, at least one */
 	axis_step(w, &dec);
 	if (dec < 1)

@@ -489,6 +489,8 @@ int ss_watch_run(const struct ss_watch_opts *o)
 		sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.m.start_time = (double)ss_real_ns() / 1e9;
+	w.m.kernel_only = o->ro.kernel_only;
+	w.m.no_readiness = o->ro.no_readiness;
 	w.ro = o->ro;
 	w.ro.cmd_name = "watch";
 	w.ro.on_start = sink_start;

@@ -121,9 +121,9 @@ static void draw_title(const struct ss_live_model *m, const struct ss_live_view 
 	size_t sl = strlen(status);
 
 	fill_row(g, 0, SS_LA_TITLE);
-	putf(g, 0, 0, SS_LA_TITLE, "stallscope live - %s (pid %u), %u worker%s%s",
+	putf(g, 0, 0, SS_LA_TITLE, "stallscope live - %s (pid %u), %u worker%s%s%s",
 	     m->comm[0] ? m->comm : "?", m->pid, nw, nw == 1 ? "" : "s",
-	     m->first_ts ? ss_sources_label(&m->a) : "");
+	     m->first_ts ? ss_sources_label(&m->a) : "", ss_readiness_label(&m->a));
 	if (sl + 1 < g->cols)
 		put(g, 0, g->cols - (unsigned)sl - 1, status, SS_LA_TITLE);
 }

@@ -349,8 +349,8 @@ done
 
 # The same legacy http-stall recorded with --no-readiness: no
 # sk_data_ready record (its program not loaded), so no idle_but_parked —
-# and the trace, report (text and --json) and check each say that it
-# cannot have one, rather than a clean bill.
+# and the trace, report (text and --json), check and timeline each say
+# that it cannot have one, rather than a clean bill.
 name=analyze_e2e_http_stall_legacy_no_readiness
 t=$tmp/http-no-readiness.trace
 if record_http_stall "$name" "$t" WSRT_EAGER_HANDOFF=0 -- --no-readiness -- "$BUILD/bin/http-stall" &&
@@ -359,11 +359,13 @@ if record_http_stall "$name" "$t" WSRT_EAGER_HANDOFF=0 -- --no-readiness -- "$BU
 	flags=$("$ss" dump "$t" 2>/dev/null | sed -n 's/^# flags: //p')
 	"$ss" report "$t" >"$t.txt" 2>&1
 	"$ss" check "$t" >/dev/null 2>"$t.chk"
+	"$ss" timeline "$t" 2>&1 | head -1 >"$t.tl"
 	if [ "$n" != 0 ] || ! grep -qw no-readiness <<<"$flags" ||
+		! grep -q ', readiness not recorded$' "$t.tl" ||
 		! grep -q '"readiness":false' "$t.json" ||
 		! grep -q '^  readiness: not recorded (--no-readiness): no idle_but_parked' "$t.txt" ||
 		! grep -q 'recorded with --no-readiness: idle_but_parked stalls are not checked' "$t.chk"; then
-		not_ok "${name}_said" "$n sk_data_ready records; flags '$flags'; report: $(grep readiness "$t.txt"); check: $(cat "$t.chk") (trace kept: $(keep_trace "$t"))"
+		not_ok "${name}_said" "$n sk_data_ready records; flags '$flags'; report: $(grep readiness "$t.txt"); check: $(cat "$t.chk"); timeline: $(cat "$t.tl") (trace kept: $(keep_trace "$t"))"
 	else
 		ok "${name}_said"
 	fi

@@ -111,16 +111,37 @@ warm_stall() {
 }
 
 # ---- http-stall, legacy and eager, watched from start to exit ----
-for mode in legacy eager; do
+# noready: legacy watched --no-readiness, which cannot see its stall, and
+# says so (on stderr, and a findable gauge of 0 beside the counter's 0).
+for mode in legacy eager noready; do
 	d=$tmp/$mode
 	mkdir -p "$d"
 	eager=$([ $mode = eager ] && echo 1 || echo 0)
+	opt=$([ $mode = noready ] && echo --no-readiness)
+	# shellcheck disable=SC2086
 	WSRT_EAGER_HANDOFF=$eager timeout $((120 * slow)) "$ss" watch --out "$d" --metrics "$d/m.prom" \
-		-- "$hs" --workers 4 --requests 4 --handler-ms 200 >"$d/out" 2>"$d/err"
+		$opt -- "$hs" --workers 4 --requests 4 --handler-ms 200 >"$d/out" 2>"$d/err"
 	rc=$?
 	snaps=$(find "$d" -name 'stall-*.trace' | wc -l)
 	partial=$(find "$d" -name '*.partial' | wc -l)
 	stalls=$(metric "$d/m.prom" stallscope_stalls_total 'kind="idle_but_parked"')
+	findable=$(for k in stuck_lifo idle_but_parked runnable_while_parked; do
+		metric "$d/m.prom" stallscope_stalls_findable "kind=\"$k\""; done | tr '\n' ' ')
+	if [ $mode = noready ]; then
+		if [ $rc = 0 ] && [ "$snaps" = 0 ] && [ "$stalls" = 0 ] && [ "$findable" = "1 0 1 " ] &&
+			grep -q '^stallscope: readiness not recorded (--no-readiness): no idle_but_parked' "$d/err"; then
+			ok watch_no_readiness_says_idle_but_parked_cannot_be_found
+		else
+			not_ok watch_no_readiness_says_idle_but_parked_cannot_be_found \
+				"exit $rc, $snaps snapshots, idle_but_parked counter '$stalls', findable '$findable': $(cat "$d/err")"
+		fi
+		continue
+	fi
+	if [ "$findable" = "1 1 1 " ]; then
+		ok "watch_http_stall_${mode}_every_kind_findable"
+	else
+		not_ok "watch_http_stall_${mode}_every_kind_findable" "findable '$findable'"
+	fi
 	if [ $mode = eager ]; then
 		if [ $rc = 0 ] && [ "$snaps" = 0 ] && [ "$stalls" = 0 ] && [ "$partial" = 0 ]; then
 			ok watch_http_stall_eager_saves_nothing_counts_nothing

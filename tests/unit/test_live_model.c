@@ -249,6 +249,23 @@ TEST(screen_shows_header_lanes_markers_and_stalls)
 	ASSERT_HAS(out, "q quit  space pause");
 }
 
+/* A recording without readiness says so in the title: its stall count
+ * cannot hold an idle_but_parked. */
+TEST(screen_title_says_readiness_not_recorded)
+{
+	struct ss_live_model *m = lifo_picture();
+	struct ss_live_view v = { .col_ns = 10 * MS, .right_ns = T0 + 300 * MS,
+				  .selected = -1, .status = "LIVE" };
+	char out[8192];
+
+	screen(m, &v, 24, 120, out, sizeof(out));
+	ASSERT_TRUE(strstr(out, "readiness") == NULL);
+	m->a.no_readiness = true;
+	screen(m, &v, 24, 120, out, sizeof(out));
+	m->a.no_readiness = false;
+	ASSERT_HAS(out, "stallscope live - lifo-stall (pid 42), 2 workers, readiness not recorded");
+}
+
 TEST(screen_cells_carry_the_state_colours_and_the_stall_highlight)
 {
 	struct ss_live_model *m = lifo_picture();

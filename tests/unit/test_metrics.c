@@ -82,3 +82,48 @@ TEST(the_analysis_figures_are_seconds_per_worker_and_cause)
 	ASSERT_HAS(t, "stallscope_worker_state_seconds_total{pid=\"1\",comm=\"x\",worker=\"0\",thread=\"wsrt-w0\",state=\"parked_futex\"} 0.003000000\n");
 	free(t);
 }
+
+/* A kind the recording cannot show reads 0, so that its counter's 0 is
+ * not taken for "no stall": from the options before the target's
+ * records, then from what the analysis has. */
+#define FINDABLE(k) "stallscope_stalls_findable{pid=\"1\",comm=\"x\",kind=\"" k "\"} "
+
+TEST(the_kinds_a_recording_cannot_show_read_0)
+{
+	static struct ss_analysis a;
+	struct ss_metrics m = { .pid = 1, .comm = "x" };
+	char *t;
+
+	t = render(&m, NULL);
+	ASSERT_HAS(t, "# TYPE stallscope_stalls_findable gauge\n");
+	ASSERT_HAS(t, FINDABLE("stuck_lifo") "1\n");
+	ASSERT_HAS(t, FINDABLE("idle_but_parked") "1\n");
+	ASSERT_HAS(t, FINDABLE("runnable_while_parked") "1\n");
+	free(t);
+	m.no_readiness = true;
+	t = render(&m, NULL);
+	ASSERT_HAS(t, FINDABLE("idle_but_parked") "0\n");
+	ASSERT_HAS(t, FINDABLE("stuck_lifo") "1\n");
+	free(t);
+	m.no_readiness = false;
+	m.kernel_only = true;
+	t = render(&m, NULL);
+	ASSERT_HAS(t, FINDABLE("idle_but_parked") "1\n");
+	ASSERT_HAS(t, FINDABLE("stuck_lifo") "0\n");
+	ASSERT_HAS(t, FINDABLE("runnable_while_parked") "0\n");
+	free(t);
+	/* The analysis, once there, says it: kernel events only, until
+	 * Tokio's own records give the tasks; no readiness. */
+	m.kernel_only = false;
+	a.kernel_only = true;
+	t = render(&m, &a);
+	ASSERT_HAS(t, FINDABLE("stuck_lifo") "0\n");
+	free(t);
+	a.tokio = true;
+	a.no_readiness = true;
+	t = render(&m, &a);
+	ASSERT_HAS(t, FINDABLE("stuck_lifo") "1\n");
+	ASSERT_HAS(t, FINDABLE("runnable_while_parked") "1\n");
+	ASSERT_HAS(t, FINDABLE("idle_but_parked") "0\n");
+	free(t);
+}
