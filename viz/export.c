@@ -197,7 +197,11 @@ static void make_root(struct ss_export *x)
 		 comm[0] ? comm : "target");
 	d = x->root->t.description;
 	len = sizeof(x->root->t.description);
-	used = (size_t)snprintf(d, len, "the traced process, pid %u%s", m->pid,
+	/* The note before the command line, which may fill the rest. */
+	used = (size_t)snprintf(d, len, "the traced process, pid %u%s%s", m->pid,
+				m->flags & SS_FILE_NO_READINESS ?
+					", readiness not recorded (--no-readiness: no "
+					"idle_but_parked stall can be found in this trace)" : "",
 				m->argc ? ":" : "");
 	for (unsigned i = 0; i < m->argc && used + 1 < len; i++) {
 		char arg[256];

@@ -310,6 +310,20 @@ for f in runtime-probes none; do
 	check_eq "export_early_park_${f}_tracks" "$v" "$want"
 done
 
+# A trace recorded --no-readiness: the target's description says that
+# no idle_but_parked can be found in it (one without the flag does not).
+early "runtime-probes no-readiness" >"$tmp/noready.txt"
+if ! "$mktrace" "$tmp/noready.txt" "$tmp/noready.trace" >"$tmp/mk.out" 2>&1 ||
+	! "$ss" export "$tmp/noready.trace" -o "$tmp/noready.pf" >"$tmp/mk.out" 2>&1 ||
+	! decode "$tmp/noready.pf"; then
+	not_ok export_no_readiness_said "$(cat "$tmp/mk.out" "$tmp/noready.pf.err" 2>/dev/null)"
+elif grep -q 'description: "the traced process, pid 100, readiness not recorded (--no-readiness: no idle_but_parked stall can be found in this trace)' "$tmp/noready.pf.txt" &&
+	! grep -q 'readiness not recorded' "$tmp/early-runtime-probes.trace.pf.txt"; then
+	ok export_no_readiness_said
+else
+	not_ok export_no_readiness_said "$(grep 'description: "the traced' "$tmp/noready.pf.txt" "$tmp/early-runtime-probes.trace.pf.txt")"
+fi
+
 # N workers whose tids run backwards; stuck LIFO tasks on some of them
 # (two stalls each: the LIFO task and the one queued behind it).  The UI
 # lists the workers, their stall lanes and counters by number.

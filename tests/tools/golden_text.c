@@ -128,7 +128,7 @@ static __s32 parse_status(const char *s)
 	return (__s32)(__s64)v;
 }
 
-/* "none", or any of kernel-only, runtime-probes, shim-parks, sleep-parks and 0xN (as dump prints
+/* "none", or any of kernel-only, runtime-probes, shim-parks, sleep-parks, no-readiness and 0xN (as dump prints
  * them, several words), or a number. */
 static __u32 parse_flags(char **w, int n)
 {
@@ -145,6 +145,8 @@ static __u32 parse_flags(char **w, int n)
 			flags |= SS_FILE_SHIM_PARKS;
 		else if (!strcmp(w[i], "sleep-parks"))
 			flags |= SS_FILE_SLEEP_PARKS;
+		else if (!strcmp(w[i], "no-readiness"))
+			flags |= SS_FILE_NO_READINESS;
 		else
 			flags |= parse_u32(w[i], "flags");
 	}
