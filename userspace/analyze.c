@@ -391,6 +391,7 @@ struct ss_analyzer *ss_analyzer_new(const struct ss_trace_meta *meta,
 	an->shim_parks = meta->flags & SS_FILE_SHIM_PARKS;
 	out->kernel_only = an->meta_kernel_only;
 	out->no_readiness = meta->flags & SS_FILE_NO_READINESS;
+	out->runtime_probes = an->runtime_probes;
 	return z;
 }
 

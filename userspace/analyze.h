@@ -118,6 +118,8 @@ struct ss_analysis {
 					 * workers are threads that park */
 	bool no_readiness;		/* recorded --no-readiness: no readiness
 					 * in it, so no idle_but_parked */
+	bool runtime_probes;		/* the runtime's (wsrt's) probes were
+					 * attached: tasks, before any is seen */
 	unsigned nworkers;
 	struct ss_worker_info workers[SS_MAX_WORKERS];
 	__u64 wasted_worker_ns;
@@ -346,7 +348,8 @@ bool ss_det_findable(enum ss_det_kind k, bool tasks, bool readiness);
 /* ... in the trace a was made from. */
 static inline bool ss_analysis_findable(const struct ss_analysis *a, enum ss_det_kind k)
 {
-	return ss_det_findable(k, !a->kernel_only || a->tokio, !a->no_readiness);
+	return ss_det_findable(k, !a->kernel_only || a->tokio || a->runtime_probes,
+			       !a->no_readiness);
 }
 const char *ss_cause_name(enum ss_cause c);		/* "all_busy", ... */
 const char *ss_wstate_name(enum ss_wstate s);		/* "running", ... */

@@ -342,6 +342,19 @@ port=$(listen_port "$d/srv.out" "$spid" $((200 * slow)))
 wpid=$!
 pids+=("$wpid")
 wait_line "$d/err" '^stallscope: watching ' "$wpid"
+# Attached to a wsrt server with no request yet (no record of a task):
+# its probes are, so every kind can be found from the first metrics on.
+for _ in $(seq $((20 * slow))); do
+	[ -s "$d/m.prom" ] && break
+	sleep 0.5
+done
+findable=$(for k in stuck_lifo idle_but_parked runnable_while_parked; do
+	metric "$d/m.prom" stallscope_stalls_findable "kind=\"$k\""; done | tr '\n' ' ')
+if [ "$findable" = "1 1 1 " ]; then
+	ok watch_p_idle_wsrt_every_kind_findable
+else
+	not_ok watch_p_idle_wsrt_every_kind_findable "findable '$findable': $(cat "$d/err")"
+fi
 timeout 30 wrk -t1 -c8 -d8s "http://127.0.0.1:$port/" >"$d/wrk" 2>&1 &
 kpid=$!
 rss=()

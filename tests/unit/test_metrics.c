@@ -85,7 +85,7 @@ TEST(the_analysis_figures_are_seconds_per_worker_and_cause)
 
 /* A kind the recording cannot show reads 0, so that its counter's 0 is
  * not taken for "no stall": from the options before the target's
- * records, then from what the analysis has. */
+ * records, then from the analysis (the trace's flags, what it has seen). */
 #define FINDABLE(k) "stallscope_stalls_findable{pid=\"1\",comm=\"x\",kind=\"" k "\"} "
 
 TEST(the_kinds_a_recording_cannot_show_read_0)
@@ -119,6 +119,13 @@ TEST(the_kinds_a_recording_cannot_show_read_0)
 	t = render(&m, &a);
 	ASSERT_HAS(t, FINDABLE("stuck_lifo") "0\n");
 	free(t);
+	/* ... but the runtime's probes attached: tasks, before any. */
+	a.runtime_probes = true;
+	t = render(&m, &a);
+	ASSERT_HAS(t, FINDABLE("stuck_lifo") "1\n");
+	ASSERT_HAS(t, FINDABLE("runnable_while_parked") "1\n");
+	free(t);
+	a.runtime_probes = false;
 	a.tokio = true;
 	a.no_readiness = true;
 	t = render(&m, &a);
