@@ -424,6 +424,7 @@ void ss_analyzer_sync(struct ss_analyzer *z)
 
 	out->kernel_only = an->meta_kernel_only || !an->have_runtime;
 	out->tokio = an->tokio;
+	out->runtime_probes = an->runtime_probes || an->tokio_attached;
 	out->workers_by_parking = an->by_parking;
 	out->nworkers = 0;
 	for (unsigned i = 0; i < an->nw; i++) {

@@ -118,8 +118,9 @@ struct ss_analysis {
 					 * workers are threads that park */
 	bool no_readiness;		/* recorded --no-readiness: no readiness
 					 * in it, so no idle_but_parked */
-	bool runtime_probes;		/* the runtime's (wsrt's) probes were
-					 * attached: tasks, before any is seen */
+	bool runtime_probes;		/* the runtime's (wsrt's) probes, or
+					 * Tokio's uprobes, were attached:
+					 * tasks, before any is seen */
 	unsigned nworkers;
 	struct ss_worker_info workers[SS_MAX_WORKERS];
 	__u64 wasted_worker_ns;

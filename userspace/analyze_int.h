@@ -103,6 +103,8 @@ struct an {
 	bool have_runtime;
 	bool tokio;		/* Tokio's own records seen (analyze_tokio.c) */
 	bool tokio_lifo_stealable;	/* ... of a Tokio >= 1.51 */
+	bool tokio_attached;		/* Tokio's uprobes were (its runtime
+					 * record), before any record of theirs */
 	bool by_parking;	/* kernel-only workers are threads that park:
 				 * no name matched (yet) */
 	__u32 pid;		/* the target's main thread: never a worker */

@@ -27,6 +27,7 @@ void an_apply_tokio(struct an *an, const struct ss_record *r)
 	struct task *t;
 
 	if (r->type == SS_TOKIO_RUNTIME) {
+		an->tokio_attached = true;
 		an->tokio_lifo_stealable = r->args[0] > 1 || (r->args[0] == 1 && r->args[1] >= 51);
 		return;
 	}

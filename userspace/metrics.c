@@ -116,8 +116,9 @@ static void stalls(struct out *o)
 
 /* 0 for a kind the recording cannot show, so that its counter's 0 is not
  * read as "no stall": idle_but_parked without readiness (--no-readiness),
- * stuck_lifo and runnable_while_parked without tasks (kernel events only).
- * From the options until the analysis has the target's records. */
+ * stuck_lifo and runnable_while_parked without tasks (kernel events only:
+ * no runtime's probes nor Tokio's attached).  From the options until the
+ * recording has started, then from the analysis. */
 static void findable(struct out *o, const struct ss_analysis *a)
 {
 	const struct ss_metrics *m = o->m;

@@ -33,7 +33,7 @@ struct ss_metrics {
 	__u64 window_bytes, window_events, window_ns;
 	double start_time;		/* unix seconds, when watch began */
 	/* The recording's options (--kernel-only, --no-readiness): what
-	 * can be found before the analysis has the target's records. */
+	 * can be found before the recording has started (no analysis). */
 	bool kernel_only, no_readiness;
 };
 

@@ -193,6 +193,42 @@ TEST(stuck_lifo_found_with_its_blocker_and_idle_workers)
 	done(&r);
 }
 
+/* Tokio's uprobes attached (the runtime record the recorder writes as it
+ * attaches them), before any of their records: tasks can be found —
+ * watch's stallscope_stalls_findable says so from the start.  Without it,
+ * kernel events only, they cannot. */
+TEST(tokio_runtime_record_alone_makes_tasks_findable)
+{
+	struct ss_analyze_opts o = { 0 };
+	struct run *r = calloc(1, sizeof(*r));
+	char path[512];
+	FILE *f;
+
+	ASSERT_TRUE(r != NULL);
+	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, "tokio_stuck_lifo.txt");
+	if (!(f = fopen(path, "r")))
+		FAILF("%s: cannot open", path);
+	mk_read(f, path, &r->in);
+	fclose(f);
+	ASSERT_EQ(r->in.recs[0].type, SS_TOKIO_RUNTIME);
+	for (int with = 0; with < 2; with++) {
+		struct ss_analyzer *an = ss_analyzer_new(&r->in.meta, &o, &r->a);
+
+		ASSERT_TRUE(an != NULL);
+		if (with)
+			ASSERT_GE(ss_analyzer_feed(an, &r->in.recs[0]), 0);
+		ASSERT_EQ(ss_analyzer_finish(an, 0), 0);
+		ss_analyzer_free(an);
+		ASSERT_TRUE(r->a.kernel_only && !r->a.tokio);
+		ASSERT_EQ(ss_analysis_findable(&r->a, SS_DET_STUCK_LIFO), with);
+		ASSERT_EQ(ss_analysis_findable(&r->a, SS_DET_RUNNABLE_WHILE_PARKED), with);
+		ASSERT_TRUE(ss_analysis_findable(&r->a, SS_DET_IDLE_BUT_PARKED));
+		ss_analysis_free(&r->a);
+	}
+	mk_input_free(&r->in);
+	free(r);
+}
+
 /* Tokio's own records (a real recording of examples/tokio-lifo): the
  * slot inferred, the wake and the poll on the same worker, the blocker
  * the task that made it runnable; 1.51's stealable slot: no slot. */
