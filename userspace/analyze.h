@@ -343,8 +343,8 @@ void ss_analyzer_free(struct ss_analyzer *an);
 const char *ss_det_kind_name(enum ss_det_kind k);	/* "stuck_lifo", ... */
 /* Whether stalls of kind k can be found at all in a recording with
  * tasks (a runtime's probes, or Tokio's own records) or without (kernel
- * events only), with readiness or without (--no-readiness):
- * idle_but_parked needs readiness, the others tasks. */
+ * events only), with readiness or without (--no-readiness): as its
+ * detector's hooks need (idle_but_parked readiness, the others tasks). */
 bool ss_det_findable(enum ss_det_kind k, bool tasks, bool readiness);
 /* ... in the trace a was made from. */
 static inline bool ss_analysis_findable(const struct ss_analysis *a, enum ss_det_kind k)

@@ -27,9 +27,13 @@ const char *ss_det_kind_name(enum ss_det_kind k)
 	return k < SS_DET_NKINDS && detectors[k] ? detectors[k]->name : "unknown";
 }
 
+/* What a detector takes says what it needs: tasks' waits (wait_ended)
+ * the tasks, readiness arriving (readiness_arrived) the readiness. */
 bool ss_det_findable(enum ss_det_kind k, bool tasks, bool readiness)
 {
-	return k == SS_DET_IDLE_BUT_PARKED ? readiness : tasks;
+	const struct an_detector *d = k < SS_DET_NKINDS ? detectors[k] : NULL;
+
+	return d && (tasks || !d->wait_ended) && (readiness || !d->readiness_arrived);
 }
 
 int ss_det_describe(const struct ss_detection *d, const struct ss_det_words *w,

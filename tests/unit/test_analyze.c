@@ -102,16 +102,10 @@ static const struct ss_task_event *told(const struct run *r, __u64 id, unsigned 
 
 enum feed { IN_ORDER, REVERSED, FLUSHED };
 
-/* The golden NAME analyzed, its records fed as `how` says, then extra
- * (NULL: none). */
-static void analyze_plus(const char *name, __u64 threshold_ns, enum feed how,
-			 const struct ss_record *extra, struct run *r)
+/* The golden NAME's records into r->in, r cleared. */
+static void load(const char *name, struct run *r)
 {
-	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
-				     .on_counter = on_counter, .on_task = on_task,
-				     .on_name = on_name, .on_mark = on_mark, .arg = r };
 	char path[512];
-	struct ss_analyzer *an;
 	FILE *f;
 
 	memset(r, 0, sizeof(*r));
@@ -120,6 +114,19 @@ static void analyze_plus(const char *name, __u64 threshold_ns, enum feed how,
 		FAILF("%s: cannot open", path);
 	mk_read(f, path, &r->in);
 	fclose(f);
+}
+
+/* The golden NAME analyzed, its records fed as `how` says, then extra
+ * (NULL: none). */
+static void analyze_plus(const char *name, __u64 threshold_ns, enum feed how,
+			 const struct ss_record *extra, struct run *r)
+{
+	struct ss_analyze_opts o = { .threshold_ns = threshold_ns,
+				     .on_counter = on_counter, .on_task = on_task,
+				     .on_name = on_name, .on_mark = on_mark, .arg = r };
+	struct ss_analyzer *an;
+
+	load(name, r);
 	if (!(an = ss_analyzer_new(&r->in.meta, &o, &r->a)))
 		FAILF("%s: ss_analyzer_new", name);
 	for (size_t i = 0; i < r->in.nrecs; i++) {
@@ -200,33 +207,25 @@ TEST(stuck_lifo_found_with_its_blocker_and_idle_workers)
 TEST(tokio_runtime_record_alone_makes_tasks_findable)
 {
 	struct ss_analyze_opts o = { 0 };
-	struct run *r = calloc(1, sizeof(*r));
-	char path[512];
-	FILE *f;
+	struct run r;
 
-	ASSERT_TRUE(r != NULL);
-	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, "tokio_stuck_lifo.txt");
-	if (!(f = fopen(path, "r")))
-		FAILF("%s: cannot open", path);
-	mk_read(f, path, &r->in);
-	fclose(f);
-	ASSERT_EQ(r->in.recs[0].type, SS_TOKIO_RUNTIME);
+	load("tokio_stuck_lifo.txt", &r);
+	ASSERT_EQ(r.in.recs[0].type, SS_TOKIO_RUNTIME);
 	for (int with = 0; with < 2; with++) {
-		struct ss_analyzer *an = ss_analyzer_new(&r->in.meta, &o, &r->a);
+		struct ss_analyzer *an = ss_analyzer_new(&r.in.meta, &o, &r.a);
 
 		ASSERT_TRUE(an != NULL);
 		if (with)
-			ASSERT_GE(ss_analyzer_feed(an, &r->in.recs[0]), 0);
+			ASSERT_GE(ss_analyzer_feed(an, &r.in.recs[0]), 0);
 		ASSERT_EQ(ss_analyzer_finish(an, 0), 0);
 		ss_analyzer_free(an);
-		ASSERT_TRUE(r->a.kernel_only && !r->a.tokio);
-		ASSERT_EQ(ss_analysis_findable(&r->a, SS_DET_STUCK_LIFO), with);
-		ASSERT_EQ(ss_analysis_findable(&r->a, SS_DET_RUNNABLE_WHILE_PARKED), with);
-		ASSERT_TRUE(ss_analysis_findable(&r->a, SS_DET_IDLE_BUT_PARKED));
-		ss_analysis_free(&r->a);
+		ASSERT_TRUE(r.a.kernel_only && !r.a.tokio);
+		ASSERT_EQ(ss_analysis_findable(&r.a, SS_DET_STUCK_LIFO), with);
+		ASSERT_EQ(ss_analysis_findable(&r.a, SS_DET_RUNNABLE_WHILE_PARKED), with);
+		ASSERT_TRUE(ss_analysis_findable(&r.a, SS_DET_IDLE_BUT_PARKED));
+		ss_analysis_free(&r.a);
 	}
-	mk_input_free(&r->in);
-	free(r);
+	mk_input_free(&r.in);
 }
 
 /* Tokio's own records (a real recording of examples/tokio-lifo): the

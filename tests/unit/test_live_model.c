@@ -226,6 +226,7 @@ TEST(screen_shows_header_lanes_markers_and_stalls)
 
 	screen(m, &v, 24, 100, out, sizeof(out));
 	ASSERT_HAS(out, "stallscope live - lifo-stall (pid 42), 2 workers");
+	ASSERT_TRUE(strstr(out, "readiness") == NULL);
 	ASSERT_HAS(out, "LIVE\n");
 	ASSERT_HAS(out, "events 1234");
 	ASSERT_HAS(out, "lost 0");
@@ -247,21 +248,10 @@ TEST(screen_shows_header_lanes_markers_and_stalls)
 	ASSERT_HAS(out, "recent stalls, newest first (1):");
 	ASSERT_HAS(out, "  +0.010s  stuck_lifo task 2 (task_b) 200 ms on w0");
 	ASSERT_HAS(out, "q quit  space pause");
-}
-
-/* A recording without readiness says so in the title: its stall count
- * cannot hold an idle_but_parked. */
-TEST(screen_title_says_readiness_not_recorded)
-{
-	struct ss_live_model *m = lifo_picture();
-	struct ss_live_view v = { .col_ns = 10 * MS, .right_ns = T0 + 300 * MS,
-				  .selected = -1, .status = "LIVE" };
-	char out[8192];
-
-	screen(m, &v, 24, 120, out, sizeof(out));
-	ASSERT_TRUE(strstr(out, "readiness") == NULL);
+	/* A recording without readiness says so in the title: its stall
+	 * count cannot hold an idle_but_parked. */
 	m->a.no_readiness = true;
-	screen(m, &v, 24, 120, out, sizeof(out));
+	screen(m, &v, 24, 100, out, sizeof(out));
 	m->a.no_readiness = false;
 	ASSERT_HAS(out, "stallscope live - lifo-stall (pid 42), 2 workers, readiness not recorded");
 }
