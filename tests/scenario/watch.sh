@@ -212,6 +212,44 @@ else
 	not_ok watch_max_snapshots_removes_the_oldest "left: $left; $(cat "$d/err")"
 fi
 
+# ---- an unmodified Tokio binary: its stalls counted, every kind findable ----
+# tokio-lifo (release) stalls a task in the LIFO slot 150 ms, four times:
+# seen through Tokio's own symbols (uprobes, no probes of ours), each a
+# stuck_lifo snapshot and a count, and the findable gauges say all three
+# kinds can be found (tasks from Tokio's records, readiness recorded).
+d=$tmp/tokio
+mkdir -p "$d"
+timeout $((120 * slow)) "$ss" watch --out "$d" --metrics "$d/m.prom" --max-snapshots 100 \
+	-- "$BUILD/bin/tokio-lifo" --runs 4 --block-ms 150 >"$d/out" 2>"$d/err"
+rc=$?
+snaps=$(find "$d" -name 'stall-*-stuck_lifo.trace' | wc -l)
+stalls=$(metric "$d/m.prom" stallscope_stalls_total 'kind="stuck_lifo"')
+findable=$(for k in stuck_lifo idle_but_parked runnable_while_parked; do
+	metric "$d/m.prom" stallscope_stalls_findable "kind=\"$k\""; done | tr '\n' ' ')
+if [ $rc = 0 ] && [ "${stalls:-0}" -ge 3 ] && [ "$snaps" -ge 1 ] && [ "$findable" = "1 1 1 " ] &&
+	grep -q '^stallscope: Tokio 1\.' "$d/err"; then
+	ok watch_tokio_binary_stuck_lifo_counted_every_kind_findable
+else
+	not_ok watch_tokio_binary_stuck_lifo_counted_every_kind_findable \
+		"exit $rc, $snaps stuck_lifo snapshots, counter '$stalls', findable '$findable': $(cat "$d/err")"
+fi
+# --no-tokio: the kernel's view, no tasks: the same stalls go uncounted,
+# and the gauges say those kinds could not have been found.
+d=$tmp/tokio-none
+mkdir -p "$d"
+timeout $((120 * slow)) "$ss" watch --no-tokio --out "$d" --metrics "$d/m.prom" \
+	-- "$BUILD/bin/tokio-lifo" --runs 4 --block-ms 150 >"$d/out" 2>"$d/err"
+rc=$?
+stalls=$(metric "$d/m.prom" stallscope_stalls_total 'kind="stuck_lifo"')
+findable=$(for k in stuck_lifo idle_but_parked runnable_while_parked; do
+	metric "$d/m.prom" stallscope_stalls_findable "kind=\"$k\""; done | tr '\n' ' ')
+if [ $rc = 0 ] && [ "$stalls" = 0 ] && [ "$findable" = "0 1 0 " ]; then
+	ok watch_tokio_binary_no_tokio_says_tasks_cannot_be_found
+else
+	not_ok watch_tokio_binary_no_tokio_says_tasks_cannot_be_found \
+		"exit $rc, stuck_lifo counter '$stalls', findable '$findable': $(cat "$d/err")"
+fi
+
 # ---- a signal at any moment: no partial file, every file whole ----
 # tokio-lifo stalls 200 ms eight times in 2 s: a signal lands before the
 # first stall ends, while a snapshot waits for its second after (not saved,
