@@ -557,11 +557,19 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 			clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, NULL);
 		err = 0;
 	} else {
+		/* The chunks of pulls started before now are in the ring
+		 * buffer by now (the pull's read returns after its program
+		 * submitted them); read to its end, they have been had. */
+		__u64 pulled = r->last_pull, read_from;
+
 		err = ring_buffer__poll(r->rb, timeout_ms);
 		if (err == BUDGET_SPENT || err > 0)
 			err = 0;
+		read_from = ss_mono_ns();
 		if (!err && !r->more)
 			err = rec_consume(r);
+		if (!err && !r->more && r->started_sink)
+			r->complete_ns = r->pull ? pulled : read_from;
 		rec_attach_records(r, false);
 	}
 	now = ss_mono_ns();
@@ -590,6 +598,11 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 	if (r->err)
 		return r->err;
 	return ss_target_alive(&r->t) ? 0 : 1;
+}
+
+__u64 ss_recorder_complete_ns(const struct ss_recorder *r)
+{
+	return r->complete_ns;
 }
 
 int ss_recorder_stop(struct ss_recorder *r)

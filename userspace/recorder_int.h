@@ -76,6 +76,7 @@ struct ss_recorder {
 	struct ss_ringrec *rr;		/* the event rings' records */
 	struct bpf_link *pull;		/* the rings' periodic pull (iterator) */
 	__u64 last_pull;
+	__u64 complete_ns;		/* ss_recorder_complete_ns() */
 	__u64 pull_ns;			/* the pull's period now: PULL_NS, or longer
 					 * while it finds every thread quiet */
 	size_t consumed;		/* bytes this consume (CONSUME_BUDGET_BYTES) */

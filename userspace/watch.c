@@ -5,10 +5,11 @@
  * One thread, each turn (at most TURN_MS):
  *  1. ss_recorder_poll() drains the ring buffer into the sink, which puts
  *     every record into the window (window.h) and the analyzer;
- *  2. the analyzer applies what is older than now minus LAG_NS (records
- *     from the threads' rings come in pulls); each detection it ends is
+ *  2. the analyzer applies what is older than the recorder says is all
+ *     there (ss_recorder_complete_ns: the threads' rings come in pulls,
+ *     5-15 ms apart), less SLACK_NS; each detection it ends is
  *     counted (metrics.h) and, if at least the trigger, opens a snapshot
- *     due LAG after its end plus after_ns — or joins the open one it
+ *     due once applied up to after_ns after its end — or joins the open one it
  *     overlaps: one file per stall, however many detections say it;
  *  3. snapshots that are due are cut from the window and written (trace
  *     writer: PATH.partial, renamed when whole), the oldest stall-*.trace
@@ -41,9 +42,12 @@
 #include "watch.h"
 
 #define TURN_MS 100
-#define LAG_NS 30000000ULL		/* records may still be on their way (the
-					 * rings are pulled every 5-15 ms; the less
-					 * held back, the cheaper the reordering) */
+/* Held back for events later than the recorder can know of (a thread
+ * preempted between its event's time and its slot's publication): what
+ * was held back more than that was held in vain, and cold by the time it
+ * was applied (30 ms held, watch under HTTP load spent 15-20 % more of
+ * its CPU: bench/README.md). */
+#define SLACK_NS 2000000ULL
 #define PENDING_MAX 4
 #define MS 1000000ULL
 
@@ -390,7 +394,8 @@ static int turn(struct watch *w)
 	if (rc == 1)
 		return 1;
 	if (w->an && !w->err) {
-		__u64 upto = ss_mono_ns() - LAG_NS;
+		__u64 complete = ss_recorder_complete_ns(w->rec),
+		      upto = complete > SLACK_NS ? complete - SLACK_NS : 0;
 
 		if ((w->err = ss_analyzer_flush(w->an, upto)))
 			return w->err;

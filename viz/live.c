@@ -17,8 +17,9 @@
  *     ring buffer and drains it into the analyzer; replay, the replay
  *     clock advances by the wall time elapsed x speed and the records up
  *     to it are fed;
- *  2. the analyzer applies what is older than the clock (live: now minus
- *     LIVE_LAG_NS, for the records still on their way);
+ *  2. the analyzer applies what is older than the clock (live: what the
+ *     recorder says is all there, ss_recorder_complete_ns, less
+ *     LIVE_SLACK_NS);
  *  3. keys;
  *  4. at most every FRAME_MS, or at once after a key, the screen.
  * Drawing a frame costs about a millisecond, between two drains of a
@@ -173,7 +174,8 @@ static int live_turn(struct live *l)
 		return l->err;
 	}
 	if (l->an && !l->err) {
-		__u64 upto = ss_mono_ns() - LIVE_LAG_NS;
+		__u64 complete = ss_recorder_complete_ns(l->rec),
+		      upto = complete > LIVE_SLACK_NS ? complete - LIVE_SLACK_NS : 0;
 
 		l->err = ss_analyzer_flush(l->an, upto);
 		ss_live_model_advance(&l->m, upto);
