@@ -121,7 +121,8 @@ TRACE_DEPS  := $(TRACE_SRCS) userspace/trace.h userspace/blockwrite.h userspace/
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCHES     := $(BUILD)/bench/sched $(BUILD)/bench/sched-noprobes \
-               $(BUILD)/bench/syscall-tax $(BUILD)/bench/syscall_tax.bpf.o
+               $(BUILD)/bench/syscall-tax $(BUILD)/bench/syscall_tax.bpf.o \
+               $(BUILD)/bench/watch-replay
 # libFuzzer targets (clang), one per parser of untrusted bytes.  Built with
 # ASan+UBSan whatever SAN says, so only the plain build makes them.
 FUZZERS     := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_trace_read \
@@ -375,6 +376,12 @@ $(BUILD)/bench/sched: bench/sched.c bench/sched_shapes.c bench/sched.h $(COMMON_
 	$(call msg,CCLD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I. -Iruntime bench/sched.c bench/sched_shapes.c $(COMMON_OBJS) $(LIBWSRT) $(LDFLAGS) -o $@
+
+# bench/analyze_bench.sh: watch's window and analyzer on a recorded trace (watch_replay.c).
+$(BUILD)/bench/watch-replay: bench/watch_replay.c $(LIBCORE)
+	$(call msg,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I. -Iuserspace $< $(LIBCORE) $(LDFLAGS) -ldw -lelf -liberty -o $@
 
 # bench/syscall_tax.sh: a getppid loop, and a loader of empty syscall hooks.
 $(BUILD)/bench/syscall-tax: bench/syscall_tax.c | deps

@@ -82,3 +82,7 @@ for c in "report --json" "check"; do
 done
 detections=$({ grep -o '"kind":"[a-z_]*"' "$tmp/report_--json.out" || true; } | sed 's/.*:"\(.*\)"/\1/' | sort | uniq -c | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }')
 echo "# detections in the trace: ${detections:-none}"
+# What watch does in its own thread for each event (the window, the
+# analyzer as it feeds it), on the same trace's first 4 M events.
+echo "## watch's own work an event (bench/watch_replay.c)"
+"$build/bench/watch-replay" "$trace" 3

@@ -46,10 +46,17 @@ wrk_rps() {
 		sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'
 }
 
+# cpu_ticks PID: the process's own user+system CPU, in clock ticks.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+
 # served_rps WHAT OUT ERR TRIES SECS [SETTLE]: wrk_rps against the server
 # started in the background as $pid, once it listens (its line in OUT,
 # looked for TRIES times) and SETTLE more seconds have passed, into rps;
-# then the server is ended (SIGTERM), waited for, and pid emptied.  False,
+# then the server is ended (SIGTERM), waited for, and pid emptied; the
+# CPU $pid itself (not its children) took while wrk ran, seconds, into
+# served_cpu.  False,
 # with "# WHAT: the server did not start: ERR's last lines" on stderr, if
 # it never listened.  Not in $(...): it waits for its caller's child.
 served_rps() {
@@ -61,7 +68,10 @@ served_rps() {
 		return 1
 	fi
 	[ "$settle" = 0 ] || sleep "$settle"
+	served_cpu=$(cpu_ticks "$pid")
 	rps=$(wrk_rps "$port" "$secs")
+	served_cpu=$(awk -v a="$served_cpu" -v b="$(cpu_ticks "$pid")" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { if (a != "" && b != "") printf "%.2f", (b - a) / hz }')
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	pid=
