@@ -45,8 +45,8 @@
 /* Held back for events later than the recorder can know of (a thread
  * preempted between its event's time and its slot's publication): what
  * was held back more than that was held in vain, and cold by the time it
- * was applied (30 ms held, watch under HTTP load spent 15-20 % more of
- * its CPU: bench/README.md). */
+ * was applied (held a fixed 30 ms, watch under HTTP load took 17-35 %
+ * more CPU an event: bench/README.md). */
 #define SLACK_NS 2000000ULL
 #define PENDING_MAX 4
 #define MS 1000000ULL
