@@ -4,8 +4,8 @@
  * recorded trace: the flight recorder's window (ss_window_add) and the
  * analyzer fed as watch feeds it — held back for ordering and applied up
  * to 7 ms behind the newest event every 5 ms of the trace's time, as
- * watch's turns do under load (a pull behind, less userspace/watch.c's
- * SLACK_NS) — and, for comparison, as `report` feeds it (applied only
+ * watch's turns do under load (a pull behind, and the 2 ms the recorder
+ * allows for a preempted emit: ss_recorder_complete_ns) — and, for comparison, as `report` feeds it (applied only
  * when its reordering is full, and at the end).  The trace is read into
  * memory first (its first MAX_EVENTS), so no file decoding is timed.
  * Each part runs REPEAT
@@ -27,7 +27,7 @@
 #include "trace.h"
 #include "window.h"
 
-#define LAG_NS 7000000ULL	/* a pull (5 ms) and watch.c's SLACK_NS behind */
+#define LAG_NS 7000000ULL	/* a pull (5 ms) and 2 ms behind */
 #define TURN_NS 5000000ULL	/* a turn per pull, under load */
 #define MAX_EVENTS (4U << 20)	/* 256 MiB of records */
 
@@ -58,15 +58,14 @@ static int window_run(void)
 
 static int analyze_run(bool as_watch)
 {
-	static struct ss_analysis a;
+	static struct ss_analysis a;	/* large: not on the stack */
 	struct ss_analyze_opts o = { 0 };
 	struct ss_analyzer *z;
-	memset(&a, 0, sizeof(a));
-	z = ss_analyzer_new(meta, &o, &a);
 	__u64 newest = 0, turn = 0;
 	int err = 0;
 
-	if (!z)
+	memset(&a, 0, sizeof(a));
+	if (!(z = ss_analyzer_new(meta, &o, &a)))
 		return -ENOMEM;
 	for (size_t i = 0; i < nrecs && !err; i++) {
 		err = ss_analyzer_feed(z, &recs[i]);

@@ -602,7 +602,7 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms)
 
 __u64 ss_recorder_complete_ns(const struct ss_recorder *r)
 {
-	return r->complete_ns;
+	return r->complete_ns > EMIT_SLACK_NS ? r->complete_ns - EMIT_SLACK_NS : 0;
 }
 
 int ss_recorder_stop(struct ss_recorder *r)

@@ -96,12 +96,12 @@ int ss_recorder_poll(struct ss_recorder *r, int timeout_ms);
  * The time (CLOCK_MONOTONIC) before which every event has been delivered
  * to the sink: the start of the last pull of the rings whose chunks the
  * sink has had (their events come a pull behind: 5-15 ms), or, without
- * rings to pull, the last time the ring buffer was read to its end; 0
- * before that.  Not counted: an event whose thread was preempted between
- * taking its time and publishing its slot (it comes as late as that), and
- * rings the recorder found only in a library's registry (their first
- * pull).  A consumer that must see events in time order (the analyzer)
- * applies up to a little before it, rather than guessing a lag.
+ * rings to pull, the last time the ring buffer was read to its end — less
+ * 2 ms for an event whose thread was preempted between taking its time
+ * and publishing its slot; 0 before that.  Not counted: such an event
+ * later still, and rings the recorder found only in a library's registry
+ * (their first pull).  A consumer that must see events in time order
+ * (the analyzer) applies up to it, rather than guessing a lag.
  */
 __u64 ss_recorder_complete_ns(const struct ss_recorder *r);
 /* What the last ss_recorder_poll() failed on, "" if it did not or the

@@ -37,6 +37,9 @@
 #define LOST_CHECK_NS 100000000ULL
 #define PULL_NS 5000000ULL		/* the event rings, at least this often */
 #define PULL_QUIET_NS 15000000ULL	/* ... while every thread is quiet (doubling) */
+/* How late an event may come past complete_ns: its thread preempted
+ * between taking its time and publishing its slot (a slice or so). */
+#define EMIT_SLACK_NS 2000000ULL
 #define WAKE_BYTES_MAX (2U << 20)	/* the recorder woken at this much waiting
 					 * in the ring buffer (bpf/emit.bpf.h) */
 

@@ -7,7 +7,9 @@
  *     every record into the window (window.h) and the analyzer;
  *  2. the analyzer applies what is older than the recorder says is all
  *     there (ss_recorder_complete_ns: the threads' rings come in pulls,
- *     5-15 ms apart), less SLACK_NS; each detection it ends is
+ *     5-15 ms apart; a fixed 30 ms held events in vain, and cold: watch
+ *     under HTTP load took 17-35 % more CPU an event, bench/README.md);
+ *     each detection it ends is
  *     counted (metrics.h) and, if at least the trigger, opens a snapshot
  *     due once applied up to after_ns after its end — or joins the open one it
  *     overlaps: one file per stall, however many detections say it;
@@ -42,12 +44,6 @@
 #include "watch.h"
 
 #define TURN_MS 100
-/* Held back for events later than the recorder can know of (a thread
- * preempted between its event's time and its slot's publication): what
- * was held back more than that was held in vain, and cold by the time it
- * was applied (held a fixed 30 ms, watch under HTTP load took 17-35 %
- * more CPU an event: bench/README.md). */
-#define SLACK_NS 2000000ULL
 #define PENDING_MAX 4
 #define MS 1000000ULL
 
@@ -394,8 +390,7 @@ static int turn(struct watch *w)
 	if (rc == 1)
 		return 1;
 	if (w->an && !w->err) {
-		__u64 complete = ss_recorder_complete_ns(w->rec),
-		      upto = complete > SLACK_NS ? complete - SLACK_NS : 0;
+		__u64 upto = ss_recorder_complete_ns(w->rec);
 
 		if ((w->err = ss_analyzer_flush(w->an, upto)))
 			return w->err;

@@ -18,8 +18,7 @@
  *     clock advances by the wall time elapsed x speed and the records up
  *     to it are fed;
  *  2. the analyzer applies what is older than the clock (live: what the
- *     recorder says is all there, ss_recorder_complete_ns, less
- *     LIVE_SLACK_NS);
+ *     recorder says is all there, ss_recorder_complete_ns);
  *  3. keys;
  *  4. at most every FRAME_MS, or at once after a key, the screen.
  * Drawing a frame costs about a millisecond, between two drains of a
@@ -174,8 +173,7 @@ static int live_turn(struct live *l)
 		return l->err;
 	}
 	if (l->an && !l->err) {
-		__u64 complete = ss_recorder_complete_ns(l->rec),
-		      upto = complete > LIVE_SLACK_NS ? complete - LIVE_SLACK_NS : 0;
+		__u64 upto = ss_recorder_complete_ns(l->rec);
 
 		l->err = ss_analyzer_flush(l->an, upto);
 		ss_live_model_advance(&l->m, upto);

@@ -15,7 +15,6 @@
 
 #define TURN_MS 20			/* longest wait for records or keys */
 #define FRAME_MS 100			/* screen refresh */
-#define LIVE_SLACK_NS 2000000ULL	/* behind ss_recorder_complete_ns (watch's SLACK_NS) */
 #define REPLAY_BATCH 200000		/* records fed per turn, at most */
 #define MESSAGE_NS 5000000000ULL	/* how long a message stays */
 #define LOG_SHOWN (64 * 1024)		/* log bytes printed after, at most */
